@@ -1,0 +1,110 @@
+"""Writing files so that nothing is ever half-written: temporary file, fsync, rename, fsync.
+
+A failed or killed command leaves either the old file or the new one, never a mix; a
+temporary file left by a crash is named ``.kgraph-tmp-*`` and removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from kgraph.errors import StorageError
+
+TMP_PREFIX = ".kgraph-tmp-"
+
+
+def temp_path_for(target: Path) -> Path:
+    """A fresh temporary path in the target's folder (so the rename stays on one filesystem)."""
+    return target.parent / f"{TMP_PREFIX}{secrets.token_hex(6)}-{target.name}"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def describe_os_error(err: OSError, path: Path | str) -> str:
+    if err.errno == errno.ENOSPC:
+        return f"no space left on the device while writing {path}"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied writing {path}"
+    if err.errno == errno.EFBIG:
+        return f"file size limit hit while writing {path}"
+    return f"cannot write {path}: {err.strerror or err}"
+
+
+def write_atomic(target: Path, chunks: bytes | Iterable[bytes], *, exclusive: bool = False) -> None:
+    """Write ``chunks`` to ``target`` atomically.
+
+    With ``exclusive``, fail if ``target`` already exists (used for new batch files, so two
+    writers can never overwrite each other's batch).
+    """
+    target = Path(target)
+    tmp = temp_path_for(target)
+    try:
+        with open(tmp, "xb") as out:
+            if isinstance(chunks, bytes | bytearray):
+                out.write(chunks)
+            else:
+                for chunk in chunks:
+                    out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if exclusive:
+            # link() fails if the name exists; then drop the temporary name.
+            os.link(tmp, target)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except FileExistsError as err:
+        _discard(tmp)
+        raise StorageError(f"{target} already exists; not overwriting it") from err
+    except OSError as err:
+        _discard(tmp)
+        raise StorageError(describe_os_error(err, target)) from err
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def remove_durably(target: Path) -> None:
+    try:
+        os.unlink(target)
+    except OSError as err:
+        raise StorageError(f"cannot remove {target}: {err.strerror or err}") from err
+    fsync_dir(target.parent)
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def leftover_temporaries(folder: Path) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from sorted(folder.rglob(f"{TMP_PREFIX}*"))
+
+
+def clean_leftovers(folder: Path) -> list[Path]:
+    """Remove temporary files a crashed writer left in ``folder`` (call with the lock held)."""
+    removed = []
+    for path in leftover_temporaries(folder):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    if removed:
+        fsync_dir(folder)
+    return removed

@@ -1,0 +1,83 @@
+"""The project's IRIs and prefixes, defined once (IRI policy: docs/iri-policy.md)."""
+
+from __future__ import annotations
+
+BASE = "https://w3id.org/kgraph/"
+KG = BASE + "ontology#"
+"""Terms of the ontology (hash namespace)."""
+KGS = BASE + "shapes#"
+"""SHACL shapes."""
+KGD = BASE + "id/"
+"""Instance data."""
+GRAPH = BASE + "graph/"
+"""Named graphs: one per source file, ``GRAPH + <path relative to the project>``."""
+INFERRED = GRAPH + "inferred/"
+"""Inferred triples: ``INFERRED + <profile>``, never mixed with asserted ones."""
+SKOLEM = BASE + ".well-known/genid/"
+"""Skolem IRIs for blank nodes of added batches (RDF 1.1 Concepts §3.5)."""
+ONTOLOGY = BASE + "ontology"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SH = "http://www.w3.org/ns/shacl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+PROV = "http://www.w3.org/ns/prov#"
+ORG = "http://www.w3.org/ns/org#"
+TIME = "http://www.w3.org/2006/time#"
+SEM = "http://semanticweb.cs.vu.nl/2009/11/sem/"
+SCHEMA = "http://schema.org/"
+DCTERMS = "http://purl.org/dc/terms/"
+VOID = "http://rdfs.org/ns/void#"
+WD = "http://www.wikidata.org/entity/"
+
+PREFIXES: dict[str, str] = {
+    "kg": KG,
+    "kgs": KGS,
+    "kgd": KGD,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+    "sh": SH,
+    "skos": SKOS,
+    "prov": PROV,
+    "org": ORG,
+    "time": TIME,
+    "sem": SEM,
+    "schema": SCHEMA,
+    "dcterms": DCTERMS,
+    "void": VOID,
+    "wd": WD,
+}
+"""Prefixes known to every query and used when writing Turtle."""
+
+
+def graph_iri(relative_path: str) -> str:
+    """The named graph of a source file, from its path relative to the project root."""
+    return GRAPH + relative_path.replace("\\", "/")
+
+
+def expand(curie_or_iri: str) -> str:
+    """``kgd:ChoeSonHui`` -> full IRI; ``<...>`` and full IRIs are returned unwrapped."""
+    text = curie_or_iri.strip()
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return PREFIXES[prefix] + local
+    return text
+
+
+def shorten(iri: str) -> str:
+    """The CURIE for an IRI in a known namespace, else ``<iri>``."""
+    best = ""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
+            local = iri[len(namespace) :]
+            if local and all(c.isalnum() or c in "_-." for c in local):
+                best = prefix
+    if best:
+        return f"{best}:{iri[len(PREFIXES[best]):]}"
+    return f"<{iri}>"

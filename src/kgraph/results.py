@@ -1,0 +1,124 @@
+"""Rendering query results: the W3C result formats, RDF for graph results, and a table.
+
+Local and remote results go through the same code, so ``kgraph query NAME`` prints the
+same bytes whether it ran in process or against ``--endpoint``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kgraph.errors import UsageError
+from kgraph.formats import QUERY_FORMATS, RdfSyntax, ResultFormat
+from kgraph.namespaces import PREFIXES, XSD, shorten
+
+_PLAIN_DATATYPES = {
+    XSD + t for t in ("string", "integer", "decimal", "double", "date", "dateTime", "boolean", "gYearMonth", "gYear")
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A query result rendered for output."""
+
+    data: bytes
+    form: str
+    """SELECT, ASK or GRAPH (CONSTRUCT / DESCRIBE)."""
+    count: int
+    """Rows, triples, or 1/0 for ASK; -1 where it was not counted (streamed formats)."""
+
+
+def form_of(result: Any) -> str:
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):
+        return "ASK"
+    if isinstance(result, ox.QuerySolutions):
+        return "SELECT"
+    return "GRAPH"
+
+
+def check_format(form: str, fmt: str) -> None:
+    if fmt not in QUERY_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(QUERY_FORMATS)}")
+    graph_formats = set(RdfSyntax.names())
+    if form == "GRAPH" and fmt not in graph_formats and fmt != "table":
+        raise UsageError(f"a CONSTRUCT/DESCRIBE result is RDF: use -f {'|'.join(RdfSyntax.names())}")
+    if form != "GRAPH" and fmt in graph_formats - {"xml"}:
+        raise UsageError(f"a {form} result is a table: use -f {'|'.join(ResultFormat.names())}")
+
+
+def render(result: Any, fmt: str) -> Rendered:
+    """Render an Oxigraph result (local, or parsed from an endpoint's answer)."""
+    import pyoxigraph as ox
+
+    form = form_of(result)
+    check_format(form, fmt)
+    if form == "GRAPH":
+        triples = list(result)
+        syntax = RdfSyntax.TURTLE if fmt == "table" else RdfSyntax.from_name(fmt)
+        return Rendered(serialize_triples(triples, syntax), form, len(triples))
+    if form == "ASK":
+        value = bool(result)
+        if fmt == "table":
+            return Rendered(b"true\n" if value else b"false\n", form, int(value))
+        data = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.upper()))
+        return Rendered(_with_newline(data), form, int(value))
+    if fmt == "table":
+        variables = [v.value for v in result.variables]
+        rows = [[solution[v] for v in variables] for solution in result]
+        return Rendered(table(variables, rows).encode(), form, len(rows))
+    data = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.upper()))
+    return Rendered(_with_newline(data), form, -1)
+
+
+def serialize_triples(triples: Iterable[Any], syntax: RdfSyntax) -> bytes:
+    import pyoxigraph as ox
+
+    items: Iterable[Any] = triples
+    if syntax.quads:
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    prefixes = PREFIXES if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG) else None
+    return bytes(ox.serialize(items, format=syntax.oxigraph(), prefixes=prefixes))
+
+
+def _with_newline(data: bytes) -> bytes:
+    return data if data.endswith(b"\n") else data + b"\n"
+
+
+def cell(value: Any) -> str:
+    """A term as a person reads it in a table: CURIEs, bare dates and numbers."""
+    import pyoxigraph as ox
+
+    if value is None:
+        return ""
+    if isinstance(value, ox.NamedNode):
+        return shorten(value.value)
+    if isinstance(value, ox.BlankNode):
+        return f"_:{value.value}"
+    if isinstance(value, ox.Literal):
+        if value.language:
+            return f"{value.value}@{value.language}"
+        if value.datatype.value in _PLAIN_DATATYPES:
+            return value.value
+        return f'"{value.value}"^^{shorten(value.datatype.value)}'
+    return str(value)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An aligned plain-text table (one line per row; newlines in values shown as ⏎)."""
+    cells = [[cell(v).replace("\n", "⏎") for v in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in cells:
+        for i, text in enumerate(row):
+            widths[i] = max(widths[i], len(text))
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(t.ljust(w) for t, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    noun = "row" if len(rows) == 1 else "rows"
+    lines.append(f"({len(rows)} {noun})")
+    return "\n".join(lines) + "\n"

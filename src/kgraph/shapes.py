@@ -1,0 +1,195 @@
+"""What the SHACL shapes read: targets, and the paths from a focus node they follow.
+
+Validating a node against our shapes reads only the triples along a few paths from it.
+Knowing those *read paths* lets kgraph validate a batch on a small neighbourhood of the
+nodes it touches (cost follows the batch, not the graph) and validate a big graph in
+chunks of bounded memory. A path is a tuple of edges ``(predicate, inverse)``.
+
+Read paths come from the shapes themselves (``sh:path``, plus ``rdf:type`` after a path
+with ``sh:class``, plus the paths of nested shapes) and, for SPARQL-based constraints,
+from their ``kg:reads`` annotation (SHACL path syntax). A shape whose reads are unbounded
+(``sh:zeroOrMorePath`` ...) or undeclared is *global*: with one, kgraph falls back to
+validating the whole graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kgraph.errors import InputError
+from kgraph.guards import check_query
+from kgraph.namespaces import KG, RDF, RDFS, SH
+
+Edge = tuple[str, bool]
+ReadPath = tuple[Edge, ...]
+
+_TYPE: Edge = (RDF + "type", False)
+_MAX_NESTING = 6
+
+
+class _Unbounded(Exception):
+    pass
+
+
+@dataclass
+class ShapeIndex:
+    """The analysis of a shapes graph (an rdflib Graph)."""
+
+    graph: Any
+    reads: set[ReadPath] = field(default_factory=set)
+    global_shapes: set[str] = field(default_factory=set)
+    target_classes: set[str] = field(default_factory=set)
+    target_nodes: set[Any] = field(default_factory=set)
+    subjects_of: set[str] = field(default_factory=set)
+    objects_of: set[str] = field(default_factory=set)
+    shape_count: int = 0
+    targets_by_shape: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return not self.global_shapes
+
+    @property
+    def predicates(self) -> set[str]:
+        return {p for path in self.reads for p, _ in path}
+
+
+def load_shapes(data: bytes, *, name: str, max_depth: int) -> ShapeIndex:
+    """Parse a shapes file strictly (via Oxigraph), check its SPARQL, and analyse it."""
+    import pyoxigraph as ox
+
+    from kgraph.convert import graph_of
+    from kgraph.store import syntax_error
+
+    try:
+        triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))
+    except SyntaxError as err:
+        raise syntax_error(err, name) from err
+    graph = graph_of(triples)
+    index = analyse(graph)
+    _check_sparql(graph, name, max_depth)
+    return index
+
+
+def _check_sparql(graph: Any, name: str, max_depth: int) -> None:
+    """Shapes' SPARQL runs in rdflib's engine, which would follow SERVICE: refuse it."""
+    from rdflib import URIRef
+
+    for predicate in ("select", "ask", "construct"):
+        for _, text in graph.subject_objects(URIRef(SH + predicate)):
+            check_query(str(text), max_depth=max_depth, source=f"{name} (sh:{predicate})")
+
+
+def analyse(graph: Any) -> ShapeIndex:
+    from rdflib import RDF as R
+    from rdflib import URIRef
+
+    index = ShapeIndex(graph)
+    sh = lambda local: URIRef(SH + local)  # noqa: E731
+    shapes = set(graph.subjects(R.type, sh("NodeShape"))) | set(graph.subjects(R.type, sh("PropertyShape")))
+    for shape in shapes:
+        targets: list[str] = []
+        for cls in graph.objects(shape, sh("targetClass")):
+            index.target_classes.add(str(cls))
+            targets.append(str(cls))
+        if (shape, R.type, URIRef(RDFS + "Class")) in graph:
+            index.target_classes.add(str(shape))
+            targets.append(str(shape))
+        for node in graph.objects(shape, sh("targetNode")):
+            index.target_nodes.add(node)
+        for p in graph.objects(shape, sh("targetSubjectsOf")):
+            index.subjects_of.add(str(p))
+        for p in graph.objects(shape, sh("targetObjectsOf")):
+            index.objects_of.add(str(p))
+            index.reads.add(((str(p), True),))
+        index.targets_by_shape[str(shape)] = targets
+    targeted = [s for s in shapes if _has_target(graph, s)]
+    index.shape_count = len(targeted)
+    for shape in targeted:
+        try:
+            _shape_reads(graph, shape, (), index.reads, 0)
+        except _Unbounded:
+            index.global_shapes.add(str(shape))
+    return index
+
+
+def _has_target(graph: Any, shape: Any) -> bool:
+    from rdflib import URIRef
+
+    return any(
+        (shape, URIRef(SH + t), None) in graph
+        for t in ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf")
+    )
+
+
+def _shape_reads(graph: Any, shape: Any, prefix: ReadPath, reads: set[ReadPath], depth: int) -> None:
+    from rdflib import URIRef
+
+    if depth > _MAX_NESTING:
+        raise _Unbounded
+    sh = lambda local: URIRef(SH + local)  # noqa: E731
+    path_node = graph.value(shape, sh("path"))
+    bases = [prefix + alt for alt in _paths(graph, path_node)] if path_node is not None else [prefix]
+    for base in bases:
+        if base:
+            reads.add(base)
+        if (shape, sh("class"), None) in graph:
+            reads.add(base + (_TYPE,))
+        for member in _members(graph, shape, ("node", "qualifiedValueShape")):
+            _shape_reads(graph, member, base, reads, depth + 1)
+        for key in ("and", "or", "xone"):
+            for lst in graph.objects(shape, sh(key)):
+                for member in graph.items(lst):
+                    _shape_reads(graph, member, base, reads, depth + 1)
+        for member in graph.objects(shape, sh("not")):
+            _shape_reads(graph, member, base, reads, depth + 1)
+        for member in graph.objects(shape, sh("property")):
+            _shape_reads(graph, member, base, reads, depth + 1)
+    for key in ("lessThan", "lessThanOrEquals", "equals", "disjoint"):
+        for other in graph.objects(shape, sh(key)):
+            reads.add(prefix + ((str(other), False),))
+    for constraint in graph.objects(shape, sh("sparql")):
+        declared = list(graph.objects(constraint, URIRef(KG + "reads")))
+        if not declared:
+            raise _Unbounded
+        for path in declared:
+            for alt in _paths(graph, path):
+                reads.add(prefix + alt)
+
+
+def _members(graph: Any, shape: Any, keys: Iterable[str]) -> Iterable[Any]:
+    from rdflib import URIRef
+
+    for key in keys:
+        yield from graph.objects(shape, URIRef(SH + key))
+
+
+def _paths(graph: Any, node: Any) -> list[ReadPath]:
+    """A SHACL path as the list of its alternatives, each a sequence of edges."""
+    from rdflib import BNode, URIRef
+
+    sh = lambda local: URIRef(SH + local)  # noqa: E731
+    if isinstance(node, URIRef):
+        return [((str(node), False),)]
+    if not isinstance(node, BNode):
+        raise InputError(f"malformed sh:path {node!r}")
+    inverse = graph.value(node, sh("inversePath"))
+    if inverse is not None:
+        if not isinstance(inverse, URIRef):
+            raise _Unbounded  # complex inverse paths: not worth the bookkeeping
+        return [((str(inverse), True),)]
+    alternatives = graph.value(node, sh("alternativePath"))
+    if alternatives is not None:
+        return [alt for member in graph.items(alternatives) for alt in _paths(graph, member)]
+    for unbounded in ("zeroOrMorePath", "oneOrMorePath", "zeroOrOnePath"):
+        if graph.value(node, sh(unbounded)) is not None:
+            raise _Unbounded
+    sequence: list[ReadPath] = [()]
+    members = list(graph.items(node))
+    if not members:
+        raise InputError(f"malformed sh:path {node!r}")
+    for member in members:
+        sequence = [head + tail for head in sequence for tail in _paths(graph, member)]
+    return sequence

@@ -1,0 +1,267 @@
+"""Reading RDF strictly, and the dataset: every source file in its own named graph.
+
+All parsing goes through Oxigraph's strict parsers (they reject every invalid file of the
+W3C Turtle suite) after the guards of :mod:`kgraph.guards`; errors carry the file, line and
+column. The dataset lives in an in-memory Oxigraph store, or in an on-disk one
+(``--store DIR``) that is rebuilt only when a source file changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgraph.errors import InputError, LimitError, StorageError
+from kgraph.formats import RdfSyntax
+from kgraph.guards import check_rdf
+from kgraph.limits import Limits
+from kgraph.namespaces import GRAPH, INFERRED, PREFIXES
+from kgraph.project import Project, SourceFile
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+STORE_META = "kgraph-store.json"
+STORE_FORMAT = 1
+
+_QUERY_POSITION = re.compile(r"error at (\d+):(\d+): ?")
+_PARSE_POSITION = re.compile(r"^Parser error (?:at|between) line \d+ column \d+(?: and line \d+ column \d+)?: ?")
+
+
+@dataclass(frozen=True)
+class Input:
+    """RDF read from a file or standard input, checked by the guards, not yet parsed."""
+
+    name: str
+    data: bytes
+    syntax: RdfSyntax
+
+
+def read_input(path: str, syntax: RdfSyntax | None, limits: Limits, *, name: str | None = None) -> Input:
+    """Read ``path`` (``-`` for standard input) within the size limit and run the guards."""
+    name = name or ("<stdin>" if path == "-" else path)
+    if syntax is None:
+        if path == "-":
+            raise InputError("reading standard input needs --format", path=name)
+        syntax = RdfSyntax.from_path(path)
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(limits.max_input_bytes + 1)
+        else:
+            size = Path(path).stat().st_size
+            if size > limits.max_input_bytes:
+                raise _too_big(name, limits)
+            data = Path(path).read_bytes()
+    except FileNotFoundError as err:
+        raise InputError("no such file", path=name) from err
+    except IsADirectoryError as err:
+        raise InputError("is a directory, not an RDF file", path=name) from err
+    except PermissionError as err:
+        raise InputError("permission denied", path=name) from err
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=name) from err
+    if len(data) > limits.max_input_bytes:
+        raise _too_big(name, limits)
+    check_rdf(data, syntax, name=name, max_depth=limits.max_depth)
+    return Input(name, data, syntax)
+
+
+def _too_big(name: str, limits: Limits) -> LimitError:
+    return LimitError(
+        f"file is larger than the input limit of {limits.max_input_bytes // (1024 * 1024)} MB; "
+        "raise it with --max-input",
+        path=name,
+    )
+
+
+def syntax_error(err: SyntaxError, name: str) -> InputError:
+    """An Oxigraph parse error as an :class:`InputError` at its line and column."""
+    message = str(err.msg if err.msg else err)
+    line, column = err.lineno, err.offset
+    found = _QUERY_POSITION.search(message)
+    if found and line is None:
+        line, column = int(found.group(1)), int(found.group(2))
+        message = message[found.end() :]
+    message = _PARSE_POSITION.sub("", message)
+    return InputError(message or "syntax error", path=name, line=line, column=column)
+
+
+def parse(source: Input, *, base_iri: str | None, limits: Limits) -> list[ox.Quad]:
+    """Parse strictly into quads in the default graph (named graphs are flattened)."""
+    import pyoxigraph as ox
+
+    quads: list[ox.Quad] = []
+    try:
+        for quad in ox.parse(source.data, format=source.syntax.oxigraph(), base_iri=base_iri):
+            quads.append(quad)
+            if len(quads) > limits.max_triples:
+                raise LimitError(
+                    f"more than {limits.max_triples} triples; raise the limit with --max-triples",
+                    path=source.name,
+                )
+    except SyntaxError as err:
+        raise syntax_error(err, source.name) from err
+    except (ValueError, OSError) as err:
+        raise InputError(str(err), path=source.name) from err
+    return quads
+
+
+@dataclass
+class Dataset:
+    """The project's files loaded into an Oxigraph store, one named graph per file."""
+
+    store: ox.Store
+    project: Project
+    sources: list[SourceFile]
+    extra_graphs: list[str] = field(default_factory=list)
+    inferred_graphs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, project: Project, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
+        """Load the project in memory, or open (and refresh if stale) an on-disk store."""
+        import pyoxigraph as ox
+
+        sources = project.source_files()
+        if store_dir is None:
+            store = ox.Store()
+            for source in sources:
+                _load_file(store, source, project, limits)
+            return cls(store, project, sources)
+        return cls(_open_persistent(store_dir, project, sources, limits), project, sources)
+
+    # -- graphs -------------------------------------------------------------------------
+
+    def asserted_graphs(self) -> list[str]:
+        return [s.graph for s in self.sources] + self.extra_graphs
+
+    def add_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
+        """Add triples (e.g. files given to ``validate``) as a graph of their own."""
+        import pyoxigraph as ox
+
+        target = ox.NamedNode(graph)
+        self.store.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
+        self.extra_graphs.append(graph)
+
+    def graph_sizes(self, graphs: Sequence[str] | None = None) -> dict[str, int]:
+        import pyoxigraph as ox
+
+        sizes: dict[str, int] = {}
+        for graph in graphs if graphs is not None else self.asserted_graphs() + self.inferred_graphs:
+            sizes[graph] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        return sizes
+
+    def quads(self, graphs: Sequence[str]) -> Iterator[ox.Quad]:
+        import pyoxigraph as ox
+
+        for graph in graphs:
+            yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
+    def source_for_graph(self, graph: str) -> SourceFile | None:
+        return next((s for s in self.sources if s.graph == graph), None)
+
+    # -- querying ------------------------------------------------------------------------
+
+    def query(
+        self,
+        text: str,
+        *,
+        substitutions: dict[Any, Any] | None = None,
+        graphs: Sequence[str] | None = None,
+        source: str = "query",
+    ) -> Any:
+        """Run a read query over the asserted graphs (plus inferred ones if loaded) as one
+        default graph; ``GRAPH ?g`` still sees each file's graph."""
+        import pyoxigraph as ox
+
+        names = [ox.NamedNode(g) for g in (graphs or self.asserted_graphs() + self.inferred_graphs)]
+        try:
+            return self.store.query(
+                text,
+                default_graph=names,
+                named_graphs=names,
+                substitutions=substitutions,
+                prefixes=PREFIXES,
+            )
+        except SyntaxError as err:
+            raise syntax_error(err, source) from err
+        except OSError as err:
+            raise StorageError(f"store error while querying: {err}") from err
+
+
+def _load_file(store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False) -> None:
+    import pyoxigraph as ox
+
+    name = project.display(source.path)
+    data = read_input(str(source.path), source.syntax, limits, name=name)
+    graph = ox.NamedNode(source.graph)
+    try:
+        if source.syntax.quads:
+            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in parse(
+                Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits))
+        elif bulk:
+            store.bulk_load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
+        else:
+            store.load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
+    except SyntaxError as err:
+        raise syntax_error(err, name) from err
+
+
+def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits) -> ox.Store:
+    """Open the on-disk store, rebuilding it when the project's files changed."""
+    import pyoxigraph as ox
+
+    meta_path = store_dir / STORE_META
+    fingerprint = project.fingerprint()
+    meta = read_store_meta(store_dir)
+    if meta is not None and meta.get("fingerprint") == fingerprint:
+        try:
+            return ox.Store.read_only(str(store_dir))
+        except OSError as err:
+            raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
+    if store_dir.exists() and any(store_dir.iterdir()) and meta is None:
+        raise StorageError(f"{store_dir} is not empty and is not a kgraph store; refusing to touch it")
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            meta_path.unlink()  # invalidate first: a crash mid-rebuild forces a rebuild
+        store = ox.Store(str(store_dir))
+        store.clear()
+        for source in sources:
+            _load_file(store, source, project, limits, bulk=True)
+        store.flush()
+        store.optimize()
+    except OSError as err:
+        raise StorageError(f"cannot build the store in {store_dir}: {err}") from err
+    write_store_meta(store_dir, {"format": STORE_FORMAT, "fingerprint": fingerprint, "inferred": {}})
+    return store
+
+
+def read_store_meta(store_dir: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((store_dir / STORE_META).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) and meta.get("format") == STORE_FORMAT else None
+
+
+def write_store_meta(store_dir: Path, meta: dict[str, Any]) -> None:
+    from kgraph.fsutil import write_atomic
+
+    write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode())
+
+
+def input_graph(index: int, name: str) -> str:
+    """The graph for the n-th file given on the command line (validate, add)."""
+    from urllib.parse import quote
+
+    return f"{GRAPH}input/{index}/{quote(Path(name).name)}"
+
+
+def inferred_graph(profile: str) -> str:
+    return INFERRED + profile
