@@ -9,6 +9,7 @@ rewrite lexical forms, so a round trip gives back the exact same term.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
 _XSD_STRING = XSD + "string"
+
+# rdflib logs a traceback for every ill-typed literal ("2024-13-01"^^xsd:date); SHACL
+# reports those as datatype violations, which is where a user should see them.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 def to_rdflib(term: Any) -> Any:

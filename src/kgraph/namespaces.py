@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 BASE = "https://w3id.org/kgraph/"
 KG = BASE + "ontology#"
 """Terms of the ontology (hash namespace)."""
@@ -81,3 +83,13 @@ def shorten(iri: str) -> str:
     if best:
         return f"{best}:{iri[len(PREFIXES[best]):]}"
     return f"<{iri}>"
+
+
+def used_prefixes(iris: Iterable[str]) -> dict[str, str]:
+    """The subset of :data:`PREFIXES` whose namespaces occur in ``iris`` (for tidy Turtle)."""
+    found: dict[str, str] = {}
+    for iri in iris:
+        for prefix, namespace in PREFIXES.items():
+            if prefix not in found and iri.startswith(namespace):
+                found[prefix] = namespace
+    return dict(sorted(found.items()))

@@ -7,7 +7,6 @@ Each RDF file is its own named graph, ``https://w3id.org/kgraph/graph/<relative 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,14 +87,6 @@ class Project:
                 relative = path.relative_to(self.root).as_posix()
                 files.append(SourceFile(path, relative, RdfSyntax.from_path(path)))
         return files
-
-    def fingerprint(self) -> str:
-        """Changes whenever a source file or the shapes change (names, sizes, times)."""
-        digest = hashlib.sha256()
-        for source in self.source_files():
-            stat = source.path.stat()
-            digest.update(f"{source.relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return digest.hexdigest()
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the project when inside it."""

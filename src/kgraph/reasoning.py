@@ -121,8 +121,14 @@ def materialise(dataset: Dataset, profile: str) -> str | None:
     graph = inferred_graph(profile)
     if graph in dataset.inferred_graphs:
         return graph
+    if dataset.cached_inference(profile):
+        dataset.inferred_graphs.append(graph)
+        return graph
+    triples = closure(dataset, profile)
+    store = dataset.writable()
     target = ox.NamedNode(graph)
-    dataset.store.clear_graph(target)
-    dataset.store.extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in closure(dataset, profile))
+    store.clear_graph(target)
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in triples)
     dataset.inferred_graphs.append(graph)
+    dataset.remember_inference(profile)
     return graph

@@ -31,7 +31,7 @@ STORE_META = "kgraph-store.json"
 STORE_FORMAT = 1
 
 _QUERY_POSITION = re.compile(r"error at (\d+):(\d+): ?")
-_PARSE_POSITION = re.compile(r"^Parser error (?:at|between) line \d+ column \d+(?: and line \d+ column \d+)?: ?")
+_PARSE_POSITION = re.compile(r"^Parser error (?:at|between) [^:]*: ?")
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ class Dataset:
     store: ox.Store
     project: Project
     sources: list[SourceFile]
+    store_dir: Path | None = None
     extra_graphs: list[str] = field(default_factory=list)
     inferred_graphs: list[str] = field(default_factory=list)
 
@@ -133,7 +134,32 @@ class Dataset:
             for source in sources:
                 _load_file(store, source, project, limits)
             return cls(store, project, sources)
-        return cls(_open_persistent(store_dir, project, sources, limits), project, sources)
+        return cls(_open_persistent(store_dir, project, sources, limits), project, sources, store_dir)
+
+    def cached_inference(self, profile: str) -> bool:
+        """Whether an on-disk store already holds the closure of its current files."""
+        meta = read_store_meta(self.store_dir) if self.store_dir else None
+        return bool(meta and meta.get("inferred", {}).get(profile))
+
+    def writable(self) -> ox.Store:
+        """The store, reopened for writing if it was opened read-only (on-disk stores)."""
+        import pyoxigraph as ox
+
+        if self.store_dir is not None and not getattr(self, "_writable", False):
+            del self.store
+            try:
+                self.store = ox.Store(str(self.store_dir))
+            except OSError as err:
+                raise StorageError(f"cannot open the store in {self.store_dir} for update: {err}") from err
+            self._writable = True
+        return self.store
+
+    def remember_inference(self, profile: str) -> None:
+        if self.store_dir is None:
+            return
+        meta = read_store_meta(self.store_dir) or {}
+        meta.setdefault("inferred", {})[profile] = True
+        write_store_meta(self.store_dir, meta)
 
     # -- graphs -------------------------------------------------------------------------
 
@@ -144,6 +170,8 @@ class Dataset:
         """Add triples (e.g. files given to ``validate``) as a graph of their own."""
         import pyoxigraph as ox
 
+        if self.store_dir is not None:
+            raise StorageError("files cannot be added to an on-disk store's dataset; use an overlay")
         target = ox.NamedNode(graph)
         self.store.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
         self.extra_graphs.append(graph)
@@ -213,33 +241,55 @@ def _load_file(store: ox.Store, source: SourceFile, project: Project, limits: Li
 
 
 def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits) -> ox.Store:
-    """Open the on-disk store, rebuilding it when the project's files changed."""
+    """Open the on-disk store, bringing it up to date file by file.
+
+    The store remembers each file's size and modification time; a new file is loaded into
+    its graph, a changed one reloaded, a deleted one's graph dropped. So adding a batch to
+    a graph of millions of triples costs the batch, not a reload.
+    """
     import pyoxigraph as ox
 
-    meta_path = store_dir / STORE_META
-    fingerprint = project.fingerprint()
+    wanted = {s.graph: _file_stamp(s) for s in sources}
     meta = read_store_meta(store_dir)
-    if meta is not None and meta.get("fingerprint") == fingerprint:
+    if meta is not None and meta.get("files") == wanted:
         try:
             return ox.Store.read_only(str(store_dir))
         except OSError as err:
             raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
-    if store_dir.exists() and any(store_dir.iterdir()) and meta is None:
+    if meta is None and store_dir.exists() and any(store_dir.iterdir()):
         raise StorageError(f"{store_dir} is not empty and is not a kgraph store; refusing to touch it")
+    have: dict[str, Any] = dict(meta.get("files", {})) if meta else {}
     try:
         store_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            meta_path.unlink()  # invalidate first: a crash mid-rebuild forces a rebuild
         store = ox.Store(str(store_dir))
-        store.clear()
-        for source in sources:
-            _load_file(store, source, project, limits, bulk=True)
-        store.flush()
-        store.optimize()
     except OSError as err:
-        raise StorageError(f"cannot build the store in {store_dir}: {err}") from err
-    write_store_meta(store_dir, {"format": STORE_FORMAT, "fingerprint": fingerprint, "inferred": {}})
+        raise StorageError(
+            f"cannot open the store in {store_dir} for update (is another kgraph updating it?): {err}"
+        ) from err
+    try:
+        # Invalidate first: a crash part-way leaves a store that the next run rebuilds.
+        write_store_meta(store_dir, {"format": STORE_FORMAT, "files": {}, "inferred": {}})
+        if meta is None:
+            store.clear()
+        for graph in list(have):
+            if graph not in wanted or have[graph] != wanted[graph]:
+                store.clear_graph(ox.NamedNode(graph))
+                have.pop(graph)
+        for graph in [g for g in store.named_graphs() if g.value not in wanted]:
+            store.remove_graph(graph)  # includes the inferred graphs, now stale
+        fresh = [s for s in sources if s.graph not in have]
+        for source in fresh:
+            _load_file(store, source, project, limits, bulk=len(fresh) > 1 or meta is None)
+        store.flush()
+    except OSError as err:
+        raise StorageError(f"cannot update the store in {store_dir}: {err}") from err
+    write_store_meta(store_dir, {"format": STORE_FORMAT, "files": wanted, "inferred": {}})
     return store
+
+
+def _file_stamp(source: SourceFile) -> list[int]:
+    stat = source.path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def read_store_meta(store_dir: Path) -> dict[str, Any] | None:

@@ -1,0 +1,47 @@
+# kgraph: `make demo` runs the tool on the shipped graph, `make test` runs every check.
+# Both create the virtual environment in .venv on first use; nothing else is needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck docs docs-check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kgraph validate
+	$(BIN)/kgraph validate --infer owlrl
+	$(BIN)/kgraph queries
+	$(BIN)/kgraph query officials-and-posts
+	$(BIN)/kgraph query troop-estimates-over-time
+	$(BIN)/kgraph query claims-by-stance -p stance kg:NotDenied
+	$(BIN)/kgraph check
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/python -m kgraph.docgen --write
+
+docs-check: $(STAMP)
+	$(BIN)/python -m kgraph.docgen --check
+
+test: $(STAMP) lint typecheck docs-check
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

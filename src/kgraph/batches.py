@@ -1,0 +1,273 @@
+"""The write path: new triples enter the graph as batches, validated before they land.
+
+A batch is one file under ``data/batches/`` (its own named graph) holding the new triples
+and a provenance record about the graph itself: when it was added, from which files, its
+source document, the SHA-256 of its input and its triple count. Blank nodes are skolemised
+once, at add time, into the batch's own namespace (RDF 1.1 Concepts §3.5), so exporting
+never duplicates them. Curated files are never rewritten; removing a batch deletes its file.
+
+The worker process does the reading, validating and serialising; the CLI holds the
+project lock around it and writes the file atomically (:mod:`kgraph.fsutil`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kgraph.errors import InputError, UsageError
+from kgraph.formats import RdfSyntax
+from kgraph.limits import Worker
+from kgraph.locate import skolemise
+from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri, used_prefixes
+from kgraph.operations import Context, graph_sources, load_shape_index
+from kgraph.project import BATCH_DIR
+from kgraph.store import Dataset, Input, parse, read_input
+from kgraph.validation import Report
+
+_BATCH_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    path: str
+    graph: str
+    added: str
+    sources: tuple[str, ...]
+    source: str | None
+    sha256: str
+    triples: int
+
+
+@dataclass(frozen=True)
+class AddResult:
+    status: str
+    """``added``, ``dry-run``, ``duplicate``, ``nothing-new`` or ``rejected``."""
+    batch: BatchInfo | None
+    report: Report
+    content: bytes = b""
+    duplicate_of: str | None = None
+    input_triples: int = 0
+
+
+def batch_relative(batch_id: str) -> str:
+    return f"data/{BATCH_DIR}/{batch_id}.ttl"
+
+
+def digest(inputs: Sequence[Input]) -> str:
+    """SHA-256 over the inputs' bytes (each length-prefixed, in order)."""
+    sha = hashlib.sha256()
+    for item in inputs:
+        sha.update(len(item.data).to_bytes(8, "big"))
+        sha.update(item.data)
+    return sha.hexdigest()
+
+
+def add(
+    ctx: Context,
+    worker: Worker,
+    files: Sequence[str],
+    *,
+    source: str | None = None,
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+    infer: str = "none",
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> AddResult:
+    import pyoxigraph as ox
+
+    from kgraph import report as reporting
+    from kgraph.reasoning import closure
+    from kgraph.validation import validate_batch
+
+    if ctx.project.shipped:
+        raise UsageError("the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR")
+    if not files:
+        raise UsageError("give at least one FILE to add (or - for standard input)")
+    inputs = [read_input(path, syntax, ctx.limits) for path in files]
+    sha = digest(inputs)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    batch_id = f"{stamp:%Y%m%dT%H%M%SZ}-{sha[:12]}"
+    relative = batch_relative(batch_id)
+    graph = graph_iri(relative)
+
+    worker.phase("parse")
+    skolem = f"{SKOLEM}{sha[:16]}/"
+    quads: list[Any] = []
+    for item in inputs:
+        quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
+    quads = skolemise(quads, skolem)
+    shapes = load_shape_index(ctx)
+
+    for existing in list_batches(ctx.project.root):
+        if existing.sha256 == sha:
+            empty = Report((), 0, "incremental")
+            return AddResult("duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads))
+    worker.phase("load")
+    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
+    target = ox.NamedNode(graph)
+    fresh: dict[Any, Any] = {}
+    for quad in quads:
+        key = (quad.subject, quad.predicate, quad.object)
+        if key in fresh:
+            continue
+        if any(q.graph_name in asserted for q in dataset.store.quads_for_pattern(*key, None)):
+            continue
+        fresh[key] = ox.Quad(*key, target)
+    info = BatchInfo(
+        id=batch_id,
+        path=relative,
+        graph=graph,
+        added=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        sources=tuple(item.name for item in inputs),
+        source=source,
+        sha256=sha,
+        triples=len(fresh),
+    )
+    if not fresh:
+        return AddResult("nothing-new", info, Report((), 0, "incremental"), input_triples=len(quads))
+
+    overlay = ox.Store()
+    overlay.extend(fresh.values())
+    overlay.extend(_provenance(info))
+    base = dataset.asserted_graphs()
+    worker.phase("validate")
+    if infer != "none":
+        # The closure of graph + batch, minus the closure of the graph alone, joins the batch.
+        worker.phase("reason")
+        inferred_before = {(t.subject, t.predicate, t.object) for t in closure(dataset, infer)}
+        inferred_graph = f"{graph}#inferred"
+        with_batch = Dataset(ox.Store(), dataset.project, dataset.sources)
+        with_batch.store.extend(dataset.store.quads_for_pattern(None, None, None, None))
+        with_batch.store.extend(overlay.quads_for_pattern(None, None, None, None))
+        with_batch.extra_graphs.append(graph)
+        for t in closure(with_batch, infer):
+            if (t.subject, t.predicate, t.object) not in inferred_before:
+                overlay.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(inferred_graph)))
+        worker.phase("validate")
+        report = validate_batch(dataset, shapes, base, overlay, [graph, inferred_graph])
+    else:
+        report = validate_batch(dataset, shapes, base, overlay, [graph])
+    sources = {graph: _input_source(inputs, base_iri or graph, skolem), **graph_sources(ctx, dataset)}
+    report = reporting.locate(report, [overlay, dataset.store], sources)
+    if not report.conforms:
+        return AddResult("rejected", info, report, input_triples=len(quads))
+    content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
+    return AddResult("dry-run" if dry_run else "added", info, report, content, input_triples=len(quads))
+
+
+def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
+    from kgraph.report import GraphSource
+
+    if len(inputs) == 1:
+        item = inputs[0]
+        return GraphSource(item.name, lambda: item.data, item.syntax, base_iri, skolem)
+    return GraphSource(", ".join(i.name for i in inputs), lambda: b"", inputs[0].syntax, base_iri, skolem)
+
+
+def _provenance(info: BatchInfo) -> list[Any]:
+    import pyoxigraph as ox
+
+    g = ox.NamedNode(info.graph)
+    n = ox.NamedNode
+    quads = [
+        ox.Quad(g, n(RDF + "type"), n(KG + "Batch"), g),
+        ox.Quad(g, n(PROV + "generatedAtTime"), ox.Literal(info.added, datatype=n(XSD + "dateTime")), g),
+        ox.Quad(g, n(KG + "sha256"), ox.Literal(info.sha256), g),
+        ox.Quad(g, n(KG + "tripleCount"), ox.Literal(str(info.triples), datatype=n(XSD + "integer")), g),
+    ]
+    quads += [ox.Quad(g, n(KG + "sourceFile"), ox.Literal(name), g) for name in info.sources]
+    if info.source:
+        value = n(info.source) if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I) else ox.Literal(info.source)
+        quads.append(ox.Quad(g, n(DCTERMS + "source"), value, g))
+    return quads
+
+
+def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
+    """The batch file: a comment header, the provenance record, then the triples."""
+    import pyoxigraph as ox
+
+    graph = ox.NamedNode(info.graph)
+    record = [q.triple for q in quads if q.subject == graph]
+    body = sorted((q.triple for q in quads if q.subject != graph), key=str)
+    header = (
+        f"# kgraph batch {info.id}: {info.triples} triples added {info.added} from {', '.join(info.sources)}.\n"
+        f"# Written by `kgraph add`; take it out with `kgraph remove {info.id}`. Do not edit:\n"
+        f"# its SHA-256 identifies the input it was read from.\n"
+    )
+    iris = [t.value for triple in record + body for t in (triple.subject, triple.predicate, triple.object)
+            if isinstance(t, ox.NamedNode)]
+    iris += [t.object.datatype.value for t in record + body if isinstance(t.object, ox.Literal)]
+    text = bytes(ox.serialize(record + body, format=ox.RdfFormat.TURTLE, prefixes=used_prefixes(iris)))
+    return header.encode() + text
+
+
+def list_batches(root: Path) -> list[BatchInfo]:
+    """Every batch of the project, oldest first, from the records in their files."""
+    import pyoxigraph as ox
+
+    folder = root / "data" / BATCH_DIR
+    found = []
+    for path in sorted(folder.glob("*.ttl")) if folder.is_dir() else []:
+        if not _BATCH_ID.match(path.stem):
+            continue
+        relative = batch_relative(path.stem)
+        graph = graph_iri(relative)
+        fields: dict[str, list[str]] = {}
+        try:
+            for quad in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=graph):
+                if quad.subject.value == graph:
+                    fields.setdefault(quad.predicate.value, []).append(quad.object.value)
+                elif fields:
+                    break  # the record comes first in the file
+        except (SyntaxError, OSError) as err:
+            raise InputError(f"unreadable batch file: {err}", path=relative) from err
+        found.append(
+            BatchInfo(
+                id=path.stem,
+                path=relative,
+                graph=graph,
+                added=(fields.get(PROV + "generatedAtTime") or [""])[0],
+                sources=tuple(fields.get(KG + "sourceFile", [])),
+                source=(fields.get(DCTERMS + "source") or [None])[0],
+                sha256=(fields.get(KG + "sha256") or [""])[0],
+                triples=int((fields.get(KG + "tripleCount") or ["0"])[0]),
+            )
+        )
+    return found
+
+
+def find_batch(root: Path, spec: str) -> BatchInfo:
+    """A batch by id, unique id prefix, SHA-256 prefix, or path."""
+    batches = list_batches(root)
+    name = Path(spec).stem if spec.endswith(".ttl") else spec
+    matches = [b for b in batches if b.id == name] or [
+        b for b in batches if b.id.startswith(name) or b.sha256.startswith(name) or b.id.endswith(name)
+    ]
+    if not matches:
+        raise UsageError(f"no batch {spec!r}; `kgraph batches` lists them")
+    if len(matches) > 1:
+        raise UsageError(f"{spec!r} matches {len(matches)} batches ({', '.join(b.id for b in matches[:4])}); be more specific")
+    return matches[0]
+
+
+def check_removal(ctx: Context, worker: Worker, batch: BatchInfo) -> Report:
+    """The violations that taking ``batch`` out would leave in the graph."""
+    from kgraph.validation import validate_removal
+
+    shapes = load_shape_index(ctx)
+    worker.phase("load")
+    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    worker.phase("validate")
+    report = validate_removal(dataset, shapes, batch.graph)
+    from kgraph import report as reporting
+
+    return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset))

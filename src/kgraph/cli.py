@@ -1,0 +1,419 @@
+"""The ``kgraph`` command: parse arguments, call the library, write the output.
+
+Only this module imports Click. Heavy libraries (Oxigraph, rdflib, pySHACL) are imported
+inside the commands that use them, so ``kgraph --help`` starts in a blink.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kgraph import __version__
+from kgraph.errors import ExitStatus, KGraphError, StorageError
+from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
+from kgraph.limits import MB, Limits
+
+T = TypeVar("T")
+
+INFER = click.Choice(["none", "rdfs", "owlrl"])
+PROFILE = click.Choice(["rdfs", "owlrl"])
+
+
+class KGraphGroup(click.Group):
+    """Turns every :class:`KGraphError` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KGraphError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(int(err.status))
+        except BrokenPipeError:  # `kgraph export | head`
+            sys.stderr.close()
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; nothing was written", err=True)
+            ctx.exit(130)
+
+
+class State:
+    """What the group's options set up for the commands."""
+
+    def __init__(self, project: str | None, store: str | None, limits: Limits, quiet: bool) -> None:
+        self._project_dir = project
+        self.store_dir = Path(store) if store else None
+        self.limits = limits
+        self.quiet = quiet
+
+    def context(self) -> Any:
+        from kgraph.operations import Context
+        from kgraph.project import Project
+
+        return Context(Project.locate(self._project_dir), self.limits, self.store_dir)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=KGraphGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kgraph")
+@click.option("--project", "-C", metavar="DIR", help="Project folder (default: the current one if it holds ontology/ and data/, else the shipped graph).")
+@click.option("--store", metavar="DIR", envvar="KGRAPH_STORE", help="On-disk Oxigraph store: load the graph once, reuse it until a file changes.")
+@click.option("--timeout", type=float, default=Limits.query_timeout, show_default=True, metavar="S", help="Seconds a query may run.")
+@click.option("--work-timeout", type=float, default=Limits.work_timeout, show_default=True, metavar="S", help="Seconds loading, reasoning or validation may run.")
+@click.option("--max-memory", type=int, default=None, metavar="MB", help="Memory limit of the worker process [default: 80% of RAM].")
+@click.option("--max-input", type=int, default=Limits.max_input_bytes // MB, show_default=True, metavar="MB", help="Largest input file.")
+@click.option("--max-triples", type=int, default=Limits.max_triples, show_default=True, metavar="N", help="Most triples read from files given on the command line.")
+@click.option("--max-depth", type=int, default=Limits.max_depth, show_default=True, metavar="N", help="Deepest bracket nesting in a query or JSON-LD file.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary lines on stderr.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    project: str | None,
+    store: str | None,
+    timeout: float,
+    work_timeout: float,
+    max_memory: int | None,
+    max_input: int,
+    max_triples: int,
+    max_depth: int,
+    quiet: bool,
+) -> None:
+    """kgraph: a knowledge graph of news reporting that you can query, check and share.
+
+    Exit codes: 0 ok; 1 problems found (violations, failed checks); 2 bad input or usage;
+    3 remote store or I/O failure; 4 a resource limit hit.
+    """
+    limits = Limits(
+        max_input_bytes=max_input * MB,
+        max_triples=max_triples,
+        max_depth=max_depth,
+        query_timeout=timeout,
+        work_timeout=work_timeout,
+        max_memory=max_memory * MB if max_memory else Limits().max_memory,
+    )
+    ctx.obj = State(project, store, limits, quiet)
+
+
+def _bounded(state: State, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    from kgraph.limits import run_bounded
+
+    context = state.context()
+    return run_bounded(lambda worker: fn(context, worker, *args, **kwargs), state.limits)
+
+
+def _emit(data: bytes, output: str | None) -> None:
+    if output:
+        from kgraph.fsutil import write_atomic
+
+        write_atomic(Path(output), data)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def _note(state: State, message: str) -> None:
+    if not state.quiet:
+        click.echo(message, err=True)
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+@cli.command("queries")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_state
+def list_queries(state: State, fmt: str) -> None:
+    """List the canned queries with their parameters and summary."""
+    import json
+
+    from kgraph.queries import registry, summaries
+
+    found = registry(state.context().project.queries_dir)
+    if fmt == "json":
+        rows = [
+            {"name": q.name, "summary": q.summary, "params": [p.__dict__ for p in q.params], "columns": list(q.columns)}
+            for q in found.values()
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from kgraph.results import table
+
+    click.echo(table(["name", "parameters", "summary"], summaries(found.values())).rstrip("\n"))
+
+
+@cli.command("query")
+@click.argument("query", required=False, metavar="NAME|FILE.rq")
+@click.option("-e", "--expression", metavar="SPARQL", help="Run this query text instead of a file.")
+@click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="NAME VALUE", help="Bind a parameter (repeatable); typed by the query header.")
+@click.option("--infer", type=INFER, default="none", show_default=True, help="Query the graph plus its RDFS or OWL 2 RL closure.")
+@click.option("-f", "--format", "fmt", type=click.Choice(QUERY_FORMATS), default="table", show_default=True, help="table/csv/tsv/json/xml for SELECT and ASK; turtle/nt/nq/trig/jsonld/xml for CONSTRUCT and DESCRIBE.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of standard output.")
+@click.option("--endpoint", metavar="URL", help="Run against this SPARQL 1.1 endpoint instead of the local graph.")
+@pass_state
+def query_command(
+    state: State,
+    query: str | None,
+    expression: str | None,
+    params: tuple[tuple[str, str], ...],
+    infer: str,
+    fmt: str,
+    output: str | None,
+    endpoint: str | None,
+) -> None:
+    """Run a canned query (by NAME), a query file, or -e 'SPARQL'.
+
+    Only read queries run: updates, SERVICE, LOAD and FROM graphs outside the dataset
+    are refused. Examples:
+
+      kgraph query officials-and-posts -p date 2024-10-28
+
+      kgraph query -e 'SELECT ?s WHERE { ?s a kg:Visit }' -f csv
+    """
+    from kgraph.queries import bind, resolve
+
+    context = state.context()
+    canned = resolve(query, expression, context.project.queries_dir)
+    bound = bind(canned, params)
+    if endpoint:
+        from kgraph.remote import remote_query
+
+        rendered = remote_query(endpoint, canned, bound, fmt=fmt, context=context, infer=infer)
+    else:
+        from kgraph.operations import run_query
+
+        rendered = _bounded(state, run_query, canned, bound, fmt=fmt, infer=infer)
+    _emit(rendered.data, output)
+
+
+# -- validation, reasoning, export ----------------------------------------------------------
+
+
+@cli.command("validate")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option("--infer", type=INFER, default="none", show_default=True, help="Validate the graph plus its RDFS or OWL 2 RL closure.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "turtle", "json"]), default="text", show_default=True, help="Report format.")
+@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILEs (default: from the extension; needed for -).")
+@click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILEs.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
+@pass_state
+def validate_command(
+    state: State, files: tuple[str, ...], infer: str, fmt: str, input_format: str | None, base: str | None, output: str | None
+) -> None:
+    """Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.
+
+    Exit 0 when everything conforms, 1 when there are violations.
+    """
+    from kgraph import operations
+    from kgraph.report import render
+
+    syntax = RdfSyntax.from_name(input_format) if input_format else None
+    report = _bounded(state, operations.validate, files, infer=infer, syntax=syntax, base_iri=base)
+    _emit(render(report, fmt), output)
+    if not report.conforms:
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))
+
+
+@cli.command("reason")
+@click.option("--profile", type=PROFILE, default="owlrl", show_default=True, help="RDFS or OWL 2 RL entailment.")
+@click.option("-f", "--format", "fmt", type=click.Choice(RdfSyntax.names()), default="turtle", show_default=True)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
+@pass_state
+def reason_command(state: State, profile: str, fmt: str, output: str | None) -> None:
+    """Print the inferred triples alone (the closure minus what is asserted)."""
+    from kgraph import operations
+
+    data = _bounded(state, operations.reason, profile=profile, syntax=RdfSyntax.from_name(fmt))
+    _emit(data, output)
+
+
+@cli.command("export")
+@click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="nq", show_default=True, help="Quad formats (nq, trig, jsonld) keep the named graphs; .gz for bulk loaders.")
+@click.option("--inferred", type=INFER, default="none", show_default=True, help="Also export the RDFS or OWL 2 RL closure, in its own graph.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
+@pass_state
+def export_command(state: State, fmt: str, inferred: str, output: str | None) -> None:
+    """Write the whole dataset: every source file's graph (and the inferred one)."""
+    from kgraph import operations
+    from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
+
+    if fmt.endswith(".gz") and not output and sys.stdout.isatty():
+        raise KGraphError("refusing to write gzip to a terminal; use -o FILE")
+    if not output:
+        _emit(_bounded(state, operations.export, fmt=fmt, inferred=inferred, target=None), None)  # type: ignore[arg-type]
+        return
+    target = Path(output)
+    tmp = temp_path_for(target)
+    try:
+        _bounded(state, operations.export, fmt=fmt, inferred=inferred, target=tmp)
+        tmp.replace(target)
+        fsync_dir(target.parent)
+    except OSError as err:
+        raise StorageError(describe_os_error(err, target)) from err
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- the write path ------------------------------------------------------------------------
+
+
+@cli.command("add")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--source", metavar="IRI|TEXT", help="The document the triples were read from (recorded with the batch).")
+@click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
+@click.option("--infer", type=INFER, default="none", show_default=True, help="Validate with the RDFS or OWL 2 RL closure (costs a closure of the whole graph).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "turtle", "json"]), default="text", show_default=True, help="Report format.")
+@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILEs (default: from the extension; needed for -).")
+@click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILEs.")
+@click.option("--wait", type=float, default=60.0, show_default=True, metavar="S", help="Seconds to wait for another writer to finish.")
+@pass_state
+def add_command(
+    state: State,
+    files: tuple[str, ...],
+    source: str | None,
+    dry_run: bool,
+    infer: str,
+    fmt: str,
+    input_format: str | None,
+    base: str | None,
+    wait: float,
+) -> None:
+    """Validate new triples together with the graph and, if they conform, store them.
+
+    The batch becomes data/batches/<id>.ttl, its own named graph, with a provenance
+    record. Only violations the batch introduces are reported; on any failure nothing
+    is written. Adding the same input twice adds nothing the second time.
+    """
+    from kgraph import batches
+    from kgraph.fsutil import clean_leftovers, write_atomic
+    from kgraph.lock import project_lock
+
+    context = state.context()
+    syntax = RdfSyntax.from_name(input_format) if input_format else None
+    if context.project.shipped:
+        raise KGraphError("the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR")
+    with project_lock(context.project.root, wait=wait, on_wait=lambda m: _note(state, m)):
+        clean_leftovers(context.project.data_dir)
+        result = _bounded(
+            state, batches.add, files, source=source, syntax=syntax, base_iri=base, infer=infer, dry_run=dry_run
+        )
+        if result.status == "added":
+            assert result.batch is not None
+            target = context.project.root / result.batch.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, result.content, exclusive=True)
+    _emit(_add_output(result, fmt), None)
+    if result.status == "rejected":
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))
+
+
+def _add_output(result: Any, fmt: str) -> bytes:
+    import json
+
+    from kgraph.report import render, render_text
+
+    info = result.batch
+    if fmt == "turtle":
+        return render(result.report, "turtle")
+    if fmt == "json":
+        document = {
+            "status": result.status,
+            "batch": info.__dict__ if info else None,
+            "inputTriples": result.input_triples,
+            "report": json.loads(render(result.report, "json")),
+        }
+        return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    lines = {
+        "added": f"added batch {info.id}: {info.triples} new triples ({info.path})",
+        "dry-run": f"dry run: would add batch {info.id}: {info.triples} new triples ({info.path}); nothing written",
+        "duplicate": f"nothing added: this input was already added as batch {result.duplicate_of}",
+        "nothing-new": f"nothing added: all {result.input_triples} triples are already in the graph",
+        "rejected": f"rejected: the batch would introduce violations; nothing written",
+    }
+    text = lines[result.status] + "\n"
+    if result.status in ("added", "dry-run", "rejected"):
+        text += render_text(result.report, title="batch ")
+    return text.encode()
+
+
+@cli.command("remove")
+@click.argument("batch", metavar="BATCH")
+@click.option("--force", is_flag=True, help="Remove it even if the rest of the graph then has violations.")
+@click.option("--dry-run", is_flag=True, help="Check and report, but remove nothing.")
+@click.option("--wait", type=float, default=60.0, show_default=True, metavar="S", help="Seconds to wait for another writer to finish.")
+@pass_state
+def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: float) -> None:
+    """Take a batch out again: the graph is then exactly what it was before the add.
+
+    BATCH is an id from `kgraph batches` (or a unique prefix of it or of its SHA-256).
+    Refused, with the violations listed, if other triples depend on it (unless --force).
+    """
+    from kgraph import batches
+    from kgraph.fsutil import clean_leftovers, remove_durably
+    from kgraph.lock import project_lock
+    from kgraph.report import render_text
+
+    context = state.context()
+    if context.project.shipped:
+        raise KGraphError("the shipped graph is read-only; pass --project DIR")
+    with project_lock(context.project.root, wait=wait, on_wait=lambda m: _note(state, m)):
+        clean_leftovers(context.project.data_dir)
+        info = batches.find_batch(context.project.root, batch)
+        report = _bounded(state, batches.check_removal, info)
+        if not report.conforms and not force:
+            click.echo(f"refused: removing batch {info.id} would leave violations; nothing removed (--force to remove anyway)")
+            click.echo(render_text(report, title="graph without the batch "), nl=False)
+            click.get_current_context().exit(int(ExitStatus.FINDINGS))
+        if dry_run:
+            click.echo(f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})")
+            return
+        remove_durably(context.project.root / info.path)
+    click.echo(f"removed batch {info.id} ({info.triples} triples, {info.path})")
+
+
+@cli.command("batches")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_state
+def batches_command(state: State, fmt: str) -> None:
+    """List the batches added with `kgraph add`, oldest first."""
+    import json
+
+    from kgraph import batches
+    from kgraph.fsutil import clean_leftovers
+    from kgraph.lock import project_lock
+    from kgraph.results import table
+
+    context = state.context()
+    if not context.project.shipped:
+        # A start after a crash cleans what the crashed writer left (only when no writer runs).
+        try:
+            with project_lock(context.project.root, wait=0):
+                clean_leftovers(context.project.data_dir)
+        except StorageError:
+            pass
+    found = batches.list_batches(context.project.root)
+    if fmt == "json":
+        click.echo(json.dumps([b.__dict__ for b in found], indent=2, ensure_ascii=False))
+        return
+    rows = [[b.id, b.added, b.triples, ", ".join(b.sources), b.source or ""] for b in found]
+    click.echo(_plain_table(["batch", "added", "triples", "from", "source"], rows), nl=False)
+
+
+def _plain_table(columns: list[str], rows: list[list[Any]]) -> str:
+    """An aligned table of plain Python values."""
+    cells = [[str(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.append(f"({len(rows)} {'batch' if len(rows) == 1 else 'batches'})")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    cli(prog_name="kgraph")

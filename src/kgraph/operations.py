@@ -1,0 +1,202 @@
+"""The library's entry points: one function per thing a user asks kgraph to do.
+
+Each takes a :class:`Context` and a :class:`~kgraph.limits.Worker` (which announces the
+phase, so the right time budget applies) and returns a plain, picklable result. The CLI
+runs them through :func:`kgraph.limits.run_bounded` and only formats and writes.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kgraph.errors import InputError, UsageError
+from kgraph.formats import RdfSyntax
+from kgraph.guards import check_query
+from kgraph.limits import Limits, Worker
+from kgraph.namespaces import GRAPH, PREFIXES, SKOLEM
+from kgraph.project import Project
+from kgraph.queries import CannedQuery, substitutions
+from kgraph.reasoning import materialise
+from kgraph.results import Rendered, render, serialize_triples
+from kgraph.store import Dataset, input_graph, parse, read_input
+
+
+@dataclass(frozen=True)
+class Context:
+    """Which project, which store, and within which limits."""
+
+    project: Project
+    limits: Limits
+    store_dir: Path | None = None
+
+
+def open_dataset(ctx: Context, worker: Worker, *, infer: str = "none") -> Dataset:
+    worker.phase("load")
+    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    if infer != "none":
+        worker.phase("reason")
+        materialise(dataset, infer)
+    return dataset
+
+
+def run_query(
+    ctx: Context, worker: Worker, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
+) -> Rendered:
+    check_query(query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source)
+    dataset = open_dataset(ctx, worker, infer=infer)
+    worker.phase("query")
+    result = dataset.query(query.text, substitutions=substitutions(bound), source=query.source)
+    return render(result, fmt)
+
+
+# -- reading files given on the command line ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    name: str
+    graph: str
+    data: bytes
+    syntax: RdfSyntax
+    base_iri: str
+    skolem: str
+    triples: int
+
+
+def load_inputs(
+    dataset: Dataset,
+    files: Sequence[str],
+    limits: Limits,
+    *,
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+) -> list[LoadedInput]:
+    """Parse files strictly (skolemising blank nodes) and add each as a graph of its own."""
+    from kgraph.locate import skolemise
+
+    loaded = []
+    for i, path in enumerate(files):
+        source = read_input(path, syntax, limits)
+        graph = input_graph(i, source.name)
+        base = base_iri or graph
+        skolem = f"{SKOLEM}input/{i}/"
+        quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
+        dataset.add_graph(graph, quads)
+        loaded.append(LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads)))
+    return loaded
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def load_shape_index(ctx: Context) -> Any:
+    from kgraph.shapes import load_shapes
+
+    path = ctx.project.shapes_path
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read the shapes: {err.strerror or err}", path=ctx.project.display(path)) from err
+    return load_shapes(data, name=ctx.project.display(path), max_depth=ctx.limits.max_depth)
+
+
+def graph_sources(ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()) -> dict[str, Any]:
+    """Where each graph was read from (inputs first: they are what the user is checking)."""
+    from kgraph.report import GraphSource
+
+    sources: dict[str, GraphSource] = {}
+    for item in inputs:
+        sources[item.graph] = GraphSource(item.name, lambda d=item.data: d, item.syntax, item.base_iri, item.skolem)
+    for src in dataset.sources:
+        sources[src.graph] = GraphSource(
+            ctx.project.display(src.path), lambda p=src.path: p.read_bytes(), src.syntax, src.graph
+        )
+    return sources
+
+
+def validate(
+    ctx: Context,
+    worker: Worker,
+    files: Sequence[str] = (),
+    *,
+    infer: str = "none",
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+) -> Any:
+    """Validate the graph plus the given files against the project's shapes."""
+    from kgraph import report as reporting
+    from kgraph.validation import validate as run_validation
+
+    shapes = load_shape_index(ctx)
+    worker.phase("load")
+    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir)
+    inputs = load_inputs(dataset, files, ctx.limits, syntax=syntax, base_iri=base_iri)
+    if infer != "none":
+        worker.phase("reason")
+        materialise(dataset, infer)
+    worker.phase("validate")
+    report = run_validation(dataset, shapes, dataset.asserted_graphs() + dataset.inferred_graphs)
+    return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+
+
+# -- reasoning and export -------------------------------------------------------------------
+
+
+def reason(ctx: Context, worker: Worker, *, profile: str, syntax: RdfSyntax) -> bytes:
+    dataset = open_dataset(ctx, worker, infer=profile)
+    graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
+    triples = [q.triple for q in dataset.quads([graph])] if graph else []
+    if syntax.quads and graph:
+        import pyoxigraph as ox
+
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
+        return bytes(ox.serialize(quads, format=syntax.oxigraph(), prefixes=_prefixes(syntax)))
+    return serialize_triples(triples, syntax)
+
+
+def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
+    return PREFIXES if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG) else None
+
+
+def export(
+    ctx: Context, worker: Worker, *, fmt: str, inferred: str, target: Path | None
+) -> bytes | int:
+    """The whole dataset in ``fmt``; written to ``target`` (a temporary path the caller
+    renames into place) when given, else returned."""
+    import pyoxigraph as ox
+
+    compress = fmt.endswith(".gz")
+    syntax = RdfSyntax.from_name(fmt.removesuffix(".gz"))
+    dataset = open_dataset(ctx, worker, infer=inferred)
+    graphs = dataset.asserted_graphs() + dataset.inferred_graphs
+    worker.phase("export")
+    if syntax.quads:
+        items: Any = dataset.quads(graphs)
+    else:
+        items = (q.triple for q in dataset.quads(graphs))
+    if target is None:
+        data = bytes(ox.serialize(items, format=syntax.oxigraph(), prefixes=_prefixes(syntax)))
+        return gzip.compress(data, mtime=0) if compress else data
+    import os
+
+    with open(target, "xb") as raw:
+        if compress:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
+                ox.serialize(items, zipped, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
+        else:
+            ox.serialize(items, raw, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
+        raw.flush()
+        os.fsync(raw.fileno())
+    return target.stat().st_size
+
+
+def check_profile(name: str) -> str:
+    from kgraph.reasoning import PROFILES
+
+    if name not in PROFILES:
+        raise UsageError(f"unknown inference {name!r}; use {', '.join(PROFILES)}")
+    return name

@@ -1,0 +1,196 @@
+"""Validation reports for people (text), programs (JSON) and RDF tools (Turtle)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kgraph.formats import RdfSyntax
+from kgraph.locate import LineIndex
+from kgraph.namespaces import PREFIXES, SH, shorten
+from kgraph.validation import Finding, Report, to_ox
+
+REPORT_FORMATS = ("text", "turtle", "json")
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """Where a graph's triples were read from, to point a finding at a line."""
+
+    name: str
+    load: Callable[[], bytes]
+    syntax: RdfSyntax
+    base_iri: str | None
+    skolem: str | None = None
+
+
+def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource]) -> Report:
+    """Fill in ``file:line`` for each finding whose triple (or focus node) came from a file.
+
+    ``stores`` are searched in order for the graph holding the offending triple; the first
+    graph (in ``sources`` order) that has the focus node as subject is the fallback.
+    """
+    import pyoxigraph as ox
+
+    if not report.findings:
+        return report
+
+    indexes: dict[str, LineIndex] = {}
+
+    def index(graph: str) -> LineIndex:
+        if graph not in indexes:
+            src = sources[graph]
+            indexes[graph] = LineIndex.build(src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem)
+        return indexes[graph]
+
+    located = []
+    order = list(sources)
+    for finding in report.findings:
+        focus = to_ox(finding.focus)
+        where = None
+        if finding.value is not None and _is_predicate(finding.path):
+            predicate = ox.NamedNode(finding.path[1:-1])
+            value = to_ox(finding.value)
+            quads = (q for store in stores for q in store.quads_for_pattern(focus, predicate, value, None))
+            for quad in quads:
+                graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
+                if graph in sources:
+                    line = index(graph).triples.get((focus, predicate, value))
+                    where = f"{sources[graph].name}:{line}" if line else sources[graph].name
+                    break
+        if where is None:
+            for graph in order:
+                name = ox.NamedNode(graph)
+                if any(next(iter(st.quads_for_pattern(focus, None, None, name)), None) for st in stores):
+                    line = index(graph).subjects.get(focus)
+                    where = f"{sources[graph].name}:{line}" if line else sources[graph].name
+                    break
+        located.append(replace(finding, location=where))
+    return replace(report, findings=tuple(located))
+
+
+def _is_predicate(path: str | None) -> bool:
+    return bool(path) and path.startswith("<") and path.endswith(">") and path.count("<") == 1  # type: ignore[union-attr]
+
+
+def _term(nt: str | None) -> str:
+    if nt is None:
+        return ""
+    if nt.startswith("<") and nt.endswith(">"):
+        return shorten(nt[1:-1])
+    head, sep, datatype = nt.rpartition("^^")
+    if sep and datatype.startswith("<") and datatype.endswith(">"):
+        return head + sep + shorten(datatype[1:-1])
+    return nt
+
+
+def _path(path: str | None) -> str:
+    if path is None:
+        return "(node)"
+    if _is_predicate(path):
+        return shorten(path[1:-1])
+    return path
+
+
+def render(report: Report, fmt: str, *, title: str = "") -> bytes:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "turtle":
+        return render_turtle(report)
+    return render_text(report, title=title).encode()
+
+
+def render_text(report: Report, *, title: str = "") -> str:
+    violations = sum(f.is_violation for f in report.findings)
+    others = len(report.findings) - violations
+    focus_count = len({f.focus for f in report.findings})
+    lines = []
+    verdict = "conforms" if report.conforms else "does not conform"
+    head = f"{title}{verdict}: {violations} violation{'s' * (violations != 1)}"
+    if others:
+        head += f", {others} warning{'s' * (others != 1)}/info"
+    if report.findings:
+        head += f" on {focus_count} node{'s' * (focus_count != 1)}"
+    head += f" ({report.focus_nodes} node{'s' * (report.focus_nodes != 1)} checked, {report.mode})"
+    lines.append(head)
+    if report.global_shapes:
+        lines.append("validated the whole graph because these shapes are not local: " + ", ".join(_term(s) for s in report.global_shapes))
+    groups: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        groups.setdefault(finding.focus, []).append(finding)
+    for focus, findings in groups.items():
+        lines.append("")
+        lines.append(_term(focus))
+        shown: set[tuple[str | None, str | None, str, str]] = set()
+        for f in findings:
+            # One line per problem: a shape's several components (datatype, range...)
+            # that fail on the same value share its message.
+            said = (f.path, f.value, f.shape, f.message)
+            if said in shown:
+                continue
+            shown.add(said)
+            value = f" = {_term(f.value)}" if f.value is not None else ""
+            where = f"  ({f.location})" if f.location else ""
+            lines.append(f"  {f.severity}: {_path(f.path)}{value}{where}")
+            lines.append(f"    {f.message}  [{_term(f.shape)}]")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: Report) -> bytes:
+    document: dict[str, Any] = {
+        "conforms": report.conforms,
+        "mode": report.mode,
+        "focusNodesChecked": report.focus_nodes,
+        "results": [
+            {
+                "focusNode": f.focus,
+                "path": f.path,
+                "value": f.value,
+                "message": f.message,
+                "severity": f.severity,
+                "sourceShape": f.shape,
+                "constraintComponent": f.component,
+                "location": f.location,
+            }
+            for f in report.findings
+        ],
+    }
+    if report.global_shapes:
+        document["globalShapes"] = list(report.global_shapes)
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def render_turtle(report: Report) -> bytes:
+    """A W3C SHACL validation report (SHACL 1.0 §3.6)."""
+    import pyoxigraph as ox
+
+    sh = lambda local: ox.NamedNode(SH + local)  # noqa: E731
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    root = ox.BlankNode("report")
+    triples = [
+        ox.Triple(root, rdf_type, sh("ValidationReport")),
+        ox.Triple(root, sh("conforms"), ox.Literal(str(report.conforms).lower(), datatype=ox.NamedNode(PREFIXES["xsd"] + "boolean"))),
+    ]
+    for i, f in enumerate(report.findings):
+        node = ox.BlankNode(f"r{i}")
+        triples += [
+            ox.Triple(root, sh("result"), node),
+            ox.Triple(node, rdf_type, sh("ValidationResult")),
+            ox.Triple(node, sh("focusNode"), to_ox(f.focus)),
+            ox.Triple(node, sh("resultSeverity"), sh(f.severity)),
+            ox.Triple(node, sh("resultMessage"), ox.Literal(f.message)),
+            ox.Triple(node, sh("sourceConstraintComponent"), sh(f.component)),
+        ]
+        if f.shape.startswith("<"):
+            triples.append(ox.Triple(node, sh("sourceShape"), ox.NamedNode(f.shape[1:-1])))
+        if f.path and _is_predicate(f.path):
+            triples.append(ox.Triple(node, sh("resultPath"), ox.NamedNode(f.path[1:-1])))
+        if f.value is not None:
+            triples.append(ox.Triple(node, sh("value"), to_ox(f.value)))
+    return bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))
+
+
+def only_violations(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.is_violation]

@@ -1,0 +1,354 @@
+"""SHACL validation with pySHACL, on bounded neighbourhoods of the focus nodes.
+
+pySHACL is handed an rdflib graph that holds, for a set of focus nodes, exactly the
+triples the shapes read from them (see :mod:`kgraph.shapes`) plus the ontology (for
+``rdfs:subClassOf`` in targets and ``sh:class``), and validates those focus nodes only.
+
+* ``validate`` (the whole graph) runs over every target node in chunks, so memory stays
+  bounded however big the graph grows;
+* ``validate_batch`` (``kgraph add``) finds the nodes a batch can affect, validates them
+  with and without the batch, and reports only the violations the batch introduces.
+
+A shapes file with a global shape (unbounded path, SPARQL without ``kg:reads``) makes
+both fall back to pySHACL over the whole graph; the report says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kgraph.errors import InputError
+from kgraph.namespaces import RDF, RDFS, SH
+from kgraph.shapes import ReadPath, ShapeIndex
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+    from kgraph.store import Dataset
+
+CHUNK = 4000
+"""Focus nodes validated per pySHACL call when validating a whole graph."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL validation result; terms in N-Triples form."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    severity: str
+    shape: str
+    component: str
+    location: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None, str, str]:
+        return (self.focus, self.path, self.value, self.shape, self.component)
+
+    @property
+    def is_violation(self) -> bool:
+        return self.severity == "Violation"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    focus_nodes: int
+    mode: str
+    """``chunked``, ``incremental`` or ``whole-graph`` (fallback for global shapes)."""
+    global_shapes: tuple[str, ...] = ()
+    preexisting: int = 0
+    """Violations already in the graph at the nodes a batch touched (not blamed on it)."""
+
+    @property
+    def conforms(self) -> bool:
+        return not any(f.is_violation for f in self.findings)
+
+
+@dataclass
+class _Scope:
+    """The graphs a validation sees: graphs of the dataset's store, and of an overlay store
+    (a batch being added, kept out of the dataset until it is accepted)."""
+
+    dataset: Dataset
+    graphs: list[str]
+    overlay: Any = None
+    overlay_graphs: list[str] = field(default_factory=list)
+    _parts: list[tuple[Any, set[Any]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        import pyoxigraph as ox
+
+        self._parts = [(self.dataset.store, {ox.NamedNode(g) for g in self.graphs})]
+        if self.overlay is not None:
+            self._parts.append((self.overlay, {ox.NamedNode(g) for g in self.overlay_graphs}))
+
+    @property
+    def ontology_graphs(self) -> list[str]:
+        return [s.graph for s in self.dataset.sources if s.relative.startswith("ontology/")]
+
+    def match(self, s: Any, p: Any, o: Any) -> Iterable[Any]:
+        for store, names in self._parts:
+            if not names:
+                continue
+            for quad in store.quads_for_pattern(s, p, o, None):
+                if quad.graph_name in names:
+                    yield quad
+
+    def all_quads(self) -> Iterable[Any]:
+        yield from self.match(None, None, None)
+
+
+def validate(dataset: Dataset, shapes: ShapeIndex, graphs: Sequence[str]) -> Report:
+    """Validate every target node of ``graphs`` against the shapes."""
+    scope = _Scope(dataset, list(graphs))
+    if not shapes.is_local:
+        return _whole_graph(scope, shapes)
+    focus = sorted(_targets(scope, shapes), key=str)
+    findings: list[Finding] = []
+    for start in range(0, len(focus), CHUNK):
+        chunk = focus[start : start + CHUNK]
+        findings += _run(_neighbourhood(scope, shapes, chunk), shapes, chunk)
+    return Report(tuple(findings), len(focus), "chunked")
+
+
+def validate_batch(
+    dataset: Dataset, shapes: ShapeIndex, base: Sequence[str], overlay: Any, batch: Sequence[str]
+) -> Report:
+    """Validate the graph with the batch (held in ``overlay``), reporting only what the
+    batch introduces: violations at the affected nodes that were not there before."""
+    before = _Scope(dataset, list(base))
+    after = _Scope(dataset, list(base), overlay, list(batch))
+    if not shapes.is_local:
+        old = {f.key for f in _whole_graph(before, shapes).findings}
+        report = _whole_graph(after, shapes)
+        new = tuple(f for f in report.findings if f.key not in old)
+        return Report(new, report.focus_nodes, "whole-graph", report.global_shapes, len(old))
+    focus = sorted(_affected(after, shapes, _Scope(dataset, [], overlay, list(batch))), key=str)
+    if not focus:
+        return Report((), 0, "incremental")
+    old_findings = _run(_neighbourhood(before, shapes, focus), shapes, focus)
+    old = {f.key for f in old_findings}
+    new = [f for f in _run(_neighbourhood(after, shapes, focus), shapes, focus) if f.key not in old]
+    return Report(tuple(new), len(focus), "incremental", preexisting=sum(f.is_violation for f in old_findings))
+
+
+def validate_removal(dataset: Dataset, shapes: ShapeIndex, graph: str) -> Report:
+    """The violations that taking ``graph`` out of the dataset would introduce."""
+    everything = dataset.asserted_graphs()
+    before = _Scope(dataset, everything)
+    after = _Scope(dataset, [g for g in everything if g != graph])
+    if not shapes.is_local:
+        old = {f.key for f in _whole_graph(before, shapes).findings}
+        report = _whole_graph(after, shapes)
+        return Report(tuple(f for f in report.findings if f.key not in old), report.focus_nodes, "whole-graph", report.global_shapes)
+    focus = sorted(_affected(before, shapes, _Scope(dataset, [graph])), key=str)
+    if not focus:
+        return Report((), 0, "incremental")
+    old = {f.key for f in _run(_neighbourhood(before, shapes, focus), shapes, focus)}
+    new = [f for f in _run(_neighbourhood(after, shapes, focus), shapes, focus) if f.key not in old]
+    return Report(tuple(new), len(focus), "incremental")
+
+
+def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
+    """Every node some shape targets (SHACL 1.0 §2.1.3), over the scope's graphs."""
+    import pyoxigraph as ox
+
+    nodes: set[Any] = set()
+    if shapes.target_classes:
+        values = " ".join(f"<{c}>" for c in sorted(shapes.target_classes))
+        query = f"""SELECT DISTINCT ?x WHERE {{
+            VALUES ?target {{ {values} }}
+            ?class <{RDFS}subClassOf>* ?target . ?x <{RDF}type> ?class }}"""
+        nodes |= {row["x"] for row in scope.dataset.query(query, graphs=scope.graphs)}
+    for node in shapes.target_nodes:
+        from kgraph.convert import from_rdflib
+
+        nodes.add(from_rdflib(node))
+    for predicate in shapes.subjects_of:
+        nodes |= {q.subject for q in scope.match(None, ox.NamedNode(predicate), None)}
+    for predicate in shapes.objects_of:
+        nodes |= {q.object for q in scope.match(None, ox.NamedNode(predicate), None) if not isinstance(q.object, ox.Literal)}
+    return nodes
+
+
+def _affected(after: _Scope, shapes: ShapeIndex, batch: _Scope) -> set[Any]:
+    """The nodes whose validation result the batch's triples can change.
+
+    A node is affected when one of its read paths ends in a batch triple: walk each read
+    path backwards from the triple to the nodes it starts from.
+    """
+    import pyoxigraph as ox
+
+    affected: set[Any] = set()
+    by_edge: dict[tuple[str, bool], list[tuple[ReadPath, int]]] = {}
+    for path in shapes.reads:
+        for i, edge in enumerate(path):
+            by_edge.setdefault(edge, []).append((path, i))
+    for quad in batch.all_quads():
+        affected.add(quad.subject)
+        for inverse, node in ((False, quad.subject), (True, quad.object)):
+            if isinstance(node, ox.Literal):
+                continue
+            for path, i in by_edge.get((quad.predicate.value, inverse), ()):
+                affected |= _walk_back(after, node, path[:i])
+    return {n for n in affected if not isinstance(n, ox.Literal)}
+
+
+def _walk_back(scope: _Scope, node: Any, edges: ReadPath) -> set[Any]:
+    import pyoxigraph as ox
+
+    frontier = {node}
+    for predicate, inverse in reversed(edges):
+        step: set[Any] = set()
+        p = ox.NamedNode(predicate)
+        for n in frontier:
+            if inverse:  # the path went n' <-p- n ... so from n go forward
+                step |= {q.object for q in scope.match(n, p, None)}
+            else:
+                step |= {q.subject for q in scope.match(None, p, n)}
+        frontier = {n for n in step if not isinstance(n, ox.Literal)}
+    return frontier
+
+
+def _neighbourhood(scope: _Scope, shapes: ShapeIndex, focus: Sequence[Any]) -> Any:
+    """An rdflib graph: the ontology, the focus nodes' triples and their read paths."""
+    import pyoxigraph as ox
+
+    from kgraph.convert import graph_of
+
+    quads: list[Any] = list(scope.dataset.quads(scope.ontology_graphs))  # for rdfs:subClassOf
+    for node in focus:
+        quads.extend(scope.match(node, None, None))
+    trie = _trie(shapes.reads)
+    for node in focus:
+        _follow(scope, node, trie, quads)
+    return graph_of(q for q in quads if not isinstance(q.subject, ox.Triple))
+
+
+def _trie(paths: Iterable[ReadPath]) -> dict[Any, Any]:
+    root: dict[Any, Any] = {}
+    for path in paths:
+        level = root
+        for edge in path:
+            level = level.setdefault(edge, {})
+    return root
+
+
+def _follow(scope: _Scope, node: Any, trie: dict[Any, Any], out: list[Any]) -> None:
+    import pyoxigraph as ox
+
+    for (predicate, inverse), rest in trie.items():
+        p = ox.NamedNode(predicate)
+        matches = list(scope.match(None, p, node) if inverse else scope.match(node, p, None))
+        out.extend(matches)
+        if rest:
+            for quad in matches:
+                nxt = quad.subject if inverse else quad.object
+                if not isinstance(nxt, ox.Literal):
+                    _follow(scope, nxt, rest, out)
+
+
+def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
+    from kgraph.convert import graph_of
+
+    graph = graph_of(scope.all_quads())
+    findings = _run(graph, shapes, None)
+    return Report(tuple(findings), len({f.focus for f in findings}), "whole-graph", tuple(sorted(shapes.global_shapes)))
+
+
+def _run(graph: Any, shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Finding]:
+    import pyshacl
+    from pyshacl.errors import ReportableRuntimeError, ShapeLoadError
+
+    from kgraph.convert import to_rdflib
+
+    focus_nodes = [to_rdflib(n) for n in focus] if focus is not None else None
+    try:
+        _, results, _ = pyshacl.validate(
+            graph,
+            shacl_graph=shapes.graph,
+            advanced=True,
+            inplace=True,
+            allow_warnings=True,
+            allow_infos=True,
+            focus_nodes=focus_nodes,
+            do_owl_imports=False,
+        )
+    except (ShapeLoadError, ReportableRuntimeError) as err:
+        # A broken shape is the shapes file's fault, not the data's (never 'conforms=False').
+        raise InputError(f"the shapes cannot be used: {err}", path="ontology/shapes.ttl") from err
+    return _findings(results)
+
+
+def _findings(results: Any) -> list[Finding]:
+    from rdflib import RDF as R
+    from rdflib import URIRef
+
+    from kgraph.convert import from_rdflib
+
+    def one(node: Any, local: str) -> Any:
+        return results.value(node, URIRef(SH + local))
+
+    findings = []
+    top_level = [
+        result
+        for report in results.subjects(R.type, URIRef(SH + "ValidationReport"))
+        for result in results.objects(report, URIRef(SH + "result"))
+    ]
+    for result in top_level:
+        path = one(result, "resultPath")
+        value = one(result, "value")
+        severity = str(one(result, "resultSeverity") or SH + "Violation").removeprefix(SH)
+        findings.append(
+            Finding(
+                focus=str(from_rdflib(one(result, "focusNode"))),
+                path=_path_text(results, path),
+                value=None if value is None else str(from_rdflib(value)),
+                message=str(one(result, "resultMessage") or ""),
+                severity=severity,
+                shape=_shape_name(one(result, "sourceShape")),
+                component=str(one(result, "sourceConstraintComponent") or "").removeprefix(SH),
+            )
+        )
+    findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or ""))
+    return findings
+
+
+def _shape_name(node: Any) -> str:
+    from rdflib import URIRef
+
+    return f"<{node}>" if isinstance(node, URIRef) else "(anonymous shape)"
+
+
+def _path_text(graph: Any, path: Any) -> str | None:
+    """A result path: ``<iri>`` for a predicate, a SPARQL-like path otherwise."""
+    from rdflib import BNode, URIRef
+
+    if path is None:
+        return None
+    if isinstance(path, URIRef):
+        return f"<{path}>"
+    if isinstance(path, BNode):
+        inverse = graph.value(path, URIRef(SH + "inversePath"))
+        if inverse is not None:
+            return f"^{_path_text(graph, inverse)}"
+        alternatives = graph.value(path, URIRef(SH + "alternativePath"))
+        if alternatives is not None:
+            return "(" + "|".join(_path_text(graph, m) or "" for m in graph.items(alternatives)) + ")"
+        members = list(graph.items(path))
+        if members:
+            return "/".join(_path_text(graph, m) or "" for m in members)
+    return str(path)
+
+
+def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Parse one N-Triples term back (as stored in a Finding)."""
+    import pyoxigraph as ox
+
+    triple = next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES)))
+    return triple.object

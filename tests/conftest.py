@@ -1,0 +1,71 @@
+"""Shared test fixtures: a private copy of the project, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kgraph.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of one `kgraph` invocation."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    output_bytes: bytes
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the shipped project (ontology, data, queries) that tests may change."""
+    target = tmp_path / "project"
+    target.mkdir()
+    for name in ("ontology", "data", "queries"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    return target
+
+
+@pytest.fixture
+def kgraph(project: Path) -> Callable[..., Run]:
+    """Run `kgraph --project <copy> ARGS...` in process with Click's CliRunner."""
+
+    def run(*args: str, input: bytes | str | None = None, project_dir: Path | None = None) -> Run:
+        return invoke(["--project", str(project_dir or project), *args], input=input)
+
+    return run
+
+
+def invoke(args: Sequence[str], *, input: bytes | str | None = None) -> Run:
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Path], dict[str, bytes]]:
+    """Every file under a folder with its bytes (to prove nothing changed)."""
+
+    def take(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    return take
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    yield folder
