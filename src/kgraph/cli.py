@@ -260,6 +260,25 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
         tmp.unlink(missing_ok=True)
 
 
+@cli.command("convert")
+@click.argument("file", metavar="FILE")
+@click.option("-f", "--format", "fmt", type=click.Choice(RdfSyntax.names()), default="nt", show_default=True, help="Output syntax.")
+@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILE (default: from the extension; needed for -).")
+@click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILE.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
+@pass_state
+def convert_command(state: State, file: str, fmt: str, input_format: str | None, base: str | None, output: str | None) -> None:
+    """Read FILE with the strict parser and the input guards, and write it in another syntax.
+
+    The same reading as `validate` and `add`: use it to check a file before adding it.
+    """
+    from kgraph import operations
+
+    syntax = RdfSyntax.from_name(input_format) if input_format else None
+    data = _bounded(state, operations.convert, file, syntax=syntax, base_iri=base, target=RdfSyntax.from_name(fmt))
+    _emit(data, output)
+
+
 # -- the write path ------------------------------------------------------------------------
 
 

@@ -194,6 +194,20 @@ def export(
     return target.stat().st_size
 
 
+def convert(
+    ctx: Context, worker: Worker, path: str, *, syntax: RdfSyntax | None, base_iri: str | None, target: RdfSyntax
+) -> bytes:
+    """Strictly parse one file (guards included) and serialise it in ``target``."""
+    import pyoxigraph as ox
+
+    worker.phase("parse")
+    source = read_input(path, syntax, ctx.limits)
+    quads = parse(source, base_iri=base_iri, limits=ctx.limits)
+    if target.quads:
+        return bytes(ox.serialize(quads, format=target.oxigraph(), prefixes=_prefixes(target)))
+    return serialize_triples([q.triple for q in quads], target)
+
+
 def check_profile(name: str) -> str:
     from kgraph.reasoning import PROFILES
 
