@@ -279,6 +279,60 @@ def convert_command(state: State, file: str, fmt: str, input_format: str | None,
     _emit(data, output)
 
 
+@cli.command("stats")
+@click.option("--infer", type=INFER, default="none", show_default=True, help="Count the closure too.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "turtle"]), default="table", show_default=True, help="turtle gives a VoID description.")
+@pass_state
+def stats_command(state: State, infer: str, fmt: str) -> None:
+    """Triples per graph, instances per class, properties used, shapes and their targets."""
+    import json
+
+    from kgraph import stats
+    from kgraph.namespaces import shorten
+
+    found = _bounded(state, stats.collect, infer=infer)
+    if fmt == "turtle":
+        _emit(stats.void(found), None)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(found.__dict__, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{found.triples} triples, {found.subjects} subjects, {len(found.graphs)} graphs\n")
+    click.echo(_plain_table(["graph", "file", "triples"], [[shorten(g), f, n] for g, f, n in found.graphs], "graph"))
+    click.echo(_plain_table(["class", "instances"], [[shorten(c), n] for c, n in found.classes], "class", "classes"))
+    click.echo(_plain_table(["property", "triples"], [[shorten(p), n] for p, n in found.properties], "property", "properties"))
+    click.echo(_plain_table(["shape", "targets"], [[shorten(s), ", ".join(shorten(t) for t in ts.split(", "))] for s, ts in found.shapes], "shape"), nl=False)
+
+
+@cli.command("check")
+@click.option("--infer", type=INFER, default="none", show_default=True, help="Run the checks on the closure too (disjointness, owl:Nothing).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True, help="tsv is ROBOT's report format.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
+@pass_state
+def check_command(state: State, infer: str, fmt: str, output: str | None) -> None:
+    """Run the quality checks (queries/checks/*-violation.rq and ontology hygiene).
+
+    ROBOT-style report: Level, Rule Name, Subject, Property, Value. Exit 1 on any ERROR.
+    """
+    import json
+
+    from kgraph import checks
+
+    report = _bounded(state, checks.run, infer=infer)
+    columns = ["Level", "Rule Name", "Subject", "Property", "Value"]
+    rows = [[f.level, f.rule, f.subject, f.property, f.value] for f in report.findings]
+    if fmt == "json":
+        data = json.dumps({"rules": list(report.rules), "findings": [dict(zip(columns, r, strict=True)) for r in rows]}, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "tsv":
+        data = "\n".join("\t".join(r) for r in [columns, *rows]) + "\n"
+    else:
+        data = _plain_table(columns, rows, "finding")
+        data += f"{len(report.rules)} rules, {report.errors} errors, {len(rows) - report.errors} warnings/info\n"
+    _emit(data.encode(), output)
+    if report.errors:
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))
+
+
 # -- the write path ------------------------------------------------------------------------
 
 
@@ -421,16 +475,16 @@ def batches_command(state: State, fmt: str) -> None:
         click.echo(json.dumps([b.__dict__ for b in found], indent=2, ensure_ascii=False))
         return
     rows = [[b.id, b.added, b.triples, ", ".join(b.sources), b.source or ""] for b in found]
-    click.echo(_plain_table(["batch", "added", "triples", "from", "source"], rows), nl=False)
+    click.echo(_plain_table(["batch", "added", "triples", "from", "source"], rows, "batch", "batches"), nl=False)
 
 
-def _plain_table(columns: list[str], rows: list[list[Any]]) -> str:
+def _plain_table(columns: list[str], rows: list[list[Any]], noun: str = "row", plural: str = "") -> str:
     """An aligned table of plain Python values."""
     cells = [[str(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.append(f"({len(rows)} {'batch' if len(rows) == 1 else 'batches'})")
+    lines.append(f"({len(rows)} {noun if len(rows) == 1 else plural or noun + 's'})")
     return "\n".join(lines) + "\n"
 
 

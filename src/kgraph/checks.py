@@ -1,0 +1,97 @@
+"""Quality checks, reported ROBOT-style (Level, Rule Name, Subject, Property, Value).
+
+Two kinds: the SPARQL checks in ``queries/checks/*-violation.rq`` (any row is a finding;
+the ``#+ level:`` header says ERROR, WARN or INFO) and hygiene checks of the ontology and
+shapes files that SPARQL cannot express well (version, messages, declared reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kgraph import __version__
+from kgraph.limits import Worker
+from kgraph.namespaces import KG, ONTOLOGY, OWL, SH
+from kgraph.operations import Context, load_shape_index, open_dataset
+from kgraph.queries import checks as check_queries
+
+LEVELS = ("ERROR", "WARN", "INFO")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    rule: str
+    subject: str
+    property: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    rules: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.level == "ERROR" for f in self.findings)
+
+
+def run(ctx: Context, worker: Worker, *, infer: str = "none") -> CheckReport:
+    from kgraph.results import cell
+
+    dataset = open_dataset(ctx, worker, infer=infer)
+    worker.phase("query")
+    findings: list[Finding] = []
+    rules: list[str] = []
+    for name, query in check_queries(ctx.project.queries_dir).items():
+        rule = name.removesuffix("-violation")
+        rules.append(rule)
+        level = str(query.extra.get("level", "ERROR")).upper()
+        if level not in LEVELS:
+            level = "ERROR"
+        for row in dataset.query(query.text, source=query.source):
+            findings.append(Finding(level, rule, *(cell(_get(row, v)) for v in ("entity", "property", "value"))))
+    rules += ["ontology-version", "shape-message", "sparql-reads"]
+    findings += _hygiene(ctx)
+    return CheckReport(tuple(rules), tuple(sorted(findings, key=lambda f: (LEVELS.index(f.level), f.rule, f.subject))))
+
+
+def _get(row: Any, name: str) -> Any:
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None
+
+
+def _hygiene(ctx: Context) -> list[Finding]:
+    import pyoxigraph as ox
+
+    findings = []
+    ontology = ctx.project.ontology_dir / "kgraph.ttl"
+    if ontology.exists():
+        versions = [
+            q.object.value
+            for q in ox.parse(path=str(ontology))
+            if q.subject == ox.NamedNode(ONTOLOGY) and q.predicate == ox.NamedNode(OWL + "versionInfo")
+        ]
+        if versions != [__version__]:
+            findings.append(
+                Finding("ERROR", "ontology-version", f"<{ONTOLOGY}>", "owl:versionInfo", f"{versions} != package {__version__}")
+            )
+    index = load_shape_index(ctx)
+    graph = index.graph
+    from rdflib import RDF as R
+    from rdflib import URIRef
+
+    for shape in sorted(graph.subjects(R.type, URIRef(SH + "PropertyShape")), key=str):
+        for needed in ("message", "name"):
+            if (shape, URIRef(SH + needed), None) not in graph:
+                findings.append(Finding("WARN", "shape-message", f"<{shape}>", f"sh:{needed}", "missing"))
+    for constraint in sorted(graph.subjects(R.type, URIRef(SH + "SPARQLConstraint")), key=str):
+        if (constraint, URIRef(KG + "reads"), None) not in graph:
+            findings.append(
+                Finding("WARN", "sparql-reads", f"<{constraint}>", "kg:reads", "missing: `kgraph add` must validate the whole graph")
+            )
+    return findings
