@@ -378,9 +378,7 @@ def add_command(
         )
         if result.status == "added":
             assert result.batch is not None
-            target = context.project.root / result.batch.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, result.content, exclusive=True)
+            write_atomic(context.project.root / result.batch.path, result.content, exclusive=True)
     _emit(_add_output(result, fmt), None)
     if result.status == "rejected":
         click.get_current_context().exit(int(ExitStatus.FINDINGS))

@@ -54,6 +54,7 @@ def write_atomic(target: Path, chunks: bytes | Iterable[bytes], *, exclusive: bo
     target = Path(target)
     tmp = temp_path_for(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as out:
             if isinstance(chunks, bytes | bytearray):
                 out.write(chunks)

@@ -62,8 +62,9 @@ def project_lock(root: Path, *, wait: float, on_wait: object = None) -> Iterator
             "command": " ".join(["kgraph", *sys.argv[1:]])[:200],
             "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        with contextlib.suppress(OSError):  # naming the holder is a courtesy, not a must
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
         yield
     finally:
         with contextlib.suppress(OSError):

@@ -22,7 +22,7 @@ from kgraph.project import Project
 from kgraph.queries import CannedQuery, substitutions
 from kgraph.reasoning import materialise
 from kgraph.results import Rendered, render, serialize_triples
-from kgraph.store import Dataset, input_graph, parse, read_input
+from kgraph.store import Dataset, file_skolem, input_graph, parse, read_input
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def graph_sources(ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] 
         sources[item.graph] = GraphSource(item.name, lambda d=item.data: d, item.syntax, item.base_iri, item.skolem)
     for src in dataset.sources:
         sources[src.graph] = GraphSource(
-            ctx.project.display(src.path), lambda p=src.path: p.read_bytes(), src.syntax, src.graph
+            ctx.project.display(src.path), lambda p=src.path: p.read_bytes(), src.syntax, src.graph, file_skolem(src.relative)
         )
     return sources
 

@@ -21,7 +21,7 @@ from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_rdf
 from kgraph.limits import Limits
-from kgraph.namespaces import GRAPH, INFERRED, PREFIXES
+from kgraph.namespaces import GRAPH, INFERRED, PREFIXES, SKOLEM
 from kgraph.project import Project, SourceFile
 
 if TYPE_CHECKING:
@@ -223,21 +223,42 @@ class Dataset:
 
 
 def _load_file(store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False) -> None:
+    """Load one file into its graph. Blank nodes are skolemised (deterministically, in
+    the file's own namespace) so that exports and pushes never duplicate them."""
     import pyoxigraph as ox
+
+    from kgraph.locate import skolemise
 
     name = project.display(source.path)
     data = read_input(str(source.path), source.syntax, limits, name=name)
     graph = ox.NamedNode(source.graph)
     try:
-        if source.syntax.quads:
-            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in parse(
-                Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits))
+        if source.syntax.quads or _may_have_blank_nodes(data.data, source.syntax):
+            quads = parse(Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits)
+            store.extend(
+                ox.Quad(q.subject, q.predicate, q.object, graph)
+                for q in skolemise(quads, file_skolem(source.relative))
+            )
         elif bulk:
             store.bulk_load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
         else:
             store.load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
     except SyntaxError as err:
         raise syntax_error(err, name) from err
+
+
+def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
+    """A cheap over-approximation: the fast loader is used only when there are none."""
+    if syntax in (RdfSyntax.NT, RdfSyntax.NQ):
+        return b"_:" in data
+    if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG):
+        return b"_:" in data or b"[" in data or b"(" in data
+    return True
+
+
+def file_skolem(relative: str) -> str:
+    """The skolem namespace of a project file's blank nodes."""
+    return f"{SKOLEM}{relative}/"
 
 
 def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits) -> ox.Store:
