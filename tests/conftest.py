@@ -33,7 +33,9 @@ def project(tmp_path: Path) -> Path:
     target.mkdir()
     for name in ("ontology", "data", "queries"):
         if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
+            shutil.copytree(
+                ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*")
+            )
     return target
 
 
@@ -58,7 +60,11 @@ def snapshot() -> Callable[[Path], dict[str, bytes]]:
     """Every file under a folder with its bytes (to prove nothing changed)."""
 
     def take(folder: Path) -> dict[str, bytes]:
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+        }
 
     return take
 

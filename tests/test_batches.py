@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from kgraph.errors import ExitStatus
 
 PREFIXES = """@prefix kg: <https://w3id.org/kgraph/ontology#> .
@@ -56,12 +56,16 @@ def test_add_writes_one_batch_file_with_provenance(kgraph, project: Path, tmp_pa
     assert [b["id"] for b in listed] == [batch.stem]
     assert listed[0]["triples"] == 5
     assert listed[0]["source"] == "https://example.org/report-1"
-    found = kgraph("query", "-e", "ASK { kgd:visit-test-a kg:visitor kgd:ChoeSonHui }", "-f", "json")
+    found = kgraph(
+        "query", "-e", "ASK { kgd:visit-test-a kg:visitor kgd:ChoeSonHui }", "-f", "json"
+    )
     assert json.loads(found.stdout)["boolean"] is True
     assert kgraph("validate").exit_code == ExitStatus.OK
 
 
-def test_add_same_input_twice_adds_nothing_the_second_time(kgraph, project: Path, tmp_path: Path, snapshot) -> None:
+def test_add_same_input_twice_adds_nothing_the_second_time(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
     new = write(tmp_path, "new.ttl", visit("b"))
     assert kgraph("add", str(new)).exit_code == ExitStatus.OK
     before = snapshot(project / "data")
@@ -71,7 +75,9 @@ def test_add_same_input_twice_adds_nothing_the_second_time(kgraph, project: Path
     assert snapshot(project / "data") == before
 
 
-def test_add_triples_already_present_adds_nothing(kgraph, project: Path, tmp_path: Path, snapshot) -> None:
+def test_add_triples_already_present_adds_nothing(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
     known = write(tmp_path, "known.ttl", PREFIXES + "kgd:ChoeSonHui a kg:Person .\n")
     before = snapshot(project / "data")
     result = kgraph("add", str(known))
@@ -80,7 +86,9 @@ def test_add_triples_already_present_adds_nothing(kgraph, project: Path, tmp_pat
     assert snapshot(project / "data") == before
 
 
-def test_add_violation_exits_1_and_writes_nothing(kgraph, project: Path, tmp_path: Path, snapshot) -> None:
+def test_add_violation_exits_1_and_writes_nothing(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
     bad = write(tmp_path, "bad.ttl", visit("c", date="2024-13-45"))
     before = snapshot(project / "data")
     result = kgraph("add", str(bad))
@@ -91,7 +99,9 @@ def test_add_violation_exits_1_and_writes_nothing(kgraph, project: Path, tmp_pat
     assert snapshot(project / "data") == before
 
 
-def test_add_syntax_error_exits_2_and_writes_nothing(kgraph, project: Path, tmp_path: Path, snapshot) -> None:
+def test_add_syntax_error_exits_2_and_writes_nothing(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
     bad = write(tmp_path, "bad.ttl", PREFIXES + "kgd:x a kg:Visit ;\n  kg:date .\n")
     before = snapshot(project / "data")
     result = kgraph("add", str(bad))
@@ -100,9 +110,15 @@ def test_add_syntax_error_exits_2_and_writes_nothing(kgraph, project: Path, tmp_
     assert snapshot(project / "data") == before
 
 
-def test_add_does_not_blame_the_batch_for_existing_problems(kgraph, project: Path, tmp_path: Path) -> None:
+def test_add_does_not_blame_the_batch_for_existing_problems(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
     # A curated file with a violation already in the graph.
-    write(project / "data", "broken.ttl", PREFIXES + 'kgd:broken-visit a kg:Visit ; skos:prefLabel "Broken"@en .\n')
+    write(
+        project / "data",
+        "broken.ttl",
+        PREFIXES + 'kgd:broken-visit a kg:Visit ; skos:prefLabel "Broken"@en .\n',
+    )
     assert kgraph("validate").exit_code == ExitStatus.FINDINGS
     result = kgraph("add", str(write(tmp_path, "ok.ttl", visit("d"))), "-f", "json")
     assert result.exit_code == ExitStatus.OK, result.stdout
@@ -128,22 +144,55 @@ def test_blank_nodes_become_stable_skolem_iris(kgraph, project: Path, tmp_path: 
     first = kgraph("export", "-f", "nq").output_bytes
     second = kgraph("export", "-f", "nq").output_bytes
     assert first == second
-    assert b"_:" not in first.split(b"ontology/kgraph.ttl")[-1] or True  # ontology lists keep their own blank nodes
-    posts = kgraph("query", "-e", "SELECT ?p WHERE { kgd:ChoeSonHui kg:formerlyHeld ?p }", "-f", "tsv")
+    assert (
+        b"_:" not in first.split(b"ontology/kgraph.ttl")[-1] or True
+    )  # ontology lists keep their own blank nodes
+    posts = kgraph(
+        "query", "-e", "SELECT ?p WHERE { kgd:ChoeSonHui kg:formerlyHeld ?p }", "-f", "tsv"
+    )
     assert posts.stdout.count("genid") == 1
 
 
 @pytest.mark.parametrize(
     ("name", "text", "extra"),
     [
-        ("new.nt", "<https://w3id.org/kgraph/id/ChoeSonHui> <http://www.w3.org/2004/02/skos/core#altLabel> \"Choe (nt)\"@en .\n", []),
-        ("new.nq", "<https://w3id.org/kgraph/id/ChoeSonHui> <http://www.w3.org/2004/02/skos/core#altLabel> \"Choe (nq)\"@en <http://example.org/g> .\n", []),
-        ("new.trig", PREFIXES + '<http://example.org/g> { kgd:ChoeSonHui skos:altLabel "Choe (trig)"@en . }\n', []),
-        ("new.jsonld", json.dumps({"@context": {"skos": "http://www.w3.org/2004/02/skos/core#"}, "@id": "https://w3id.org/kgraph/id/ChoeSonHui", "skos:altLabel": {"@value": "Choe (jsonld)", "@language": "en"}}), []),
-        ("new.rdf", '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:skos="http://www.w3.org/2004/02/skos/core#"><rdf:Description rdf:about="https://w3id.org/kgraph/id/ChoeSonHui"><skos:altLabel xml:lang="en">Choe (rdfxml)</skos:altLabel></rdf:Description></rdf:RDF>', []),
+        (
+            "new.nt",
+            '<https://w3id.org/kgraph/id/ChoeSonHui> <http://www.w3.org/2004/02/skos/core#altLabel> "Choe (nt)"@en .\n',
+            [],
+        ),
+        (
+            "new.nq",
+            '<https://w3id.org/kgraph/id/ChoeSonHui> <http://www.w3.org/2004/02/skos/core#altLabel> "Choe (nq)"@en <http://example.org/g> .\n',
+            [],
+        ),
+        (
+            "new.trig",
+            PREFIXES
+            + '<http://example.org/g> { kgd:ChoeSonHui skos:altLabel "Choe (trig)"@en . }\n',
+            [],
+        ),
+        (
+            "new.jsonld",
+            json.dumps(
+                {
+                    "@context": {"skos": "http://www.w3.org/2004/02/skos/core#"},
+                    "@id": "https://w3id.org/kgraph/id/ChoeSonHui",
+                    "skos:altLabel": {"@value": "Choe (jsonld)", "@language": "en"},
+                }
+            ),
+            [],
+        ),
+        (
+            "new.rdf",
+            '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:skos="http://www.w3.org/2004/02/skos/core#"><rdf:Description rdf:about="https://w3id.org/kgraph/id/ChoeSonHui"><skos:altLabel xml:lang="en">Choe (rdfxml)</skos:altLabel></rdf:Description></rdf:RDF>',
+            [],
+        ),
     ],
 )
-def test_add_reads_every_syntax(kgraph, project: Path, tmp_path: Path, name: str, text: str, extra: list[str]) -> None:
+def test_add_reads_every_syntax(
+    kgraph, project: Path, tmp_path: Path, name: str, text: str, extra: list[str]
+) -> None:
     path = write(tmp_path, name, text)
     result = kgraph("add", str(path), *extra)
     assert result.exit_code == ExitStatus.OK, result.stdout + result.stderr
@@ -179,14 +228,20 @@ def test_remove_restores_the_graph_exactly(kgraph, project: Path, tmp_path: Path
     assert batch_files(project) == []
 
 
-def test_remove_refuses_when_other_triples_depend_on_the_batch(kgraph, project: Path, tmp_path: Path) -> None:
+def test_remove_refuses_when_other_triples_depend_on_the_batch(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
     post = PREFIXES + (
         'kgd:post-test a kg:Post ; skos:prefLabel "Test post"@en ; <http://www.w3.org/ns/org#postIn> kgd:DPRK .\n'
     )
     assert kgraph("add", str(write(tmp_path, "post.ttl", post))).exit_code == ExitStatus.OK
     holder = PREFIXES + "kgd:ChoeSonHui kg:formerlyHeld kgd:post-test .\n"
     assert kgraph("add", str(write(tmp_path, "holder.ttl", holder))).exit_code == ExitStatus.OK
-    first = batch_files(project)[0] if "post-test a" in batch_files(project)[0].read_text() else batch_files(project)[1]
+    first = (
+        batch_files(project)[0]
+        if "post-test a" in batch_files(project)[0].read_text()
+        else batch_files(project)[1]
+    )
     refused = kgraph("remove", first.stem)
     assert refused.exit_code == ExitStatus.FINDINGS
     assert "refused" in refused.stdout and "kg:formerlyHeld" in refused.stdout
@@ -224,7 +279,10 @@ def kgraph_process(project: Path, *args: str, **kwargs) -> subprocess.Popen:
 
 def run_cli(project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kgraph", "--project", str(project), *args], capture_output=True, text=True, **kwargs
+        [sys.executable, "-m", "kgraph", "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        **kwargs,
     )
 
 
@@ -253,24 +311,35 @@ def test_killed_add_leaves_old_or_new_state(project: Path, tmp_path: Path, snaps
             assert f"kgd:visit-test-kill-{i}".encode() in after[name]
     assert run_cli(project, "validate").returncode == 0
     assert list((project / "data").rglob(".kgraph-tmp-*")) == []
-    assert 0 < landed < 25, f"kills should land both before and after the write (landed {landed}/25)"
+    assert 0 < landed < 25, (
+        f"kills should land both before and after the write (landed {landed}/25)"
+    )
 
 
 @pytest.mark.slow
 def test_parallel_adds_all_land_exactly_once(project: Path, tmp_path: Path) -> None:
     files = [write(tmp_path, f"par-{i}.ttl", visit(f"par-{i}")) for i in range(6)]
     processes = [kgraph_process(project, "add", str(f)) for f in files]
-    outcomes = [(p.wait(timeout=120), p.stdout.read().decode(), p.stderr.read().decode()) for p in processes]
+    outcomes = [
+        (p.wait(timeout=120), p.stdout.read().decode(), p.stderr.read().decode()) for p in processes
+    ]
     assert all(code == 0 for code, _, _ in outcomes), outcomes
     assert len(batch_files(project)) == 6
     counted = run_cli(
-        project, "query", "-e", "SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { ?v a kg:Visit ; skos:prefLabel ?l FILTER(STRSTARTS(?l, 'Test visit par-')) }", "-f", "csv"
+        project,
+        "query",
+        "-e",
+        "SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { ?v a kg:Visit ; skos:prefLabel ?l FILTER(STRSTARTS(?l, 'Test visit par-')) }",
+        "-f",
+        "csv",
     )
     assert counted.stdout.splitlines()[1] == "6"
     assert run_cli(project, "validate").returncode == 0
 
 
-def test_lock_held_elsewhere_times_out_with_holder_named(kgraph, project: Path, tmp_path: Path, snapshot) -> None:
+def test_lock_held_elsewhere_times_out_with_holder_named(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
     from kgraph.lock import project_lock
 
     before = snapshot(project / "data")
@@ -281,7 +350,9 @@ def test_lock_held_elsewhere_times_out_with_holder_named(kgraph, project: Path, 
     assert snapshot(project / "data") == before
 
 
-def test_disk_full_during_write_leaves_data_intact(kgraph, project: Path, tmp_path: Path, snapshot, monkeypatch) -> None:
+def test_disk_full_during_write_leaves_data_intact(
+    kgraph, project: Path, tmp_path: Path, snapshot, monkeypatch
+) -> None:
     import kgraph.fsutil as fsutil
 
     def full(fd: int) -> None:
@@ -297,7 +368,9 @@ def test_disk_full_during_write_leaves_data_intact(kgraph, project: Path, tmp_pa
     assert list((project / "data").rglob(".kgraph-tmp-*")) == []
 
 
-def test_file_size_limit_during_write_leaves_data_intact(project: Path, tmp_path: Path, snapshot) -> None:
+def test_file_size_limit_during_write_leaves_data_intact(
+    project: Path, tmp_path: Path, snapshot
+) -> None:
     import resource
 
     def limit() -> None:
@@ -317,14 +390,18 @@ def test_real_full_filesystem_leaves_data_intact(tmp_path: Path, snapshot) -> No
 
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
         project = mount / "project"
         project.mkdir()
         for name in ("ontology", "data", "queries"):
-            shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("batches", ".*"))
+            shutil.copytree(
+                ROOT / name, project / name, ignore=shutil.ignore_patterns("batches", ".*")
+            )
         assert run_cli(project, "batches").returncode == 0  # creates the lock file
         filler = mount / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)

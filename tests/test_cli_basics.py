@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 from conftest import Run, invoke
-
 from kgraph.errors import ExitStatus
 
 
@@ -64,7 +63,13 @@ def test_unknown_query_exits_2(kgraph) -> None:
 
 
 def test_query_csv_parses_back(kgraph) -> None:
-    result = kgraph("query", "-e", "SELECT ?s ?label WHERE { ?s a kg:Person ; skos:prefLabel ?label FILTER(lang(?label) = 'en') } ORDER BY ?label", "-f", "csv")
+    result = kgraph(
+        "query",
+        "-e",
+        "SELECT ?s ?label WHERE { ?s a kg:Person ; skos:prefLabel ?label FILTER(lang(?label) = 'en') } ORDER BY ?label",
+        "-f",
+        "csv",
+    )
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {"s", "label"} == set(rows[0])
@@ -83,6 +88,8 @@ def test_output_written_atomically_and_nothing_on_failure(kgraph, tmp_path: Path
     assert failed.exit_code == ExitStatus.BAD_INPUT
     assert target.read_text() == "precious"
     assert list(tmp_path.glob(".kgraph-tmp-*")) == []
-    ok = kgraph("query", "-e", "SELECT ?s WHERE { ?s a kg:Visit } LIMIT 1", "-f", "csv", "-o", str(target))
+    ok = kgraph(
+        "query", "-e", "SELECT ?s WHERE { ?s a kg:Visit } LIMIT 1", "-f", "csv", "-o", str(target)
+    )
     assert ok.exit_code == 0
     assert target.read_bytes().startswith(b"s\r\n")

@@ -43,14 +43,17 @@ def reference(project: Path, semantics: type) -> set[tuple]:
     return {
         t
         for t in set(graph) - asserted
-        if informative(t) and not (isinstance(t[2], rdflib.Literal) and (t[0], t[1]) in subject_predicates)
+        if informative(t)
+        and not (isinstance(t[2], rdflib.Literal) and (t[0], t[1]) in subject_predicates)
     }
 
 
 def ours(project: Path, profile: str) -> set[tuple]:
     dataset = Dataset.open(Project(project), limits=Limits())
     triples = closure(dataset, profile)
-    converted = {(to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in triples}
+    converted = {
+        (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in triples
+    }
     return {t for t in converted if informative(t)}
 
 
@@ -105,13 +108,32 @@ def test_reason_prints_only_inferred_triples(kgraph) -> None:
 def test_query_with_inference_sees_the_closure(kgraph, profile: str) -> None:
     ask = "ASK { kgd:ChoeSonHui a prov:Agent }"
     assert json.loads(kgraph("query", "-e", ask, "-f", "json").stdout)["boolean"] is False
-    assert json.loads(kgraph("query", "-e", ask, "-f", "json", "--infer", profile).stdout)["boolean"] is True
+    assert (
+        json.loads(kgraph("query", "-e", ask, "-f", "json", "--infer", profile).stdout)["boolean"]
+        is True
+    )
 
 
 def test_transitive_and_symmetric_properties(kgraph) -> None:
-    located = kgraph("query", "--infer", "owlrl", "-e", "ASK { kgd:KurskOblast kg:locatedIn kgd:Russia }", "-f", "json")
+    located = kgraph(
+        "query",
+        "--infer",
+        "owlrl",
+        "-e",
+        "ASK { kgd:KurskOblast kg:locatedIn kgd:Russia }",
+        "-f",
+        "json",
+    )
     assert json.loads(located.stdout)["boolean"] is True
-    war = kgraph("query", "--infer", "owlrl", "-e", "ASK { ?a kg:atWarWith ?b . ?b kg:atWarWith ?a }", "-f", "json")
+    war = kgraph(
+        "query",
+        "--infer",
+        "owlrl",
+        "-e",
+        "ASK { ?a kg:atWarWith ?b . ?b kg:atWarWith ?a }",
+        "-f",
+        "json",
+    )
     assert json.loads(war.stdout)["boolean"] is True
 
 
@@ -131,9 +153,31 @@ def test_shipped_graph_is_consistent_under_owlrl(project: Path) -> None:
 
 def test_persistent_store_caches_the_closure(kgraph, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = kgraph("--store", str(store), "query", "--infer", "owlrl", "-e", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv")
-    again = kgraph("--store", str(store), "query", "--infer", "owlrl", "-e", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv")
-    memory = kgraph("query", "--infer", "owlrl", "-e", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv")
+    first = kgraph(
+        "--store",
+        str(store),
+        "query",
+        "--infer",
+        "owlrl",
+        "-e",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+        "-f",
+        "csv",
+    )
+    again = kgraph(
+        "--store",
+        str(store),
+        "query",
+        "--infer",
+        "owlrl",
+        "-e",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+        "-f",
+        "csv",
+    )
+    memory = kgraph(
+        "query", "--infer", "owlrl", "-e", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv"
+    )
     assert first.stdout == again.stdout == memory.stdout
     meta = json.loads((store / "kgraph-store.json").read_text())
     assert meta["inferred"] == {"owlrl": True}

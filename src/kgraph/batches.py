@@ -24,9 +24,10 @@ from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.limits import Worker
 from kgraph.locate import skolemise
-from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri, used_prefixes
+from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri
 from kgraph.operations import Context, graph_sources, load_shape_index
 from kgraph.project import BATCH_DIR
+from kgraph.results import prefixes_for, serialize
 from kgraph.store import Dataset, Input, parse, read_input
 from kgraph.validation import Report
 
@@ -88,7 +89,9 @@ def add(
     from kgraph.validation import validate_batch
 
     if ctx.project.shipped:
-        raise UsageError("the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR")
+        raise UsageError(
+            "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
+        )
     if not files:
         raise UsageError("give at least one FILE to add (or - for standard input)")
     inputs = [read_input(path, syntax, ctx.limits) for path in files]
@@ -109,7 +112,9 @@ def add(
     for existing in list_batches(ctx.project.root):
         if existing.sha256 == sha:
             empty = Report((), 0, "incremental")
-            return AddResult("duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads))
+            return AddResult(
+                "duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads)
+            )
     worker.phase("load")
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
@@ -133,7 +138,9 @@ def add(
         triples=len(fresh),
     )
     if not fresh:
-        return AddResult("nothing-new", info, Report((), 0, "incremental"), input_triples=len(quads))
+        return AddResult(
+            "nothing-new", info, Report((), 0, "incremental"), input_triples=len(quads)
+        )
 
     overlay = ox.Store()
     overlay.extend(fresh.values())
@@ -156,12 +163,17 @@ def add(
         report = validate_batch(dataset, shapes, base, overlay, [graph, inferred_graph])
     else:
         report = validate_batch(dataset, shapes, base, overlay, [graph])
-    sources = {graph: _input_source(inputs, base_iri or graph, skolem), **graph_sources(ctx, dataset)}
+    sources = {
+        graph: _input_source(inputs, base_iri or graph, skolem),
+        **graph_sources(ctx, dataset),
+    }
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
         return AddResult("rejected", info, report, input_triples=len(quads))
     content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
-    return AddResult("dry-run" if dry_run else "added", info, report, content, input_triples=len(quads))
+    return AddResult(
+        "dry-run" if dry_run else "added", info, report, content, input_triples=len(quads)
+    )
 
 
 def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
@@ -170,7 +182,9 @@ def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
     if len(inputs) == 1:
         item = inputs[0]
         return GraphSource(item.name, lambda: item.data, item.syntax, base_iri, skolem)
-    return GraphSource(", ".join(i.name for i in inputs), lambda: b"", inputs[0].syntax, base_iri, skolem)
+    return GraphSource(
+        ", ".join(i.name for i in inputs), lambda: b"", inputs[0].syntax, base_iri, skolem
+    )
 
 
 def _provenance(info: BatchInfo) -> list[Any]:
@@ -180,13 +194,21 @@ def _provenance(info: BatchInfo) -> list[Any]:
     n = ox.NamedNode
     quads = [
         ox.Quad(g, n(RDF + "type"), n(KG + "Batch"), g),
-        ox.Quad(g, n(PROV + "generatedAtTime"), ox.Literal(info.added, datatype=n(XSD + "dateTime")), g),
+        ox.Quad(
+            g, n(PROV + "generatedAtTime"), ox.Literal(info.added, datatype=n(XSD + "dateTime")), g
+        ),
         ox.Quad(g, n(KG + "sha256"), ox.Literal(info.sha256), g),
-        ox.Quad(g, n(KG + "tripleCount"), ox.Literal(str(info.triples), datatype=n(XSD + "integer")), g),
+        ox.Quad(
+            g, n(KG + "tripleCount"), ox.Literal(str(info.triples), datatype=n(XSD + "integer")), g
+        ),
     ]
     quads += [ox.Quad(g, n(KG + "sourceFile"), ox.Literal(name), g) for name in info.sources]
     if info.source:
-        value = n(info.source) if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I) else ox.Literal(info.source)
+        value = (
+            n(info.source)
+            if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I)
+            else ox.Literal(info.source)
+        )
         quads.append(ox.Quad(g, n(DCTERMS + "source"), value, g))
     return quads
 
@@ -203,11 +225,10 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
         f"# Written by `kgraph add`; take it out with `kgraph remove {info.id}`. Do not edit:\n"
         f"# its SHA-256 identifies the input it was read from.\n"
     )
-    iris = [t.value for triple in record + body for t in (triple.subject, triple.predicate, triple.object)
-            if isinstance(t, ox.NamedNode)]
-    iris += [t.object.datatype.value for t in record + body if isinstance(t.object, ox.Literal)]
-    text = bytes(ox.serialize(record + body, format=ox.RdfFormat.TURTLE, prefixes=used_prefixes(iris)))
-    return header.encode() + text
+    triples = record + body
+    return header.encode() + serialize(
+        triples, RdfSyntax.TURTLE, prefixes=prefixes_for(triples, RdfSyntax.TURTLE)
+    )
 
 
 def list_batches(root: Path) -> list[BatchInfo]:
@@ -237,7 +258,7 @@ def list_batches(root: Path) -> list[BatchInfo]:
                 graph=graph,
                 added=(fields.get(PROV + "generatedAtTime") or [""])[0],
                 sources=tuple(fields.get(KG + "sourceFile", [])),
-                source=(fields.get(DCTERMS + "source") or [None])[0],
+                source=next(iter(fields.get(DCTERMS + "source", [])), None),
                 sha256=(fields.get(KG + "sha256") or [""])[0],
                 triples=int((fields.get(KG + "tripleCount") or ["0"])[0]),
             )
@@ -250,12 +271,16 @@ def find_batch(root: Path, spec: str) -> BatchInfo:
     batches = list_batches(root)
     name = Path(spec).stem if spec.endswith(".ttl") else spec
     matches = [b for b in batches if b.id == name] or [
-        b for b in batches if b.id.startswith(name) or b.sha256.startswith(name) or b.id.endswith(name)
+        b
+        for b in batches
+        if b.id.startswith(name) or b.sha256.startswith(name) or b.id.endswith(name)
     ]
     if not matches:
         raise UsageError(f"no batch {spec!r}; `kgraph batches` lists them")
     if len(matches) > 1:
-        raise UsageError(f"{spec!r} matches {len(matches)} batches ({', '.join(b.id for b in matches[:4])}); be more specific")
+        raise UsageError(
+            f"{spec!r} matches {len(matches)} batches ({', '.join(b.id for b in matches[:4])}); be more specific"
+        )
     return matches[0]
 
 

@@ -52,10 +52,15 @@ def run(ctx: Context, worker: Worker, *, infer: str = "none") -> CheckReport:
         if level not in LEVELS:
             level = "ERROR"
         for row in dataset.query(query.text, source=query.source):
-            findings.append(Finding(level, rule, *(cell(_get(row, v)) for v in ("entity", "property", "value"))))
+            findings.append(
+                Finding(level, rule, *(cell(_get(row, v)) for v in ("entity", "property", "value")))
+            )
     rules += ["ontology-version", "shape-message", "sparql-reads"]
     findings += _hygiene(ctx)
-    return CheckReport(tuple(rules), tuple(sorted(findings, key=lambda f: (LEVELS.index(f.level), f.rule, f.subject))))
+    return CheckReport(
+        tuple(rules),
+        tuple(sorted(findings, key=lambda f: (LEVELS.index(f.level), f.rule, f.subject))),
+    )
 
 
 def _get(row: Any, name: str) -> Any:
@@ -74,11 +79,18 @@ def _hygiene(ctx: Context) -> list[Finding]:
         versions = [
             q.object.value
             for q in ox.parse(path=str(ontology))
-            if q.subject == ox.NamedNode(ONTOLOGY) and q.predicate == ox.NamedNode(OWL + "versionInfo")
+            if q.subject == ox.NamedNode(ONTOLOGY)
+            and q.predicate == ox.NamedNode(OWL + "versionInfo")
         ]
         if versions != [__version__]:
             findings.append(
-                Finding("ERROR", "ontology-version", f"<{ONTOLOGY}>", "owl:versionInfo", f"{versions} != package {__version__}")
+                Finding(
+                    "ERROR",
+                    "ontology-version",
+                    f"<{ONTOLOGY}>",
+                    "owl:versionInfo",
+                    f"{versions} != package {__version__}",
+                )
             )
     index = load_shape_index(ctx)
     graph = index.graph
@@ -88,10 +100,18 @@ def _hygiene(ctx: Context) -> list[Finding]:
     for shape in sorted(graph.subjects(R.type, URIRef(SH + "PropertyShape")), key=str):
         for needed in ("message", "name"):
             if (shape, URIRef(SH + needed), None) not in graph:
-                findings.append(Finding("WARN", "shape-message", f"<{shape}>", f"sh:{needed}", "missing"))
+                findings.append(
+                    Finding("WARN", "shape-message", f"<{shape}>", f"sh:{needed}", "missing")
+                )
     for constraint in sorted(graph.subjects(R.type, URIRef(SH + "SPARQLConstraint")), key=str):
         if (constraint, URIRef(KG + "reads"), None) not in graph:
             findings.append(
-                Finding("WARN", "sparql-reads", f"<{constraint}>", "kg:reads", "missing: `kgraph add` must validate the whole graph")
+                Finding(
+                    "WARN",
+                    "sparql-reads",
+                    f"<{constraint}>",
+                    "kg:reads",
+                    "missing: `kgraph add` must validate the whole graph",
+                )
             )
     return findings

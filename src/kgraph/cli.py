@@ -60,16 +60,70 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-@click.group(cls=KGraphGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=KGraphGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="kgraph")
-@click.option("--project", "-C", metavar="DIR", help="Project folder (default: the current one if it holds ontology/ and data/, else the shipped graph).")
-@click.option("--store", metavar="DIR", envvar="KGRAPH_STORE", help="On-disk Oxigraph store: load the graph once, reuse it until a file changes.")
-@click.option("--timeout", type=float, default=Limits.query_timeout, show_default=True, metavar="S", help="Seconds a query may run.")
-@click.option("--work-timeout", type=float, default=Limits.work_timeout, show_default=True, metavar="S", help="Seconds loading, reasoning or validation may run.")
-@click.option("--max-memory", type=int, default=None, metavar="MB", help="Memory limit of the worker process [default: 80% of RAM].")
-@click.option("--max-input", type=int, default=Limits.max_input_bytes // MB, show_default=True, metavar="MB", help="Largest input file.")
-@click.option("--max-triples", type=int, default=Limits.max_triples, show_default=True, metavar="N", help="Most triples read from files given on the command line.")
-@click.option("--max-depth", type=int, default=Limits.max_depth, show_default=True, metavar="N", help="Deepest bracket nesting in a query or JSON-LD file.")
+@click.option(
+    "--project",
+    "-C",
+    metavar="DIR",
+    help="Project folder (default: the current one if it holds ontology/ and data/, else the shipped graph).",
+)
+@click.option(
+    "--store",
+    metavar="DIR",
+    envvar="KGRAPH_STORE",
+    help="On-disk Oxigraph store: load the graph once, reuse it until a file changes.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=Limits.query_timeout,
+    show_default=True,
+    metavar="S",
+    help="Seconds a query may run.",
+)
+@click.option(
+    "--work-timeout",
+    type=float,
+    default=Limits.work_timeout,
+    show_default=True,
+    metavar="S",
+    help="Seconds loading, reasoning or validation may run.",
+)
+@click.option(
+    "--max-memory",
+    type=int,
+    default=None,
+    metavar="MB",
+    help="Memory limit of the worker process [default: 80% of RAM].",
+)
+@click.option(
+    "--max-input",
+    type=int,
+    default=Limits.max_input_bytes // MB,
+    show_default=True,
+    metavar="MB",
+    help="Largest input file.",
+)
+@click.option(
+    "--max-triples",
+    type=int,
+    default=Limits.max_triples,
+    show_default=True,
+    metavar="N",
+    help="Most triples read from files given on the command line.",
+)
+@click.option(
+    "--max-depth",
+    type=int,
+    default=Limits.max_depth,
+    show_default=True,
+    metavar="N",
+    help="Deepest bracket nesting in a query or JSON-LD file.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary lines on stderr.")
 @click.pass_context
 def cli(
@@ -127,7 +181,14 @@ def _note(state: State, message: str) -> None:
 
 
 @cli.command("queries")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
 @pass_state
 def list_queries(state: State, fmt: str) -> None:
     """List the canned queries with their parameters and summary."""
@@ -138,7 +199,12 @@ def list_queries(state: State, fmt: str) -> None:
     found = registry(state.context().project.queries_dir)
     if fmt == "json":
         rows = [
-            {"name": q.name, "summary": q.summary, "params": [p.__dict__ for p in q.params], "columns": list(q.columns)}
+            {
+                "name": q.name,
+                "summary": q.summary,
+                "params": [p.__dict__ for p in q.params],
+                "columns": list(q.columns),
+            }
             for q in found.values()
         ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -151,11 +217,39 @@ def list_queries(state: State, fmt: str) -> None:
 @cli.command("query")
 @click.argument("query", required=False, metavar="NAME|FILE.rq")
 @click.option("-e", "--expression", metavar="SPARQL", help="Run this query text instead of a file.")
-@click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="NAME VALUE", help="Bind a parameter (repeatable); typed by the query header.")
-@click.option("--infer", type=INFER, default="none", show_default=True, help="Query the graph plus its RDFS or OWL 2 RL closure.")
-@click.option("-f", "--format", "fmt", type=click.Choice(QUERY_FORMATS), default="table", show_default=True, help="table/csv/tsv/json/xml for SELECT and ASK; turtle/nt/nq/trig/jsonld/xml for CONSTRUCT and DESCRIBE.")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of standard output.")
-@click.option("--endpoint", metavar="URL", help="Run against this SPARQL 1.1 endpoint instead of the local graph.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Bind a parameter (repeatable); typed by the query header.",
+)
+@click.option(
+    "--infer",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Query the graph plus its RDFS or OWL 2 RL closure.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(QUERY_FORMATS),
+    default="table",
+    show_default=True,
+    help="table/csv/tsv/json/xml for SELECT and ASK; turtle/nt/nq/trig/jsonld/xml for CONSTRUCT and DESCRIBE.",
+)
+@click.option(
+    "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of standard output."
+)
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="Run against this SPARQL 1.1 endpoint instead of the local graph.",
+)
 @pass_state
 def query_command(
     state: State,
@@ -197,14 +291,38 @@ def query_command(
 
 @cli.command("validate")
 @click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("--infer", type=INFER, default="none", show_default=True, help="Validate the graph plus its RDFS or OWL 2 RL closure.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "turtle", "json"]), default="text", show_default=True, help="Report format.")
-@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILEs (default: from the extension; needed for -).")
+@click.option(
+    "--infer",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Validate the graph plus its RDFS or OWL 2 RL closure.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(RdfSyntax.names()),
+    help="Syntax of FILEs (default: from the extension; needed for -).",
+)
 @click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILEs.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
 @pass_state
 def validate_command(
-    state: State, files: tuple[str, ...], infer: str, fmt: str, input_format: str | None, base: str | None, output: str | None
+    state: State,
+    files: tuple[str, ...],
+    infer: str,
+    fmt: str,
+    input_format: str | None,
+    base: str | None,
+    output: str | None,
 ) -> None:
     """Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.
 
@@ -221,8 +339,21 @@ def validate_command(
 
 
 @cli.command("reason")
-@click.option("--profile", type=PROFILE, default="owlrl", show_default=True, help="RDFS or OWL 2 RL entailment.")
-@click.option("-f", "--format", "fmt", type=click.Choice(RdfSyntax.names()), default="turtle", show_default=True)
+@click.option(
+    "--profile",
+    type=PROFILE,
+    default="owlrl",
+    show_default=True,
+    help="RDFS or OWL 2 RL entailment.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(RdfSyntax.names()),
+    default="turtle",
+    show_default=True,
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
 @pass_state
 def reason_command(state: State, profile: str, fmt: str, output: str | None) -> None:
@@ -234,8 +365,22 @@ def reason_command(state: State, profile: str, fmt: str, output: str | None) -> 
 
 
 @cli.command("export")
-@click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="nq", show_default=True, help="Quad formats (nq, trig, jsonld) keep the named graphs; .gz for bulk loaders.")
-@click.option("--inferred", type=INFER, default="none", show_default=True, help="Also export the RDFS or OWL 2 RL closure, in its own graph.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="nq",
+    show_default=True,
+    help="Quad formats (nq, trig, jsonld) keep the named graphs; .gz for bulk loaders.",
+)
+@click.option(
+    "--inferred",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Also export the RDFS or OWL 2 RL closure, in its own graph.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
 @pass_state
 def export_command(state: State, fmt: str, inferred: str, output: str | None) -> None:
@@ -262,12 +407,31 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
 
 @cli.command("convert")
 @click.argument("file", metavar="FILE")
-@click.option("-f", "--format", "fmt", type=click.Choice(RdfSyntax.names()), default="nt", show_default=True, help="Output syntax.")
-@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILE (default: from the extension; needed for -).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(RdfSyntax.names()),
+    default="nt",
+    show_default=True,
+    help="Output syntax.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(RdfSyntax.names()),
+    help="Syntax of FILE (default: from the extension; needed for -).",
+)
 @click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILE.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
 @pass_state
-def convert_command(state: State, file: str, fmt: str, input_format: str | None, base: str | None, output: str | None) -> None:
+def convert_command(
+    state: State,
+    file: str,
+    fmt: str,
+    input_format: str | None,
+    base: str | None,
+    output: str | None,
+) -> None:
     """Read FILE with the strict parser and the input guards, and write it in another syntax.
 
     The same reading as `validate` and `add`: use it to check a file before adding it.
@@ -275,13 +439,30 @@ def convert_command(state: State, file: str, fmt: str, input_format: str | None,
     from kgraph import operations
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    data = _bounded(state, operations.convert, file, syntax=syntax, base_iri=base, target=RdfSyntax.from_name(fmt))
+    data = _bounded(
+        state,
+        operations.convert,
+        file,
+        syntax=syntax,
+        base_iri=base,
+        target=RdfSyntax.from_name(fmt),
+    )
     _emit(data, output)
 
 
 @cli.command("stats")
-@click.option("--infer", type=INFER, default="none", show_default=True, help="Count the closure too.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "turtle"]), default="table", show_default=True, help="turtle gives a VoID description.")
+@click.option(
+    "--infer", type=INFER, default="none", show_default=True, help="Count the closure too."
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "turtle"]),
+    default="table",
+    show_default=True,
+    help="turtle gives a VoID description.",
+)
 @pass_state
 def stats_command(state: State, infer: str, fmt: str) -> None:
     """Triples per graph, instances per class, properties used, shapes and their targets."""
@@ -298,15 +479,51 @@ def stats_command(state: State, infer: str, fmt: str) -> None:
         click.echo(json.dumps(found.__dict__, indent=2, ensure_ascii=False))
         return
     click.echo(f"{found.triples} triples, {found.subjects} subjects, {len(found.graphs)} graphs\n")
-    click.echo(_plain_table(["graph", "file", "triples"], [[shorten(g), f, n] for g, f, n in found.graphs], "graph"))
-    click.echo(_plain_table(["class", "instances"], [[shorten(c), n] for c, n in found.classes], "class", "classes"))
-    click.echo(_plain_table(["property", "triples"], [[shorten(p), n] for p, n in found.properties], "property", "properties"))
-    click.echo(_plain_table(["shape", "targets"], [[shorten(s), ", ".join(shorten(t) for t in ts.split(", "))] for s, ts in found.shapes], "shape"), nl=False)
+    click.echo(
+        _plain_table(
+            ["graph", "file", "triples"], [[shorten(g), f, n] for g, f, n in found.graphs], "graph"
+        )
+    )
+    click.echo(
+        _plain_table(
+            ["class", "instances"], [[shorten(c), n] for c, n in found.classes], "class", "classes"
+        )
+    )
+    click.echo(
+        _plain_table(
+            ["property", "triples"],
+            [[shorten(p), n] for p, n in found.properties],
+            "property",
+            "properties",
+        )
+    )
+    click.echo(
+        _plain_table(
+            ["shape", "targets"],
+            [[shorten(s), ", ".join(shorten(t) for t in ts.split(", "))] for s, ts in found.shapes],
+            "shape",
+        ),
+        nl=False,
+    )
 
 
 @cli.command("check")
-@click.option("--infer", type=INFER, default="none", show_default=True, help="Run the checks on the closure too (disjointness, owl:Nothing).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True, help="tsv is ROBOT's report format.")
+@click.option(
+    "--infer",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Run the checks on the closure too (disjointness, owl:Nothing).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "tsv", "json"]),
+    default="table",
+    show_default=True,
+    help="tsv is ROBOT's report format.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
 @pass_state
 def check_command(state: State, infer: str, fmt: str, output: str | None) -> None:
@@ -322,7 +539,17 @@ def check_command(state: State, infer: str, fmt: str, output: str | None) -> Non
     columns = ["Level", "Rule Name", "Subject", "Property", "Value"]
     rows = [[f.level, f.rule, f.subject, f.property, f.value] for f in report.findings]
     if fmt == "json":
-        data = json.dumps({"rules": list(report.rules), "findings": [dict(zip(columns, r, strict=True)) for r in rows]}, indent=2, ensure_ascii=False) + "\n"
+        data = (
+            json.dumps(
+                {
+                    "rules": list(report.rules),
+                    "findings": [dict(zip(columns, r, strict=True)) for r in rows],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     elif fmt == "tsv":
         data = "\n".join("\t".join(r) for r in [columns, *rows]) + "\n"
     else:
@@ -338,13 +565,42 @@ def check_command(state: State, infer: str, fmt: str, output: str | None) -> Non
 
 @cli.command("add")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-@click.option("--source", metavar="IRI|TEXT", help="The document the triples were read from (recorded with the batch).")
+@click.option(
+    "--source",
+    metavar="IRI|TEXT",
+    help="The document the triples were read from (recorded with the batch).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
-@click.option("--infer", type=INFER, default="none", show_default=True, help="Validate with the RDFS or OWL 2 RL closure (costs a closure of the whole graph).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "turtle", "json"]), default="text", show_default=True, help="Report format.")
-@click.option("--input-format", type=click.Choice(RdfSyntax.names()), help="Syntax of FILEs (default: from the extension; needed for -).")
+@click.option(
+    "--infer",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Validate with the RDFS or OWL 2 RL closure (costs a closure of the whole graph).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(RdfSyntax.names()),
+    help="Syntax of FILEs (default: from the extension; needed for -).",
+)
 @click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILEs.")
-@click.option("--wait", type=float, default=60.0, show_default=True, metavar="S", help="Seconds to wait for another writer to finish.")
+@click.option(
+    "--wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds to wait for another writer to finish.",
+)
 @pass_state
 def add_command(
     state: State,
@@ -370,11 +626,20 @@ def add_command(
     context = state.context()
     syntax = RdfSyntax.from_name(input_format) if input_format else None
     if context.project.shipped:
-        raise KGraphError("the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR")
+        raise KGraphError(
+            "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
+        )
     with project_lock(context.project.root, wait=wait, on_wait=lambda m: _note(state, m)):
         clean_leftovers(context.project.data_dir)
         result = _bounded(
-            state, batches.add, files, source=source, syntax=syntax, base_iri=base, infer=infer, dry_run=dry_run
+            state,
+            batches.add,
+            files,
+            source=source,
+            syntax=syntax,
+            base_iri=base,
+            infer=infer,
+            dry_run=dry_run,
         )
         if result.status == "added":
             assert result.batch is not None
@@ -405,7 +670,7 @@ def _add_output(result: Any, fmt: str) -> bytes:
         "dry-run": f"dry run: would add batch {info.id}: {info.triples} new triples ({info.path}); nothing written",
         "duplicate": f"nothing added: this input was already added as batch {result.duplicate_of}",
         "nothing-new": f"nothing added: all {result.input_triples} triples are already in the graph",
-        "rejected": f"rejected: the batch would introduce violations; nothing written",
+        "rejected": "rejected: the batch would introduce violations; nothing written",
     }
     text = lines[result.status] + "\n"
     if result.status in ("added", "dry-run", "rejected"):
@@ -415,9 +680,18 @@ def _add_output(result: Any, fmt: str) -> bytes:
 
 @cli.command("remove")
 @click.argument("batch", metavar="BATCH")
-@click.option("--force", is_flag=True, help="Remove it even if the rest of the graph then has violations.")
+@click.option(
+    "--force", is_flag=True, help="Remove it even if the rest of the graph then has violations."
+)
 @click.option("--dry-run", is_flag=True, help="Check and report, but remove nothing.")
-@click.option("--wait", type=float, default=60.0, show_default=True, metavar="S", help="Seconds to wait for another writer to finish.")
+@click.option(
+    "--wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds to wait for another writer to finish.",
+)
 @pass_state
 def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: float) -> None:
     """Take a batch out again: the graph is then exactly what it was before the add.
@@ -438,18 +712,29 @@ def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: f
         info = batches.find_batch(context.project.root, batch)
         report = _bounded(state, batches.check_removal, info)
         if not report.conforms and not force:
-            click.echo(f"refused: removing batch {info.id} would leave violations; nothing removed (--force to remove anyway)")
+            click.echo(
+                f"refused: removing batch {info.id} would leave violations; nothing removed (--force to remove anyway)"
+            )
             click.echo(render_text(report, title="graph without the batch "), nl=False)
             click.get_current_context().exit(int(ExitStatus.FINDINGS))
         if dry_run:
-            click.echo(f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})")
+            click.echo(
+                f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})"
+            )
             return
         remove_durably(context.project.root / info.path)
     click.echo(f"removed batch {info.id} ({info.triples} triples, {info.path})")
 
 
 @cli.command("batches")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
 @pass_state
 def batches_command(state: State, fmt: str) -> None:
     """List the batches added with `kgraph add`, oldest first."""
@@ -458,7 +743,6 @@ def batches_command(state: State, fmt: str) -> None:
     from kgraph import batches
     from kgraph.fsutil import clean_leftovers
     from kgraph.lock import project_lock
-    from kgraph.results import table
 
     context = state.context()
     if not context.project.shipped:
@@ -473,17 +757,157 @@ def batches_command(state: State, fmt: str) -> None:
         click.echo(json.dumps([b.__dict__ for b in found], indent=2, ensure_ascii=False))
         return
     rows = [[b.id, b.added, b.triples, ", ".join(b.sources), b.source or ""] for b in found]
-    click.echo(_plain_table(["batch", "added", "triples", "from", "source"], rows, "batch", "batches"), nl=False)
+    click.echo(
+        _plain_table(["batch", "added", "triples", "from", "source"], rows, "batch", "batches"),
+        nl=False,
+    )
 
 
-def _plain_table(columns: list[str], rows: list[list[Any]], noun: str = "row", plural: str = "") -> str:
+def _plain_table(
+    columns: list[str], rows: list[list[Any]], noun: str = "row", plural: str = ""
+) -> str:
     """An aligned table of plain Python values."""
     cells = [[str(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     lines.append(f"({len(rows)} {noun if len(rows) == 1 else plural or noun + 's'})")
     return "\n".join(lines) + "\n"
+
+
+# -- remote stores ---------------------------------------------------------------------------
+
+STORE_KINDS = [
+    "auto",
+    "oxigraph",
+    "fuseki",
+    "graphdb",
+    "virtuoso",
+    "neptune",
+    "stardog",
+    "qlever",
+    "generic",
+]
+
+
+@cli.command("push")
+@click.argument("url", metavar="URL")
+@click.option(
+    "--graph",
+    "graphs",
+    metavar="IRI",
+    multiple=True,
+    help="Push only this graph (an IRI or a project file path; repeatable).",
+)
+@click.option(
+    "--replace/--merge",
+    default=True,
+    show_default=True,
+    help="Replace each graph in the store (PUT), or add to it (POST).",
+)
+@click.option(
+    "--inferred",
+    type=INFER,
+    default="none",
+    show_default=True,
+    help="Also push the RDFS or OWL 2 RL closure, in its own graph.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (graphs, triples, requests); send nothing."
+)
+@click.option(
+    "--query-endpoint",
+    metavar="URL",
+    help="SPARQL endpoint that verifies the counts [default: derived from URL].",
+)
+@click.option(
+    "--store-kind",
+    type=click.Choice(STORE_KINDS),
+    default="auto",
+    show_default=True,
+    help="How to derive --query-endpoint from URL.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    metavar="N",
+    help="Triples per request (graphs with blank nodes go in one).",
+)
+@click.option(
+    "--http-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds to wait for the store.",
+)
+@pass_state
+def push_command(
+    state: State,
+    url: str,
+    graphs: tuple[str, ...],
+    replace: bool,
+    inferred: str,
+    dry_run: bool,
+    query_endpoint: str | None,
+    store_kind: str,
+    chunk_size: int,
+    http_timeout: float,
+) -> None:
+    """Send every named graph to a store's SPARQL Graph Store endpoint URL, then verify.
+
+    Each graph is replaced (PUT, then POST for further chunks), so pushing twice leaves the
+    same store. The counts are then checked through the SPARQL endpoint. Credentials come
+    from KGRAPH_STORE_TOKEN (bearer), KGRAPH_STORE_USER + KGRAPH_STORE_PASSWORD (basic) or
+    ~/.netrc. URLs for each store: docs/stores.md. Example:
+
+      kgraph push http://127.0.0.1:7878/store
+    """
+    import tempfile
+
+    from kgraph import remote
+
+    verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
+    options = remote.PushOptions(merge=not replace, chunk_size=chunk_size, timeout=http_timeout)
+    with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
+        files = _bounded(state, remote.prepare, graphs=graphs, inferred=inferred, folder=folder)
+        if dry_run:
+            click.echo(remote.render_plan(remote.plan(files, options), url, verify_at), nl=False)
+            return
+        with _Progress(state, sum(f.triples for f in files)) as advance:
+            report = remote.push(files, url, verify_at, options, progress=advance)
+    click.echo(remote.render_counts(report), nl=False)
+    _note(
+        state,
+        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; counts verified at {verify_at}",
+    )
+    remote.check_counts(report, merge=not replace)
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal and not --quiet; else nothing."""
+
+    def __init__(self, state: State, total: int) -> None:
+        quiet = state.quiet or not sys.stderr.isatty()
+        self._bar = (
+            None
+            if quiet
+            else click.progressbar(length=total, label="pushing", file=sys.stderr, show_pos=True)
+        )
+
+    def __enter__(self) -> Callable[[int], None]:
+        return self._bar.__enter__().update if self._bar is not None else (lambda n: None)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
 
 
 def main() -> None:

@@ -56,7 +56,9 @@ def query_table() -> str:
 
     rows = ["| query | parameters | answers |", "| --- | --- | --- |"]
     for query in registry(ROOT / "queries").values():
-        params = ", ".join(f"`{p.name}` ({p.type}{'' if p.required else ', optional'})" for p in query.params)
+        params = ", ".join(
+            f"`{p.name}` ({p.type}{'' if p.required else ', optional'})" for p in query.params
+        )
         rows.append(f"| `{query.name}` | {params or '–'} | {query.summary} |")
     return "\n".join(rows)
 
@@ -133,8 +135,12 @@ def render(path: Path, blocks: dict[str, Callable[[], str]]) -> str:
         if not pattern.search(text):
             raise SystemExit(f"{path}: no block {name!r}")
         content = make()
-        text = pattern.sub(lambda m, c=content: m.group(1) + c + m.group(2), text)
+        text = pattern.sub(_keep_markers(content), text)
     return text
+
+
+def _keep_markers(content: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: match.group(1) + content + match.group(2)
 
 
 def main(argv: list[str] | None = None) -> int:

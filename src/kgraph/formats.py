@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from kgraph.errors import UsageError
 
@@ -45,7 +46,7 @@ class RdfSyntax(Enum):
     def extension(self) -> str:
         return self.value.extensions[0]
 
-    def oxigraph(self) -> object:
+    def oxigraph(self) -> Any:
         import pyoxigraph
 
         return getattr(pyoxigraph.RdfFormat, self.value.oxigraph)

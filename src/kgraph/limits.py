@@ -107,7 +107,8 @@ def run_bounded(fn: Callable[[Worker], T], limits: Limits, *, first_phase: str =
         _child(fn, limits, write_fd)
     os.close(write_fd)
     try:
-        return _supervise(pid, read_fd, limits, first_phase)
+        result: T = _supervise(pid, read_fd, limits, first_phase)
+        return result
     finally:
         os.close(read_fd)
 
@@ -124,8 +125,13 @@ def _child(fn: Callable[[Worker], Any], limits: Limits, fd: int) -> None:  # pra
     except MemoryError:
         _send_error(fd, LimitError(_memory_message(limits)))
     except RecursionError:
-        _send_error(fd, LimitError("input nested too deeply to process; raise --max-depth only if you trust it"))
-    except BaseException as err:  # noqa: BLE001 - the last line of defence: never a traceback
+        _send_error(
+            fd,
+            LimitError(
+                "input nested too deeply to process; raise --max-depth only if you trust it"
+            ),
+        )
+    except BaseException as err:
         _send_error(fd, KGraphError(f"internal error: {type(err).__name__}: {err}"))
         status = 70
     finally:
@@ -135,7 +141,7 @@ def _child(fn: Callable[[Worker], Any], limits: Limits, fd: int) -> None:  # pra
 def _send_error(fd: int, err: KGraphError) -> None:  # pragma: no cover - child side
     try:
         _send(fd, ("error", err))
-    except Exception:  # noqa: BLE001
+    except Exception:
         _send(fd, ("error", KGraphError(str(err))))
 
 
@@ -152,7 +158,7 @@ def _memory_message(limits: Limits) -> str:
     return f"memory limit of {limits.max_memory // MB} MB hit; raise it with --max-memory"
 
 
-def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:
+def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the worker's result
     deadline = time.monotonic() + limits.budget(phase)
     buffer = bytearray()
     outcome: tuple[Any, ...] | None = None
@@ -213,7 +219,9 @@ def _crash_error(status: int, limits: Limits, phase: str) -> KGraphError:
         if sig in (signal.SIGKILL, signal.SIGABRT):
             return LimitError(f"{_phase_title(phase)} ran out of memory: {_memory_message(limits)}")
         return LimitError(f"{_phase_title(phase)} was stopped by signal {sig}")
-    return KGraphError(f"{_phase_title(phase)} ended without a result (exit {os.WEXITSTATUS(status)})")
+    return KGraphError(
+        f"{_phase_title(phase)} ended without a result (exit {os.WEXITSTATUS(status)})"
+    )
 
 
 def _kill(pid: int) -> None:

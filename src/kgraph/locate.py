@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, cast
 
 from kgraph.formats import RdfSyntax
 
@@ -67,7 +67,9 @@ class LineIndex:
     subjects: dict[Any, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, data: bytes, syntax: RdfSyntax, *, base_iri: str | None, skolem: str | None) -> LineIndex:
+    def build(
+        cls, data: bytes, syntax: RdfSyntax, *, base_iri: str | None, skolem: str | None
+    ) -> LineIndex:
         import pyoxigraph as ox
 
         index = cls()
@@ -77,7 +79,9 @@ class LineIndex:
         lines: list[int] = []
         quads: list[Any] = []
         try:
-            for quad in ox.parse(reader, format=syntax.oxigraph(), base_iri=base_iri):
+            for quad in ox.parse(
+                cast(IO[bytes], reader), format=syntax.oxigraph(), base_iri=base_iri
+            ):
                 quads.append(quad)
                 lines.append(reader.line)
         except SyntaxError:

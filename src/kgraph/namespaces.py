@@ -81,7 +81,7 @@ def shorten(iri: str) -> str:
             if local and all(c.isalnum() or c in "_-." for c in local):
                 best = prefix
     if best:
-        return f"{best}:{iri[len(PREFIXES[best]):]}"
+        return f"{best}:{iri[len(PREFIXES[best]) :]}"
     return f"<{iri}>"
 
 

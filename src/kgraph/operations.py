@@ -8,10 +8,10 @@ runs them through :func:`kgraph.limits.run_bounded` and only formats and writes.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
@@ -21,7 +21,7 @@ from kgraph.namespaces import GRAPH, PREFIXES, SKOLEM
 from kgraph.project import Project
 from kgraph.queries import CannedQuery, substitutions
 from kgraph.reasoning import materialise
-from kgraph.results import Rendered, render, serialize_triples
+from kgraph.results import Rendered, prefixes_for, render, serialize, serialize_triples
 from kgraph.store import Dataset, file_skolem, input_graph, parse, read_input
 
 
@@ -46,7 +46,9 @@ def open_dataset(ctx: Context, worker: Worker, *, infer: str = "none") -> Datase
 def run_query(
     ctx: Context, worker: Worker, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
 ) -> Rendered:
-    check_query(query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source)
+    check_query(
+        query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
+    )
     dataset = open_dataset(ctx, worker, infer=infer)
     worker.phase("query")
     result = dataset.query(query.text, substitutions=substitutions(bound), source=query.source)
@@ -86,7 +88,9 @@ def load_inputs(
         skolem = f"{SKOLEM}input/{i}/"
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
         dataset.add_graph(graph, quads)
-        loaded.append(LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads)))
+        loaded.append(
+            LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads))
+        )
     return loaded
 
 
@@ -100,22 +104,36 @@ def load_shape_index(ctx: Context) -> Any:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise InputError(f"cannot read the shapes: {err.strerror or err}", path=ctx.project.display(path)) from err
+        raise InputError(
+            f"cannot read the shapes: {err.strerror or err}", path=ctx.project.display(path)
+        ) from err
     return load_shapes(data, name=ctx.project.display(path), max_depth=ctx.limits.max_depth)
 
 
-def graph_sources(ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()) -> dict[str, Any]:
+def graph_sources(
+    ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()
+) -> dict[str, Any]:
     """Where each graph was read from (inputs first: they are what the user is checking)."""
     from kgraph.report import GraphSource
 
     sources: dict[str, GraphSource] = {}
     for item in inputs:
-        sources[item.graph] = GraphSource(item.name, lambda d=item.data: d, item.syntax, item.base_iri, item.skolem)
+        sources[item.graph] = GraphSource(
+            item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
+        )
     for src in dataset.sources:
         sources[src.graph] = GraphSource(
-            ctx.project.display(src.path), lambda p=src.path: p.read_bytes(), src.syntax, src.graph, file_skolem(src.relative)
+            ctx.project.display(src.path),
+            src.path.read_bytes,
+            src.syntax,
+            src.graph,
+            file_skolem(src.relative),
         )
     return sources
+
+
+def _constant(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
 
 
 def validate(
@@ -133,7 +151,9 @@ def validate(
 
     shapes = load_shape_index(ctx)
     worker.phase("load")
-    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir)
+    dataset = Dataset.open(
+        ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir
+    )
     inputs = load_inputs(dataset, files, ctx.limits, syntax=syntax, base_iri=base_iri)
     if infer != "none":
         worker.phase("reason")
@@ -154,7 +174,7 @@ def reason(ctx: Context, worker: Worker, *, profile: str, syntax: RdfSyntax) -> 
         import pyoxigraph as ox
 
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
-        return bytes(ox.serialize(quads, format=syntax.oxigraph(), prefixes=_prefixes(syntax)))
+        return serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
     return serialize_triples(triples, syntax)
 
 
@@ -179,14 +199,19 @@ def export(
     else:
         items = (q.triple for q in dataset.quads(graphs))
     if target is None:
-        data = bytes(ox.serialize(items, format=syntax.oxigraph(), prefixes=_prefixes(syntax)))
+        data = serialize(items, syntax, prefixes=_prefixes(syntax))
         return gzip.compress(data, mtime=0) if compress else data
     import os
 
     with open(target, "xb") as raw:
         if compress:
             with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
-                ox.serialize(items, zipped, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
+                ox.serialize(
+                    items,
+                    cast(IO[bytes], zipped),
+                    format=syntax.oxigraph(),
+                    prefixes=_prefixes(syntax),
+                )
         else:
             ox.serialize(items, raw, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
         raw.flush()
@@ -195,16 +220,21 @@ def export(
 
 
 def convert(
-    ctx: Context, worker: Worker, path: str, *, syntax: RdfSyntax | None, base_iri: str | None, target: RdfSyntax
+    ctx: Context,
+    worker: Worker,
+    path: str,
+    *,
+    syntax: RdfSyntax | None,
+    base_iri: str | None,
+    target: RdfSyntax,
 ) -> bytes:
     """Strictly parse one file (guards included) and serialise it in ``target``."""
-    import pyoxigraph as ox
 
     worker.phase("parse")
     source = read_input(path, syntax, ctx.limits)
     quads = parse(source, base_iri=base_iri, limits=ctx.limits)
     if target.quads:
-        return bytes(ox.serialize(quads, format=target.oxigraph(), prefixes=_prefixes(target)))
+        return serialize(quads, target, prefixes=prefixes_for(quads, target))
     return serialize_triples([q.triple for q in quads], target)
 
 

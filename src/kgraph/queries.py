@@ -148,7 +148,9 @@ def resolve(spec: str | None, expression: str | None, queries_dir: Path) -> Cann
             raise UsageError("give either a query name/file or -e, not both")
         return from_text(expression, name="-e")
     if not spec:
-        raise UsageError("which query? give a NAME (see `kgraph queries`), a FILE.rq, or -e 'SPARQL'")
+        raise UsageError(
+            "which query? give a NAME (see `kgraph queries`), a FILE.rq, or -e 'SPARQL'"
+        )
     if spec.endswith(".rq") or "/" in spec:
         return load_query(Path(spec))
     known = registry(queries_dir)
@@ -204,7 +206,9 @@ def guess_type(value: str) -> str:
     return "string"
 
 
-def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> dict[str, ox.NamedNode | ox.Literal]:
+def bind(
+    query: CannedQuery, values: Sequence[tuple[str, str]]
+) -> dict[str, ox.NamedNode | ox.Literal]:
     """Check ``-p NAME VALUE`` pairs against the header and turn them into terms."""
     bound: dict[str, ox.NamedNode | ox.Literal] = {}
     for name, value in values:
@@ -224,7 +228,9 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> dict[str, ox.
         bound[name] = term(value, ptype, name=name)
     missing = [p.name for p in query.params if p.required and p.name not in bound]
     if missing:
-        raise UsageError(f"query {query.name} needs parameter(s): {', '.join(missing)} (-p NAME VALUE)")
+        raise UsageError(
+            f"query {query.name} needs parameter(s): {', '.join(missing)} (-p NAME VALUE)"
+        )
     return bound
 
 
@@ -244,8 +250,11 @@ def with_values(text: str, bound: dict[str, Any]) -> str:
         return text
     names = list(bound)
     block = (
-        " VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
-        + " ".join(str(bound[n]) for n in names) + ") } "
+        " VALUES ("
+        + " ".join(f"?{n}" for n in names)
+        + ") { ("
+        + " ".join(str(bound[n]) for n in names)
+        + ") } "
     )
     position = _where_brace(text)
     return text[: position + 1] + block + text[position + 1 :]
@@ -282,8 +291,6 @@ def summaries(queries: Iterable[CannedQuery]) -> list[tuple[str, str, str]]:
     """(name, parameters, summary) rows for ``kgraph queries`` and the README."""
     rows = []
     for query in queries:
-        params = ", ".join(
-            f"{p.name}{'' if p.required else '?'}:{p.type}" for p in query.params
-        )
+        params = ", ".join(f"{p.name}{'' if p.required else '?'}:{p.type}" for p in query.params)
         rows.append((query.name, params, query.summary))
     return rows

@@ -115,12 +115,19 @@ def _new_and_useful(dataset: Dataset, candidates: Iterable[ox.Triple]) -> list[o
             continue
         if predicate.value == OWL + "sameAs" and subject == obj:
             continue
-        if predicate.value == type_iri and isinstance(obj, ox.NamedNode) and obj.value in _TRIVIAL_TYPES:
+        if (
+            predicate.value == type_iri
+            and isinstance(obj, ox.NamedNode)
+            and obj.value in _TRIVIAL_TYPES
+        ):
             continue
         key = (subject, predicate, obj)
         if key in kept:
             continue
-        if any(q.graph_name in asserted for q in dataset.store.quads_for_pattern(subject, predicate, obj)):
+        if any(
+            q.graph_name in asserted
+            for q in dataset.store.quads_for_pattern(subject, predicate, obj)
+        ):
             continue
         kept[key] = triple
     return sorted(kept.values(), key=str)

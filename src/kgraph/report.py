@@ -10,6 +10,7 @@ from typing import Any
 from kgraph.formats import RdfSyntax
 from kgraph.locate import LineIndex
 from kgraph.namespaces import PREFIXES, SH, shorten
+from kgraph.results import serialize
 from kgraph.validation import Finding, Report, to_ox
 
 REPORT_FORMATS = ("text", "turtle", "json")
@@ -42,7 +43,9 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
     def index(graph: str) -> LineIndex:
         if graph not in indexes:
             src = sources[graph]
-            indexes[graph] = LineIndex.build(src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem)
+            indexes[graph] = LineIndex.build(
+                src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem
+            )
         return indexes[graph]
 
     located = []
@@ -50,10 +53,14 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
     for finding in report.findings:
         focus = to_ox(finding.focus)
         where = None
-        if finding.value is not None and _is_predicate(finding.path):
+        if finding.value is not None and finding.path is not None and _is_predicate(finding.path):
             predicate = ox.NamedNode(finding.path[1:-1])
             value = to_ox(finding.value)
-            quads = (q for store in stores for q in store.quads_for_pattern(focus, predicate, value, None))
+            quads = (
+                q
+                for store in stores
+                for q in store.quads_for_pattern(focus, predicate, value, None)
+            )
             for quad in quads:
                 graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
                 if graph in sources:
@@ -63,7 +70,9 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
         if where is None:
             for graph in order:
                 name = ox.NamedNode(graph)
-                if any(next(iter(st.quads_for_pattern(focus, None, None, name)), None) for st in stores):
+                if any(
+                    next(iter(st.quads_for_pattern(focus, None, None, name)), None) for st in stores
+                ):
                     line = index(graph).subjects.get(focus)
                     where = f"{sources[graph].name}:{line}" if line else sources[graph].name
                     break
@@ -72,7 +81,7 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
 
 
 def _is_predicate(path: str | None) -> bool:
-    return bool(path) and path.startswith("<") and path.endswith(">") and path.count("<") == 1  # type: ignore[union-attr]
+    return path is not None and path.startswith("<") and path.endswith(">") and path.count("<") == 1
 
 
 def _term(nt: str | None) -> str:
@@ -116,7 +125,10 @@ def render_text(report: Report, *, title: str = "") -> str:
     head += f" ({report.focus_nodes} node{'s' * (report.focus_nodes != 1)} checked, {report.mode})"
     lines.append(head)
     if report.global_shapes:
-        lines.append("validated the whole graph because these shapes are not local: " + ", ".join(_term(s) for s in report.global_shapes))
+        lines.append(
+            "validated the whole graph because these shapes are not local: "
+            + ", ".join(_term(s) for s in report.global_shapes)
+        )
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault(finding.focus, []).append(finding)
@@ -166,12 +178,20 @@ def render_turtle(report: Report) -> bytes:
     """A W3C SHACL validation report (SHACL 1.0 §3.6)."""
     import pyoxigraph as ox
 
-    sh = lambda local: ox.NamedNode(SH + local)  # noqa: E731
+    def sh(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SH + local)
+
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     root = ox.BlankNode("report")
     triples = [
         ox.Triple(root, rdf_type, sh("ValidationReport")),
-        ox.Triple(root, sh("conforms"), ox.Literal(str(report.conforms).lower(), datatype=ox.NamedNode(PREFIXES["xsd"] + "boolean"))),
+        ox.Triple(
+            root,
+            sh("conforms"),
+            ox.Literal(
+                str(report.conforms).lower(), datatype=ox.NamedNode(PREFIXES["xsd"] + "boolean")
+            ),
+        ),
     ]
     for i, f in enumerate(report.findings):
         node = ox.BlankNode(f"r{i}")
@@ -189,7 +209,7 @@ def render_turtle(report: Report) -> bytes:
             triples.append(ox.Triple(node, sh("resultPath"), ox.NamedNode(f.path[1:-1])))
         if f.value is not None:
             triples.append(ox.Triple(node, sh("value"), to_ox(f.value)))
-    return bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))
+    return serialize(triples, RdfSyntax.TURTLE, prefixes=PREFIXES)
 
 
 def only_violations(findings: Sequence[Finding]) -> list[Finding]:

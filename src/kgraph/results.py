@@ -12,10 +12,21 @@ from typing import Any
 
 from kgraph.errors import UsageError
 from kgraph.formats import QUERY_FORMATS, RdfSyntax, ResultFormat
-from kgraph.namespaces import PREFIXES, XSD, shorten
+from kgraph.namespaces import XSD, shorten, used_prefixes
 
 _PLAIN_DATATYPES = {
-    XSD + t for t in ("string", "integer", "decimal", "double", "date", "dateTime", "boolean", "gYearMonth", "gYear")
+    XSD + t
+    for t in (
+        "string",
+        "integer",
+        "decimal",
+        "double",
+        "date",
+        "dateTime",
+        "boolean",
+        "gYearMonth",
+        "gYear",
+    )
 }
 
 
@@ -45,7 +56,9 @@ def check_format(form: str, fmt: str) -> None:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(QUERY_FORMATS)}")
     graph_formats = set(RdfSyntax.names())
     if form == "GRAPH" and fmt not in graph_formats and fmt != "table":
-        raise UsageError(f"a CONSTRUCT/DESCRIBE result is RDF: use -f {'|'.join(RdfSyntax.names())}")
+        raise UsageError(
+            f"a CONSTRUCT/DESCRIBE result is RDF: use -f {'|'.join(RdfSyntax.names())}"
+        )
     if form != "GRAPH" and fmt in graph_formats - {"xml"}:
         raise UsageError(f"a {form} result is a table: use -f {'|'.join(ResultFormat.names())}")
 
@@ -74,14 +87,43 @@ def render(result: Any, fmt: str) -> Rendered:
     return Rendered(_with_newline(data), form, -1)
 
 
-def serialize_triples(triples: Iterable[Any], syntax: RdfSyntax) -> bytes:
+def serialize(
+    items: Iterable[Any], syntax: RdfSyntax, *, prefixes: dict[str, str] | None = None
+) -> bytes:
+    """Triples or quads in ``syntax``, as bytes (Turtle and TriG with ``prefixes``)."""
     import pyoxigraph as ox
 
+    data = ox.serialize(items, format=syntax.oxigraph(), prefixes=prefixes)
+    assert data is not None  # no output stream given: Oxigraph returns the bytes
+    return data
+
+
+def serialize_triples(triples: Iterable[Any], syntax: RdfSyntax) -> bytes:
+    """Triples in any syntax (in the default graph for the quad syntaxes), with the
+    prefixes they use."""
+    import pyoxigraph as ox
+
+    triples = list(triples)
     items: Iterable[Any] = triples
     if syntax.quads:
         items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    prefixes = PREFIXES if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG) else None
-    return bytes(ox.serialize(items, format=syntax.oxigraph(), prefixes=prefixes))
+    return serialize(items, syntax, prefixes=prefixes_for(triples, syntax))
+
+
+def prefixes_for(triples: Iterable[Any], syntax: RdfSyntax) -> dict[str, str] | None:
+    """The known prefixes the triples use, for the syntaxes that have prefixes."""
+    import pyoxigraph as ox
+
+    if syntax not in (RdfSyntax.TURTLE, RdfSyntax.TRIG):
+        return None
+    iris = []
+    for t in triples:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                iris.append(term.value)
+            elif isinstance(term, ox.Literal):
+                iris.append(term.datatype.value)
+    return used_prefixes(iris)
 
 
 def _with_newline(data: bytes) -> bytes:
@@ -118,7 +160,9 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
         "  ".join("-" * w for w in widths),
     ]
-    lines += ["  ".join(t.ljust(w) for t, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines += [
+        "  ".join(t.ljust(w) for t, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     noun = "row" if len(rows) == 1 else "rows"
     lines.append(f"({len(rows)} {noun})")
     return "\n".join(lines) + "\n"

@@ -87,8 +87,9 @@ def analyse(graph: Any) -> ShapeIndex:
     from rdflib import URIRef
 
     index = ShapeIndex(graph)
-    sh = lambda local: URIRef(SH + local)  # noqa: E731
-    shapes = set(graph.subjects(R.type, sh("NodeShape"))) | set(graph.subjects(R.type, sh("PropertyShape")))
+    shapes = set(graph.subjects(R.type, sh("NodeShape"))) | set(
+        graph.subjects(R.type, sh("PropertyShape"))
+    )
     for shape in shapes:
         targets: list[str] = []
         for cls in graph.objects(shape, sh("targetClass")):
@@ -124,19 +125,22 @@ def _has_target(graph: Any, shape: Any) -> bool:
     )
 
 
-def _shape_reads(graph: Any, shape: Any, prefix: ReadPath, reads: set[ReadPath], depth: int) -> None:
+def _shape_reads(
+    graph: Any, shape: Any, prefix: ReadPath, reads: set[ReadPath], depth: int
+) -> None:
     from rdflib import URIRef
 
     if depth > _MAX_NESTING:
         raise _Unbounded
-    sh = lambda local: URIRef(SH + local)  # noqa: E731
     path_node = graph.value(shape, sh("path"))
-    bases = [prefix + alt for alt in _paths(graph, path_node)] if path_node is not None else [prefix]
+    bases = (
+        [prefix + alt for alt in _paths(graph, path_node)] if path_node is not None else [prefix]
+    )
     for base in bases:
         if base:
             reads.add(base)
         if (shape, sh("class"), None) in graph:
-            reads.add(base + (_TYPE,))
+            reads.add((*base, _TYPE))
         for member in _members(graph, shape, ("node", "qualifiedValueShape")):
             _shape_reads(graph, member, base, reads, depth + 1)
         for key in ("and", "or", "xone"):
@@ -149,7 +153,7 @@ def _shape_reads(graph: Any, shape: Any, prefix: ReadPath, reads: set[ReadPath],
             _shape_reads(graph, member, base, reads, depth + 1)
     for key in ("lessThan", "lessThanOrEquals", "equals", "disjoint"):
         for other in graph.objects(shape, sh(key)):
-            reads.add(prefix + ((str(other), False),))
+            reads.add((*prefix, (str(other), False)))
     for constraint in graph.objects(shape, sh("sparql")):
         declared = list(graph.objects(constraint, URIRef(KG + "reads")))
         if not declared:
@@ -157,6 +161,13 @@ def _shape_reads(graph: Any, shape: Any, prefix: ReadPath, reads: set[ReadPath],
         for path in declared:
             for alt in _paths(graph, path):
                 reads.add(prefix + alt)
+
+
+def sh(local: str) -> Any:
+    """An rdflib term in the SHACL namespace."""
+    from rdflib import URIRef
+
+    return URIRef(SH + local)
 
 
 def _members(graph: Any, shape: Any, keys: Iterable[str]) -> Iterable[Any]:
@@ -170,7 +181,6 @@ def _paths(graph: Any, node: Any) -> list[ReadPath]:
     """A SHACL path as the list of its alternatives, each a sequence of edges."""
     from rdflib import BNode, URIRef
 
-    sh = lambda local: URIRef(SH + local)  # noqa: E731
     if isinstance(node, URIRef):
         return [((str(node), False),)]
     if not isinstance(node, BNode):

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kgraph.formats import RdfSyntax
 from kgraph.limits import Worker
 from kgraph.namespaces import BASE, DCTERMS, GRAPH, RDF, VOID, XSD
+from kgraph.operations import Context, load_shape_index, open_dataset
+from kgraph.results import serialize
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-from kgraph.operations import Context, load_shape_index, open_dataset
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,19 @@ def collect(ctx: Context, worker: Worker, *, infer: str = "none") -> Stats:
     sizes = dataset.graph_sizes()
     files = {s.graph: s.relative for s in dataset.sources}
     graphs = tuple((g, files.get(g, "(inferred)"), n) for g, n in sizes.items())
-    classes = _pairs(dataset.query("SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k ORDER BY DESC(?n) ?k"))
-    properties = _pairs(dataset.query("SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k ORDER BY DESC(?n) ?k"))
-    subjects = next(iter(dataset.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")))["n"]
+    classes = _pairs(
+        dataset.query(
+            "SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k ORDER BY DESC(?n) ?k"
+        )
+    )
+    properties = _pairs(
+        dataset.query(
+            "SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k ORDER BY DESC(?n) ?k"
+        )
+    )
+    subjects = next(iter(dataset.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")))[
+        "n"
+    ]
     shapes = load_shape_index(ctx)
     described = tuple(
         (shape, ", ".join(sorted(targets)))
@@ -56,8 +68,13 @@ def void(stats: Stats) -> bytes:
     import pyoxigraph as ox
 
     n = ox.NamedNode
-    v = lambda local: n(VOID + local)  # noqa: E731
-    integer = lambda value: ox.Literal(str(value), datatype=n(XSD + "integer"))  # noqa: E731
+
+    def v(local: str) -> ox.NamedNode:
+        return ox.NamedNode(VOID + local)
+
+    def integer(value: int) -> ox.Literal:
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
+
     dataset = n(BASE + "void#dataset")
     triples = [
         ox.Triple(dataset, n(RDF + "type"), v("Dataset")),
@@ -91,4 +108,4 @@ def void(stats: Stats) -> bytes:
         ]
     prefixes = {"void": VOID, "dcterms": DCTERMS, "xsd": XSD, "sd": SD}
     ordered = sorted(triples, key=lambda t: str(t.subject))  # one block per subject
-    return bytes(ox.serialize(ordered, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+    return serialize(ordered, RdfSyntax.TURTLE, prefixes=prefixes)

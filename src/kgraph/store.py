@@ -8,7 +8,6 @@ column. The dataset lives in an in-memory Oxigraph store, or in an on-disk one
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
@@ -43,7 +42,9 @@ class Input:
     syntax: RdfSyntax
 
 
-def read_input(path: str, syntax: RdfSyntax | None, limits: Limits, *, name: str | None = None) -> Input:
+def read_input(
+    path: str, syntax: RdfSyntax | None, limits: Limits, *, name: str | None = None
+) -> Input:
     """Read ``path`` (``-`` for standard input) within the size limit and run the guards."""
     name = name or ("<stdin>" if path == "-" else path)
     if syntax is None:
@@ -134,7 +135,9 @@ class Dataset:
             for source in sources:
                 _load_file(store, source, project, limits)
             return cls(store, project, sources)
-        return cls(_open_persistent(store_dir, project, sources, limits), project, sources, store_dir)
+        return cls(
+            _open_persistent(store_dir, project, sources, limits), project, sources, store_dir
+        )
 
     def cached_inference(self, profile: str) -> bool:
         """Whether an on-disk store already holds the closure of its current files."""
@@ -150,7 +153,9 @@ class Dataset:
             try:
                 self.store = ox.Store(str(self.store_dir))
             except OSError as err:
-                raise StorageError(f"cannot open the store in {self.store_dir} for update: {err}") from err
+                raise StorageError(
+                    f"cannot open the store in {self.store_dir} for update: {err}"
+                ) from err
             self._writable = True
         return self.store
 
@@ -171,7 +176,9 @@ class Dataset:
         import pyoxigraph as ox
 
         if self.store_dir is not None:
-            raise StorageError("files cannot be added to an on-disk store's dataset; use an overlay")
+            raise StorageError(
+                "files cannot be added to an on-disk store's dataset; use an overlay"
+            )
         target = ox.NamedNode(graph)
         self.store.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
         self.extra_graphs.append(graph)
@@ -180,8 +187,12 @@ class Dataset:
         import pyoxigraph as ox
 
         sizes: dict[str, int] = {}
-        for graph in graphs if graphs is not None else self.asserted_graphs() + self.inferred_graphs:
-            sizes[graph] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        for graph in (
+            graphs if graphs is not None else self.asserted_graphs() + self.inferred_graphs
+        ):
+            sizes[graph] = sum(
+                1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+            )
         return sizes
 
     def quads(self, graphs: Sequence[str]) -> Iterator[ox.Quad]:
@@ -207,7 +218,9 @@ class Dataset:
         default graph; ``GRAPH ?g`` still sees each file's graph."""
         import pyoxigraph as ox
 
-        names = [ox.NamedNode(g) for g in (graphs or self.asserted_graphs() + self.inferred_graphs)]
+        names: list[Any] = [
+            ox.NamedNode(g) for g in (graphs or self.asserted_graphs() + self.inferred_graphs)
+        ]
         try:
             return self.store.query(
                 text,
@@ -222,7 +235,9 @@ class Dataset:
             raise StorageError(f"store error while querying: {err}") from err
 
 
-def _load_file(store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False) -> None:
+def _load_file(
+    store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False
+) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
     the file's own namespace) so that exports and pushes never duplicate them."""
     import pyoxigraph as ox
@@ -234,13 +249,17 @@ def _load_file(store: ox.Store, source: SourceFile, project: Project, limits: Li
     graph = ox.NamedNode(source.graph)
     try:
         if source.syntax.quads or _may_have_blank_nodes(data.data, source.syntax):
-            quads = parse(Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits)
+            quads = parse(
+                Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits
+            )
             store.extend(
                 ox.Quad(q.subject, q.predicate, q.object, graph)
                 for q in skolemise(quads, file_skolem(source.relative))
             )
         elif bulk:
-            store.bulk_load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
+            store.bulk_load(
+                data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph
+            )
         else:
             store.load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
     except SyntaxError as err:
@@ -261,7 +280,9 @@ def file_skolem(relative: str) -> str:
     return f"{SKOLEM}{relative}/"
 
 
-def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits) -> ox.Store:
+def _open_persistent(
+    store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits
+) -> ox.Store:
     """Open the on-disk store, bringing it up to date file by file.
 
     The store remembers each file's size and modification time; a new file is loaded into
@@ -278,7 +299,9 @@ def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile
         except OSError as err:
             raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
     if meta is None and store_dir.exists() and any(store_dir.iterdir()):
-        raise StorageError(f"{store_dir} is not empty and is not a kgraph store; refusing to touch it")
+        raise StorageError(
+            f"{store_dir} is not empty and is not a kgraph store; refusing to touch it"
+        )
     have: dict[str, Any] = dict(meta.get("files", {})) if meta else {}
     try:
         store_dir.mkdir(parents=True, exist_ok=True)
@@ -296,8 +319,8 @@ def _open_persistent(store_dir: Path, project: Project, sources: list[SourceFile
             if graph not in wanted or have[graph] != wanted[graph]:
                 store.clear_graph(ox.NamedNode(graph))
                 have.pop(graph)
-        for graph in [g for g in store.named_graphs() if g.value not in wanted]:
-            store.remove_graph(graph)  # includes the inferred graphs, now stale
+        for stale in [g for g in store.named_graphs() if g.value not in wanted]:
+            store.remove_graph(stale)  # includes the inferred graphs, now stale
         fresh = [s for s in sources if s.graph not in have]
         for source in fresh:
             _load_file(store, source, project, limits, bulk=len(fresh) > 1 or meta is None)

@@ -133,8 +133,15 @@ def validate_batch(
         return Report((), 0, "incremental")
     old_findings = _run(_neighbourhood(before, shapes, focus), shapes, focus)
     old = {f.key for f in old_findings}
-    new = [f for f in _run(_neighbourhood(after, shapes, focus), shapes, focus) if f.key not in old]
-    return Report(tuple(new), len(focus), "incremental", preexisting=sum(f.is_violation for f in old_findings))
+    fresh = [
+        f for f in _run(_neighbourhood(after, shapes, focus), shapes, focus) if f.key not in old
+    ]
+    return Report(
+        tuple(fresh),
+        len(focus),
+        "incremental",
+        preexisting=sum(f.is_violation for f in old_findings),
+    )
 
 
 def validate_removal(dataset: Dataset, shapes: ShapeIndex, graph: str) -> Report:
@@ -145,7 +152,12 @@ def validate_removal(dataset: Dataset, shapes: ShapeIndex, graph: str) -> Report
     if not shapes.is_local:
         old = {f.key for f in _whole_graph(before, shapes).findings}
         report = _whole_graph(after, shapes)
-        return Report(tuple(f for f in report.findings if f.key not in old), report.focus_nodes, "whole-graph", report.global_shapes)
+        return Report(
+            tuple(f for f in report.findings if f.key not in old),
+            report.focus_nodes,
+            "whole-graph",
+            report.global_shapes,
+        )
     focus = sorted(_affected(before, shapes, _Scope(dataset, [graph])), key=str)
     if not focus:
         return Report((), 0, "incremental")
@@ -172,7 +184,11 @@ def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
     for predicate in shapes.subjects_of:
         nodes |= {q.subject for q in scope.match(None, ox.NamedNode(predicate), None)}
     for predicate in shapes.objects_of:
-        nodes |= {q.object for q in scope.match(None, ox.NamedNode(predicate), None) if not isinstance(q.object, ox.Literal)}
+        nodes |= {
+            q.object
+            for q in scope.match(None, ox.NamedNode(predicate), None)
+            if not isinstance(q.object, ox.Literal)
+        }
     return nodes
 
 
@@ -258,7 +274,12 @@ def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
 
     graph = graph_of(scope.all_quads())
     findings = _run(graph, shapes, None)
-    return Report(tuple(findings), len({f.focus for f in findings}), "whole-graph", tuple(sorted(shapes.global_shapes)))
+    return Report(
+        tuple(findings),
+        len({f.focus for f in findings}),
+        "whole-graph",
+        tuple(sorted(shapes.global_shapes)),
+    )
 
 
 def _run(graph: Any, shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Finding]:
@@ -339,7 +360,9 @@ def _path_text(graph: Any, path: Any) -> str | None:
             return f"^{_path_text(graph, inverse)}"
         alternatives = graph.value(path, URIRef(SH + "alternativePath"))
         if alternatives is not None:
-            return "(" + "|".join(_path_text(graph, m) or "" for m in graph.items(alternatives)) + ")"
+            return (
+                "(" + "|".join(_path_text(graph, m) or "" for m in graph.items(alternatives)) + ")"
+            )
         members = list(graph.items(path))
         if members:
             return "/".join(_path_text(graph, m) or "" for m in members)
@@ -350,5 +373,8 @@ def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """Parse one N-Triples term back (as stored in a Finding)."""
     import pyoxigraph as ox
 
-    triple = next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES)))
-    return triple.object
+    quad = next(
+        iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES))
+    )
+    term: ox.NamedNode | ox.BlankNode | ox.Literal = quad.object
+    return term
