@@ -10,7 +10,7 @@ from typing import Any
 from kgraph.formats import RdfSyntax
 from kgraph.locate import LineIndex
 from kgraph.namespaces import PREFIXES, SH, shorten
-from kgraph.results import serialize
+from kgraph.results import prefixes_for, serialize
 from kgraph.validation import Finding, Report, to_ox
 
 REPORT_FORMATS = ("text", "turtle", "json")
@@ -146,7 +146,7 @@ def render_text(report: Report, *, title: str = "") -> str:
             value = f" = {_term(f.value)}" if f.value is not None else ""
             where = f"  ({f.location})" if f.location else ""
             lines.append(f"  {f.severity}: {_path(f.path)}{value}{where}")
-            lines.append(f"    {f.message}  [{_term(f.shape)}]")
+            lines.append(f"    {f.message}  [{_term(f.constraint or f.shape)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -164,6 +164,7 @@ def render_json(report: Report) -> bytes:
                 "severity": f.severity,
                 "sourceShape": f.shape,
                 "constraintComponent": f.component,
+                "sourceConstraint": f.constraint,
                 "location": f.location,
             }
             for f in report.findings
@@ -205,11 +206,15 @@ def render_turtle(report: Report) -> bytes:
         ]
         if f.shape.startswith("<"):
             triples.append(ox.Triple(node, sh("sourceShape"), ox.NamedNode(f.shape[1:-1])))
+        if f.constraint:
+            triples.append(
+                ox.Triple(node, sh("sourceConstraint"), ox.NamedNode(f.constraint[1:-1]))
+            )
         if f.path and _is_predicate(f.path):
             triples.append(ox.Triple(node, sh("resultPath"), ox.NamedNode(f.path[1:-1])))
         if f.value is not None:
             triples.append(ox.Triple(node, sh("value"), to_ox(f.value)))
-    return serialize(triples, RdfSyntax.TURTLE, prefixes=PREFIXES)
+    return serialize(triples, RdfSyntax.TURTLE, prefixes=prefixes_for(triples, RdfSyntax.TURTLE))
 
 
 def only_violations(findings: Sequence[Finding]) -> list[Finding]:

@@ -46,6 +46,10 @@ class ShapeIndex:
     objects_of: set[str] = field(default_factory=set)
     shape_count: int = 0
     targets_by_shape: dict[str, list[str]] = field(default_factory=dict)
+    sparql: list[Any] = field(default_factory=list)
+    """SPARQL-based constraints kgraph evaluates itself (see sparql_constraints.py)."""
+    core_graph: Any = None
+    """The shapes graph without those constraints: what pySHACL is given."""
 
     @property
     def is_local(self) -> bool:
@@ -113,6 +117,9 @@ def analyse(graph: Any) -> ShapeIndex:
             _shape_reads(graph, shape, (), index.reads, 0)
         except _Unbounded:
             index.global_shapes.add(str(shape))
+    from kgraph.sparql_constraints import extract
+
+    index.sparql, index.core_graph = extract(graph)
     return index
 
 

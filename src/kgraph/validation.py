@@ -43,11 +43,13 @@ class Finding:
     severity: str
     shape: str
     component: str
+    constraint: str | None = None
+    """The SPARQL-based constraint that produced it (sh:sourceConstraint), if any."""
     location: str | None = None
 
     @property
-    def key(self) -> tuple[str, str | None, str | None, str, str]:
-        return (self.focus, self.path, self.value, self.shape, self.component)
+    def key(self) -> tuple[str, str | None, str | None, str, str, str | None]:
+        return (self.focus, self.path, self.value, self.shape, self.component, self.constraint)
 
     @property
     def is_violation(self) -> bool:
@@ -231,11 +233,9 @@ def _walk_back(scope: _Scope, node: Any, edges: ReadPath) -> set[Any]:
     return frontier
 
 
-def _neighbourhood(scope: _Scope, shapes: ShapeIndex, focus: Sequence[Any]) -> Any:
-    """An rdflib graph: the ontology, the focus nodes' triples and their read paths."""
+def _neighbourhood(scope: _Scope, shapes: ShapeIndex, focus: Sequence[Any]) -> list[Any]:
+    """The ontology, the focus nodes' triples and the triples along their read paths."""
     import pyoxigraph as ox
-
-    from kgraph.convert import graph_of
 
     quads: list[Any] = list(scope.dataset.quads(scope.ontology_graphs))  # for rdfs:subClassOf
     for node in focus:
@@ -243,7 +243,7 @@ def _neighbourhood(scope: _Scope, shapes: ShapeIndex, focus: Sequence[Any]) -> A
     trie = _trie(shapes.reads)
     for node in focus:
         _follow(scope, node, trie, quads)
-    return graph_of(q for q in quads if not isinstance(q.subject, ox.Triple))
+    return [q for q in quads if not isinstance(q.subject, ox.Triple)]
 
 
 def _trie(paths: Iterable[ReadPath]) -> dict[Any, Any]:
@@ -270,10 +270,7 @@ def _follow(scope: _Scope, node: Any, trie: dict[Any, Any], out: list[Any]) -> N
 
 
 def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
-    from kgraph.convert import graph_of
-
-    graph = graph_of(scope.all_quads())
-    findings = _run(graph, shapes, None)
+    findings = _run(list(scope.all_quads()), shapes, None)
     return Report(
         tuple(findings),
         len({f.focus for f in findings}),
@@ -282,7 +279,24 @@ def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
     )
 
 
-def _run(graph: Any, shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Finding]:
+def _run(quads: list[Any], shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Finding]:
+    """Validate ``focus`` (every target when None) on exactly the given triples."""
+    import pyoxigraph as ox
+
+    from kgraph.convert import graph_of
+    from kgraph.sparql_constraints import evaluate
+
+    findings = _pyshacl(graph_of(quads), shapes, focus)
+    if shapes.sparql:
+        store = ox.Store()
+        store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
+        nodes = focus if focus is not None else {q.subject for q in quads}
+        findings += evaluate(store, shapes.sparql, nodes)
+    findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or "", f.constraint or ""))
+    return findings
+
+
+def _pyshacl(graph: Any, shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Finding]:
     import pyshacl
     from pyshacl.errors import ReportableRuntimeError, ShapeLoadError
 
@@ -292,7 +306,7 @@ def _run(graph: Any, shapes: ShapeIndex, focus: Sequence[Any] | None) -> list[Fi
     try:
         _, results, _ = pyshacl.validate(
             graph,
-            shacl_graph=shapes.graph,
+            shacl_graph=shapes.core_graph if shapes.core_graph is not None else shapes.graph,
             advanced=True,
             inplace=True,
             allow_warnings=True,
@@ -325,8 +339,10 @@ def _findings(results: Any) -> list[Finding]:
         path = one(result, "resultPath")
         value = one(result, "value")
         severity = str(one(result, "resultSeverity") or SH + "Violation").removeprefix(SH)
+        constraint = one(result, "sourceConstraint")
         findings.append(
             Finding(
+                constraint=f"<{constraint}>" if isinstance(constraint, URIRef) else None,
                 focus=str(from_rdflib(one(result, "focusNode"))),
                 path=_path_text(results, path),
                 value=None if value is None else str(from_rdflib(value)),
@@ -336,7 +352,6 @@ def _findings(results: Any) -> list[Finding]:
                 component=str(one(result, "sourceConstraintComponent") or "").removeprefix(SH),
             )
         )
-    findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or ""))
     return findings
 
 
