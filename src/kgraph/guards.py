@@ -10,22 +10,32 @@ thousand levels).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from kgraph.errors import InputError, LimitError, RefusedError
+from kgraph.errors import InputError, KGraphError, LimitError, RefusedError
 from kgraph.formats import RdfSyntax
+from kgraph.namespaces import PREFIXES
 
+# One token of SPARQL as both engines lex it. Where the grammar is unclear the guard errs
+# on the side of seeing more keywords, never fewer: a token that swallowed text the engine
+# reads as code (an IRI or prefixed name cut short before a ``#`` that then looks like a
+# comment) would hide a SERVICE from the guard. Hence the escapes: ``\uXXXX`` inside
+# IRIs (Oxigraph accepts them) and ``\#``-style escapes in local names (SPARQL 1.1 PLX).
 _SPARQL_TOKEN = re.compile(
     r"""
       (?P<comment>\#[^\n\r]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
         |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
     | (?P<var>[?$][^\s{}()\[\];,.<>=!&|+*/"'#^]+)
-    | (?P<pname>[A-Za-z_][\w.\-]*:[^\s{}()\[\];,<>"'#^]*|:[^\s{}()\[\];,<>"'#^]*)
+    | (?P<pname>(?:[A-Za-z_][\w.\-]*)?:(?:[^\s{}()\[\];,<>"'#^\\]|\\[_~.\-!$&'()*+,;=/?#@%])*)
+    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
     | (?P<word>[A-Za-z_]\w*)
     | (?P<open>[{(\[])
     | (?P<close>[})\]])
@@ -33,6 +43,8 @@ _SPARQL_TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+
+E = TypeVar("E", bound=KGraphError)
 
 _UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"}
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
@@ -66,99 +78,194 @@ def check_query(
 
     Raises :class:`RefusedError` (exit 2) or :class:`LimitError` (exit 4) with the line and
     column of the offending token.
+
+    A text with ``\\u`` escapes is checked twice: as Oxigraph reads it, and with the
+    escapes expanded first, as rdflib (the engine of the shapes' SPARQL) does before it
+    parses anything (SPARQL 1.1 §19.2): ``\\u0053ERVICE`` is a SERVICE to rdflib, and
+    ``"\\u0022"`` ends a string there.
     """
-    allowed = set(allowed_graphs or ())
-    depth = 0
-    form = ""
-    froms: list[str] = []
-    prefixes: dict[str, str] = {}
-    expect_from_iri = False
-    pending_prefix: str | None = None
-    expect_prefix_label = False
-    for match in _SPARQL_TOKEN.finditer(text):
-        kind = match.lastgroup
-        token = match.group()
-        if kind == "comment":
-            continue
-        if kind == "pname" and expect_prefix_label:
-            pending_prefix = token[:-1] if token.endswith(":") else token.split(":", 1)[0]
-            expect_prefix_label = False
-            continue
-        if kind == "iri" and pending_prefix is not None:
-            prefixes[pending_prefix] = token[1:-1]
-            pending_prefix = None
-            continue
-        if kind == "pname" and expect_from_iri:
-            label, _, local = token.partition(":")
-            if label not in prefixes:
-                line, col = _position(text, match.start())
-                raise InputError(f"undeclared prefix {label!r} in FROM", path=source, line=line, column=col)
-            kind, token = "iri", f"<{prefixes[label]}{local}>"
-        elif kind in ("string", "var", "pname"):
-            expect_from_iri = False
-            continue
-        if kind == "open":
-            depth += 1
-            if depth > max_depth:
-                line, col = _position(text, match.start())
-                raise LimitError(
-                    f"query nests brackets deeper than {max_depth} levels; raise --max-depth "
-                    "only if you trust the query",
-                    path=source,
-                    line=line,
-                    column=col,
-                )
-        elif kind == "close":
-            depth = max(0, depth - 1)
-        elif kind == "word":
-            word = token.upper()
-            if word == "PREFIX":
-                expect_prefix_label = True
+    scan = _QueryScan(text, max_depth, set(allowed_graphs or ()), allowed_graph_prefix, source)
+    shape = scan.run(text, None)
+    if _CODEPOINT.search(text):
+        expanded, origins = _expand_codepoints(text)
+        scan.run(expanded, origins)
+    return shape
+
+
+# rdflib's expandUnicodeEscapes, to the letter (case-insensitive, greedy 4 or 8 digits).
+_CODEPOINT = re.compile(r"\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)", re.IGNORECASE)
+_IRI_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _expand_codepoints(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text with rdflib's codepoint escapes expanded, and for each expansion the pair
+    (offset in the expanded text, offset in the original) to map positions back."""
+    parts: list[str] = []
+    origins: list[tuple[int, int]] = []
+    done = 0
+    length = 0
+    for match in _CODEPOINT.finditer(text):
+        code = int(match.group(1), 16)
+        if code > 0x10FFFF:
+            continue  # rdflib refuses the whole query: nothing to see in this view
+        parts.append(text[done : match.start()])
+        length += match.start() - done
+        origins.append((length, match.start()))
+        parts.append(chr(code))
+        length += 1
+        done = match.end()
+        origins.append((length, done))
+    parts.append(text[done:])
+    return "".join(parts), origins
+
+
+def _origin(offset: int, origins: list[tuple[int, int]] | None) -> int:
+    if not origins:
+        return offset
+    index = bisect.bisect_right(origins, (offset, sys.maxsize)) - 1
+    if index < 0:
+        return offset
+    expanded_at, original_at = origins[index]
+    return original_at + (offset - expanded_at)
+
+
+class _QueryScan:
+    """One pass of the token scan of :func:`check_query` over one view of the text."""
+
+    def __init__(
+        self, text: str, max_depth: int, allowed: set[str], allowed_prefix: str | None, source: str
+    ) -> None:
+        self.text = text
+        self.max_depth = max_depth
+        self.allowed = allowed
+        self.allowed_prefix = allowed_prefix
+        self.source = source
+
+    def _error(
+        self, cls: type[E], message: str, offset: int, origins: list[tuple[int, int]] | None
+    ) -> E:
+        """An error at ``offset`` of the view, placed at its line and column in the text."""
+        line, column = _position(self.text, _origin(offset, origins))
+        return cls(message, path=self.source, line=line, column=column)
+
+    def run(self, view: str, origins: list[tuple[int, int]] | None) -> QueryShape:
+        depth = 0
+        form = ""
+        froms: list[str] = []
+        prefixes: dict[str, str] = {}
+        expect_from = False
+        expect_label = False
+        pending_label: str | None = None
+        for match in _SPARQL_TOKEN.finditer(view):
+            kind = match.lastgroup
+            token = match.group()
+            if kind == "comment":
                 continue
-            if word in _UPDATE_WORDS:
-                line, col = _position(text, match.start())
-                raise RefusedError(
-                    f"SPARQL Update ({word}) is refused: kgraph only runs read queries; "
-                    "add triples with `kgraph add`",
-                    path=source,
-                    line=line,
-                    column=col,
-                )
-            if word == "SERVICE":
-                line, col = _position(text, match.start())
-                raise RefusedError(
-                    "SERVICE is refused: a federated query would send data to another "
-                    "endpoint; run the query against that endpoint with --endpoint instead",
-                    path=source,
-                    line=line,
-                    column=col,
-                )
-            if word in _FORMS and not form:
-                form = word
-            if word == "FROM":
-                expect_from_iri = True
+            if expect_label:
+                expect_label = False
+                if kind == "pname":
+                    pending_label = token.split(":", 1)[0]
+                    continue
+            elif pending_label is not None:
+                label, pending_label = pending_label, None
+                if kind == "iri":
+                    prefixes[label] = _unescape_iri(token[1:-1])
+                    continue
+            if expect_from:
+                if kind == "word" and token.upper() == "NAMED":
+                    continue
+                expect_from = False
+                iri = self._from_iri(kind, token, prefixes, match.start(), origins)
+                froms.append(iri)
                 continue
-            if word == "NAMED" and expect_from_iri:
-                continue
-        elif kind == "iri" and expect_from_iri:
-            iri = token[1:-1]
-            froms.append(iri)
-            permitted = iri in allowed or (
-                allowed_graph_prefix is not None and iri.startswith(allowed_graph_prefix)
+            if kind == "open":
+                depth += 1
+                if depth > self.max_depth:
+                    raise self._error(
+                        LimitError,
+                        f"query nests brackets deeper than {self.max_depth} levels; raise "
+                        "--max-depth only if you trust the query",
+                        match.start(),
+                        origins,
+                    )
+            elif kind == "close":
+                depth = max(0, depth - 1)
+            elif kind == "word":
+                word = token.upper()
+                if word == "PREFIX":
+                    expect_label = True
+                elif word in _UPDATE_WORDS:
+                    raise self._error(
+                        RefusedError,
+                        f"SPARQL Update ({word}) is refused: kgraph only runs read queries; "
+                        "add triples with `kgraph add`",
+                        match.start(),
+                        origins,
+                    )
+                elif word == "SERVICE":
+                    raise self._error(
+                        RefusedError,
+                        "SERVICE is refused: a federated query would send data to another "
+                        "endpoint; run the query against that endpoint with --endpoint instead",
+                        match.start(),
+                        origins,
+                    )
+                elif word in _FORMS and not form:
+                    form = word
+                elif word == "FROM":
+                    expect_from = True
+        if expect_from:
+            raise InputError("FROM without a graph IRI", path=self.source)
+        if not form:
+            raise InputError(
+                "not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE", path=self.source
             )
-            if not permitted:
-                line, col = _position(text, match.start())
-                raise RefusedError(
-                    f"FROM <{iri}> is refused: it is not a graph of this dataset, and kgraph "
-                    "never fetches graphs from the web or the disk",
-                    path=source,
-                    line=line,
-                    column=col,
+        return QueryShape(form=form, from_graphs=tuple(froms))
+
+    def _from_iri(
+        self,
+        kind: str | None,
+        token: str,
+        prefixes: dict[str, str],
+        offset: int,
+        origins: list[tuple[int, int]] | None,
+    ) -> str:
+        """The IRI a FROM clause names, if the dataset has it; else a RefusedError."""
+        iri: str | None = None
+        if kind == "iri":
+            iri = _unescape_iri(token[1:-1])
+        elif kind == "pname":
+            label, _, local = token.partition(":")
+            namespace = prefixes.get(label, PREFIXES.get(label))
+            if namespace is not None:
+                iri = namespace + _LOCAL_ESCAPE.sub(r"\1", local)
+            elif self.allowed or self.allowed_prefix:
+                raise self._error(
+                    InputError, f"undeclared prefix {label!r} in FROM", offset, origins
                 )
-        expect_from_iri = False
-    if not form:
-        raise InputError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE", path=source)
-    return QueryShape(form=form, from_graphs=tuple(froms))
+        if iri is not None and (
+            iri in self.allowed
+            or (self.allowed_prefix is not None and iri.startswith(self.allowed_prefix))
+        ):
+            return iri
+        shown = f"<{iri}>" if iri is not None else token
+        raise self._error(
+            RefusedError,
+            f"FROM {shown} is refused: it is not a graph of this dataset, and kgraph never "
+            "fetches graphs from the web or the disk",
+            offset,
+            origins,
+        )
+
+
+def _unescape_iri(iri: str) -> str:
+    return _IRI_ESCAPE.sub(lambda m: _chr(m.group(1) or m.group(2)), iri)
+
+
+def _chr(digits: str) -> str:
+    code = int(digits, 16)
+    return chr(code) if code <= 0x10FFFF else "\ufffd"
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -174,13 +281,17 @@ def check_rdf(data: bytes, syntax: RdfSyntax, *, name: str, max_depth: int) -> N
 
 
 def _check_xml(data: bytes, name: str) -> None:
+    if b"\x00" in data:
+        # UTF-16 or UTF-32: look at the ASCII letters alone, so the markup still shows.
+        data = data.replace(b"\x00", b"")
     doctype = _DOCTYPE.search(data)
     if doctype is None:
         return
-    line, col = _position(data.decode("utf-8", "replace"), doctype.start())
+    text = data.decode("utf-8", "replace")
+    line, col = _position(text, doctype.start())
     entity = _ENTITY.search(data, doctype.start())
     if entity is not None:
-        line, col = _position(data.decode("utf-8", "replace"), entity.start())
+        line, col = _position(text, entity.start())
         raise RefusedError(
             "RDF/XML with a DOCTYPE that declares entities is refused: entity expansion can "
             "exhaust memory ('billion laughs') or read files; convert the file to Turtle",
@@ -188,13 +299,19 @@ def _check_xml(data: bytes, name: str) -> None:
             line=line,
             column=col,
         )
-    if re.search(rb"\b(SYSTEM|PUBLIC)\b", data[doctype.start() : doctype.start() + 4096]):
+    # The external identifier comes before the internal subset ('[') or the end ('>').
+    end = _DOCTYPE_END.search(data, doctype.end())
+    head = data[doctype.start() : end.start() if end else len(data)]
+    if re.search(rb"\b(SYSTEM|PUBLIC)\b", head):
         raise RefusedError(
             "RDF/XML with an external DOCTYPE is refused: it would make the parser fetch a DTD",
             path=name,
             line=line,
             column=col,
         )
+
+
+_DOCTYPE_END = re.compile(rb"[\[>]")
 
 
 _JSON_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', re.DOTALL)
@@ -218,17 +335,26 @@ def _check_jsonld(data: bytes, name: str, max_depth: int) -> None:
         elif token in (b"]", b"}"):
             depth -= 1
     try:
-        document = json.loads(data)
+        # Keep every member of an object: with a duplicate key, json.loads keeps the last
+        # one while a streaming JSON-LD parser acts on the first.
+        document = json.loads(data, object_pairs_hook=_Members)
     except (ValueError, RecursionError) as err:
-        line = getattr(err, "lineno", None)
-        col = getattr(err, "colno", None)
-        raise InputError(f"invalid JSON: {getattr(err, 'msg', err)}", path=name, line=line, column=col) from err
+        raise InputError(
+            f"invalid JSON: {getattr(err, 'msg', err)}",
+            path=name,
+            line=getattr(err, "lineno", None),
+            column=getattr(err, "colno", None),
+        ) from err
     for where, reference in _context_references(document):
         raise RefusedError(
             f"JSON-LD {where} {reference!r} is refused: kgraph never fetches or reads a "
             "context while parsing; inline the context in the document",
             path=name,
         )
+
+
+class _Members(list):  # type: ignore[type-arg]
+    """A JSON object as the list of its (key, value) members, duplicates included."""
 
 
 def _context_references(document: object) -> Iterable[tuple[str, str]]:
@@ -240,17 +366,17 @@ def _context_references(document: object) -> Iterable[tuple[str, str]]:
     stack: list[object] = [document]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key != "@context":
+        if isinstance(node, _Members):
+            for key, value in node:
+                if key == "@import":
+                    yield "@import", str(value)
+                elif key == "@context":
+                    for item in value if isinstance(value, list) else [value]:
+                        if isinstance(item, str):
+                            yield "@context", item
+                        else:
+                            stack.append(item)
+                else:
                     stack.append(value)
-                    continue
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, str):
-                        yield "@context", item
-                    elif isinstance(item, dict):
-                        if "@import" in item:
-                            yield "@import", str(item["@import"])
-                        stack.append(item)
         elif isinstance(node, list):
             stack.extend(node)
