@@ -1,0 +1,757 @@
+"""Remote stores: push the graph with the Graph Store Protocol, query any SPARQL endpoint.
+
+* ``kgraph push`` sends each named graph as N-Triples with the SPARQL 1.1 Graph Store HTTP
+  Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/): ``PUT <url>?graph=<g>`` for
+  the first chunk (replace), ``POST`` for the rest (merge); then counts every graph in the
+  store through the SPARQL 1.1 Protocol and compares with the local counts.
+* ``kgraph query --endpoint`` sends a canned query with the SPARQL 1.1 Protocol
+  (https://www.w3.org/TR/sparql11-protocol/), naming the project's graphs as the dataset
+  (``default-graph-uri`` / ``named-graph-uri``) so that the answer is the local one.
+
+Standard library HTTP only. Credentials come from the environment or ``~/.netrc``, never
+from the command line, and are never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from kgraph.errors import LimitError, RemoteError, UsageError
+from kgraph.namespaces import GRAPH, PREFIXES, graph_iri
+
+if TYPE_CHECKING:
+    import http.client
+
+    from kgraph.limits import Worker
+    from kgraph.operations import Context
+    from kgraph.queries import CannedQuery
+    from kgraph.results import Rendered
+
+STORE_KINDS = (
+    "auto",
+    "oxigraph",
+    "fuseki",
+    "graphdb",
+    "virtuoso",
+    "neptune",
+    "stardog",
+    "qlever",
+    "generic",
+)
+DEFAULT_CHUNK = 50_000
+MIN_CHUNK = 100
+"""The smallest chunk a 413 (payload too large) may shrink the chunks to."""
+RERUN_SAFE = (
+    "the store may hold part of the push; re-running `kgraph push` is safe (each graph is replaced)"
+)
+RERUN_MERGE = (
+    "the store may hold part of the push; re-running `kgraph push --merge` adds only what is "
+    "missing (except triples with blank nodes, which are added again)"
+)
+AUTH_HINT = "check KGRAPH_STORE_TOKEN / ~/.netrc (or KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD)"
+SPARQL_JSON = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
+
+
+class HttpFailure(RemoteError):
+    """A request that failed; ``maybe_applied`` when the store may have acted on it."""
+
+    def __init__(
+        self, message: str, *, maybe_applied: bool = False, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+        self.http_status = status
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    reason: str
+    content_type: str
+    body: bytes
+    location: str = ""
+
+    def first_line(self) -> str:
+        text = self.body.decode("utf-8", "replace")
+        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+        return line if len(line) <= 200 else line[:200] + "…"
+
+
+def check_url(url: str, *, what: str = "URL") -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what} {url!r} is not an http:// or https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"{what} must not hold credentials; set KGRAPH_STORE_TOKEN, or KGRAPH_STORE_USER and "
+            "KGRAPH_STORE_PASSWORD, or a ~/.netrc entry for the host"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as err:
+        raise UsageError(f"{what} {url!r} has a bad port: {err}") from err
+
+
+def authorization(host: str) -> tuple[str | None, str]:
+    """(Authorization header value, where it came from) for requests to ``host``."""
+    token = os.environ.get("KGRAPH_STORE_TOKEN")
+    if token:
+        return f"Bearer {token}", "KGRAPH_STORE_TOKEN"
+    user, password = os.environ.get("KGRAPH_STORE_USER"), os.environ.get("KGRAPH_STORE_PASSWORD")
+    if user or password:
+        if not (user and password):
+            raise UsageError("set both KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD, or neither")
+        return _basic(user, password), "KGRAPH_STORE_USER"
+    import netrc
+
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    if not path.is_file():
+        return None, "none"
+    try:
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except (netrc.NetrcParseError, OSError) as err:
+        raise UsageError(f"cannot read {path}: {err}") from err
+    if entry and entry[0] and entry[2]:
+        return _basic(entry[0], entry[2]), f"{path} ({host})"
+    return None, "none"
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float,
+    max_body: int | None = None,
+) -> Response:
+    """One HTTP request on a fresh connection; every failure becomes an :class:`HttpFailure`.
+
+    Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
+    after it (timeout, reset, cut-off answer) say the outcome is unknown.
+    """
+    import http.client
+    import socket
+    import ssl
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    where = f"{host}:{port}"
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    auth, auth_source = authorization(host)
+    sent = {"User-Agent": "kgraph", **(headers or {})}
+    if auth:
+        sent["Authorization"] = auth
+    try:
+        try:
+            conn.connect()
+        except ConnectionRefusedError as err:
+            raise HttpFailure(
+                f"connection refused by {where}: is the store running there?"
+            ) from err
+        except TimeoutError as err:
+            raise HttpFailure(
+                f"no connection to {where} within {timeout:g} s (--http-timeout)"
+            ) from err
+        except socket.gaierror as err:
+            raise HttpFailure(f"cannot resolve host {host!r}: {err.strerror or err}") from err
+        except ssl.SSLCertVerificationError as err:
+            raise HttpFailure(
+                f"the TLS certificate of {where} is not trusted: {err.verify_message}"
+            ) from err
+        except ssl.SSLError as err:
+            raise HttpFailure(f"TLS handshake with {where} failed: {err.reason or err}") from err
+        except OSError as err:
+            raise HttpFailure(f"cannot connect to {where}: {err.strerror or err}") from err
+        return _exchange(conn, method, target, body, sent, where, timeout, max_body, auth_source)
+    finally:
+        conn.close()
+
+
+def _exchange(
+    conn: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    body: bytes,
+    headers: dict[str, str],
+    where: str,
+    timeout: float,
+    max_body: int | None,
+    auth_source: str,
+) -> Response:
+    import http.client
+
+    unknown = method != "GET"  # a failure after sending: the store may have acted on it
+    send_error: OSError | None = None
+    try:
+        conn.request(method, target, body=body, headers=headers)
+    except TimeoutError as err:
+        raise HttpFailure(
+            f"{where} stopped reading the request for {timeout:g} s (--http-timeout)",
+            maybe_applied=unknown,
+        ) from err
+    except (BrokenPipeError, ConnectionResetError) as err:
+        send_error = err  # the store may have answered early (e.g. 413): read that answer
+    try:
+        response = conn.getresponse()
+        data = _read_body(response, max_body, where)
+    except TimeoutError as err:
+        raise HttpFailure(
+            f"no answer from {where} within {timeout:g} s (--http-timeout)", maybe_applied=unknown
+        ) from err
+    except http.client.IncompleteRead as err:
+        raise HttpFailure(
+            f"the answer from {where} was cut off mid-body after {len(err.partial)} bytes",
+            maybe_applied=unknown,
+        ) from err
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
+        cause: OSError = send_error or err
+        raise HttpFailure(
+            f"{where} closed the connection without answering ({cause})", maybe_applied=unknown
+        ) from cause
+    except http.client.HTTPException as err:
+        raise HttpFailure(
+            f"{where} sent a malformed answer: {type(err).__name__}", maybe_applied=unknown
+        ) from err
+    result = Response(
+        response.status,
+        response.reason,
+        response.getheader("Content-Type", ""),
+        data,
+        response.getheader("Location", ""),
+    )
+    _check_status(result, where, auth_source, maybe_applied=method != "GET")
+    return result
+
+
+def _read_body(response: http.client.HTTPResponse, limit: int | None, where: str) -> bytes:
+    import http.client
+
+    parts: list[bytes] = []
+    total = 0
+    while block := response.read(1 << 16):
+        parts.append(block)
+        total += len(block)
+        if limit is not None and total > limit:
+            raise LimitError(
+                f"the answer from {where} is larger than {limit // (1 << 20)} MB (--max-input)"
+            )
+    data = b"".join(parts)
+    if response.length:  # Content-Length promised more than arrived
+        raise http.client.IncompleteRead(data, response.length)
+    return data
+
+
+def _check_status(response: Response, where: str, auth_source: str, *, maybe_applied: bool) -> None:
+    status = response.status
+    if 200 <= status < 300:
+        return
+    said = f"HTTP {status} {response.reason}".rstrip()
+    detail = f": {response.first_line()}" if response.first_line() else ""
+    if status in (401, 403):
+        sent = (
+            "no credentials were sent"
+            if auth_source == "none"
+            else f"credentials from {auth_source}"
+        )
+        raise HttpFailure(f"{where} refused access ({said}; {sent}): {AUTH_HINT}", status=status)
+    if 300 <= status < 400:
+        raise HttpFailure(
+            f"{where} redirects ({said}) to {response.location or 'another URL'}; pass that URL",
+            status=status,
+        )
+    if status >= 500:
+        raise HttpFailure(
+            f"the store at {where} failed ({said}){detail}",
+            maybe_applied=maybe_applied,
+            status=status,
+        )
+    raise HttpFailure(f"{where} rejected the request ({said}){detail}", status=status)
+
+
+# -- where to send what ---------------------------------------------------------------------
+
+
+def _detect_kind(path: str) -> str | None:
+    if path.endswith("/store"):
+        return "oxigraph"
+    if re.search(r"/repositories/[^/]+/rdf-graphs/service$", path):
+        return "graphdb"
+    if re.search(r"/sparql-graph-crud(-auth)?$", path):
+        return "virtuoso"
+    if path.endswith("/sparql/gsp"):
+        return "neptune"
+    if re.search(r"^/[^/]+(/[^/]+)*/data$", path):
+        return "fuseki"
+    return None
+
+
+_DERIVE: dict[str, tuple[str, str, str]] = {
+    # kind: (GSP path pattern, query path replacement, what the GSP URL looks like)
+    "oxigraph": (r"/store$", "/query", "http://HOST:7878/store"),
+    "fuseki": (r"/data$", "/sparql", "http://HOST:3030/DATASET/data"),
+    "graphdb": (
+        r"/rdf-graphs/service$",
+        "",
+        "http://HOST:7200/repositories/REPO/rdf-graphs/service",
+    ),
+    "virtuoso": (
+        r"/sparql-graph-crud(-auth)?$",
+        "/sparql",
+        "http://HOST:8890/sparql-graph-crud-auth",
+    ),
+    "neptune": (r"/gsp$", "", "https://CLUSTER:8182/sparql/gsp/"),
+    "stardog": (r"$", "/query", "http://HOST:5820/DATABASE"),
+    # QLever answers queries and Graph Store requests at the same URL
+    "qlever": (r"$", "", "http://HOST:7001/"),
+}
+
+
+def query_endpoint_for(url: str, kind: str, query_endpoint: str | None) -> str:
+    """The SPARQL query endpoint that verifies a push to the GSP endpoint ``url``."""
+    if kind not in STORE_KINDS:
+        raise UsageError(f"unknown store kind {kind!r}; use one of {', '.join(STORE_KINDS)}")
+    check_url(url)
+    if query_endpoint:
+        check_url(query_endpoint, what="--query-endpoint")
+        return query_endpoint
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    found = _detect_kind(path) if kind == "auto" else kind
+    if found not in _DERIVE:
+        raise UsageError(
+            f"cannot tell the SPARQL query endpoint that goes with {url}; pass --query-endpoint URL "
+            "(or --store-kind; docs/stores.md lists the URLs of each store)"
+        )
+    pattern, replacement, example = _DERIVE[found]
+    if not re.search(pattern, path) or (found == "stardog" and path.count("/") != 1):
+        raise UsageError(
+            f"{url} does not look like a {found} Graph Store URL ({example}); pass --query-endpoint URL"
+        )
+    derived = re.sub(pattern, replacement, path, count=1) or "/"
+    return urlunsplit((parts.scheme, parts.netloc, derived, "", ""))
+
+
+def graph_url(url: str, graph: str) -> str:
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, f"{query}graph={quote(graph, safe='')}", "")
+    )
+
+
+# -- the local side (runs in the bounded worker) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphFile:
+    """One graph serialised as N-Triples (one triple a line) in a staging folder."""
+
+    graph: str
+    path: str
+    triples: int
+    blank_nodes: bool
+
+
+def prepare(
+    ctx: Context, worker: Worker, *, graphs: Sequence[str], inferred: str, folder: str
+) -> list[GraphFile]:
+    """Write each graph to push (all asserted ones, the inferred one if asked) to ``folder``."""
+    import pyoxigraph as ox
+
+    from kgraph.operations import open_dataset
+
+    dataset = open_dataset(ctx, worker, infer=inferred)
+    known = dataset.asserted_graphs() + dataset.inferred_graphs
+    selected = known
+    if graphs:
+        selected = []
+        for name in graphs:
+            iri = name if name in known else graph_iri(name)
+            if iri not in known:
+                hint = "; pass --inferred too" if iri.startswith(GRAPH + "inferred/") else ""
+                raise UsageError(
+                    f"no graph {name!r} in this project{hint}; it has: {', '.join(known)}"
+                )
+            selected.append(iri)
+    worker.phase("export")
+    files = []
+    for index, graph in enumerate(dict.fromkeys(selected)):
+        seen: dict[str, Any] = {"triples": 0, "blank": False}
+
+        def triples(graph: str = graph, seen: dict[str, Any] = seen) -> Iterator[ox.Triple]:
+            for quad in dataset.quads([graph]):
+                seen["triples"] += 1
+                if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+                    seen["blank"] = True
+                yield quad.triple
+
+        path = Path(folder) / f"{index}.nt"
+        with open(path, "wb") as out:
+            ox.serialize(triples(), out, format=ox.RdfFormat.N_TRIPLES)
+        files.append(GraphFile(graph, str(path), seen["triples"], seen["blank"]))
+    return files
+
+
+# -- the push -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    merge: bool = False
+    chunk_size: int = DEFAULT_CHUNK
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class GraphPlan:
+    graph: str
+    triples: int
+    chunks: int
+    methods: tuple[str, ...]
+    blank_nodes: bool
+
+
+def plan(files: Sequence[GraphFile], options: PushOptions) -> list[GraphPlan]:
+    plans = []
+    for item in files:
+        size = item.triples if item.blank_nodes else options.chunk_size
+        chunks = -(-item.triples // max(size, 1))
+        # replacing an empty graph is still one (empty) PUT: it clears the store's graph
+        methods = (
+            ("POST",) * chunks if options.merge else ("PUT",) + ("POST",) * (max(chunks, 1) - 1)
+        )
+        plans.append(GraphPlan(item.graph, item.triples, chunks, methods, item.blank_nodes))
+    return plans
+
+
+def render_plan(plans: Sequence[GraphPlan], url: str, query_endpoint: str) -> str:
+    rows = []
+    for p in plans:
+        counts = {m: p.methods.count(m) for m in ("PUT", "POST") if m in p.methods}
+        requests = " + ".join(f"{n} {m}" for m, n in counts.items()) or "none"
+        rows.append(
+            [
+                p.graph,
+                str(p.triples),
+                str(p.chunks) + (" (blank nodes: one request)" if p.blank_nodes else ""),
+                requests,
+            ]
+        )
+    total = sum(len(p.methods) for p in plans)
+    text = _table(["graph", "triples", "chunks", "requests"], rows)
+    return text + (
+        f"dry run: would send {total} requests to {url} and verify the counts through "
+        f"{query_endpoint}; nothing sent\n"
+    )
+
+
+@dataclass(frozen=True)
+class GraphCount:
+    graph: str
+    local: int
+    remote: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class PushReport:
+    counts: tuple[GraphCount, ...]
+    requests: int
+    triples: int
+
+
+def push(
+    files: Sequence[GraphFile],
+    url: str,
+    query_endpoint: str,
+    options: PushOptions,
+    *,
+    progress: Callable[[int], None] = lambda n: None,
+) -> PushReport:
+    """Send every graph, then count each in the store. Raises :class:`RemoteError`."""
+    state = {"applied": False, "requests": 0, "chunk": options.chunk_size}
+    rerun = RERUN_MERGE if options.merge else RERUN_SAFE
+    for item in files:
+        try:
+            _push_graph(item, url, options, state, progress)
+        except HttpFailure as err:
+            partial = err.maybe_applied or state["applied"]
+            raise RemoteError(
+                f"{err.message} (while sending graph <{item.graph}>)"
+                + (f"; {rerun}" if partial else "")
+            ) from err
+    try:
+        counts = tuple(_count(item, query_endpoint, options) for item in files)
+    except HttpFailure as err:
+        raise RemoteError(
+            f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
+        ) from err
+    return PushReport(counts, state["requests"], sum(f.triples for f in files))
+
+
+def _push_graph(
+    item: GraphFile,
+    url: str,
+    options: PushOptions,
+    state: dict[str, Any],
+    progress: Callable[[int], None],
+) -> None:
+    target = graph_url(url, item.graph)
+    while True:
+        size = max(item.triples, 1) if item.blank_nodes else state["chunk"]
+        done = 0
+        try:
+            for number, (body, count) in enumerate(
+                _chunks(Path(item.path), size, replace=not options.merge)
+            ):
+                method = "POST" if options.merge or number else "PUT"
+                state["requests"] += 1
+                request(
+                    method,
+                    target,
+                    body=body,
+                    headers={"Content-Type": N_TRIPLES},
+                    timeout=options.timeout,
+                )
+                state["applied"] = True
+                done += count
+                progress(count)
+            return
+        except HttpFailure as err:
+            if err.http_status != 413:
+                raise
+            progress(-done)
+            if item.blank_nodes or size <= MIN_CHUNK:
+                why = (
+                    "it has blank nodes, so it must go in one request"
+                    if item.blank_nodes
+                    else f"even at {size} triples a request"
+                )
+                raise HttpFailure(
+                    f"the store refused the graph as too large (HTTP 413); {why}: raise the store's "
+                    "request size limit, or bulk-load it (docs/stores.md)",
+                    maybe_applied=bool(state["applied"]),
+                ) from err
+            state["chunk"] = max(size // 2, MIN_CHUNK)
+
+
+def _chunks(path: Path, size: int, *, replace: bool) -> Iterator[tuple[bytes, int]]:
+    """``size`` lines (triples) at a time; an empty graph is one empty PUT when replacing."""
+    with open(path, "rb") as lines:
+        first = True
+        while True:
+            block = list(itertools.islice(lines, size))
+            if not block and not (first and replace):
+                return
+            yield b"".join(block), len(block)
+            if not block:
+                return
+            first = False
+
+
+def _count(item: GraphFile, query_endpoint: str, options: PushOptions) -> GraphCount:
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{item.graph}> {{ ?s ?p ?o }} }}"
+    answer = sparql(query_endpoint, query, accept=SPARQL_JSON, timeout=options.timeout)
+    remote = _count_value(answer, query_endpoint)
+    ok = remote >= item.triples if options.merge else remote == item.triples
+    return GraphCount(item.graph, item.triples, remote, ok)
+
+
+def _count_value(answer: Response, where: str) -> int:
+    import json
+
+    try:
+        bindings = json.loads(answer.body)["results"]["bindings"]
+        return int(bindings[0]["n"]["value"]) if bindings else 0
+    except (ValueError, KeyError, IndexError, TypeError) as err:
+        raise HttpFailure(
+            f"{where} answered the count query with something that is not a SPARQL JSON count"
+        ) from err
+
+
+def render_counts(report: PushReport) -> str:
+    rows = [[c.graph, str(c.local), str(c.remote), "yes" if c.ok else "NO"] for c in report.counts]
+    return _table(["graph", "local", "remote", "ok"], rows)
+
+
+def check_counts(report: PushReport, *, merge: bool) -> None:
+    bad = [c for c in report.counts if not c.ok]
+    if bad:
+        first = bad[0]
+        more = f" (and {len(bad) - 1} more graphs)" if len(bad) > 1 else ""
+        expected = "at least " if merge else ""
+        raise RemoteError(
+            f"graph <{first.graph}> has {first.remote} triples in the store, expected {expected}"
+            f"{first.local} (the local count){more}; push again, and check that nothing else writes it"
+        )
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    right = {i for i, c in enumerate(columns) if c in ("triples", "local", "remote")}
+
+    def line(cells: Sequence[str]) -> str:
+        out = [
+            v.rjust(w) if i in right else v.ljust(w)
+            for i, (v, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    return (
+        "\n".join([line(columns), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+        + "\n"
+    )
+
+
+# -- querying an endpoint -------------------------------------------------------------------
+
+
+def sparql(
+    endpoint: str,
+    query: str,
+    *,
+    accept: str,
+    timeout: float,
+    graphs: Sequence[str] = (),
+    max_body: int | None = None,
+) -> Response:
+    """POST a query (SPARQL 1.1 Protocol §2.1.2), with ``graphs`` as the whole dataset."""
+    fields = [("query", query)]
+    fields += [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
+    return request(
+        "POST",
+        endpoint,
+        body=urlencode(fields).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+        timeout=timeout,
+        max_body=max_body,
+    )
+
+
+def remote_query(
+    endpoint: str,
+    canned: CannedQuery,
+    bound: dict[str, Any],
+    *,
+    fmt: str,
+    context: Context,
+    infer: str,
+) -> Rendered:
+    """Run a canned query at ``endpoint`` over the project's graphs; render it as locally."""
+    import pyoxigraph as ox
+
+    from kgraph.guards import check_query
+    from kgraph.operations import check_profile
+    from kgraph.queries import with_values
+    from kgraph.results import check_format, form_of, render
+    from kgraph.store import inferred_graph
+
+    check_url(endpoint, what="--endpoint")
+    limits = context.limits
+    shape = check_query(
+        canned.text, max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=canned.source
+    )
+    graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
+    check_format("GRAPH" if graph_form else shape.form, fmt)
+    graphs = [s.graph for s in context.project.source_files()]
+    if check_profile(infer) != "none":
+        graphs.append(inferred_graph(infer))
+        _require_graph(endpoint, graphs[-1], infer, limits.query_timeout)
+    text = with_prefixes(with_values(canned.text, bound))
+    accept = N_TRIPLES if graph_form else SPARQL_JSON
+    try:
+        answer = sparql(
+            endpoint,
+            text,
+            accept=accept,
+            timeout=limits.query_timeout,
+            graphs=graphs,
+            max_body=limits.max_input_bytes,
+        )
+    except HttpFailure as err:
+        raise RemoteError(f"{err.message} (query {canned.name} at {endpoint})") from err
+    try:
+        if graph_form:
+            result: Any = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+        else:
+            result = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as err:
+        got = answer.content_type or "no Content-Type"
+        raise RemoteError(f"{endpoint} answered with {got}, not valid {accept}: {err}") from err
+    if not graph_form and form_of(result) != shape.form:
+        raise RemoteError(
+            f"{endpoint} answered the {shape.form} query with a {form_of(result)} result"
+        )
+    return render(result, fmt)
+
+
+def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> None:
+    """Refuse --infer when the store lacks the inferred graph (the answer would be wrong)."""
+    try:
+        answer = sparql(
+            endpoint,
+            f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+            accept=SPARQL_JSON,
+            timeout=timeout,
+        )
+    except HttpFailure as err:
+        raise RemoteError(f"{err.message} (checking for the inferred graph at {endpoint})") from err
+    import json
+
+    try:
+        present = bool(json.loads(answer.body)["boolean"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise RemoteError(
+            f"{endpoint} answered an ASK query with something that is not SPARQL JSON"
+        ) from err
+    if not present:
+        raise UsageError(
+            f"the store has no inferred graph <{graph}>; push it first with "
+            f"`kgraph push URL --inferred {profile}`, or query without --infer"
+        )
+
+
+def with_prefixes(text: str) -> str:
+    """Declare the project's prefixes the query uses without declaring (locally they are
+    predefined; a remote endpoint knows none of them)."""
+    from kgraph.guards import _SPARQL_TOKEN
+
+    declared: set[str] = set()
+    expect = False
+    for match in _SPARQL_TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "word" and token.upper() == "PREFIX":
+            expect = True
+        elif kind == "pname" and expect:
+            declared.add(token.split(":", 1)[0])
+            expect = False
+        elif kind != "comment":
+            expect = False
+    missing = [f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items() if p not in declared]
+    # on the query's first line, so that the endpoint's error positions keep their line
+    return (" ".join(missing) + " " + text) if missing else text
