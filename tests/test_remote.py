@@ -16,6 +16,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -167,7 +168,12 @@ class FakeStore:
     """
 
     def __init__(
-        self, *, auth: str | None = None, max_body: int | None = None, fault: str | None = None
+        self,
+        *,
+        auth: str | None = None,
+        max_body: int | None = None,
+        fault: str | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.graphs: dict[str, set[bytes]] = {}
         self.requests: list[dict[str, Any]] = []
@@ -188,12 +194,18 @@ class FakeStore:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.handle_error = lambda *args: None  # type: ignore[method-assign]
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -848,6 +860,52 @@ def test_empty_graph_is_replaced_by_an_empty_one(kgraph, project: Path, oxigraph
     assert result.exit_code == ExitStatus.OK, result.stderr
     assert counts(result)[graph] == (0, 0, "yes")
     assert oxigraph.dump() == []
+
+
+def test_tls_certificate_is_verified(kgraph, fake_store, tmp_path: Path, monkeypatch) -> None:
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    store = fake_store(tls=(cert, key))
+    untrusted = kgraph("push", store.base + "/store")
+    assert untrusted.exit_code == ExitStatus.REMOTE_OR_IO
+    assert (
+        f"the TLS certificate of 127.0.0.1:{store.server.server_address[1]} is not trusted"
+        in untrusted.stderr
+    )
+    assert store.graphs == {}
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # a private CA, trusted the OpenSSL way
+    trusted = kgraph("push", store.base + "/store")
+    assert trusted.exit_code == ExitStatus.OK, trusted.stderr
+    assert set(store.graphs) == set(SHIPPED_GRAPHS)
+
+
+def test_interrupted_push_says_rerunning_is_safe(fake_store, project: Path) -> None:
+    store = fake_store(fault="hang")
+    command = [
+        sys.executable,
+        "-m",
+        "kgraph",
+        "--project",
+        str(project),
+        "push",
+        store.base + "/store",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        deadline = time.monotonic() + 60
+        while not store.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    expected = f"Error: interrupted; the store may hold part of the push; {RERUN}\n"
+    assert stderr.decode() == expected
 
 
 def test_count_mismatch_exits_3_naming_the_graph(kgraph, fake_store, monkeypatch) -> None:

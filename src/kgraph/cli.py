@@ -881,8 +881,13 @@ def push_command(
         if dry_run:
             click.echo(remote.render_plan(remote.plan(files, options), url, verify_at), nl=False)
             return
-        with _Progress(state, sum(f.triples for f in files)) as advance:
-            report = remote.push(files, url, verify_at, options, progress=advance)
+        try:
+            with _Progress(state, sum(f.triples for f in files)) as advance:
+                report = remote.push(files, url, verify_at, options, progress=advance)
+        except KeyboardInterrupt:
+            rerun = remote.RERUN_SAFE if replace else remote.RERUN_MERGE
+            click.echo(f"Error: interrupted; {rerun}", err=True)
+            click.get_current_context().exit(130)
     click.echo(remote.render_counts(report), nl=False)
     _note(
         state,
