@@ -633,11 +633,6 @@ def test_remote_query_rejected_by_the_endpoint_exits_3(pushed) -> None:
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operations.run_query binds parameters with pyoxigraph substitutions, which 0.5 "
-    "refuses for a variable outside the SELECT projection; the remote path (VALUES) works",
-)
 def test_parameter_outside_the_projection_works_locally(pushed) -> None:
     project, server = pushed
     query = "SELECT ?label WHERE { ?thing a ?cls ; rdfs:label ?label } ORDER BY ?label"

@@ -19,7 +19,7 @@ from kgraph.guards import check_query
 from kgraph.limits import Limits, Worker
 from kgraph.namespaces import GRAPH, PREFIXES, SKOLEM
 from kgraph.project import Project
-from kgraph.queries import CannedQuery, substitutions
+from kgraph.queries import CannedQuery, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import Rendered, prefixes_for, render, serialize, serialize_triples
 from kgraph.store import Dataset, file_skolem, input_graph, parse, read_input
@@ -51,7 +51,7 @@ def run_query(
     )
     dataset = open_dataset(ctx, worker, infer=infer)
     worker.phase("query")
-    result = dataset.query(query.text, substitutions=substitutions(bound), source=query.source)
+    result = dataset.query(with_values(query.text, bound), source=query.source)
     return render(result, fmt)
 
 

@@ -1,9 +1,12 @@
 """The canned-query registry: ``queries/*.rq`` files with a ``#+`` YAML header (grlc style).
 
-Parameters are typed by the header and bound as RDF terms (Oxigraph substitutions,
-SEP-0007); they are never pasted into the query text. For a remote endpoint, which has
-no binding API, the same terms go into an inline ``VALUES`` block in the WHERE clause,
-serialised from validated terms.
+Parameters are typed by the header and bound as RDF terms: each value is parsed into an
+Oxigraph term of the declared type (an invalid IRI or date is refused), and the terms go
+into an inline ``VALUES`` block at the start of the WHERE clause, written in N-Triples
+form by Oxigraph — a user's string is never pasted into the query. The same block is sent
+to remote endpoints, which have no binding API, so a query binds the same way locally and
+remotely. (Oxigraph's own substitutions, SEP-0007, refuse a variable that is not in the
+SELECT projection.)
 """
 
 from __future__ import annotations
@@ -98,7 +101,17 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
     source = str(path) if path else name
     header = parse_header(text, source=source)
     params = []
-    for pname, spec in (header.get("params") or {}).items():
+    declared = header.get("params") or {}
+    if not isinstance(declared, dict):
+        raise InputError("params must be a mapping of parameter names", path=source)
+    for pname, spec in declared.items():
+        if not isinstance(pname, str) or not re.fullmatch(r"[A-Za-z_]\w*", pname):
+            # YAML reads a bare `on:` or `no:` as a boolean: name such a parameter in quotes.
+            raise InputError(f"parameter name {pname!r} is not a SPARQL variable name", path=source)
+        if not isinstance(spec, dict | None):
+            raise InputError(
+                f"parameter {pname!r} must be a mapping (type, required, example)", path=source
+            )
         spec = spec or {}
         ptype = str(spec.get("type", "string"))
         if ptype not in PARAM_TYPES:
@@ -234,30 +247,29 @@ def bind(
     return bound
 
 
-def substitutions(bound: dict[str, Any]) -> dict[Any, Any]:
-    import pyoxigraph as ox
-
-    return {ox.Variable(name): value for name, value in bound.items()}
-
-
 def with_values(text: str, bound: dict[str, Any]) -> str:
     """The query with an inline VALUES block at the start of its WHERE clause.
 
-    Used for remote endpoints only; each value is an Oxigraph term, whose ``str`` is its
-    N-Triples form, so no user text reaches the query unescaped.
+    Each value is an Oxigraph term, whose ``str`` is its N-Triples form, so no user text
+    reaches the query unescaped.
     """
     if not bound:
         return text
     names = list(bound)
     block = (
-        " VALUES ("
+        "VALUES ("
         + " ".join(f"?{n}" for n in names)
         + ") { ("
         + " ".join(str(bound[n]) for n in names)
-        + ") } "
+        + ") }"
     )
+    return inline_values(text, block)
+
+
+def inline_values(text: str, block: str) -> str:
+    """``text`` with the VALUES ``block`` placed first in its WHERE clause."""
     position = _where_brace(text)
-    return text[: position + 1] + block + text[position + 1 :]
+    return text[: position + 1] + " " + block + " " + text[position + 1 :]
 
 
 def _where_brace(text: str) -> int:

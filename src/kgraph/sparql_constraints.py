@@ -20,6 +20,7 @@ from typing import Any
 
 from kgraph.guards import _SPARQL_TOKEN
 from kgraph.namespaces import RDF, RDFS, SH
+from kgraph.queries import inline_values
 
 _UNSUPPORTED = ("$currentShape", "?currentShape", "$shapesGraph", "?shapesGraph", "$PATH")
 
@@ -144,7 +145,10 @@ def evaluate(
         targets = _targets(store, constraint) & focus
         if not targets:
             continue
-        for row in store.query(constraint.query):
+        # Pre-bind $this to the targets (§5.3.1) with an inline VALUES block, so that even
+        # a $this used only inside FILTER NOT EXISTS is bound.
+        values = "VALUES ?this { " + " ".join(str(t) for t in sorted(targets, key=str)) + " }"
+        for row in store.query(inline_values(constraint.query, values)):
             this = row["this"]
             if this not in targets:
                 continue
