@@ -916,4 +916,11 @@ class _Progress:
 
 
 def main() -> None:
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        # SIGTERM unwinds like Ctrl-C, so that temporary files are removed on the way out.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     cli(prog_name="kgraph")

@@ -117,6 +117,7 @@ def _child(fn: Callable[[Worker], Any], limits: Limits, fd: int) -> None:  # pra
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _apply_memory_limit(limits.max_memory)
         result = fn(Worker(limits, fd))
         _send(fd, ("ok", result))
@@ -159,13 +160,27 @@ def _memory_message(limits: Limits) -> str:
 
 
 def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the worker's result
+    try:
+        outcome, phase = _collect(fd, limits, phase)
+    except BaseException:
+        _kill(pid)  # interrupted (Ctrl-C, SIGTERM) or out of time: the worker must not outlive us
+        raise
+    _, status = os.waitpid(pid, 0)
+    if outcome is None:
+        raise _crash_error(status, limits, phase)
+    kind, payload = outcome
+    if kind == "ok":
+        return payload
+    raise payload
+
+
+def _collect(fd: int, limits: Limits, phase: str) -> tuple[tuple[Any, ...] | None, str]:
+    """Read the worker's messages until its result, its end, or a phase's deadline."""
     deadline = time.monotonic() + limits.budget(phase)
     buffer = bytearray()
-    outcome: tuple[Any, ...] | None = None
-    while outcome is None:
+    while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            _kill(pid)
             raise LimitError(
                 f"{_phase_title(phase)} took longer than {limits.budget(phase):g} s and was "
                 f"stopped; raise the limit with {limits.describe_phase(phase)}"
@@ -175,7 +190,7 @@ def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the wor
             continue
         chunk = os.read(fd, 1 << 20)
         if not chunk:
-            break
+            return None, phase
         buffer += chunk
         while len(buffer) >= _HEADER.size:
             _, length = _HEADER.unpack_from(buffer)
@@ -183,19 +198,10 @@ def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the wor
                 break
             message = pickle.loads(bytes(buffer[_HEADER.size : _HEADER.size + length]))
             del buffer[: _HEADER.size + length]
-            if message[0] == "phase":
-                phase = message[1]
-                deadline = time.monotonic() + limits.budget(phase)
-            else:
-                outcome = message
-                break
-    _, status = os.waitpid(pid, 0)
-    if outcome is None:
-        raise _crash_error(status, limits, phase)
-    kind, payload = outcome
-    if kind == "ok":
-        return payload
-    raise payload
+            if message[0] != "phase":
+                return message, phase
+            phase = message[1]
+            deadline = time.monotonic() + limits.budget(phase)
 
 
 def _phase_title(phase: str) -> str:
