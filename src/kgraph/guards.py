@@ -84,6 +84,12 @@ def check_query(
     parses anything (SPARQL 1.1 §19.2): ``\\u0053ERVICE`` is a SERVICE to rdflib, and
     ``"\\u0022"`` ends a string there.
     """
+    undecodable = _SURROGATE.search(text)
+    if undecodable is not None:
+        # Bytes that were not UTF-8 (a command-line argument decoded with surrogateescape):
+        # no engine accepts them, and the bindings would fail with a UnicodeEncodeError.
+        line, column = _position(text, undecodable.start())
+        raise InputError("the query is not valid UTF-8", path=source, line=line, column=column)
     scan = _QueryScan(text, max_depth, set(allowed_graphs or ()), allowed_graph_prefix, source)
     shape = scan.run(text, None)
     if _CODEPOINT.search(text):
@@ -92,6 +98,7 @@ def check_query(
     return shape
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # rdflib's expandUnicodeEscapes, to the letter (case-insensitive, greedy 4 or 8 digits).
 _CODEPOINT = re.compile(r"\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)", re.IGNORECASE)
 _IRI_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -268,6 +275,29 @@ def _chr(digits: str) -> str:
     return chr(code) if code <= 0x10FFFF else "\ufffd"
 
 
+# PN_PREFIX (SPARQL 1.1 §19.8), with \w standing in for PN_CHARS; and IRIREF's characters.
+_PN_PREFIX = re.compile(r"(?:[^\W\d_](?:[\w.\-]*[\w\-])?)?")
+_IRIREF_TEXT = re.compile(r"[^<>\"{}|^`\\\x00-\x20]*")
+
+
+def check_prefix_declaration(prefix: str, namespace: str, *, source: str) -> None:
+    """Refuse a SHACL prefix declaration (``sh:declare``) that is not a prefix and an IRI.
+
+    pySHACL and kgraph paste each declaration into the text of the shapes' queries as
+    ``PREFIX prefix: <namespace>`` (SHACL 1.0 §5.2.1): a namespace holding ``>`` would inject
+    SPARQL that :func:`check_query` of the ``sh:select`` text alone never sees, such as a
+    SERVICE.
+    """
+    if not _PN_PREFIX.fullmatch(prefix):
+        raise RefusedError(f"sh:prefix {prefix!r} is not a SPARQL prefix name", path=source)
+    if not _IRIREF_TEXT.fullmatch(namespace) or ":" not in namespace:
+        raise RefusedError(
+            f"sh:namespace {namespace!r} is not an absolute IRI: it would be pasted into the "
+            "shapes' SPARQL as is",
+            path=source,
+        )
+
+
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
@@ -371,7 +401,8 @@ def _context_references(document: object) -> Iterable[tuple[str, str]]:
                 if key == "@import":
                     yield "@import", str(value)
                 elif key == "@context":
-                    for item in value if isinstance(value, list) else [value]:
+                    items = value if type(value) is list else [value]  # an array, not an object
+                    for item in items:
                         if isinstance(item, str):
                             yield "@context", item
                         else:
