@@ -557,6 +557,15 @@ def test_jsonld_inline_context_is_accepted(kgraph, server, tmp_path: Path) -> No
     assert f'<{EX}a> <{EX}p> "x" .' in kgraph("convert", str(path)).stdout
 
 
+def test_jsonld_with_a_huge_number_is_no_false_positive(kgraph, server, tmp_path: Path) -> None:
+    # Python's json refuses to turn more than 4,300 digits into an int; the guard must not.
+    path = tmp_path / "number.jsonld"
+    path.write_text(f'{{"@id": "{EX}a", "{EX}p": {"9" * 5000}}}')
+    result = kgraph("convert", str(path))
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    assert result.stdout.startswith(f"<{EX}a> <{EX}p> ")
+
+
 # -- RDF/XML entities and DTDs ----------------------------------------------------------------
 
 RDF_OPEN = f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="{EX}">'

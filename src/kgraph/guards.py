@@ -367,7 +367,8 @@ def _check_jsonld(data: bytes, name: str, max_depth: int) -> None:
     try:
         # Keep every member of an object: with a duplicate key, json.loads keeps the last
         # one while a streaming JSON-LD parser acts on the first.
-        document = json.loads(data, object_pairs_hook=_Members)
+        # Numbers stay text: a valid 5,000-digit integer is no reason to refuse the file.
+        document = json.loads(data, object_pairs_hook=_Members, parse_int=str, parse_float=str)
     except (ValueError, RecursionError) as err:
         raise InputError(
             f"invalid JSON: {getattr(err, 'msg', err)}",
