@@ -301,20 +301,13 @@ def test_cli_validate_of_mutated_input_exits_cleanly(
     assert server.hits == []
 
 
-# The queries without their #+ header: a mutated header makes PyYAML's multi-line error
-# the message, a known bug pinned by test_security.test_bad_query_header_error_is_one_line.
-CLI_QUERY_SEEDS = [re.sub(rb"(?m)^#\+.*\n", b"", q) for q in QUERY_SEEDS]
-
-
 @fuzz_settings(25)
-@given(seed=st.sampled_from(CLI_QUERY_SEEDS), operations=mutations)
+@given(seed=st.sampled_from(QUERY_SEEDS), operations=mutations)
 def test_cli_query_of_mutated_text_exits_cleanly(
     server, small_project: Path, seed: bytes, operations
 ) -> None:
-    # Not one line per error yet: Oxigraph's SPARQL syntax errors can span several lines
-    # (pinned by test_security.test_query_syntax_error_is_one_line).
     result = _cli_query(small_project, mutate(seed, operations, server.port))
-    assert_cli_outcome(result, one_line=False)
+    assert_cli_outcome(result)
     assert server.hits == []
 
 

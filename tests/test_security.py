@@ -381,12 +381,6 @@ kgs:InjectedPrefixes sh:declare [ sh:prefix "x" ;
 '''
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sparql_constraints._prefixes (and pySHACL) paste sh:declare's sh:namespace into the "
-    "query text, and shapes._check_sparql checks only the sh:select text: a namespace holding "
-    "'>' injects a SERVICE (guards.check_prefix_declaration is not called yet)",
-)
 def test_sparql_injected_through_a_prefix_declaration_is_refused(
     kgraph, _server: CountingServer, project: Path
 ) -> None:
@@ -475,11 +469,6 @@ def test_broken_shape_is_a_shapes_error_exits_2(kgraph, server, project: Path) -
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._run prints pySHACL's ShapeLoadError verbatim; its text holds a "
-    "newline ('For reference, see ...'), so the error is two lines",
-)
 def test_broken_shape_error_is_one_line(kgraph, project: Path) -> None:
     shapes = project / "ontology" / "shapes.ttl"
     shapes.write_text(shapes.read_text().replace("sh:minCount 1 ;", 'sh:minCount "x" ;', 1))
@@ -793,11 +782,6 @@ def test_memory_bomb_query_is_stopped_by_max_memory_exits_4(server, project: Pat
     assert "Traceback" not in bomb.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker keeps the terminal's stderr: Rust's allocator prints 'memory allocation "
-    "of N bytes failed' and 'stack backtrace:' before the one-line error (limits._child)",
-)
 def test_memory_bomb_error_is_one_line(server, project: Path) -> None:
     bomb = cli_subprocess(project, "--max-memory", "300", "query", "-e", BOMB, timeout=60)
     assert_error(as_run(bomb), ExitStatus.LIMIT, "--max-memory")
@@ -891,12 +875,6 @@ def _yaml_bomb(levels: int) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queries.parse_header hands the #+ header to yaml.safe_load, which expands aliases: "
-    "a 600-byte header makes from_text build a multi-GB string, in the parent process, "
-    "outside every limit",
-)
 def test_yaml_alias_bomb_in_a_query_header_is_refused() -> None:
     from kgraph.queries import from_text
 
@@ -904,31 +882,15 @@ def test_yaml_alias_bomb_in_a_query_header_is_refused() -> None:
         from_text(_yaml_bomb(6), name="bomb")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queries.parse_header puts PyYAML's error text in the message, and it spans two "
-    "lines ('  in \"<unicode string>\", position 0'); found by tests/test_fuzz.py",
-)
 def test_bad_query_header_error_is_one_line(kgraph) -> None:
     result = kgraph("query", "-e", "#+\x01 summary: x\nSELECT * WHERE { ?s ?p ?o }")
     assert_error(result, ExitStatus.BAD_INPUT, "bad #+ header")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.syntax_error passes Oxigraph's SPARQL syntax errors on whole; their "
-    "'expected one of ...' lists span several lines; found by tests/test_fuzz.py",
-)
 def test_query_syntax_error_is_one_line(kgraph) -> None:
     assert_error(kgraph("query", "-e", "SELECT ?"), ExitStatus.BAD_INPUT, "-e:1:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.syntax_error keeps Oxigraph's message whole, and it quotes the offending "
-    "character: a newline inside an IRI makes the error two lines; found by test_fuzz.py "
-    "with KGRAPH_FUZZ=explore",
-)
 def test_turtle_error_quoting_a_newline_is_one_line(kgraph, tmp_path: Path) -> None:
     path = tmp_path / "newline-iri.ttl"
     path.write_text(f"<{EX}a\nb> <{EX}p> <{EX}o> .\n")

@@ -31,7 +31,8 @@ class KGraphGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KGraphError as err:
-            click.echo(f"Error: {err}", err=True)
+            # One line, whatever the engines put in their messages (lists, quoted newlines).
+            click.echo("Error: " + " ".join(str(err).split()), err=True)
             ctx.exit(int(err.status))
         except BrokenPipeError:  # `kgraph export | head`
             sys.stderr.close()

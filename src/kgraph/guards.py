@@ -289,11 +289,13 @@ def check_prefix_declaration(prefix: str, namespace: str, *, source: str) -> Non
     SERVICE.
     """
     if not _PN_PREFIX.fullmatch(prefix):
-        raise RefusedError(f"sh:prefix {prefix!r} is not a SPARQL prefix name", path=source)
+        raise RefusedError(
+            f"sh:prefix {prefix!r} is refused: it is not a SPARQL prefix name", path=source
+        )
     if not _IRIREF_TEXT.fullmatch(namespace) or ":" not in namespace:
         raise RefusedError(
-            f"sh:namespace {namespace!r} is not an absolute IRI: it would be pasted into the "
-            "shapes' SPARQL as is",
+            f"sh:namespace {namespace!r} is refused: it is not an absolute IRI, and it would be "
+            "pasted into the shapes' SPARQL as is",
             path=source,
         )
 

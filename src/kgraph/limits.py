@@ -118,6 +118,10 @@ def _child(fn: Callable[[Worker], Any], limits: Limits, fd: int) -> None:  # pra
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Native code writes its own complaints (Rust's "memory allocation failed") to fd 2;
+        # the user gets the parent's one-line error instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
         _apply_memory_limit(limits.max_memory)
         result = fn(Worker(limits, fd))
         _send(fd, ("ok", result))

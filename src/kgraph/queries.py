@@ -73,8 +73,11 @@ def parse_header(text: str, *, source: str) -> dict[str, Any]:
             break
     if not lines:
         return {}
+    text = "\n".join(lines)
+    if len(text) > 64 * 1024:
+        raise InputError("the #+ header is larger than 64 KB", path=source, line=1)
     try:
-        header = yaml.safe_load("\n".join(lines))
+        header = yaml.load(text, Loader=_header_loader())  # noqa: S506 - a SafeLoader without aliases
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(
@@ -85,6 +88,26 @@ def parse_header(text: str, *, source: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise InputError("the #+ header must be a YAML mapping", path=source, line=1)
     return header
+
+
+def _header_loader() -> Any:
+    """PyYAML's SafeLoader, refusing aliases: a 600-byte header of nested aliases
+    ("billion laughs") expands to gigabytes, and headers have no use for them."""
+    import yaml
+
+    class HeaderLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.events.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "aliases (*name) are not allowed in a query header",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+
+    return HeaderLoader
 
 
 def load_query(path: Path, *, name: str | None = None) -> CannedQuery:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kgraph.errors import InputError
-from kgraph.guards import check_query
+from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
 
 Edge = tuple[str, bool]
@@ -78,12 +78,17 @@ def load_shapes(data: bytes, *, name: str, max_depth: int) -> ShapeIndex:
 
 
 def _check_sparql(graph: Any, name: str, max_depth: int) -> None:
-    """Shapes' SPARQL runs in rdflib's engine, which would follow SERVICE: refuse it."""
+    """Shapes' SPARQL runs in rdflib's engine, which would follow SERVICE: refuse it, and
+    refuse prefix declarations that would paste anything but an IRI into that SPARQL."""
     from rdflib import URIRef
 
     for predicate in ("select", "ask", "construct"):
         for _, text in graph.subject_objects(URIRef(SH + predicate)):
             check_query(str(text), max_depth=max_depth, source=f"{name} (sh:{predicate})")
+    for declaration in graph.objects(None, URIRef(SH + "declare")):
+        prefix = graph.value(declaration, URIRef(SH + "prefix"))
+        namespace = graph.value(declaration, URIRef(SH + "namespace"))
+        check_prefix_declaration(str(prefix), str(namespace), source=f"{name} (sh:declare)")
 
 
 def analyse(graph: Any) -> ShapeIndex:

@@ -93,15 +93,22 @@ def syntax_error(err: SyntaxError, name: str) -> InputError:
     return InputError(message or "syntax error", path=name, line=line, column=column)
 
 
-def parse(source: Input, *, base_iri: str | None, limits: Limits) -> list[ox.Quad]:
-    """Parse strictly into quads in the default graph (named graphs are flattened)."""
+def parse(
+    source: Input, *, base_iri: str | None, limits: Limits, bounded: bool = True
+) -> list[ox.Quad]:
+    """Parse strictly into quads (named graphs are flattened by the callers).
+
+    ``bounded``: apply ``--max-triples`` (to files given on the command line; the
+    project's own files are bounded by the input size and memory limits).
+    """
     import pyoxigraph as ox
 
     quads: list[ox.Quad] = []
+    cap = limits.max_triples if bounded else None
     try:
         for quad in ox.parse(source.data, format=source.syntax.oxigraph(), base_iri=base_iri):
             quads.append(quad)
-            if len(quads) > limits.max_triples:
+            if cap is not None and len(quads) > cap:
                 raise LimitError(
                     f"more than {limits.max_triples} triples; raise the limit with --max-triples",
                     path=source.name,
@@ -250,7 +257,10 @@ def _load_file(
     try:
         if source.syntax.quads or _may_have_blank_nodes(data.data, source.syntax):
             quads = parse(
-                Input(name, data.data, source.syntax), base_iri=source.graph, limits=limits
+                Input(name, data.data, source.syntax),
+                base_iri=source.graph,
+                limits=limits,
+                bounded=False,
             )
             store.extend(
                 ox.Quad(q.subject, q.predicate, q.object, graph)
