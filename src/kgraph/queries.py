@@ -77,7 +77,7 @@ def parse_header(text: str, *, source: str) -> dict[str, Any]:
     if len(text) > 64 * 1024:
         raise InputError("the #+ header is larger than 64 KB", path=source, line=1)
     try:
-        header = yaml.load(text, Loader=_header_loader())  # noqa: S506 - a SafeLoader without aliases
+        header = yaml.load(text, Loader=_header_loader())  # a SafeLoader that refuses aliases
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(
@@ -98,7 +98,7 @@ def _header_loader() -> Any:
     class HeaderLoader(yaml.SafeLoader):
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.events.AliasEvent):
-                event = self.peek_event()
+                event: Any = self.peek_event()  # type: ignore[no-untyped-call]
                 raise yaml.composer.ComposerError(
                     None,
                     None,
