@@ -290,13 +290,20 @@ def run_cli(project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
 def test_killed_add_leaves_old_or_new_state(project: Path, tmp_path: Path, snapshot) -> None:
     """Kill `kgraph add` at random moments, many times: data/ is always the old state or
     the old state plus one complete, valid batch; leftovers are cleaned at the next start."""
+    # How long an add takes on this machine now, so the kills spread over its whole run.
+    started = time.monotonic()
+    assert run_cli(project, "add", str(write(tmp_path, "warm.ttl", visit("warm")))).returncode == 0
+    duration = time.monotonic() - started
     rng = random.Random(20241028)
+    # The first kill comes at once (before anything is written), the second long after
+    # the add is done; the rest anywhere in between.
+    delays = [0.0, duration * 2.5] + [rng.uniform(0.0, duration * 1.2) for _ in range(23)]
     landed = 0
-    for i in range(25):
+    for i, delay in enumerate(delays):
         before = snapshot(project / "data")
         batch = write(tmp_path, f"kill-{i}.ttl", visit(f"kill-{i}"))
         process = kgraph_process(project, "add", str(batch))
-        time.sleep(rng.uniform(0.0, 0.9))
+        time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert run_cli(project, "batches").returncode == 0  # the next start cleans leftovers
@@ -311,8 +318,8 @@ def test_killed_add_leaves_old_or_new_state(project: Path, tmp_path: Path, snaps
             assert f"kgd:visit-test-kill-{i}".encode() in after[name]
     assert run_cli(project, "validate").returncode == 0
     assert list((project / "data").rglob(".kgraph-tmp-*")) == []
-    assert 0 < landed < 25, (
-        f"kills should land both before and after the write (landed {landed}/25)"
+    assert 0 < landed < len(delays), (
+        f"kills should land before and after the write ({landed}/{len(delays)})"
     )
 
 
