@@ -107,12 +107,10 @@ UNTARGETED_CLASSES = {
     " kg:Hypothetical), and EventShape-modality checks an event's modality with sh:in",
 }
 
-PYSHACL_FOCUS_NODES_BUG = (
-    "kgraph passes focus_nodes to pySHACL, which also filters the value nodes of nested"
-    " shapes by it (pyshacl/shape.py Shape.validate): the sh:qualifiedValueShape of"
-    " PrefLabelShape is then never evaluated and a missing English label goes unreported"
-)
-KNOWN_BUGS = {"PrefLabelShape-5": PYSHACL_FOCUS_NODES_BUG}
+# Fixtures that a known kgraph bug makes pass (each strict xfail): none now. (Earlier:
+# pySHACL's focus_nodes option also filtered the value nodes of nested shapes, so a missing
+# English label went unreported, PrefLabelShape-5.)
+KNOWN_BUGS: dict[str, str] = {}
 
 
 # -- fixtures and their headers -------------------------------------------------------------
@@ -426,10 +424,9 @@ NON_CANONICAL = [
     "EstimateShape-countMin-2",
     "SentenceShape-sentenceNumber-2",
 ]
-LOCATION_BUGS = {
-    name: "report.locate matches the canonicalised value against the literal as written"
-    for name in NON_CANONICAL
-}
+# Literals an engine rewrites (2.0 -> 2) used to lose their line; kept as regression cases.
+LOCATION_BUGS: dict[str, str] = {}
+assert NON_CANONICAL
 
 
 @pytest.mark.parametrize(
@@ -565,10 +562,7 @@ PROBES = {
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for n, (_, reason) in PROBES.items()
-    ],
+    [pytest.param(n, id=n) for n in PROBES],
 )
 def test_reference_probe(
     tmp_path: Path,
@@ -709,16 +703,7 @@ def test_add_does_not_blame_a_batch_for_an_existing_violation(
     "batch",
     [
         pytest.param(GOOD_BATCH, id="unrelated"),
-        pytest.param(
-            SAME_NODE_BATCH,
-            id="same-node",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="report.locate places a result without a value in the first graph,"
-                " in file order, that has the focus node as subject: data/batches/ sorts"
-                " before data/fixture-preexisting.ttl, so the batch is named",
-            ),
-        ),
+        pytest.param(SAME_NODE_BATCH, id="same-node"),
     ],
 )
 def test_validate_places_an_existing_violation_in_its_own_file(

@@ -61,9 +61,11 @@ def skolemise(quads: Iterable[Any], namespace: str) -> list[Any]:
 
 @dataclass
 class LineIndex:
-    """Line of each triple, and of the first triple of each subject, in one file."""
+    """Line of each triple, of the first triple of each (subject, predicate), and of the
+    first triple of each subject, in one file."""
 
     triples: dict[tuple[Any, Any, Any], int] = field(default_factory=dict)
+    pairs: dict[tuple[Any, Any], int] = field(default_factory=dict)
     subjects: dict[Any, int] = field(default_factory=dict)
 
     @classmethod
@@ -90,5 +92,6 @@ class LineIndex:
             quads = skolemise(quads, skolem)
         for quad, line in zip(quads, lines, strict=True):
             index.triples.setdefault((quad.subject, quad.predicate, quad.object), line)
+            index.pairs.setdefault((quad.subject, quad.predicate), line)
             index.subjects.setdefault(quad.subject, line)
         return index

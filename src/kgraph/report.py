@@ -9,7 +9,7 @@ from typing import Any
 
 from kgraph.formats import RdfSyntax
 from kgraph.locate import LineIndex
-from kgraph.namespaces import PREFIXES, SH, shorten
+from kgraph.namespaces import PREFIXES, RDF, SH, shorten
 from kgraph.results import prefixes_for, serialize
 from kgraph.validation import Finding, Report, to_ox
 
@@ -30,14 +30,15 @@ class GraphSource:
 def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource]) -> Report:
     """Fill in ``file:line`` for each finding whose triple (or focus node) came from a file.
 
-    ``stores`` are searched in order for the graph holding the offending triple; the first
-    graph (in ``sources`` order) that has the focus node as subject is the fallback.
+    A finding with a value points at the triple that holds it (or, when an engine has
+    rewritten the literal, at the first triple of that node and property); a finding
+    without one points at where the focus node is typed, else where it first appears.
+    ``sources`` order breaks ties (the files being checked come first).
     """
     import pyoxigraph as ox
 
     if not report.findings:
         return report
-
     indexes: dict[str, LineIndex] = {}
 
     def index(graph: str) -> LineIndex:
@@ -48,34 +49,39 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
             )
         return indexes[graph]
 
+    def graphs_with(s: Any, p: Any, o: Any) -> list[str]:
+        found = {
+            q.graph_name.value
+            for store in stores
+            for q in store.quads_for_pattern(s, p, o, None)
+            if isinstance(q.graph_name, ox.NamedNode)
+        }
+        return [g for g in sources if g in found]
+
+    def at(graph: str, line: int | None) -> str:
+        return f"{sources[graph].name}:{line}" if line else sources[graph].name
+
+    rdf_type = ox.NamedNode(RDF + "type")
     located = []
-    order = list(sources)
     for finding in report.findings:
         focus = to_ox(finding.focus)
         where = None
-        if finding.value is not None and finding.path is not None and _is_predicate(finding.path):
+        if finding.path is not None and _is_predicate(finding.path):
             predicate = ox.NamedNode(finding.path[1:-1])
-            value = to_ox(finding.value)
-            quads = (
-                q
-                for store in stores
-                for q in store.quads_for_pattern(focus, predicate, value, None)
-            )
-            for quad in quads:
-                graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
-                if graph in sources:
-                    line = index(graph).triples.get((focus, predicate, value))
-                    where = f"{sources[graph].name}:{line}" if line else sources[graph].name
+            value = to_ox(finding.value) if finding.value is not None else None
+            for graph in graphs_with(focus, predicate, value) if value is not None else []:
+                lines = index(graph)
+                line = lines.triples.get((focus, predicate, value))
+                where = at(graph, line or lines.pairs.get((focus, predicate)))
+                break
+            if where is None and value is not None:
+                for graph in graphs_with(focus, predicate, None):
+                    where = at(graph, index(graph).pairs.get((focus, predicate)))
                     break
         if where is None:
-            for graph in order:
-                name = ox.NamedNode(graph)
-                if any(
-                    next(iter(st.quads_for_pattern(focus, None, None, name)), None) for st in stores
-                ):
-                    line = index(graph).subjects.get(focus)
-                    where = f"{sources[graph].name}:{line}" if line else sources[graph].name
-                    break
+            for graph in graphs_with(focus, rdf_type, None) or graphs_with(focus, None, None):
+                where = at(graph, index(graph).subjects.get(focus))
+                break
         located.append(replace(finding, location=where))
     return replace(report, findings=tuple(located))
 
