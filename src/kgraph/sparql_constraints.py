@@ -3,12 +3,14 @@
 pySHACL evaluates a SPARQL-based constraint once per focus node, parsing the query text
 each time with rdflib's pure-Python parser: 35 ms a node, 2 minutes for 3,000 estimates.
 Here each constraint runs once per chunk of focus nodes: ``$this`` becomes an ordinary
-variable, the query is evaluated by Oxigraph over the same neighbourhood graph pySHACL
-sees, and each solution whose ``?this`` is a focus node targeted by the shape becomes a
-result — the pre-binding of §5.3.1 done as a join, which gives the same solutions for
-queries that use ``$this`` as an ordinary variable (no sub-select, MINUS or EXISTS that
-hides it). Constraints outside that subset (``$currentShape``, ``$shapesGraph``, property
-shapes' ``$PATH``, a ``$this`` that is not projected) are left to pySHACL.
+variable bound by an inline ``VALUES`` block to the chunk's nodes that the shape targets,
+and the query is evaluated by Oxigraph over the same neighbourhood graph pySHACL sees:
+the pre-binding of §5.3.1 done as a join, which gives the same solutions except where a
+sub-select or MINUS hides ``$this``. Constraints outside that subset (``$currentShape``,
+``$shapesGraph``, property shapes' ``$PATH``, a ``$this`` that is not projected) are left
+to pySHACL. One difference is the engines': Oxigraph follows SPARQL 1.1 where rdflib is
+lenient, so comparing an ``xsd:date`` with an ``xsd:dateTime`` or a string is an error
+(the FILTER is false) rather than a guess; our shapes check those datatypes separately.
 """
 
 from __future__ import annotations
