@@ -1,0 +1,105 @@
+"""``python -m bench``: run the benchmark and write docs/benchmarks.md and docs/benchmarks.svg.
+
+Options: ``--sizes 10000,100000`` (default 10k, 100k and 1M triples), ``--quick`` (10k only,
+one run per figure: for development), ``--seed``, ``--runs``, ``--budget MIN`` (20),
+``--cap S`` (the longest single run to attempt, predicted from the previous size),
+``--no-cap`` (run everything however long), ``--out DIR`` (docs/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import chart
+from bench.measure import Bench, Config, machine
+from bench.projects import REPO, build
+from bench.report import Report
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated triple counts"
+    )
+    parser.add_argument("--quick", action="store_true", help="10k only, one run per figure")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--budget", type=float, default=20.0, help="minutes for the whole run")
+    parser.add_argument(
+        "--cap", type=float, default=240.0, help="longest predicted single run to attempt (s)"
+    )
+    parser.add_argument("--no-cap", action="store_true", help="attempt every measurement")
+    parser.add_argument(
+        "--out", default=str(REPO / "docs"), help="where to write benchmarks.md and .svg"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sizes = (
+        [10_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
+    )
+    config = Config(
+        sizes=sorted(sizes),
+        seed=args.seed,
+        runs=1 if args.quick else args.runs,
+        cold_runs=3 if args.quick else 10,
+        guard_runs=5 if args.quick else 15,
+        budget=args.budget * 60,
+        cap=args.cap,
+        no_cap=args.no_cap,
+    )
+    from kgraph.project import shipped_root
+
+    source = shipped_root()  # the ontology, data and queries of the kgraph that is measured
+    info = machine()
+    info["source"] = str(source)
+    bench = Bench(config)
+    bench.log(
+        f"kgraph benchmark: sizes {config.sizes}, seed {config.seed}, {info['cpus']} CPUs, load {info['load']:.1f}"
+    )
+    try:
+        bench.cold_start()
+        bench.guards()
+        for size in config.sizes:
+            start = time.monotonic()
+            project = build(size, config.seed, source=source)
+            bench.log(
+                f"generated/copied the {size}-triple project in {time.monotonic() - start:.1f} s"
+            )
+            bench.size(project, last=size == config.sizes[-1])
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+        bench.save(REPO / "bench" / "out" / "results.json")
+    total = bench.elapsed()
+    command = "python -m bench" + (
+        ""
+        if argv == [] or (argv is None and len(sys.argv) == 1)
+        else " " + shlex.join(sys.argv[1:] if argv is None else argv)
+    )
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(bench.rows, info, command, total, when)
+    (out / "benchmarks.md").write_text(report.render(), encoding="utf-8")
+    (out / "benchmarks.svg").write_text(
+        chart.render(
+            bench.rows, "kgraph against the plain way: time (log) against graph size (log)"
+        ),
+        encoding="utf-8",
+    )
+    bench.log(
+        f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.svg'}; total {total / 60:.1f} min"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,534 @@
+"""One measurement in a fresh process: ``python -m bench.probe TASK`` reads its arguments
+as JSON on standard input and prints one JSON object on standard output.
+
+Every task reports ``seconds`` (wall clock, ``time.perf_counter``, imports excluded) and
+``rss_mb``: the peak resident set of this process (in-process tasks) or of the largest
+process of the command's tree (``command``: ``RUSAGE_CHILDREN`` after the command is
+reaped; kgraph's CLI forks a worker and reaps it, so the worker's peak is included).
+A fresh process per measurement keeps one measurement's memory out of the next one's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Task = Callable[..., dict[str, Any]]
+TASKS: dict[str, Task] = {}
+
+
+def task(fn: Task) -> Task:
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+# -- commands (the CLI, plain scripts) ----------------------------------------------------
+
+
+@task
+def command(
+    argv: list[str], cwd: str | None = None, expect: list[int] | None = None
+) -> dict[str, Any]:
+    """Run a command to completion; its output goes to /dev/null."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    seconds = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "seconds": seconds,
+        "rss_mb": peak_mb(resource.RUSAGE_CHILDREN),
+        "exit": proc.returncode,
+    }
+    if expect is not None and proc.returncode not in expect:
+        result["error"] = f"exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-500:]}"
+    return result
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _raw_store(files: list[list[str]]) -> Any:
+    """The files loaded the plain way: each into its named graph, streamed by Oxigraph."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    for path, graph in files:
+        store.load(
+            path=path,
+            format=ox.RdfFormat.from_extension(Path(path).suffix[1:]),
+            base_iri=graph,
+            to_graph=ox.NamedNode(graph),
+        )
+    return store
+
+
+def _term(nt: str) -> Any:
+    import pyoxigraph as ox
+
+    return next(
+        iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES))
+    ).object
+
+
+def _substitutions(bindings: dict[str, str]) -> dict[Any, Any]:
+    import pyoxigraph as ox
+
+    return {ox.Variable(name): _term(value) for name, value in bindings.items()}
+
+
+def _rows(data: bytes, form: str) -> int:
+    if form == "GRAPH":
+        return data.count(b"\n")
+    document = json.loads(data)
+    return (
+        len(document["results"]["bindings"]) if "results" in document else int(document["boolean"])
+    )
+
+
+def _project(root: str) -> Any:
+    from kgraph.project import Project
+
+    return Project(Path(root))
+
+
+# -- load -------------------------------------------------------------------------------------
+
+
+@task
+def load_kgraph(root: str) -> dict[str, Any]:
+    from kgraph.limits import Limits
+    from kgraph.store import Dataset
+
+    project = _project(root)
+    start = time.perf_counter()
+    dataset = Dataset.open(project, limits=Limits())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_mb": peak_mb(), "quads": len(dataset.store)}
+
+
+@task
+def load_raw(files: list[list[str]]) -> dict[str, Any]:
+    import pyoxigraph  # noqa: F401 - imported before the clock starts
+
+    start = time.perf_counter()
+    store = _raw_store(files)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_mb": peak_mb(), "quads": len(store)}
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def _forked(fn: Callable[[], int], runs: int, timeout: float, cheap: float) -> dict[str, Any]:
+    """A pilot run of ``fn`` (which returns a row count) in a forked child of this process
+    (the loaded store is shared copy-on-write), killed after ``timeout`` seconds: a native
+    query cannot be interrupted from Python, a child can. If the pilot took at most
+    ``cheap`` seconds, ``runs`` timed runs follow here, warm; else the pilot is the figure."""
+    read, write = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: time the work, report, leave without cleanup
+        os.close(read)
+        try:
+            start = time.perf_counter()
+            n = fn()
+            report: dict[str, Any] = {"t": time.perf_counter() - start, "rows": n}
+        except BaseException as err:  # reported to the parent
+            report = {"error": f"{type(err).__name__}: {err}"[:500]}
+        os.write(write, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], timeout)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read)
+        return {"times": [], "rows": -1, "error": f"timed out (> {timeout:.0f} s)"}
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    try:
+        report = json.loads(b"".join(chunks))
+    except ValueError:
+        return {"times": [], "rows": -1, "error": "the run died without a result"}
+    if "error" in report:
+        return {"times": [], "rows": -1, "error": report["error"]}
+    if report["t"] > cheap:
+        return {"times": [report["t"]], "rows": report["rows"], "pilot": report["t"]}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        rows = fn()
+        times.append(time.perf_counter() - start)
+    return {"times": times, "rows": rows, "pilot": report["t"]}
+
+
+@task
+def queries_kgraph(
+    root: str, queries: list[dict[str, Any]], store_dir: str | None = None
+) -> dict[str, Any]:
+    """Each query on one loaded dataset: the guard, the query, the rendering (JSON for
+    tables, N-Triples for graphs): what ``kgraph query`` does after loading."""
+    from kgraph.guards import check_query
+    from kgraph.limits import Limits
+    from kgraph.namespaces import GRAPH
+    from kgraph.results import render
+    from kgraph.store import Dataset
+
+    limits = Limits()
+    start = time.perf_counter()
+    dataset = Dataset.open(
+        _project(root), limits=limits, store_dir=Path(store_dir) if store_dir else None
+    )
+    load = time.perf_counter() - start
+    # Warm the code path here, once: every timed run is a fresh fork of this process.
+    render(dataset.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1"), "json")
+    render(dataset.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"), "nt")
+    check_query("ASK {}", max_depth=limits.max_depth, allowed_graph_prefix=GRAPH)
+    out: dict[str, Any] = {}
+    for q in queries:
+        subs = _substitutions(q["bindings"])
+
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] = subs) -> int:
+            check_query(
+                q["text"], max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=q["name"]
+            )
+            result = dataset.query(q["text"], substitutions=subs, source=q["name"])
+            return _rows(render(result, "nt" if q["form"] == "GRAPH" else "json").data, q["form"])
+
+        out[q["name"]] = _forked(run, q["runs"], q["timeout"], q["cheap"])
+    return {"seconds": load, "rss_mb": peak_mb(), "queries": out}
+
+
+@task
+def queries_raw(
+    files: list[list[str]], queries: list[dict[str, Any]], prefixes: dict[str, str]
+) -> dict[str, Any]:
+    """The same query text on the same files in a plain Oxigraph store, the union of its
+    named graphs as the default graph, serialised with Oxigraph's own serialisers."""
+    import pyoxigraph as ox
+
+    start = time.perf_counter()
+    store = _raw_store(files)
+    load = time.perf_counter() - start
+    store.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1", use_default_graph_as_union=True).serialize(
+        format=ox.QueryResultsFormat.JSON
+    )
+    ox.serialize(
+        store.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", use_default_graph_as_union=True),
+        format=ox.RdfFormat.N_TRIPLES,
+    )
+    out: dict[str, Any] = {}
+    for q in queries:
+        subs = _substitutions(q["bindings"])
+
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] = subs) -> int:
+            result = store.query(
+                q["text"], use_default_graph_as_union=True, prefixes=prefixes, substitutions=subs
+            )
+            if q["form"] == "GRAPH":
+                return _rows(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"", q["form"])
+            return _rows(result.serialize(format=ox.QueryResultsFormat.JSON), q["form"])
+
+        out[q["name"]] = _forked(run, q["runs"], q["timeout"], q["cheap"])
+    return {"seconds": load, "rss_mb": peak_mb(), "queries": out}
+
+
+# -- reasoning --------------------------------------------------------------------------------
+
+
+@task
+def reason_kgraph(root: str) -> dict[str, Any]:
+    """Load, then the OWL 2 RL closure into its graph (what ``kgraph reason`` does before
+    writing its output)."""
+    from kgraph.limits import Limits
+    from kgraph.reasoning import materialise
+    from kgraph.store import Dataset
+
+    start = time.perf_counter()
+    dataset = Dataset.open(_project(root), limits=Limits())
+    loaded = time.perf_counter()
+    graph = materialise(dataset, "owlrl")
+    seconds = time.perf_counter() - start
+    inferred = dataset.graph_sizes([graph])[graph] if graph else 0
+    return {"seconds": seconds, "load_s": loaded - start, "rss_mb": peak_mb(), "inferred": inferred}
+
+
+def _rdflib_triples(
+    files: list[list[str]], *, skip_predicate: str | None = None
+) -> list[tuple[Any, Any, Any]]:
+    """The files as rdflib-term triples, read with Oxigraph (fast), for reasonable."""
+    import pyoxigraph as ox
+    from rdflib import BNode, Literal, URIRef
+
+    def conv(t: Any) -> Any:
+        if isinstance(t, ox.NamedNode):
+            return URIRef(t.value)
+        if isinstance(t, ox.BlankNode):
+            return BNode(t.value)
+        if t.language:
+            return Literal(t.value, lang=t.language)
+        return Literal(t.value, datatype=URIRef(t.datatype.value))
+
+    triples = set()
+    for path, graph in files:
+        for q in ox.parse(
+            path=path, format=ox.RdfFormat.from_extension(Path(path).suffix[1:]), base_iri=graph
+        ):
+            if skip_predicate and q.predicate.value == skip_predicate:
+                continue
+            triples.add((conv(q.subject), conv(q.predicate), conv(q.object)))
+    return list(triples)
+
+
+@task
+def reason_engine(files: list[list[str]]) -> dict[str, Any]:
+    """reasonable alone on the triples kgraph gives it (owl:disjointWith withheld, as kgraph
+    does); preparing that list is not timed."""
+    import reasonable
+
+    triples = _rdflib_triples(files, skip_predicate="http://www.w3.org/2002/07/owl#disjointWith")
+    start = time.perf_counter()
+    reasoner = reasonable.PyReasoner()
+    reasoner.from_graph(triples)
+    out = reasoner.reason()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_mb": peak_mb(), "closure": len(out), "given": len(triples)}
+
+
+def _rdflib_graph(files: list[list[str]]) -> Any:
+    import rdflib
+
+    graph = rdflib.Graph()
+    for path, _ in files:
+        graph.parse(path)
+    return graph
+
+
+@task
+def reason_reasonable(files: list[list[str]]) -> dict[str, Any]:
+    """reasonable as its README shows it: an rdflib graph of the files, ``from_graph``, ``reason``."""
+    import rdflib  # noqa: F401
+    import reasonable
+
+    start = time.perf_counter()
+    graph = _rdflib_graph(files)
+    parsed = time.perf_counter()
+    reasoner = reasonable.PyReasoner()
+    reasoner.from_graph(graph)
+    out = reasoner.reason()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "parse_s": parsed - start, "rss_mb": peak_mb(), "closure": len(out)}
+
+
+@task
+def reason_owlrl(files: list[list[str]]) -> dict[str, Any]:
+    import owlrl
+
+    start = time.perf_counter()
+    graph = _rdflib_graph(files)
+    parsed = time.perf_counter()
+    before = len(graph)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "parse_s": parsed - start,
+        "rss_mb": peak_mb(),
+        "added": len(graph) - before,
+    }
+
+
+# -- SHACL ------------------------------------------------------------------------------------
+
+
+@task
+def shacl_pyshacl(files: list[list[str]], shapes: str) -> dict[str, Any]:
+    """pySHACL as a user calls it: one rdflib graph of ontology + data, the shapes, no inference."""
+    import pyshacl
+    import rdflib
+
+    start = time.perf_counter()
+    graph = _rdflib_graph(files)
+    shapes_graph = rdflib.Graph().parse(shapes)
+    parsed = time.perf_counter()
+    conforms, _, _ = pyshacl.validate(graph, shacl_graph=shapes_graph, inference="none")
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "parse_s": parsed - start,
+        "validate_s": seconds - (parsed - start),
+        "rss_mb": peak_mb(),
+        "conforms": bool(conforms),
+    }
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+@task
+def export_kgraph(root: str, target: str) -> dict[str, Any]:
+    from kgraph import operations
+    from kgraph.limits import Limits, Worker
+
+    limits = Limits()
+    context = operations.Context(_project(root), limits)
+    Path(target).unlink(missing_ok=True)
+    start = time.perf_counter()
+    size = operations.export(
+        context, Worker(limits, None), fmt="nq", inferred="none", target=Path(target)
+    )
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_mb": peak_mb(), "bytes": size}
+
+
+@task
+def export_raw(files: list[list[str]], target: str) -> dict[str, Any]:
+    import pyoxigraph as ox
+
+    start = time.perf_counter()
+    store = _raw_store(files)
+    store.dump(target, format=ox.RdfFormat.N_QUADS)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_mb": peak_mb(), "bytes": Path(target).stat().st_size}
+
+
+@task
+def export_rdflib(files: list[list[str]], target: str) -> dict[str, Any]:
+    import rdflib
+
+    start = time.perf_counter()
+    dataset = rdflib.Dataset()
+    for path, graph in files:
+        dataset.graph(rdflib.URIRef(graph)).parse(path)
+    parsed = time.perf_counter()
+    dataset.serialize(destination=target, format="nquads")
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "parse_s": parsed - start,
+        "rss_mb": peak_mb(),
+        "bytes": Path(target).stat().st_size,
+    }
+
+
+# -- the input guards -------------------------------------------------------------------------
+
+
+@task
+def guards(
+    root: str, query: dict[str, Any], convert: str, runs: int, validate_runs: int
+) -> dict[str, Any]:
+    """The shipped graph's commands in process (no worker fork), each run with the guards
+    as they are and with every guard function replaced by a no-op, alternately; and the
+    time spent inside the guard functions, measured by wrapping them."""
+    import kgraph.guards
+    from kgraph import operations
+    from kgraph.formats import RdfSyntax
+    from kgraph.limits import Limits, Worker
+    from kgraph.queries import from_text
+
+    limits = Limits()
+    context = operations.Context(_project(root), limits)
+    worker = Worker(limits, None)
+    canned = from_text(query["text"], name=query["name"])
+    bound = {name: _term(value) for name, value in query["bindings"].items()}
+    commands: dict[str, tuple[Callable[[], Any], int]] = {
+        "query": (
+            lambda: operations.run_query(context, worker, canned, bound, fmt="table", infer="none"),
+            runs,
+        ),
+        "validate": (lambda: operations.validate(context, worker), validate_runs),
+        "convert": (
+            lambda: operations.convert(
+                context, worker, convert, syntax=None, base_iri=None, target=RdfSyntax.NT
+            ),
+            runs,
+        ),
+    }
+    originals = {name: getattr(kgraph.guards, name) for name in ("check_query", "check_rdf")}
+    spent = [0.0]
+
+    def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - start
+
+        return wrapper
+
+    def install(replacements: dict[str, Any]) -> None:
+        # The guards are imported by name into other modules: replace every binding.
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("kgraph"):
+                for name, fn in replacements.items():
+                    if getattr(module, name, None) is not None and name in vars(module):
+                        setattr(module, name, fn)
+
+    out: dict[str, Any] = {}
+    for name, (fn, n) in commands.items():
+        fn()  # warm-up: imports and caches
+        with_guards, without, inside = [], [], []
+        for _ in range(n):
+            install({k: timed(v) for k, v in originals.items()})
+            spent[0] = 0.0
+            start = time.perf_counter()
+            fn()
+            with_guards.append(time.perf_counter() - start)
+            inside.append(spent[0])
+            install({k: (lambda *a, **kw: None) for k in originals})
+            start = time.perf_counter()
+            fn()
+            without.append(time.perf_counter() - start)
+            install(originals)
+        out[name] = {"with": with_guards, "without": without, "inside": inside}
+    return {"seconds": 0.0, "rss_mb": peak_mb(), "commands": out}
+
+
+def memory_limit() -> int:
+    """The address-space limit of a probe (bytes): ``KGRAPH_BENCH_MAX_MEMORY``, else half the
+    RAM, so that a runaway measurement fails with MemoryError instead of making the kernel
+    kill other processes of a shared machine."""
+    value = os.environ.get("KGRAPH_BENCH_MAX_MEMORY")
+    if value:
+        return int(value)
+    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * 0.5)
+
+
+def main() -> None:
+    limit = memory_limit()
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    name = sys.argv[1]
+    kwargs = json.loads(sys.stdin.read() or "{}")
+    try:
+        result = TASKS[name](**kwargs)
+    except MemoryError:
+        result = {
+            "error": f"out of memory (limit {limit // 2**20} MB of address space)",
+            "rss_mb": peak_mb(),
+        }
+    except Exception as err:  # reported to the parent, which records it
+        result = {"error": f"{type(err).__name__}: {err}"[:1000], "rss_mb": peak_mb()}
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
