@@ -75,10 +75,15 @@ class Config:
 
 @dataclass
 class Query:
+    """A query as the probes run it: ``text`` with its parameters bound the way kgraph's
+    ``run_query`` binds them (an inline VALUES block), or, for a kgraph without
+    ``with_values``, as Oxigraph substitutions (``bindings``, N-Triples terms)."""
+
     name: str
     text: str
     form: str
     bindings: dict[str, str]
+    params: list[tuple[str, str]]
     canned: bool
 
     def payload(self, runs: int, timeout: float, cheap: float) -> dict[str, Any]:
@@ -93,13 +98,9 @@ class Query:
         }
 
     def cli_args(self) -> list[str]:
-        args = [
-            "query",
-            self.name
-            if self.canned
-            else str(REPO / "bench" / "queries" / f"{self.name.split(':', 1)[1]}.rq"),
-        ]
-        for name, value in self.bindings.items():
+        path = REPO / "bench" / "queries" / f"{self.name.split(':', 1)[1]}.rq"
+        args = ["query", self.name if self.canned else str(path)]
+        for name, value in self.params:
             args += ["-p", name, value]
         return args
 
@@ -250,25 +251,30 @@ class Bench:
     def queries(self, root: Path) -> list[Query]:
         """The canned queries of ``root/queries`` and the bench's probe queries, with
         their required parameters bound to the header's examples."""
+        from kgraph import queries as kq
         from kgraph.guards import check_query
-        from kgraph.queries import bind, registry
 
+        inline = getattr(kq, "with_values", None)
         found: list[Query] = []
         for canned, folder in ((True, root / "queries"), (False, REPO / "bench" / "queries")):
-            for name, q in registry(folder).items():
-                values = [
+            for name, q in kq.registry(folder).items():
+                params = [
                     (p.name, p.example) for p in q.params if p.required and p.example is not None
                 ]
-                bound = bind(q, values)
+                bound = kq.bind(q, params)
                 form = check_query(
                     q.text, max_depth=64, allowed_graph_prefix="https://w3id.org/kgraph/graph/"
                 ).form
+                text, bindings = q.text, {k: str(v) for k, v in bound.items()}
+                if inline is not None and bound:
+                    text, bindings = inline(q.text, bound), {}
                 found.append(
                     Query(
                         name if canned else f"probe:{name}",
-                        q.text,
+                        text,
                         "GRAPH" if form in ("CONSTRUCT", "DESCRIBE") else form,
-                        {k: str(v) for k, v in bound.items()},
+                        bindings,
+                        [(k, str(v)) for k, v in params],
                         canned,
                     )
                 )

@@ -84,10 +84,10 @@ def _term(nt: str) -> Any:
     ).object
 
 
-def _substitutions(bindings: dict[str, str]) -> dict[Any, Any]:
+def _substitutions(bindings: dict[str, str]) -> dict[Any, Any] | None:
     import pyoxigraph as ox
 
-    return {ox.Variable(name): _term(value) for name, value in bindings.items()}
+    return {ox.Variable(name): _term(value) for name, value in bindings.items()} or None
 
 
 def _rows(data: bytes, form: str) -> int:
@@ -205,7 +205,7 @@ def queries_kgraph(
     for q in queries:
         subs = _substitutions(q["bindings"])
 
-        def run(q: dict[str, Any] = q, subs: dict[Any, Any] = subs) -> int:
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> int:
             check_query(
                 q["text"], max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=q["name"]
             )
@@ -238,7 +238,7 @@ def queries_raw(
     for q in queries:
         subs = _substitutions(q["bindings"])
 
-        def run(q: dict[str, Any] = q, subs: dict[Any, Any] = subs) -> int:
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> int:
             result = store.query(
                 q["text"], use_default_graph_as_union=True, prefixes=prefixes, substitutions=subs
             )
