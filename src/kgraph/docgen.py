@@ -131,7 +131,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
 def render(path: Path, blocks: dict[str, Callable[[], str]]) -> str:
     text = path.read_text()
     for name, make in blocks.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"{path}: no block {name!r}")
         content = make()
@@ -140,7 +140,7 @@ def render(path: Path, blocks: dict[str, Callable[[], str]]) -> str:
 
 
 def _keep_markers(content: str) -> Callable[[re.Match[str]], str]:
-    return lambda match: match.group(1) + content + match.group(2)
+    return lambda match: match.group(1) + content + "\n" + match.group(2)
 
 
 def main(argv: list[str] | None = None) -> int:

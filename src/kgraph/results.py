@@ -131,7 +131,8 @@ def _with_newline(data: bytes) -> bytes:
 
 
 def cell(value: Any) -> str:
-    """A term as a person reads it in a table: CURIEs, bare dates and numbers."""
+    """A term as a person reads it in a table: CURIEs, bare dates, numbers and English
+    strings; other languages keep their tag."""
     import pyoxigraph as ox
 
     if value is None:
@@ -141,6 +142,8 @@ def cell(value: Any) -> str:
     if isinstance(value, ox.BlankNode):
         return f"_:{value.value}"
     if isinstance(value, ox.Literal):
+        if value.language == "en":  # the common case reads best bare
+            return value.value
         if value.language:
             return f"{value.value}@{value.language}"
         if value.datatype.value in _PLAIN_DATATYPES:
