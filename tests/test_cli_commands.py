@@ -296,7 +296,7 @@ def test_store_option_gives_the_same_answers(kgraph, tmp_path: Path) -> None:
 def test_limits_options(kgraph, tmp_path: Path) -> None:
     big = tmp_path / "big.nt"
     big.write_text(
-        "".join(f"<http://example.org/s{i}> <http://example.org/p> {i} .\n" for i in range(20))
+        "".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n' for i in range(20))
     )
     assert kgraph("--max-triples", "10", "validate", str(big)).exit_code == ExitStatus.LIMIT
     assert kgraph("--max-input", "0", "validate", str(big)).exit_code == ExitStatus.LIMIT
@@ -349,7 +349,11 @@ def test_interrupted_output_write_leaves_no_file(tmp_path: Path, sig: signal.Sig
         ],
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.5)
+    # Signal while the output is being written: once its temporary file exists.
+    deadline = time.monotonic() + 60
+    while not list(target.parent.glob(".kgraph-tmp-*")) and process.poll() is None:
+        assert time.monotonic() < deadline, "the export never started writing"
+        time.sleep(0.005)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
