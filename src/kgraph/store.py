@@ -146,6 +146,14 @@ class Dataset:
             _open_persistent(store_dir, project, sources, limits), project, sources, store_dir
         )
 
+    def present_graphs(self) -> set[str]:
+        """The named graphs the store holds (an on-disk store keeps cached closures)."""
+        present = set(self.asserted_graphs()) | set(self.inferred_graphs)
+        meta = read_store_meta(self.store_dir) if self.store_dir else None
+        if meta:
+            present |= {inferred_graph(p) for p, done in meta.get("inferred", {}).items() if done}
+        return present
+
     def cached_inference(self, profile: str) -> bool:
         """Whether an on-disk store already holds the closure of its current files."""
         meta = read_store_meta(self.store_dir) if self.store_dir else None
@@ -225,17 +233,18 @@ class Dataset:
         default graph; ``GRAPH ?g`` still sees each file's graph."""
         import pyoxigraph as ox
 
-        names: list[Any] = [
-            ox.NamedNode(g) for g in (graphs or self.asserted_graphs() + self.inferred_graphs)
-        ]
+        wanted = list(graphs or self.asserted_graphs() + self.inferred_graphs)
+        options: dict[str, Any] = {}
+        if set(wanted) == self.present_graphs():
+            # The common case, and Oxigraph's fast path: an explicit list of default
+            # graphs makes it about twice as slow as the union of all graphs.
+            options["use_default_graph_as_union"] = True
+        else:
+            names: list[Any] = [ox.NamedNode(g) for g in wanted]
+            options["default_graph"] = names
+            options["named_graphs"] = names
         try:
-            return self.store.query(
-                text,
-                default_graph=names,
-                named_graphs=names,
-                substitutions=substitutions,
-                prefixes=PREFIXES,
-            )
+            return self.store.query(text, substitutions=substitutions, prefixes=PREFIXES, **options)
         except SyntaxError as err:
             raise syntax_error(err, source) from err
         except OSError as err:
