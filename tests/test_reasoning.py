@@ -9,6 +9,7 @@ import owlrl
 import pytest
 import rdflib
 
+from conftest import ROOT
 from kgraph.convert import graph_of, to_rdflib
 from kgraph.errors import ExitStatus
 from kgraph.limits import Limits
@@ -181,3 +182,19 @@ def test_persistent_store_caches_the_closure(kgraph, tmp_path: Path) -> None:
     assert first.stdout == again.stdout == memory.stdout
     meta = json.loads((store / "kgraph-store.json").read_text())
     assert meta["inferred"] == {"owlrl": True}
+
+
+def test_every_functional_property_has_a_max_count_shape() -> None:
+    """The reasoner is not given owl:FunctionalProperty (it makes it quadratic); the shapes
+    must then enforce at most one value, so that rule prp-fp could never have fired."""
+    ontology = rdflib.Graph().parse(ROOT / "ontology" / "kgraph.ttl")
+    shapes = rdflib.Graph().parse(ROOT / "ontology" / "shapes.ttl")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    functional = set(ontology.subjects(rdflib.RDF.type, rdflib.OWL.FunctionalProperty))
+    bounded = {
+        path
+        for shape, path in shapes.subject_objects(sh.path)
+        if (shape, sh.maxCount, rdflib.Literal(1)) in shapes
+    }
+    assert len(functional) >= 15
+    assert functional - bounded == set()
