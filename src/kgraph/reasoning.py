@@ -94,10 +94,12 @@ def _owlrl(dataset: Dataset) -> Iterable[ox.Triple]:
 
     from kgraph.convert import to_rdflib, triple_from_rdflib
 
+    withheld = {ox.NamedNode(t) for t in _WITHHELD_TYPES}
+    rdf_type = ox.NamedNode(RDF + "type")
     given: set[tuple[Any, Any, Any]] = set()
     for quad in dataset.quads(dataset.asserted_graphs()):
         if quad.predicate.value == _DISJOINT or (
-            quad.predicate.value == RDF + "type" and quad.object.value in _WITHHELD_TYPES
+            quad.predicate == rdf_type and quad.object in withheld
         ):
             continue
         given.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
