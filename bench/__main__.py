@@ -3,21 +3,25 @@
 Options: ``--sizes 10000,100000`` (default 10k, 100k and 1M triples), ``--quick`` (10k only,
 one run per figure: for development), ``--seed``, ``--runs``, ``--budget MIN`` (20),
 ``--cap S`` (the longest single run to attempt, predicted from the previous size),
-``--no-cap`` (run everything however long), ``--out DIR`` (docs/).
+``--no-cap`` (run everything however long), ``--out DIR`` (docs/), ``--report-only
+bench/out/results.json`` (rewrite the docs from the saved results of the last run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import chart
-from bench.measure import Bench, Config, machine
+from bench.measure import Bench, Config, Row, machine
 from bench.projects import REPO, build
 from bench.report import Report
 
@@ -38,11 +42,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--out", default=str(REPO / "docs"), help="where to write benchmarks.md and .svg"
     )
+    parser.add_argument(
+        "--report-only", metavar="RESULTS", help="only rewrite the docs from a saved results.json"
+    )
     return parser.parse_args(argv)
 
 
+RESULTS = REPO / "bench" / "out" / "results.json"
+TITLE = "kgraph against the plain way: time (log) against graph size (log)"
+
+
+def write_docs(rows: list[Row], meta: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(rows, meta["machine"], meta["command"], meta["total"], meta["when"])
+    (out / "benchmarks.md").write_text(report.render(), encoding="utf-8")
+    (out / "benchmarks.svg").write_text(chart.render(rows, TITLE), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    out = Path(args.out)
+    if args.report_only:
+        saved = json.loads(Path(args.report_only).read_text(encoding="utf-8"))
+        write_docs([Row(**r) for r in saved["rows"]], saved["meta"], out)
+        print(
+            f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.svg'} from {args.report_only}",
+            file=sys.stderr,
+        )
+        return 0
     sizes = (
         [10_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     )
@@ -65,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.log(
         f"kgraph benchmark: sizes {config.sizes}, seed {config.seed}, {info['cpus']} CPUs, load {info['load']:.1f}"
     )
+    meta: dict[str, Any] = {
+        "machine": info,
+        "command": " ".join(["python -m bench", *map(shlex.quote, argv)]),
+    }
     try:
         bench.cold_start()
         bench.guards()
@@ -77,26 +109,15 @@ def main(argv: list[str] | None = None) -> int:
             bench.size(project, last=size == config.sizes[-1])
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)
-        bench.save(REPO / "bench" / "out" / "results.json")
-    total = bench.elapsed()
-    command = "python -m bench" + (
-        ""
-        if argv == [] or (argv is None and len(sys.argv) == 1)
-        else " " + shlex.join(sys.argv[1:] if argv is None else argv)
-    )
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report = Report(bench.rows, info, command, total, when)
-    (out / "benchmarks.md").write_text(report.render(), encoding="utf-8")
-    (out / "benchmarks.svg").write_text(
-        chart.render(
-            bench.rows, "kgraph against the plain way: time (log) against graph size (log)"
-        ),
-        encoding="utf-8",
-    )
+        meta["total"] = bench.elapsed()
+        meta["when"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(
+            json.dumps({"meta": meta, "rows": [asdict(r) for r in bench.rows]}, indent=1) + "\n"
+        )
+    write_docs(bench.rows, meta, out)
     bench.log(
-        f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.svg'}; total {total / 60:.1f} min"
+        f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.svg'}; total {meta['total'] / 60:.1f} min"
     )
     return 0
 

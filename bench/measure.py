@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,10 @@ class Query:
         }
 
     def cli_args(self) -> list[str]:
-        path = REPO / "bench" / "queries" / f"{self.name.split(':', 1)[1]}.rq"
-        args = ["query", self.name if self.canned else str(path)]
+        if self.canned:
+            args = ["query", self.name]
+        else:
+            args = ["query", str(REPO / "bench" / "queries" / f"{self.name.split(':', 1)[1]}.rq")]
         for name, value in self.params:
             args += ["-p", name, value]
         return args
@@ -678,10 +680,6 @@ class Bench:
             f"query / {q.name} / {who} ({how}) @ {size}: {_fmt(seconds)} s, {entry['rows']} rows {error or ''}"
         )
         return self.config.query_cap if seconds is None else seconds
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([asdict(r) for r in self.rows], indent=1) + "\n")
 
 
 def _raw_load_script(files: list[list[str]]) -> str:
