@@ -18,11 +18,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 Task = Callable[..., dict[str, Any]]
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TASKS: dict[str, Task] = {}
 
 
@@ -271,9 +272,10 @@ def reason_kgraph(root: str) -> dict[str, Any]:
 
 
 def _rdflib_triples(
-    files: list[list[str]], *, skip_predicate: str | None = None
+    files: list[list[str]], *, skip_predicates: Iterable[str] = (), skip_types: Iterable[str] = ()
 ) -> list[tuple[Any, Any, Any]]:
-    """The files as rdflib-term triples, read with Oxigraph (fast), for reasonable."""
+    """The files as rdflib-term triples, read with Oxigraph (fast), for reasonable, without
+    the triples with a predicate in ``skip_predicates`` or an rdf:type in ``skip_types``."""
     import pyoxigraph as ox
     from rdflib import BNode, Literal, URIRef
 
@@ -286,30 +288,51 @@ def _rdflib_triples(
             return Literal(t.value, lang=t.language)
         return Literal(t.value, datatype=URIRef(t.datatype.value))
 
+    predicates, types = set(skip_predicates), set(skip_types)
     triples = set()
     for path, graph in files:
         for q in ox.parse(
             path=path, format=ox.RdfFormat.from_extension(Path(path).suffix[1:]), base_iri=graph
         ):
-            if skip_predicate and q.predicate.value == skip_predicate:
+            if q.predicate.value in predicates or (
+                q.predicate.value == RDF_TYPE
+                and isinstance(q.object, ox.NamedNode)
+                and q.object.value in types
+            ):
                 continue
             triples.add((conv(q.subject), conv(q.predicate), conv(q.object)))
     return list(triples)
 
 
+def _withheld() -> tuple[set[str], set[str]]:
+    """The predicates and rdf:type objects kgraph withholds from reasonable (read from
+    kgraph.reasoning, so that the baseline gets exactly kgraph's input)."""
+    from kgraph import reasoning
+
+    predicates = {getattr(reasoning, "_DISJOINT", "http://www.w3.org/2002/07/owl#disjointWith")}
+    return predicates, set(getattr(reasoning, "_WITHHELD_TYPES", set()))
+
+
 @task
 def reason_engine(files: list[list[str]]) -> dict[str, Any]:
-    """reasonable alone on the triples kgraph gives it (owl:disjointWith withheld, as kgraph
-    does); preparing that list is not timed."""
+    """reasonable alone on the triples kgraph gives it (the axioms kgraph withholds are
+    withheld here too); preparing that list is not timed."""
     import reasonable
 
-    triples = _rdflib_triples(files, skip_predicate="http://www.w3.org/2002/07/owl#disjointWith")
+    predicates, types = _withheld()
+    triples = _rdflib_triples(files, skip_predicates=predicates, skip_types=types)
     start = time.perf_counter()
     reasoner = reasonable.PyReasoner()
     reasoner.from_graph(triples)
     out = reasoner.reason()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_mb": peak_mb(), "closure": len(out), "given": len(triples)}
+    return {
+        "seconds": seconds,
+        "rss_mb": peak_mb(),
+        "closure": len(out),
+        "given": len(triples),
+        "withheld": sorted(predicates | types),
+    }
 
 
 def _rdflib_graph(files: list[list[str]]) -> Any:

@@ -520,10 +520,10 @@ class Report:
         return (
             "## OWL 2 RL materialisation\n\n"
             + (
-                "kgraph (in process): load + `materialise(dataset, 'owlrl')` (reasonable inside, owl:disjointWith withheld, "
+                "kgraph (in process): load + `materialise(dataset, 'owlrl')` (reasonable inside, given the data without the axioms kgraph withholds from it: owl:disjointWith and the functional-property types; "
                 "the closure filtered and stored in its own graph). reasonable (same input): the engine alone on the "
                 "same triples, `PyReasoner.from_graph` + `reason`, the input list prepared untimed. rdflib + reasonable: "
-                "as its README shows (rdflib parse of the files, disjointWith included). rdflib + owlrl: parse + "
+                "as its README shows (rdflib parse of the files, every axiom given). rdflib + owlrl: parse + "
                 "`DeductiveClosure(OWLRL_Semantics).expand`. CLI: `kgraph reason -f nt -o FILE`.\n\n"
             )
             + table(
