@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/kgraph validate
 	$(BIN)/kgraph validate --infer owlrl
 	$(BIN)/kgraph queries
-	$(BIN)/kgraph query officials-and-posts
+	$(BIN)/kgraph query officials-and-posts -p date 2024-10-28
 	$(BIN)/kgraph query troop-estimates-over-time
 	$(BIN)/kgraph query claims-by-stance -p stance kg:NotDenied
 	$(BIN)/kgraph check
