@@ -263,8 +263,9 @@ class Report:
             self.goal("Every canned query", "no canned queries in queries/", "≤ 1.2x", None)
         intro = (
             "## Queries\n\n"
-            "Each query on one loaded dataset, median of the runs (each run in a forked child of the "
-            "loaded process, stopped after the cap): kgraph's guard + `Dataset.query` + rendering (JSON "
+            "Each query on one loaded dataset: a first run in a forked child of the loaded process "
+            "(stopped after the cap), then the timed runs, warm, in the process itself; the figure is "
+            "their median (3 runs, up to 15 for a fast query, 1 for a slow one): kgraph's guard + `Dataset.query` + rendering (JSON "
             "for tables, N-Triples for graphs), against `Store.query(text, use_default_graph_as_union=True)` "
             "+ Oxigraph's serialiser on the same files. Required parameters are bound to the header's "
             "example; the others are left unbound (the whole answer). `probe:` queries are the bench's own "
