@@ -241,8 +241,20 @@ class Bench:
         expect = kw.pop("expect", [0])
         cwd = kw.pop("cwd", None)
         how = kw.pop("how", "CLI")
+        # the process tree's memory, where it matters (validation forks one worker per core)
+        sample = table in ("add", "validate", "reason", "export")
         return self.measure(
-            table, item, size, who, how, "command", argv=list(argv), cwd=cwd, expect=expect, **kw
+            table,
+            item,
+            size,
+            who,
+            how,
+            "command",
+            argv=list(argv),
+            cwd=cwd,
+            expect=expect,
+            sample=sample,
+            **kw,
         )
 
     def failed(self, row: Row) -> bool:

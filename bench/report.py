@@ -440,11 +440,13 @@ class Report:
         for size in self.r.sizes():
             ours = self.r.get("validate", "validate", size, "kgraph")
             shacl = self.r.get("shacl", "graph + batch", size, "rdflib + pySHACL")
+            tree = f"{ours.extra['tree_mb']:.0f} MB" if ours and ours.extra.get("tree_mb") else NA
             body.append(
                 [
                     label(size),
                     secs(ours),
                     mb(ours),
+                    tree,
                     secs(shacl),
                     mb(shacl),
                     rtext(ratio(ours, shacl)),
@@ -452,22 +454,38 @@ class Report:
             )
         ours = self.r.get("validate", "validate", self.goal_size, "kgraph")
         if ours is not None and ours.seconds is not None and ours.rss_mb is not None:
+            memory = max(ours.rss_mb, float(ours.extra.get("tree_mb") or 0))
             self.goal(
                 "Full validation within 2 GB",
-                f"{secs(ours)}, peak {ours.rss_mb:.0f} MB",
+                f"{secs(ours)}; memory {float(ours.extra.get('tree_mb') or 0):.0f} MB all processes, "
+                f"{ours.rss_mb:.0f} MB the largest",
                 "≤ 2 GB",
-                ours.rss_mb <= 2048,
+                memory <= 2048,
             )
         else:
             self.goal("Full validation within 2 GB", secs(ours), "≤ 2 GB", None)
         return (
             "## Full validation\n\n"
             + (
-                "`kgraph --project DIR validate`: the whole command (load, chunked validation of every target node, "
-                "report). Baseline: rdflib parse of ontology + data (+ the batch: the same run as the add baseline) "
-                "and `pyshacl.validate(graph, shacl_graph=shapes, inference='none')`, parse included.\n\n"
+                "`kgraph --project DIR validate`: the whole command (load, validation of every target node in "
+                "chunks, report). Memory: the peak of its largest process, and the highest total of all its "
+                "processes (proportional set size, sampled every 0.1 s: kgraph forks a worker per core, which "
+                "share the loaded store). Baseline: rdflib parse of ontology + data (+ the batch: the same run "
+                "as the add baseline) and `pyshacl.validate(graph, shacl_graph=shapes, inference='none')`, parse "
+                "included.\n\n"
             )
-            + table(["size", "kgraph CLI", "peak", "rdflib + pySHACL", "peak", "ratio"], body)
+            + table(
+                [
+                    "size",
+                    "kgraph CLI",
+                    "largest process",
+                    "all processes",
+                    "rdflib + pySHACL",
+                    "peak",
+                    "ratio",
+                ],
+                body,
+            )
         )
 
     def reason(self) -> str:
