@@ -10,6 +10,7 @@ A fresh process per measurement keeps one measurement's memory out of the next o
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -178,8 +179,11 @@ def load_raw(files: list[list[str]]) -> dict[str, Any]:
 # -- queries ----------------------------------------------------------------------------------
 
 
-def _forked(fn: Callable[[], int], runs: int, timeout: float, cheap: float) -> dict[str, Any]:
-    """A pilot run of ``fn`` (which returns a row count) in a forked child of this process
+def _forked(
+    fn: Callable[[], bytes], count: Callable[[bytes], int], runs: int, timeout: float, cheap: float
+) -> dict[str, Any]:
+    """A pilot run of ``fn`` (the query and its rendering, returning the bytes; ``count``
+    gives the number of results, outside the timed region) in a forked child of this process
     (the loaded store is shared copy-on-write), killed after ``timeout`` seconds: a native
     query cannot be interrupted from Python, a child can. If the pilot took at most
     ``cheap`` seconds, ``runs`` timed runs follow here, warm (more for a fast query, up to
@@ -191,8 +195,9 @@ def _forked(fn: Callable[[], int], runs: int, timeout: float, cheap: float) -> d
         os.close(read)
         try:
             start = time.perf_counter()
-            n = fn()
-            report: dict[str, Any] = {"t": time.perf_counter() - start, "rows": n}
+            data = fn()
+            elapsed = time.perf_counter() - start
+            report: dict[str, Any] = {"t": elapsed, "rows": count(data)}
         except BaseException as err:  # reported to the parent
             report = {"error": f"{type(err).__name__}: {err}"[:500]}
         os.write(write, json.dumps(report).encode())
@@ -222,9 +227,10 @@ def _forked(fn: Callable[[], int], runs: int, timeout: float, cheap: float) -> d
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        rows = fn()
+        data = fn()
         times.append(time.perf_counter() - start)
-    return {"times": times, "rows": rows, "pilot": report["t"]}
+        del data
+    return {"times": times, "rows": report["rows"], "pilot": report["t"]}
 
 
 @task
@@ -253,14 +259,16 @@ def queries_kgraph(
     for q in queries:
         subs = _substitutions(q["bindings"])
 
-        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> int:
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> bytes:
             check_query(
                 q["text"], max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=q["name"]
             )
             result = dataset.query(q["text"], substitutions=subs, source=q["name"])
-            return _rows(render(result, "nt" if q["form"] == "GRAPH" else "json").data, q["form"])
+            return bytes(render(result, "nt" if q["form"] == "GRAPH" else "json").data)
 
-        out[q["name"]] = _forked(run, q["runs"], q["timeout"], q["cheap"])
+        out[q["name"]] = _forked(
+            run, functools.partial(_rows, form=q["form"]), q["runs"], q["timeout"], q["cheap"]
+        )
     return {"seconds": load, "rss_mb": peak_mb(), "queries": out}
 
 
@@ -286,15 +294,17 @@ def queries_raw(
     for q in queries:
         subs = _substitutions(q["bindings"])
 
-        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> int:
+        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> bytes:
             result = store.query(
                 q["text"], use_default_graph_as_union=True, prefixes=prefixes, substitutions=subs
             )
             if q["form"] == "GRAPH":
-                return _rows(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"", q["form"])
-            return _rows(result.serialize(format=ox.QueryResultsFormat.JSON), q["form"])
+                return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""
+            return bytes(result.serialize(format=ox.QueryResultsFormat.JSON))
 
-        out[q["name"]] = _forked(run, q["runs"], q["timeout"], q["cheap"])
+        out[q["name"]] = _forked(
+            run, functools.partial(_rows, form=q["form"]), q["runs"], q["timeout"], q["cheap"]
+        )
     return {"seconds": load, "rss_mb": peak_mb(), "queries": out}
 
 

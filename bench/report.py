@@ -293,6 +293,7 @@ class Report:
             for z in sizes
         ]
         body, worst, worst_name = [], None, ""
+        unfinished: list[str] = []
         g = self.goal_size
         for name in self.r.items("query"):
             mem = self.r.get("query", name, g, "kgraph", "in-process")
@@ -317,17 +318,23 @@ class Report:
                     mark(None if value is None else value <= 1.5),
                 ]
             )
-            if value is not None and (worst is None or value > worst):
+            if value == float("inf"):
+                unfinished.append(name)
+            elif value is not None and (worst is None or value > worst):
                 worst, worst_name = value, name
-        worst_text = (
-            NA if worst is None else rtext(worst) if worst != float("inf") else "over the cap"
+        figure = (
+            f"worst measured {rtext(worst)} in memory ({worst_name})"
+            if worst is not None
+            else "not measured"
         )
-        self.goal(
-            "Queries on the on-disk store",
-            f"worst {worst_text} in memory ({worst_name})",
-            "≤ 1.5x",
-            None if worst is None else worst <= 1.5,
+        if unfinished:
+            figure += f"; not finished or skipped on disk: {', '.join(unfinished)}"
+        met = (
+            None
+            if worst is None and not unfinished
+            else (not unfinished and worst is not None and worst <= 1.5)
         )
+        self.goal("Queries on the on-disk store", figure, "≤ 1.5x", met)
         return (
             "## Persistent store (`--store DIR`)\n\n"
             "The store is built once (the first `kgraph --store DIR ...` bulk-loads it), then opened "
