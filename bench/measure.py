@@ -67,7 +67,7 @@ class Config:
     guard_runs: int = 15
     budget: float = 20 * 60
     cap: float = 240.0
-    cheap: float = 20.0
+    cheap: float = 5.0
     query_cap: float = 10.0
     query_cheap: float = 2.0
     no_cap: bool = False

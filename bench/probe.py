@@ -187,7 +187,7 @@ def _forked(
     (the loaded store is shared copy-on-write), killed after ``timeout`` seconds: a native
     query cannot be interrupted from Python, a child can. If the pilot took at most
     ``cheap`` seconds, ``runs`` timed runs follow here, warm (more for a fast query, up to
-    15, for about a second of runs); else the pilot is the figure."""
+    15, for about half a second of runs); else the pilot is the figure."""
     read, write = os.pipe()
     sys.stdout.flush()
     pid = os.fork()
@@ -222,8 +222,8 @@ def _forked(
         return {"times": [], "rows": -1, "error": report["error"]}
     if report["t"] > cheap:
         return {"times": [report["t"]], "rows": report["rows"], "pilot": report["t"]}
-    # Fast queries are noisy: repeat them for about a second (at most 15 times).
-    repeats = max(runs, min(15, int(1.0 / max(report["t"], 1e-4))))
+    # Fast queries are noisy: repeat them for about half a second (at most 15 times).
+    repeats = max(runs, min(15, int(0.5 / max(report["t"], 1e-4))))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

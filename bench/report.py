@@ -747,8 +747,8 @@ class Report:
             "- Graphs: synthetic data shaped like the article (bench/generate.py), N-Triples, at the sizes below "
             "(triples of data/synthetic.nt), plus the ontology and the curated data files (the quads-loaded column "
             "gives the total). Deterministic from the seed.\n"
-            "- Each figure: the median of several runs, each in a fresh process (one run when a single run is "
-            "predicted to take over 20 s); peak = peak resident memory. A measurement predicted (linearly from the "
+            "- Each figure: the median of several runs, each in a fresh process (one run when a run takes, or is "
+            "predicted to take, over 5 s); peak = peak resident memory. A measurement predicted (linearly from the "
             "previous size) to take longer than the cap, or known from ENGINE-NOTES to take over 10 minutes, is "
             "skipped and says so.\n\n"
         )
