@@ -258,6 +258,7 @@ class Report:
                 f"worst {rtext(worst) if worst != float('inf') else 'over the cap'} raw pyoxigraph ({worst_name})",
                 "≤ 1.2x",
                 None if worst is None else worst <= 1.2,
+                self._query_limits(canned),
             )
         else:
             self.goal("Every canned query", "no canned queries in queries/", "≤ 1.2x", None)
@@ -281,6 +282,63 @@ class Report:
             "≤ 1.2x",
         ]
         return intro + table(header, body)
+
+    def _query_limits(self, canned: list[str]) -> str:
+        """Why some canned queries miss 1.2x, in the run's own numbers."""
+        g = self.goal_size
+        slow_ok, missed, gaps = 0, [], []
+        for name in canned:
+            ours = self.r.get("query", name, g, "kgraph", "in-process")
+            raw = self.r.get("query", name, g, "pyoxigraph", "in-process")
+            value = ratio(ours, raw)
+            if value is None or ours is None or raw is None:
+                continue
+            if value > 1.2:
+                missed.append((name, ours.seconds or 0.0))
+                gaps.append(((ours.seconds or 0.0) - (raw.seconds or 0.0)) * 1000)
+            elif (ours.seconds or 0.0) >= 0.002:
+                slow_ok += 1
+        if not missed:
+            return ""
+        longest = max(t for _, t in missed) * 1000
+        guard = next((r for r in self.r.rows if r.table == "guards"), None)
+        inside = None
+        query_guard = guard.extra.get("commands", {}).get("query") if guard else None
+        if query_guard and query_guard.get("inside"):
+            inside = statistics.median(query_guard["inside"]) * 1000
+        guard_text = f" (the guard alone measured {inside:.2f} ms, below)" if inside else ""
+        return (
+            f"What limits it: the {len(missed)} queries that miss ({', '.join(n for n, _ in missed)}) "
+            f"answer in {longest:.2f} ms or less at {label(g)}, and kgraph's extra time on them is a "
+            f"constant {min(gaps):.2f}-{max(gaps):.2f} ms that does not grow with the graph: the guard's "
+            f"scan of the query text{guard_text}, binding and dataset set-up. Every canned query that takes "
+            f"2 ms or more ({slow_ok} of them) is within 1.2x."
+        )
+
+    def _store_limits(self) -> str:
+        """Why the on-disk store is slower per query, and what it buys, in the run's numbers."""
+        g = self.goal_size
+        load = self.r.get("load", "load", g, "kgraph", "CLI")
+        faster, compared = 0, 0
+        for name in self.r.items("query"):
+            mem = self.r.get("query", name, g, "kgraph", "in-process")
+            cli = self.r.get("store", name, g, "kgraph", "CLI --store")
+            if load and load.seconds and mem and mem.seconds is not None and cli and cli.seconds:
+                compared += 1
+                faster += cli.seconds < load.seconds + mem.seconds
+        whole = (
+            f" What the store buys is the load: at {label(g)} a whole `kgraph --store DIR query` command "
+            f"beat the in-memory command (load {secs(load)} + query) for {faster} of {compared} queries."
+            if compared
+            else ""
+        )
+        return (
+            "What limits it: Oxigraph's on-disk store answers each triple pattern with a RocksDB seek and "
+            "decodes every result term from RocksDB's string table, where the in-memory store probes hash "
+            "maps; the canned queries are label lookups in OPTIONALs with thousands of result rows, the "
+            "worst case for that (ENGINE-NOTES measured 2-3x on joins and aggregates). pyoxigraph exposes no "
+            "cache settings to tune it." + whole
+        )
 
     def store(self) -> str:
         sizes = self.r.sizes()
@@ -334,7 +392,7 @@ class Report:
             if worst is None and not unfinished
             else (not unfinished and worst is not None and worst <= 1.5)
         )
-        self.goal("Queries on the on-disk store", figure, "≤ 1.5x", met)
+        self.goal("Queries on the on-disk store", figure, "≤ 1.5x", met, self._store_limits())
         return (
             "## Persistent store (`--store DIR`)\n\n"
             "The store is built once (the first `kgraph --store DIR ...` bulk-loads it), then opened "
