@@ -133,7 +133,7 @@ def render_text(report: Report, *, title: str = "") -> str:
     if report.global_shapes:
         lines.append(
             "validated the whole graph because these shapes are not local: "
-            + ", ".join(_term(s) for s in report.global_shapes)
+            + ", ".join(shorten(s) for s in report.global_shapes)
         )
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:

@@ -252,11 +252,21 @@ def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
 
     nodes: set[Any] = set()
     if shapes.target_classes:
-        values = " ".join(f"<{c}>" for c in sorted(shapes.target_classes))
-        query = f"""SELECT DISTINCT ?x WHERE {{
-            VALUES ?target {{ {values} }}
-            ?class <{RDFS}subClassOf>* ?target . ?x <{RDF}type> ?class }}"""
-        nodes |= {row["x"] for row in scope.dataset.query(query, graphs=scope.graphs)}
+        # The target classes and their subclasses, from the scope's own rdfs:subClassOf
+        # triples (the overlay's included), then their instances.
+        subclasses: dict[Any, set[Any]] = {}
+        for quad in scope.class_hierarchy():
+            subclasses.setdefault(quad.object, set()).add(quad.subject)
+        classes = {ox.NamedNode(c) for c in shapes.target_classes}
+        todo = list(classes)
+        while todo:
+            for sub in subclasses.get(todo.pop(), ()):
+                if sub not in classes:
+                    classes.add(sub)
+                    todo.append(sub)
+        a = ox.NamedNode(RDF + "type")
+        for cls in classes:
+            nodes |= {q.subject for q in scope.match(None, a, cls)}
     for node in shapes.target_nodes:
         from kgraph.convert import from_rdflib
 
@@ -367,9 +377,12 @@ def _follow(scope: _Scope, node: Any, trie: dict[Any, Any], out: list[Any]) -> N
 
 def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
     findings = _run(list(scope.all_quads()), shapes, None)
+    # Nodes checked: the targets kgraph can enumerate, plus any other node a finding is on
+    # (a SPARQL-based target only pySHACL evaluates).
+    checked = {str(node) for node in _targets(scope, shapes)} | {f.focus for f in findings}
     return Report(
         tuple(findings),
-        len({f.focus for f in findings}),
+        len(checked),
         "whole-graph",
         tuple(sorted(shapes.global_shapes)),
     )
