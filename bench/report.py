@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-from bench.measure import Row
+from bench.measure import SAME_STORE, Row
 
 OK, NO, NA = "✓", "✗", "–"
 GOAL_SIZE = 1_000_000
@@ -240,6 +240,7 @@ class Report:
                 else f"{rows_ours} ≠ {rows_raw}"
             )
             value = ratios[sizes.index(self.goal_size)] if self.goal_size in sizes else None
+            here = self.r.get("query", name, self.goal_size, "pyoxigraph", SAME_STORE)
             body.append(
                 [
                     name,
@@ -247,6 +248,7 @@ class Report:
                     *cells,
                     secs(raw_top),
                     *(rtext(v) if v != float("inf") else "over the cap" for v in ratios),
+                    rtext(ratio(top, here)),
                     mark(None if value is None else value <= 1.2),
                 ]
             )
@@ -271,7 +273,11 @@ class Report:
             "+ Oxigraph's serialiser on the same files. Required parameters are bound to the header's "
             "example; the others are left unbound (the whole answer). `probe:` queries are the bench's own "
             "(bench/queries/): common query forms, measured beside the canned ones. Rows: the number of "
-            f"results at {label(self.goal_size)}, the same for both engines unless marked ≠.\n\n"
+            f"results at {label(self.goal_size)}, the same for both engines unless marked ≠. "
+            "The ratio, same store: kgraph against raw pyoxigraph's `Store.query` + serialiser on "
+            "kgraph's own store, timed in the same process right after kgraph (the goal is judged "
+            "on the separate store; this column tells kgraph's overhead from the spread between "
+            "two stores in two processes).\n\n"
         )
         header = [
             "query",
@@ -279,41 +285,67 @@ class Report:
             *(f"kgraph {label(z)}" for z in sizes),
             f"pyoxigraph {label(self.goal_size)}",
             *(f"ratio {label(z)}" for z in sizes),
+            f"ratio, same store {label(self.goal_size)}",
             "≤ 1.2x",
         ]
         return intro + table(header, body)
 
     def _query_limits(self, canned: list[str]) -> str:
-        """Why some canned queries miss 1.2x, in the run's own numbers."""
+        """Why some canned queries miss 1.2x, in the run's own numbers: kgraph's overhead
+        (seen against raw pyoxigraph on kgraph's own store, in the same process) or the
+        difference between two stores in two processes."""
         g = self.goal_size
-        slow_ok, missed, gaps = 0, [], []
+        slow_ok, overhead, noise = 0, [], []
         for name in canned:
             ours = self.r.get("query", name, g, "kgraph", "in-process")
             raw = self.r.get("query", name, g, "pyoxigraph", "in-process")
             value = ratio(ours, raw)
-            if value is None or ours is None or raw is None:
+            if value is None or ours is None or not ours.seconds:
                 continue
-            if value > 1.2:
-                missed.append((name, ours.seconds or 0.0))
-                gaps.append(((ours.seconds or 0.0) - (raw.seconds or 0.0)) * 1000)
-            elif (ours.seconds or 0.0) >= 0.002:
-                slow_ok += 1
-        if not missed:
+            if value <= 1.2:
+                slow_ok += ours.seconds >= 0.002
+                continue
+            here = self.r.get("query", name, g, "pyoxigraph", SAME_STORE)
+            same = ratio(ours, here)
+            if same is not None and same <= 1.2:
+                noise.append(f"{name} ({rtext(value)}; {rtext(same)} on the same store)")
+            else:
+                gap = (ours.seconds - here.seconds) * 1000 if here and here.seconds else None
+                overhead.append((name, ours.seconds * 1000, gap))
+        if not overhead and not noise:
             return ""
-        longest = max(t for _, t in missed) * 1000
-        guard = next((r for r in self.r.rows if r.table == "guards"), None)
-        inside = None
-        query_guard = guard.extra.get("commands", {}).get("query") if guard else None
-        if query_guard and query_guard.get("inside"):
-            inside = statistics.median(query_guard["inside"]) * 1000
-        guard_text = f" (the guard alone measured {inside:.2f} ms, below)" if inside else ""
-        return (
-            f"What limits it: the {len(missed)} queries that miss ({', '.join(n for n, _ in missed)}) "
-            f"answer in {longest:.2f} ms or less at {label(g)}, and kgraph's extra time on them is a "
-            f"constant {min(gaps):.2f}-{max(gaps):.2f} ms that does not grow with the graph: the guard's "
-            f"scan of the query text{guard_text}, binding and dataset set-up. Every canned query that takes "
-            f"2 ms or more ({slow_ok} of them) is within 1.2x."
-        )
+        parts = ["What limits it:"]
+        if overhead:
+            guard = next((r for r in self.r.rows if r.table == "guards"), None)
+            query_guard = guard.extra.get("commands", {}).get("query") if guard else None
+            inside = (
+                statistics.median(query_guard["inside"]) * 1000
+                if query_guard and query_guard.get("inside")
+                else None
+            )
+            gaps = [gap for _, _, gap in overhead if gap is not None]
+            gap_text = (
+                f"kgraph's extra time on them, against raw pyoxigraph on the same store in the "
+                f"same process, is {min(gaps):.2f}-{max(gaps):.2f} ms"
+                if gaps
+                else "kgraph's extra time on them is a few tenths of a millisecond"
+            )
+            guard_text = f" (the guard alone measured {inside:.2f} ms, below)" if inside else ""
+            parts.append(
+                f"{len(overhead)} queries ({', '.join(n for n, _, _ in overhead)}) answer in "
+                f"{max(t for _, t, _ in overhead):.2f} ms or less at {label(g)}, and {gap_text}: a "
+                f"fixed cost per query, not per row, of the guard's scan of the query text{guard_text}, "
+                "binding and the choice of graphs."
+            )
+        if noise:
+            parts.append(
+                f"{len(noise)} {'query misses' if len(noise) == 1 else 'queries miss'} only against "
+                "the separate store in another process, within 1.2x of raw pyoxigraph on kgraph's "
+                f"own store: {', '.join(noise)}; the gap is the "
+                "spread between two stores and two processes, not kgraph's work."
+            )
+        parts.append(f"{slow_ok} canned queries that take 2 ms or more are within 1.2x.")
+        return " ".join(parts)
 
     def _store_limits(self) -> str:
         """Why the on-disk store is slower per query, and what it buys, in the run's numbers."""
