@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +76,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder.mkdir()
     monkeypatch.chdir(folder)
     yield folder
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test will Ctrl-C: a shell running the tests in the
+    background (``make test &``) starts them with SIGINT ignored, the child would inherit
+    that, and Python keeps an ignored SIGINT ignored, as it should."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from conftest import ROOT, invoke
+from conftest import ROOT, interruptible, invoke
 from kgraph.errors import ExitStatus
 
 SELECT = "SELECT ?v ?label WHERE { ?v a kg:Visit ; skos:prefLabel ?label FILTER(lang(?label) = 'en') } ORDER BY ?v"
@@ -348,6 +348,7 @@ def test_interrupted_output_write_leaves_no_file(tmp_path: Path, sig: signal.Sig
             str(target),
         ],
         stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
     )
     # Signal while the output is being written: once its temporary file exists.
     deadline = time.monotonic() + 60

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import ROOT, Run, invoke
+from conftest import ROOT, Run, interruptible, invoke
 from kgraph.errors import ExitStatus
 from kgraph.queries import registry
 
@@ -892,13 +892,15 @@ def test_interrupted_push_says_rerunning_is_safe(fake_store, project: Path) -> N
         "push",
         store.base + "/store",
     ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible
+    ) as process:
         deadline = time.monotonic() + 60
         while not store.requests and time.monotonic() < deadline:
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     expected = f"Error: interrupted; the store may hold part of the push; {RERUN}\n"
     assert stderr.decode() == expected
 
