@@ -891,6 +891,8 @@ class Report:
             "predicted to take, over 5 s); peak = peak resident memory. A measurement predicted (linearly from the "
             "previous size) to take longer than the cap, or known from ENGINE-NOTES to take over 10 minutes, is "
             "skipped and says so.\n\n"
+            "![Time against graph size, log-log: kgraph and the plain way for load, queries, add, "
+            "validation, reasoning and export](benchmarks.svg)\n\n"
         )
         summary = "## Goals\n\n" + table(["goal", "figure", "target", ""], self.summary) + "\n"
         unmet = ""
