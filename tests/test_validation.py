@@ -1,4 +1,5 @@
-"""Validation internals: chunks spread over processes give the same answer as one pass."""
+"""Validation internals: chunks spread over processes give the same answer as one pass; a
+shape kgraph cannot localise makes it validate the whole graph, and say so."""
 
 from __future__ import annotations
 
