@@ -233,6 +233,21 @@ def _forked(
     return {"times": times, "rows": report["rows"], "pilot": report["t"]}
 
 
+def _raw_query(
+    store: Any, q: dict[str, Any], subs: dict[Any, Any] | None, prefixes: dict[str, str]
+) -> bytes:
+    """A query the plain way: ``Store.query`` over the union of the named graphs, then
+    Oxigraph's own serialiser (JSON for tables, N-Triples for graphs)."""
+    import pyoxigraph as ox
+
+    result = store.query(
+        q["text"], use_default_graph_as_union=True, prefixes=prefixes, substitutions=subs
+    )
+    if q["form"] == "GRAPH":
+        return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""
+    return bytes(result.serialize(format=ox.QueryResultsFormat.JSON))
+
+
 @task
 def queries_kgraph(
     root: str,
@@ -243,8 +258,6 @@ def queries_kgraph(
     """Each query on one loaded dataset: the guard, the query, the rendering (JSON for
     tables, N-Triples for graphs): what ``kgraph query`` does after loading. Then the
     same query by raw pyoxigraph on the same store, if ``same_store``."""
-    import pyoxigraph as ox
-
     from kgraph.guards import check_query
     from kgraph.limits import Limits
     from kgraph.namespaces import GRAPH, PREFIXES
@@ -280,14 +293,7 @@ def queries_kgraph(
 
         # The same query through pyoxigraph's own API on this very store, in this process:
         # kgraph's overhead without the noise of a second store in another process.
-        def raw(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> bytes:
-            result = dataset.store.query(
-                q["text"], use_default_graph_as_union=True, prefixes=PREFIXES, substitutions=subs
-            )
-            if q["form"] == "GRAPH":
-                return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""
-            return bytes(result.serialize(format=ox.QueryResultsFormat.JSON))
-
+        raw = functools.partial(_raw_query, dataset.store, q, subs, PREFIXES)
         raw_here[q["name"]] = _forked(raw, rows, q["runs"], q["timeout"], q["cheap"])
     return {"seconds": load, "rss_mb": peak_mb(), "queries": out, "same_store": raw_here}
 
@@ -318,16 +324,7 @@ def queries_raw(
     )
     out: dict[str, Any] = {}
     for q in queries:
-        subs = _substitutions(q["bindings"])
-
-        def run(q: dict[str, Any] = q, subs: dict[Any, Any] | None = subs) -> bytes:
-            result = store.query(
-                q["text"], use_default_graph_as_union=True, prefixes=prefixes, substitutions=subs
-            )
-            if q["form"] == "GRAPH":
-                return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""
-            return bytes(result.serialize(format=ox.QueryResultsFormat.JSON))
-
+        run = functools.partial(_raw_query, store, q, _substitutions(q["bindings"]), prefixes)
         out[q["name"]] = _forked(
             run, functools.partial(_rows, form=q["form"]), q["runs"], q["timeout"], q["cheap"]
         )

@@ -347,6 +347,16 @@ class Report:
         parts.append(f"{slow_ok} canned queries that take 2 ms or more are within 1.2x.")
         return " ".join(parts)
 
+    def _query_ratios(self, a: tuple[str, str], b: tuple[str, str]) -> list[float]:
+        """Per query at the goal size, variant ``a``'s time over variant ``b``'s (who, how),
+        where both were measured."""
+        g = self.goal_size
+        values = (
+            ratio(self.r.get("query", name, g, *a), self.r.get("query", name, g, *b))
+            for name in self.r.items("query")
+        )
+        return [v for v in values if v is not None]
+
     def _store_limits(self) -> str:
         """Why the on-disk store is slower per query, and what it buys, in the run's numbers."""
         g = self.goal_size
@@ -364,28 +374,12 @@ class Report:
             if compared
             else ""
         )
-        engine = [
-            value
-            for name in self.r.items("query")
-            if (
-                value := ratio(
-                    self.r.get("query", name, g, "pyoxigraph", "in-process --store"),
-                    self.r.get("query", name, g, "pyoxigraph", "in-process"),
-                )
-            )
-            is not None
-        ]
-        ours = [
-            value
-            for name in self.r.items("query")
-            if (
-                value := ratio(
-                    self.r.get("query", name, g, "kgraph", "in-process --store"),
-                    self.r.get("query", name, g, "pyoxigraph", "in-process --store"),
-                )
-            )
-            is not None
-        ]
+        engine = self._query_ratios(
+            ("pyoxigraph", "in-process --store"), ("pyoxigraph", "in-process")
+        )
+        ours = self._query_ratios(
+            ("kgraph", "in-process --store"), ("pyoxigraph", "in-process --store")
+        )
         measured = (
             f" Raw pyoxigraph on the same store is {min(engine):.1f}-{max(engine):.1f}x "
             f"(median {statistics.median(engine):.1f}x) its in-memory time on these queries, and "
