@@ -252,21 +252,7 @@ def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
 
     nodes: set[Any] = set()
     if shapes.target_classes:
-        # The target classes and their subclasses, from the scope's own rdfs:subClassOf
-        # triples (the overlay's included), then their instances.
-        subclasses: dict[Any, set[Any]] = {}
-        for quad in scope.class_hierarchy():
-            subclasses.setdefault(quad.object, set()).add(quad.subject)
-        classes = {ox.NamedNode(c) for c in shapes.target_classes}
-        todo = list(classes)
-        while todo:
-            for sub in subclasses.get(todo.pop(), ()):
-                if sub not in classes:
-                    classes.add(sub)
-                    todo.append(sub)
-        a = ox.NamedNode(RDF + "type")
-        for cls in classes:
-            nodes |= {q.subject for q in scope.match(None, a, cls)}
+        nodes |= _instances(scope, [ox.NamedNode(c) for c in shapes.target_classes])
     for node in shapes.target_nodes:
         from kgraph.convert import from_rdflib
 
@@ -299,7 +285,7 @@ def _affected(after: _Scope, shapes: ShapeIndex, batch: _Scope) -> set[Any]:
     for quad in batch.all_quads():
         affected.add(quad.subject)
         if quad.predicate.value == sub_class_of:
-            affected |= _instances(after, quad.subject)
+            affected |= _instances(after, [quad.subject])
         for inverse, node in ((False, quad.subject), (True, quad.object)):
             if isinstance(node, ox.Literal):
                 continue
@@ -308,12 +294,14 @@ def _affected(after: _Scope, shapes: ShapeIndex, batch: _Scope) -> set[Any]:
     return {n for n in affected if not isinstance(n, ox.Literal)}
 
 
-def _instances(scope: _Scope, cls: Any) -> set[Any]:
-    """Instances of ``cls`` and of its subclasses."""
+def _instances(scope: _Scope, roots: Iterable[Any]) -> set[Any]:
+    """Instances of the ``roots`` classes and of their subclasses, as the scope (overlay
+    included) declares them."""
     import pyoxigraph as ox
 
     rdf_type, sub = ox.NamedNode(RDF + "type"), ox.NamedNode(RDFS + "subClassOf")
-    classes, frontier = {cls}, [cls]
+    classes = set(roots)
+    frontier = list(classes)
     while frontier:
         for quad in scope.match(None, sub, frontier.pop()):
             if quad.subject not in classes:
