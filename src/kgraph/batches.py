@@ -22,6 +22,7 @@ from typing import Any
 
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
+from kgraph.fsutil import check_no_links
 from kgraph.limits import Worker
 from kgraph.locate import skolemise
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri
@@ -152,7 +153,7 @@ def add(
         worker.phase("reason")
         inferred_before = {(t.subject, t.predicate, t.object) for t in closure(dataset, infer)}
         inferred_graph = f"{graph}#inferred"
-        with_batch = Dataset(ox.Store(), dataset.project, dataset.sources)
+        with_batch = Dataset(ox.Store(), dataset.project, dataset.sources, limits=dataset.limits)
         with_batch.store.extend(dataset.store.quads_for_pattern(None, None, None, None))
         with_batch.store.extend(overlay.quads_for_pattern(None, None, None, None))
         with_batch.extra_graphs.append(graph)
@@ -220,8 +221,11 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
     graph = ox.NamedNode(info.graph)
     record = [q.triple for q in quads if q.subject == graph]
     body = sorted((q.triple for q in quads if q.subject != graph), key=str)
+    # Only kgraph's own values go into the comment: an input's name is the user's text (a
+    # newline in it would end the comment and turn the rest into unvalidated Turtle), so it
+    # appears only in the record, as a literal the serialiser escapes.
     header = (
-        f"# kgraph batch {info.id}: {info.triples} triples added {info.added} from {', '.join(info.sources)}.\n"
+        f"# kgraph batch {info.id}: {info.triples} triples added {info.added}.\n"
         f"# Written by `kgraph add`; take it out with `kgraph remove {info.id}`. Do not edit:\n"
         f"# its SHA-256 identifies the input it was read from.\n"
     )
@@ -235,11 +239,12 @@ def list_batches(root: Path) -> list[BatchInfo]:
     """Every batch of the project, oldest first, from the records in their files."""
     import pyoxigraph as ox
 
-    folder = root / "data" / BATCH_DIR
+    folder = check_no_links(root / "data" / BATCH_DIR, root)
     found = []
     for path in sorted(folder.glob("*.ttl")) if folder.is_dir() else []:
         if not _BATCH_ID.match(path.stem):
             continue
+        check_no_links(path, root)
         relative = batch_relative(path.stem)
         graph = graph_iri(relative)
         fields: dict[str, list[str]] = {}

@@ -644,7 +644,11 @@ def add_command(
         )
         if result.status == "added":
             assert result.batch is not None
-            write_atomic(context.project.root / result.batch.path, result.content, exclusive=True)
+            write_atomic(
+                context.project.safe(context.project.root / result.batch.path),
+                result.content,
+                exclusive=True,
+            )
     _emit(_add_output(result, fmt), None)
     if result.status == "rejected":
         click.get_current_context().exit(int(ExitStatus.FINDINGS))
@@ -723,7 +727,7 @@ def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: f
                 f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})"
             )
             return
-        remove_durably(context.project.root / info.path)
+        remove_durably(context.project.safe(context.project.root / info.path))
     click.echo(f"removed batch {info.id} ({info.triples} triples, {info.path})")
 
 

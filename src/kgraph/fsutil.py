@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from kgraph.errors import StorageError
+from kgraph.errors import RefusedError, StorageError
 
 TMP_PREFIX = ".kgraph-tmp-"
 
@@ -109,3 +109,34 @@ def clean_leftovers(folder: Path) -> list[Path]:
     if removed:
         fsync_dir(folder)
     return removed
+
+
+def check_no_links(path: Path, root: Path) -> Path:
+    """``path`` itself, after checking that no component of it below ``root`` is a symbolic
+    link, so that a cloned project (git keeps links) cannot make kgraph read, write or
+    delete anything outside it (``ln -s ~/.ssh/id_rsa data/x.ttl``).
+
+    ``root`` itself may be a link: the user named it. Missing components are fine (they
+    are created by kgraph, inside the checked parent).
+    """
+    import stat
+
+    try:
+        relative = path.relative_to(root)
+    except ValueError as err:
+        raise RefusedError(f"{path} is outside the project {root}") from err
+    current = root
+    for part in relative.parts:
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return path
+        except OSError as err:
+            raise RefusedError(f"cannot inspect {current}: {err.strerror or err}") from err
+        if stat.S_ISLNK(info.st_mode):
+            raise RefusedError(
+                f"{current} is a symbolic link; kgraph reads and writes only the project's own "
+                "files, so that a project cannot point it at files elsewhere"
+            )
+    return path

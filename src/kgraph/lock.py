@@ -8,10 +8,12 @@ releases the lock when the holder dies, so a crash never leaves a stale lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -23,22 +25,44 @@ from kgraph.errors import StorageError
 LOCK_FILE = ".kgraph.lock"
 
 
-def _holder(path: Path) -> str:
+def _holder(fd: int) -> str:
     try:
-        info = json.loads(path.read_text())
+        info = json.loads(os.pread(fd, 4096, 0))
         return f"pid {info['pid']} on {info['host']} ({info['command']}, since {info['since']})"
     except (OSError, ValueError, KeyError, TypeError):
         return "another process"
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file, refusing anything but a plain file of its own.
+
+    The record of the holder is written into it, so a symbolic link (``git clone`` keeps
+    them; a dangling one would create its target), a hard link or a FIFO planted under its
+    name would make kgraph truncate or block on a file elsewhere.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise StorageError(
+                f"the lock file {path} is a symbolic link; remove it (kgraph never writes "
+                "through a link)"
+            ) from err
+        raise StorageError(f"cannot create the lock file {path}: {err.strerror or err}") from err
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        what = "has other hard links" if stat.S_ISREG(info.st_mode) else "is not a regular file"
+        raise StorageError(f"the lock file {path} {what}; remove it (kgraph writes into it)")
+    return fd
 
 
 @contextlib.contextmanager
 def project_lock(root: Path, *, wait: float, on_wait: object = None) -> Iterator[None]:
     """Hold the project's writer lock; wait at most ``wait`` seconds for it."""
     path = root / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as err:
-        raise StorageError(f"cannot create the lock file {path}: {err.strerror or err}") from err
+    fd = _open_lock_file(path)
     try:
         deadline = time.monotonic() + wait
         told = False
@@ -49,11 +73,11 @@ def project_lock(root: Path, *, wait: float, on_wait: object = None) -> Iterator
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise StorageError(
-                        f"the project is locked by {_holder(path)}; gave up after {wait:g} s "
+                        f"the project is locked by {_holder(fd)}; gave up after {wait:g} s "
                         "(raise --wait, or try again)"
                     ) from None
                 if not told and callable(on_wait):
-                    on_wait(f"waiting for the project lock held by {_holder(path)}")
+                    on_wait(f"waiting for the project lock held by {_holder(fd)}")
                     told = True
                 time.sleep(0.05)
         info = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kgraph.errors import UsageError
 from kgraph.formats import RdfSyntax
-from kgraph.fsutil import TMP_PREFIX
+from kgraph.fsutil import TMP_PREFIX, check_no_links
 from kgraph.namespaces import graph_iri
 
 SHAPES_FILE = "shapes.ttl"
@@ -45,23 +45,23 @@ class Project:
 
     @property
     def ontology_dir(self) -> Path:
-        return self.root / "ontology"
+        return self.safe(self.root / "ontology")
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self.safe(self.root / "data")
 
     @property
     def batch_dir(self) -> Path:
-        return self.data_dir / BATCH_DIR
+        return self.safe(self.data_dir / BATCH_DIR)
 
     @property
     def queries_dir(self) -> Path:
-        return self.root / "queries"
+        return self.safe(self.root / "queries")
 
     @property
     def shapes_path(self) -> Path:
-        return self.ontology_dir / SHAPES_FILE
+        return self.safe(self.ontology_dir / SHAPES_FILE)
 
     @classmethod
     def locate(cls, directory: str | Path | None = None) -> Project:
@@ -77,11 +77,17 @@ class Project:
             return cls(here)
         return cls(shipped_root(), shipped=True)
 
+    def safe(self, path: Path) -> Path:
+        """``path``, refused (:class:`~kgraph.errors.RefusedError`) when a symbolic link
+        on the way from the project folder leads elsewhere. The shipped graph is part of
+        the installed package and trusted as such."""
+        return path if self.shipped else check_no_links(path, self.root)
+
     def source_files(self) -> list[SourceFile]:
         """The ontology and data files, in a stable order (ontology first)."""
         files: list[SourceFile] = []
         for folder in (self.ontology_dir, self.data_dir):
-            for path in sorted(_rdf_files(folder)):
+            for path in sorted(_rdf_files(self.safe(folder), self)):
                 if folder == self.ontology_dir and path.name == SHAPES_FILE:
                     continue
                 relative = path.relative_to(self.root).as_posix()
@@ -100,17 +106,21 @@ def _is_project(folder: Path) -> bool:
     return (folder / "ontology").is_dir() and (folder / "data").is_dir()
 
 
-def _rdf_files(folder: Path) -> list[Path]:
+def _rdf_files(folder: Path, project: Project) -> list[Path]:
+    """The RDF files under ``folder``; a symbolic link among them (file or folder) is
+    refused rather than followed or skipped, so that nothing is silently left out."""
     found: list[Path] = []
     if not folder.is_dir():
         return found
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in dirnames:
+            project.safe(Path(dirpath) / name)
         for name in filenames:
             if name.startswith(".") or name.startswith(TMP_PREFIX):
                 continue
             if RdfSyntax.is_rdf_path(name):
-                found.append(Path(dirpath) / name)
+                found.append(project.safe(Path(dirpath) / name))
     return found
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError, UsageError
+from kgraph.fsutil import check_no_links
 from kgraph.guards import _SPARQL_TOKEN
 from kgraph.namespaces import PREFIXES, XSD, expand
 
@@ -167,14 +168,19 @@ def registry(queries_dir: Path) -> dict[str, CannedQuery]:
     """Every canned query, by name (the file name without ``.rq``)."""
     if not queries_dir.is_dir():
         return {}
-    return {p.stem: load_query(p) for p in sorted(queries_dir.glob("*.rq"))}
+    return {
+        p.stem: load_query(check_no_links(p, queries_dir)) for p in sorted(queries_dir.glob("*.rq"))
+    }
 
 
 def checks(queries_dir: Path) -> dict[str, CannedQuery]:
     folder = queries_dir / "checks"
     if not folder.is_dir():
         return {}
-    return {p.stem: load_query(p) for p in sorted(folder.glob("*-violation.rq"))}
+    return {
+        p.stem: load_query(check_no_links(p, folder))
+        for p in sorted(check_no_links(folder, queries_dir).glob("*-violation.rq"))
+    }
 
 
 def resolve(spec: str | None, expression: str | None, queries_dir: Path) -> CannedQuery:

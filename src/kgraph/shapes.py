@@ -102,6 +102,13 @@ def analyse(graph: Any) -> ShapeIndex:
     for shape in shapes:
         targets: list[str] = []
         for cls in graph.objects(shape, sh("targetClass")):
+            if not isinstance(cls, URIRef):
+                # SHACL 1.0 §2.1.3.3: the values are IRIs. A literal would otherwise end up
+                # as text in a query (``"urn:a> } SERVICE <...> ..."``).
+                raise InputError(
+                    f"sh:targetClass of {shape.n3()} must be an IRI, not {cls.n3()}",
+                    path="ontology/shapes.ttl",
+                )
             index.target_classes.add(str(cls))
             targets.append(str(cls))
         if (shape, R.type, URIRef(RDFS + "Class")) in graph:

@@ -37,13 +37,16 @@ class SparqlConstraint:
     messages: tuple[str, ...]
     severity: str
     target_classes: tuple[str, ...]
-    target_nodes: tuple[str, ...]
+    target_nodes: tuple[Any, ...]
+    """Oxigraph terms (SHACL allows literals here)."""
 
 
 def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
     """The constraints kgraph evaluates itself, and a copy of the shapes graph without them."""
     from rdflib import RDF as R
     from rdflib import Graph, URIRef
+
+    from kgraph.convert import from_rdflib
 
     def sh(local: str) -> Any:
         return URIRef(SH + local)
@@ -76,8 +79,9 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
                 query=prefixes + query,
                 messages=messages,
                 severity=severity,
+                # IRIs only: shapes.analyse refuses a literal sh:targetClass first.
                 target_classes=tuple(str(c) for c in shapes.objects(shape, sh("targetClass"))),
-                target_nodes=tuple(str(n) for n in shapes.objects(shape, sh("targetNode"))),
+                target_nodes=tuple(from_rdflib(n) for n in shapes.objects(shape, sh("targetNode"))),
             )
         )
         handled.add((shape, constraint))
@@ -180,14 +184,25 @@ def _get(row: Any, name: str) -> Any:
 
 
 def _targets(store: Any, constraint: SparqlConstraint) -> set[Any]:
+    """The constraint's target nodes in ``store``: its sh:targetNode values, and the
+    instances of its target classes and of their subclasses (SHACL 1.0 §2.1.3.2).
+
+    Walked with pattern lookups rather than a query: the class IRIs come from the shapes
+    file, and text from a file is never pasted into a query.
+    """
     import pyoxigraph as ox
 
-    nodes: set[Any] = {ox.NamedNode(n) for n in constraint.target_nodes}
-    if constraint.target_classes:
-        values = " ".join(f"<{c}>" for c in constraint.target_classes)
-        query = f"""SELECT DISTINCT ?x WHERE {{
-            VALUES ?target {{ {values} }} ?class <{RDFS}subClassOf>* ?target . ?x <{RDF}type> ?class }}"""
-        nodes |= {row["x"] for row in store.query(query)}
+    nodes: set[Any] = set(constraint.target_nodes)
+    rdf_type, sub = ox.NamedNode(RDF + "type"), ox.NamedNode(RDFS + "subClassOf")
+    classes = {ox.NamedNode(c) for c in constraint.target_classes}
+    frontier = list(classes)
+    while frontier:
+        for quad in store.quads_for_pattern(None, sub, frontier.pop(), None):
+            if quad.subject not in classes:
+                classes.add(quad.subject)
+                frontier.append(quad.subject)
+    for cls in classes:
+        nodes |= {q.subject for q in store.quads_for_pattern(None, rdf_type, cls, None)}
     return nodes
 
 

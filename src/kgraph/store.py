@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
-from kgraph.guards import check_rdf
+from kgraph.guards import check_query, check_rdf
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, INFERRED, PREFIXES, SKOLEM
 from kgraph.project import Project, SourceFile
@@ -130,6 +130,7 @@ class Dataset:
     store_dir: Path | None = None
     extra_graphs: list[str] = field(default_factory=list)
     inferred_graphs: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def open(cls, project: Project, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
@@ -141,9 +142,13 @@ class Dataset:
             store = ox.Store()
             for source in sources:
                 _load_file(store, source, project, limits)
-            return cls(store, project, sources)
+            return cls(store, project, sources, limits=limits)
         return cls(
-            _open_persistent(store_dir, project, sources, limits), project, sources, store_dir
+            _open_persistent(store_dir, project, sources, limits),
+            project,
+            sources,
+            store_dir,
+            limits=limits,
         )
 
     def present_graphs(self) -> set[str]:
@@ -230,8 +235,16 @@ class Dataset:
         source: str = "query",
     ) -> Any:
         """Run a read query over the asserted graphs (plus inferred ones if loaded) as one
-        default graph; ``GRAPH ?g`` still sees each file's graph."""
+        default graph; ``GRAPH ?g`` still sees each file's graph.
+
+        Every text passes the guard here, whoever built it (canned queries, checks, the
+        reasoner's rules): the one door to the engine has the one lock.
+        """
         import pyoxigraph as ox
+
+        check_query(
+            text, max_depth=self.limits.max_depth, allowed_graph_prefix=GRAPH, source=source
+        )
 
         wanted = list(graphs or self.asserted_graphs() + self.inferred_graphs)
         options: dict[str, Any] = {}
