@@ -77,3 +77,13 @@ def test_batch_of_100_triples_is_accepted_by_add_dry_run(
     assert not (project / "data" / "batches").exists() or not any(
         (project / "data" / "batches").iterdir()
     )
+
+
+def test_post_labels_name_their_state_whole(tmp_path: Path) -> None:
+    """Two-digit states were cut to "tate-10" by a fixed-width slice of the IRI."""
+    generate(tmp_path / "big.nt", 70_000, seed=3)  # 11 states: two digits
+    text = (tmp_path / "big.nt").read_text()
+    labels = [line for line in text.splitlines() if "Deputy Foreign Minister" in line]
+    assert labels
+    assert all(re.search(r' of State \d+"@en', line) for line in labels), labels[:3]
+    assert any(re.search(r' of State \d\d+"@en', line) for line in labels)
