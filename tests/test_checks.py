@@ -61,6 +61,10 @@ PLANTED: dict[str, set[tuple[str, str]]] = {
         ("kgd:claim-F56", "kg:supersededBy"),
         ("kgd:claim-F57", "kg:supersededBy"),
     },
+    "spokesperson-attribution-violation": {
+        ("kgd:claim-kirby-as-himself", "prov:wasAttributedTo"),
+        ("kgd:claim-rutte-voice-elsewhere", "prov:wasAttributedTo"),
+    },
 }
 
 
