@@ -437,9 +437,9 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
     target = Path(output)
     tmp = temp_path_for(target)
     try:
-        # The confined worker writes into a private folder of its own, next to the target.
-        tmp.mkdir()
         try:
+            # The confined worker writes into a private folder of its own, next to the target.
+            tmp.mkdir()
             part = tmp / target.name
             _bounded(
                 state,
