@@ -157,20 +157,23 @@ def _syscall(libc: ctypes.CDLL, number: int, *args: int | ctypes.c_void_p | None
     return result
 
 
-@functools.cache
 def support() -> Support:
-    """Probe the kernel once per process (the worker inherits the answer)."""
-    enabled = os.environ.get(ENV, "1").strip() not in ("0", "no", "off", "false")
+    """What the worker will enforce: the kernel's answer (probed once), and ``KGRAPH_SANDBOX``."""
+    enabled = os.environ.get(ENV, "1").strip().lower() not in ("0", "no", "off", "false")
+    return Support(enabled, *_probe())
+
+
+@functools.cache
+def _probe() -> tuple[int, bool]:
     libc = _libc()
-    arch = _ARCHES.get(platform.machine())
-    if libc is None or arch is None:
-        return Support(enabled, 0, False)
+    if libc is None or platform.machine() not in _ARCHES:
+        return 0, False
     try:
         abi = _syscall(libc, _SYS_LANDLOCK_CREATE_RULESET, None, 0, _CREATE_RULESET_VERSION)
     except OSError:  # ENOSYS: not built in; EOPNOTSUPP: not enabled at boot
         abi = 0
     seccomp = int(libc.prctl(_PR_GET_SECCOMP, 0, 0, 0, 0)) >= 0
-    return Support(enabled, abi, seccomp)
+    return abi, seccomp
 
 
 def system_paths() -> list[str]:
