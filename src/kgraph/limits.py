@@ -109,7 +109,7 @@ def run_bounded(
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn(Worker(limits, None))
-    sandbox.support()  # probed here once, so that every worker inherits the answer
+    sandbox.prepare()  # once in this process, so that every worker inherits the answers
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()

@@ -149,7 +149,7 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
-def _syscall(libc: ctypes.CDLL, number: int, *args: int | ctypes.c_void_p | None) -> int:
+def _syscall(libc: ctypes.CDLL, number: int, *args: object) -> int:
     result = int(libc.syscall(ctypes.c_long(number), *args))
     if result < 0:
         err = ctypes.get_errno()
@@ -176,7 +176,14 @@ def _probe() -> tuple[int, bool]:
     return abi, seccomp
 
 
-def system_paths() -> list[str]:
+def prepare() -> None:
+    """In the parent: probe the kernel and list the system paths once, for every worker."""
+    _probe()
+    system_paths()
+
+
+@functools.cache
+def system_paths() -> tuple[str, ...]:
     """What the interpreter needs to keep running: its prefixes, sys.path, system libraries."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     paths.update(p for p in sysconfig.get_paths().values())
@@ -197,7 +204,7 @@ def system_paths() -> list[str]:
             "/dev/urandom",
         ]
     )
-    return sorted(paths)
+    return tuple(sorted(paths))
 
 
 def enter(access: Access) -> None:
