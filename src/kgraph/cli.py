@@ -155,11 +155,47 @@ def cli(
     ctx.obj = State(project, store, limits, quiet)
 
 
-def _bounded(state: State, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _bounded(
+    state: State,
+    fn: Callable[..., T],
+    *args: Any,
+    reads: tuple[str, ...] = (),
+    writes: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> T:
+    """Run ``fn(context, worker, ...)`` in the confined worker; it may read the project,
+    the input files ``reads`` and write the store and the private folders ``writes``."""
     from kgraph.limits import run_bounded
 
     context = state.context()
-    return run_bounded(lambda worker: fn(context, worker, *args, **kwargs), state.limits)
+    access = _access(state, context, reads, writes)
+    return run_bounded(lambda w: fn(context, w, *args, **kwargs), state.limits, access=access)
+
+
+_warned = False
+
+
+def _access(state: State, context: Any, reads: tuple[str, ...], writes: tuple[str, ...]) -> Any:
+    from kgraph import sandbox
+
+    global _warned
+    warning = sandbox.support().warning()
+    if warning and not _warned:
+        _warned = True
+        click.echo(f"Warning: {warning}", err=True)
+    project = context.project
+    folders = [project.ontology_dir, project.data_dir, project.queries_dir]
+    store = [str(state.store_dir)] if state.store_dir else []
+    if state.store_dir and not state.store_dir.exists():
+        # The worker may write only beneath folders that exist when it starts.
+        try:
+            state.store_dir.mkdir(parents=True)
+        except OSError as err:
+            raise StorageError(f"cannot create the store folder {state.store_dir}: {err}") from err
+    return sandbox.Access(
+        read=tuple(str(f) for f in folders) + sandbox.readable(reads),
+        write=(*store, *writes),
+    )
 
 
 def _emit(data: bytes, output: str | None) -> None:
@@ -333,7 +369,9 @@ def validate_command(
     from kgraph.report import render
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    report = _bounded(state, operations.validate, files, infer=infer, syntax=syntax, base_iri=base)
+    report = _bounded(
+        state, operations.validate, files, reads=files, infer=infer, syntax=syntax, base_iri=base
+    )
     _emit(render(report, fmt), output)
     if not report.conforms:
         click.get_current_context().exit(int(ExitStatus.FINDINGS))
@@ -386,6 +424,8 @@ def reason_command(state: State, profile: str, fmt: str, output: str | None) -> 
 @pass_state
 def export_command(state: State, fmt: str, inferred: str, output: str | None) -> None:
     """Write the whole dataset: every source file's graph (and the inferred one)."""
+    import shutil
+
     from kgraph import operations
     from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
 
@@ -397,13 +437,24 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
     target = Path(output)
     tmp = temp_path_for(target)
     try:
-        _bounded(state, operations.export, fmt=fmt, inferred=inferred, target=tmp)
-        tmp.replace(target)
-        fsync_dir(target.parent)
+        try:
+            # The confined worker writes into a private folder of its own, next to the target.
+            tmp.mkdir()
+            part = tmp / target.name
+            _bounded(
+                state,
+                operations.export,
+                fmt=fmt,
+                inferred=inferred,
+                target=part,
+                writes=(str(tmp),),
+            )
+            part.replace(target)
+            fsync_dir(target.parent)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     except OSError as err:
         raise StorageError(describe_os_error(err, target)) from err
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @cli.command("convert")
@@ -444,6 +495,7 @@ def convert_command(
         state,
         operations.convert,
         file,
+        reads=(file,),
         syntax=syntax,
         base_iri=base,
         target=RdfSyntax.from_name(fmt),
@@ -636,6 +688,7 @@ def add_command(
             state,
             batches.add,
             files,
+            reads=files,
             source=source,
             syntax=syntax,
             base_iri=base,
@@ -882,7 +935,14 @@ def push_command(
     verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
     options = remote.PushOptions(merge=not replace, chunk_size=chunk_size, timeout=http_timeout)
     with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
-        files = _bounded(state, remote.prepare, graphs=graphs, inferred=inferred, folder=folder)
+        files = _bounded(
+            state,
+            remote.prepare,
+            graphs=graphs,
+            inferred=inferred,
+            folder=folder,
+            writes=(folder,),
+        )
         if dry_run:
             click.echo(remote.render_plan(remote.plan(files, options), url, verify_at), nl=False)
             return

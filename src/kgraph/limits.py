@@ -10,6 +10,7 @@ Nothing is written by the worker itself; the parent writes the result, atomicall
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -21,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from kgraph import sandbox
 from kgraph.errors import KGraphError, LimitError
+from kgraph.sandbox import Access
 
 T = TypeVar("T")
 
@@ -90,21 +93,35 @@ def _send(fd: int, message: tuple[Any, ...]) -> None:
         view = view[written:]
 
 
-def run_bounded(fn: Callable[[Worker], T], limits: Limits, *, first_phase: str = "load") -> T:
+def run_bounded(
+    fn: Callable[[Worker], T],
+    limits: Limits,
+    *,
+    first_phase: str = "load",
+    access: Access | None = None,
+) -> T:
     """Run ``fn`` in a forked worker under ``limits``; return its result or raise its error.
 
-    Falls back to running in this process where ``fork`` is unavailable or when
-    ``KGRAPH_INLINE=1`` (for debugging with a debugger).
+    The worker confines itself to ``access`` (see :mod:`kgraph.sandbox`; by default it may
+    read only the interpreter's files) and has no network. Falls back to running in this
+    process, unconfined, where ``fork`` is unavailable or when ``KGRAPH_INLINE=1`` (for
+    debugging with a debugger).
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn(Worker(limits, None))
+    sandbox.prepare()  # once in this process, so that every worker inherits the answers
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child; its effects are asserted by tests
         os.close(read_fd)
-        _child(fn, limits, write_fd)
+        _child(fn, limits, write_fd, access or Access())
+    # The worker leads its own process group, so that a timeout or an interrupt kills the
+    # validation processes it forked too (they would hold the caller's pipes). Both sides
+    # set it: whichever runs first wins the race with a kill.
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
     os.close(write_fd)
     try:
         result: T = _supervise(pid, read_fd, limits, first_phase)
@@ -113,9 +130,14 @@ def run_bounded(fn: Callable[[Worker], T], limits: Limits, *, first_phase: str =
         os.close(read_fd)
 
 
-def _child(fn: Callable[[Worker], Any], limits: Limits, fd: int) -> None:  # pragma: no cover
+def _child(
+    fn: Callable[[Worker], Any], limits: Limits, fd: int, access: Access
+) -> None:  # pragma: no cover
     status = 0
     try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
+        sandbox.enter(access)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Native code writes its own complaints (Rust's "memory allocation failed") to fd 2;
@@ -169,6 +191,11 @@ def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the wor
     except BaseException:
         _kill(pid)  # interrupted (Ctrl-C, SIGTERM) or out of time: the worker must not outlive us
         raise
+    # Reap the worker only after its group is gone: until then its pid (the group's id)
+    # cannot be reused, so the kill reaches only what the worker left behind.
+    with contextlib.suppress(ChildProcessError):
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    _kill_group(pid)
     _, status = os.waitpid(pid, 0)
     if outcome is None:
         raise _crash_error(status, limits, phase)
@@ -235,8 +262,14 @@ def _crash_error(status: int, limits: Limits, phase: str) -> KGraphError:
 
 
 def _kill(pid: int) -> None:
+    _kill_group(pid)
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)  # in case it had not yet become a group leader
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

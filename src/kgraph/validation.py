@@ -153,6 +153,9 @@ def map_forked(
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
+            from kgraph.sandbox import die_with_parent
+
+            die_with_parent()  # the worker's group is killed on timeout; be sure all the same
             os.close(read_fd)
             code = 0
             try:
