@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs docs-check bench clean
+.PHONY: demo test quick lint typecheck docs docs-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ docs-check: $(STAMP)
 
 test: $(STAMP) lint typecheck docs-check
 	$(BIN)/python -m pytest -q
+
+# The edit loop: lint, types, and every test but the slow ones (pySHACL references,
+# kill loops, real servers), stopping at the first failure. `make test` runs them all.
+quick: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q -x -m 'not slow and not server' -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
