@@ -148,6 +148,8 @@ class _DeadlineSocket:
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._readers = 0
+        self._closed = False
 
     def _arm(self) -> None:
         left = self._deadline - time.monotonic()
@@ -164,10 +166,20 @@ class _DeadlineSocket:
         return self._sock.recv_into(buffer)
 
     def makefile(self, mode: str) -> io.BufferedReader:
+        self._readers += 1
         return io.BufferedReader(_DeadlineReader(self))
 
     def close(self) -> None:
-        self._sock.close()
+        # As socket.makefile's files do, an open answer keeps the socket: http.client
+        # closes the connection of a "Connection: close" answer before reading its body.
+        self._closed = True
+        if not self._readers:
+            self._sock.close()
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and not self._readers:
+            self._sock.close()
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -181,6 +193,11 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
 
 
 def request(
@@ -219,6 +236,7 @@ def request(
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     auth, auth_source = authorization(host)
     sent = {"User-Agent": "kgraph", **(headers or {})}
+    raw: socket.socket | None = None
     if auth:
         sent["Authorization"] = auth
     try:
@@ -240,11 +258,14 @@ def request(
             raise HttpFailure(f"TLS handshake with {where} failed: {err.reason or err}") from err
         except OSError as err:
             raise HttpFailure(f"cannot connect to {where}: {err.strerror or err}") from err
-        conn.sock = _DeadlineSocket(conn.sock, deadline)
+        raw = conn.sock
+        conn.sock = _DeadlineSocket(raw, deadline)
         limits = (timeout, option, max_body)
         return _exchange(conn, method, target, body, sent, where, limits, auth_source)
     finally:
         conn.close()
+        if raw is not None:  # also when an answer was left half-read
+            raw.close()
 
 
 def _exchange(
