@@ -36,14 +36,26 @@ class _Seconds(click.FloatRange):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        # the upper bound only guards against overflow: the help shows the lower one
+        return f"x{'>' if self.min_open else '>='}{self.min:g}"
+
+
+class _Megabytes(click.IntRange):
+    """A size in MB, bounded above so that it still fits the kernel's 64-bit limits (an
+    overflowing value made setrlimit fail, which left the worker without any limit)."""
+
+    def _describe_range(self) -> str:
+        return f"x>={self.min}"
+
 
 MAX_SECONDS = 10**8
 """About three years: beyond it a deadline means nothing, and larger values overflow the
 socket and select timeouts."""
 TIMEOUT = _Seconds(min=0, min_open=True, max=MAX_SECONDS)
 WAIT = _Seconds(min=0, max=MAX_SECONDS)
-MEGABYTES = click.IntRange(min=1, max=(1 << 63) // MB - 1)
-INPUT_MEGABYTES = click.IntRange(min=0, max=(1 << 63) // MB - 1)
+MEGABYTES = _Megabytes(min=1, max=(1 << 63) // MB - 1)
+INPUT_MEGABYTES = _Megabytes(min=0, max=(1 << 63) // MB - 1)
 COUNT = click.IntRange(min=1)
 
 
