@@ -22,8 +22,8 @@ from typing import Any
 
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
-from kgraph.fsutil import check_no_links
-from kgraph.limits import Worker
+from kgraph.fsutil import check_no_links, open_regular
+from kgraph.limits import Limits, Worker
 from kgraph.locate import skolemise
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri
 from kgraph.operations import Context, graph_sources, load_shape_index
@@ -235,7 +235,7 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
     )
 
 
-def list_batches(root: Path) -> list[BatchInfo]:
+def list_batches(root: Path, *, limit: int = Limits.max_input_bytes) -> list[BatchInfo]:
     """Every batch of the project, oldest first, from the records in their files."""
     import pyoxigraph as ox
 
@@ -249,11 +249,13 @@ def list_batches(root: Path) -> list[BatchInfo]:
         graph = graph_iri(relative)
         fields: dict[str, list[str]] = {}
         try:
-            for quad in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=graph):
-                if quad.subject.value == graph:
-                    fields.setdefault(quad.predicate.value, []).append(quad.object.value)
-                elif fields:
-                    break  # the record comes first in the file
+            # a FIFO or device in place of a batch file is refused, not waited on
+            with open_regular(path, limit=limit, name=relative) as data:
+                for quad in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=graph):
+                    if quad.subject.value == graph:
+                        fields.setdefault(quad.predicate.value, []).append(quad.object.value)
+                    elif fields:
+                        break  # the record comes first in the file
         except (SyntaxError, OSError) as err:
             raise InputError(f"unreadable batch file: {err}", path=relative) from err
         found.append(

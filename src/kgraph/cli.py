@@ -24,6 +24,41 @@ INFER = click.Choice(["none", "rdfs", "owlrl"])
 PROFILE = click.Choice(["rdfs", "owlrl"])
 
 
+class _Seconds(click.FloatRange):
+    """A duration in seconds: a finite number in range (click's range lets ``nan`` through,
+    since every comparison with it is false, and a nan deadline never passes)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # nan
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return number
+
+    def _describe_range(self) -> str:
+        # the upper bound only guards against overflow: the help shows the lower one
+        return f"x{'>' if self.min_open else '>='}{self.min:g}"
+
+
+class _Megabytes(click.IntRange):
+    """A size in MB, bounded above so that it still fits the kernel's 64-bit limits (an
+    overflowing value made setrlimit fail, which left the worker without any limit)."""
+
+    def _describe_range(self) -> str:
+        return f"x>={self.min}"
+
+
+MAX_SECONDS = 10**8
+"""About three years: beyond it a deadline means nothing, and larger values overflow the
+socket and select timeouts."""
+TIMEOUT = _Seconds(min=0, min_open=True, max=MAX_SECONDS)
+WAIT = _Seconds(min=0, max=MAX_SECONDS)
+MEGABYTES = _Megabytes(min=1, max=(1 << 63) // MB - 1)
+INPUT_MEGABYTES = _Megabytes(min=0, max=(1 << 63) // MB - 1)
+COUNT = click.IntRange(min=1)
+
+
 class KGraphGroup(click.Group):
     """Turns every :class:`KGraphError` into one line on stderr and its exit code."""
 
@@ -31,8 +66,7 @@ class KGraphGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KGraphError as err:
-            # One line, whatever the engines put in their messages (lists, quoted newlines).
-            click.echo("Error: " + " ".join(str(err).split()), err=True)
+            click.echo(_error_line(err), err=True)
             ctx.exit(int(err.status))
         except BrokenPipeError:  # `kgraph export | head`
             sys.stderr.close()
@@ -40,6 +74,15 @@ class KGraphGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Error: interrupted; nothing was written", err=True)
             ctx.exit(130)
+
+
+def _error_line(err: KGraphError) -> str:
+    """``Error: ...`` on one line, whatever the engines put in their messages (lists,
+    quoted newlines), with control characters escaped: a store's answer or a data value
+    quoted in a message must not drive the terminal (escape sequences)."""
+    from kgraph.results import printable
+
+    return "Error: " + printable(" ".join(str(err).split()))
 
 
 class State:
@@ -80,7 +123,7 @@ pass_state = click.make_pass_decorator(State)
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=TIMEOUT,
     default=Limits.query_timeout,
     show_default=True,
     metavar="S",
@@ -88,7 +131,7 @@ pass_state = click.make_pass_decorator(State)
 )
 @click.option(
     "--work-timeout",
-    type=float,
+    type=TIMEOUT,
     default=Limits.work_timeout,
     show_default=True,
     metavar="S",
@@ -96,14 +139,14 @@ pass_state = click.make_pass_decorator(State)
 )
 @click.option(
     "--max-memory",
-    type=int,
+    type=MEGABYTES,
     default=None,
     metavar="MB",
     help="Memory limit of the worker process [default: 80% of RAM].",
 )
 @click.option(
     "--max-input",
-    type=int,
+    type=INPUT_MEGABYTES,
     default=Limits.max_input_bytes // MB,
     show_default=True,
     metavar="MB",
@@ -111,7 +154,7 @@ pass_state = click.make_pass_decorator(State)
 )
 @click.option(
     "--max-triples",
-    type=int,
+    type=COUNT,
     default=Limits.max_triples,
     show_default=True,
     metavar="N",
@@ -119,7 +162,7 @@ pass_state = click.make_pass_decorator(State)
 )
 @click.option(
     "--max-depth",
-    type=int,
+    type=COUNT,
     default=Limits.max_depth,
     show_default=True,
     metavar="N",
@@ -150,7 +193,7 @@ def cli(
         max_depth=max_depth,
         query_timeout=timeout,
         work_timeout=work_timeout,
-        max_memory=max_memory * MB if max_memory else Limits().max_memory,
+        max_memory=max_memory * MB if max_memory is not None else Limits().max_memory,
     )
     ctx.obj = State(project, store, limits, quiet)
 
@@ -228,12 +271,16 @@ def _note(state: State, message: str) -> None:
 )
 @pass_state
 def list_queries(state: State, fmt: str) -> None:
-    """List the canned queries with their parameters and summary."""
+    """List the canned queries with their parameters and summary.
+
+    A query file that does not load is named on stderr (exit 2); the others are listed.
+    """
     import json
 
-    from kgraph.queries import registry, summaries
+    from kgraph.queries import scan, summaries
 
-    found = registry(state.context().project.queries_dir)
+    scanned = scan(state.context().project.queries_dir, limit=state.limits.max_input_bytes)
+    found = scanned.queries
     if fmt == "json":
         rows = [
             {
@@ -245,10 +292,14 @@ def list_queries(state: State, fmt: str) -> None:
             for q in found.values()
         ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    from kgraph.results import table
+    else:
+        from kgraph.results import table
 
-    click.echo(table(["name", "parameters", "summary"], summaries(found.values())).rstrip("\n"))
+        click.echo(table(["name", "parameters", "summary"], summaries(found.values())).rstrip("\n"))
+    for problem in scanned.problems:
+        click.echo(_error_line(problem), err=True)
+    if scanned.problems:
+        click.get_current_context().exit(int(ExitStatus.BAD_INPUT))
 
 
 @cli.command("query")
@@ -310,7 +361,9 @@ def query_command(
     from kgraph.queries import bind, resolve
 
     context = state.context()
-    canned = resolve(query, expression, context.project.queries_dir)
+    canned = resolve(
+        query, expression, context.project.queries_dir, limit=context.limits.max_input_bytes
+    )
     bound = bind(canned, params)
     if endpoint:
         from kgraph.remote import remote_query
@@ -439,6 +492,7 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
     try:
         try:
             # The confined worker writes into a private folder of its own, next to the target.
+            target.parent.mkdir(parents=True, exist_ok=True)  # as every other -o does
             tmp.mkdir()
             part = tmp / target.name
             _bounded(
@@ -447,6 +501,7 @@ def export_command(state: State, fmt: str, inferred: str, output: str | None) ->
                 fmt=fmt,
                 inferred=inferred,
                 target=part,
+                name=output,
                 writes=(str(tmp),),
             )
             part.replace(target)
@@ -648,7 +703,7 @@ def check_command(state: State, infer: str, fmt: str, output: str | None) -> Non
 @click.option("--base", metavar="IRI", help="Base IRI for relative IRIs in FILEs.")
 @click.option(
     "--wait",
-    type=float,
+    type=WAIT,
     default=60.0,
     show_default=True,
     metavar="S",
@@ -744,7 +799,7 @@ def _add_output(result: Any, fmt: str) -> bytes:
 @click.option("--dry-run", is_flag=True, help="Check and report, but remove nothing.")
 @click.option(
     "--wait",
-    type=float,
+    type=WAIT,
     default=60.0,
     show_default=True,
     metavar="S",
@@ -810,7 +865,7 @@ def batches_command(state: State, fmt: str) -> None:
                 clean_leftovers(context.project.data_dir)
         except StorageError:
             pass
-    found = batches.list_batches(context.project.root)
+    found = batches.list_batches(context.project.root, limit=state.limits.max_input_bytes)
     if fmt == "json":
         click.echo(json.dumps([b.__dict__ for b in found], indent=2, ensure_ascii=False))
         return
@@ -824,8 +879,11 @@ def batches_command(state: State, fmt: str) -> None:
 def _plain_table(
     columns: list[str], rows: list[list[Any]], noun: str = "row", plural: str = ""
 ) -> str:
-    """An aligned table of plain Python values."""
-    cells = [[str(v) for v in row] for row in rows]
+    """An aligned table of plain Python values (control characters escaped, as in
+    :func:`kgraph.results.table`)."""
+    from kgraph.results import printable
+
+    cells = [[printable(str(v).replace("\n", "⏎")) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
@@ -900,7 +958,7 @@ STORE_KINDS = [
 )
 @click.option(
     "--http-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=TIMEOUT,
     default=60.0,
     show_default=True,
     metavar="S",

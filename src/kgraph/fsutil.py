@@ -1,7 +1,12 @@
-"""Writing files so that nothing is ever half-written: temporary file, fsync, rename, fsync.
+"""Reading files within bounds, and writing them so that nothing is ever half-written.
 
-A failed or killed command leaves either the old file or the new one, never a mix; a
-temporary file left by a crash is named ``.kgraph-tmp-*`` and removed by the next writer.
+Every file kgraph reads goes through :func:`open_regular` / :func:`read_regular`: a FIFO
+or a device (``/dev/zero``) in place of a query, batch or data file would otherwise hang
+the command or fill its memory, outside any worker's deadline.
+
+Writes go to a temporary file, fsync, rename, fsync: a failed or killed command leaves
+either the old file or the new one, never a mix; a temporary file left by a crash is named
+``.kgraph-tmp-*`` and removed by the next writer.
 """
 
 from __future__ import annotations
@@ -10,12 +15,83 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from kgraph.errors import RefusedError, StorageError
+from kgraph.errors import InputError, LimitError, RefusedError, StorageError
 
 TMP_PREFIX = ".kgraph-tmp-"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def open_regular(
+    path: Path | str, *, limit: int, name: str | None = None, option: str = "--max-input"
+) -> BinaryIO:
+    """``path`` opened for reading, once it is known to be a regular file of at most
+    ``limit`` bytes; an :class:`InputError` or :class:`LimitError` naming ``name`` if not.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer; the
+    type and size are checked on the open descriptor, so the name cannot be swapped in
+    between. A regular file's reads end at its size; :func:`read_regular` also stops at
+    ``limit`` should the file grow meanwhile.
+    """
+    shown = name or str(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as err:
+        raise InputError("no such file", path=shown) from err
+    except PermissionError as err:
+        raise InputError("permission denied", path=shown) from err
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=shown) from err
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _KINDS if test(info.st_mode)), "not a regular file")
+            hint = "; give - to read standard input" if stat.S_ISFIFO(info.st_mode) else ""
+            raise InputError(
+                f"is {kind}, not a regular file; kgraph reads only files{hint}", path=shown
+            )
+        if info.st_size > limit:
+            raise too_big(shown, limit, option)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(
+    path: Path | str, *, limit: int, name: str | None = None, option: str = "--max-input"
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
+    shown = name or str(path)
+    with open_regular(path, limit=limit, name=shown, option=option) as source:
+        try:
+            data = source.read(limit + 1)
+        except OSError as err:
+            raise InputError(f"cannot read: {err.strerror or err}", path=shown) from err
+    if len(data) > limit:
+        raise too_big(shown, limit, option)
+    return data
+
+
+def too_big(name: str, limit: int, option: str = "--max-input") -> LimitError:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return LimitError(
+        f"file is larger than the input limit of {size}; raise it with {option}", path=name
+    )
 
 
 def temp_path_for(target: Path) -> Path:

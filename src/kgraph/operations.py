@@ -10,18 +10,27 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, cast
 
-from kgraph.errors import InputError, UsageError
+from kgraph.errors import StorageError, UsageError
 from kgraph.formats import RdfSyntax
+from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
 from kgraph.limits import Limits, Worker
 from kgraph.namespaces import GRAPH, PREFIXES, SKOLEM
 from kgraph.project import Project
 from kgraph.queries import CannedQuery, with_values
 from kgraph.reasoning import materialise
-from kgraph.results import Rendered, prefixes_for, render, serialize, serialize_triples
+from kgraph.results import (
+    Rendered,
+    check_format,
+    prefixes_for,
+    render,
+    serialize,
+    serialize_triples,
+)
 from kgraph.store import Dataset, file_skolem, input_graph, parse, read_input
 
 
@@ -46,9 +55,12 @@ def open_dataset(ctx: Context, worker: Worker, *, infer: str = "none") -> Datase
 def run_query(
     ctx: Context, worker: Worker, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
 ) -> Rendered:
-    check_query(
+    shape = check_query(
         query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
     )
+    # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
+    if shape.form:
+        check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = open_dataset(ctx, worker, infer=infer)
     worker.phase("query")
     result = dataset.query(with_values(query.text, bound), source=query.source)
@@ -101,12 +113,7 @@ def load_shape_index(ctx: Context) -> Any:
     from kgraph.shapes import load_shapes
 
     path = ctx.project.shapes_path
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(
-            f"cannot read the shapes: {err.strerror or err}", path=ctx.project.display(path)
-        ) from err
+    data = read_regular(path, limit=ctx.limits.max_input_bytes, name=ctx.project.display(path))
     return load_shapes(data, name=ctx.project.display(path), max_depth=ctx.limits.max_depth)
 
 
@@ -124,7 +131,7 @@ def graph_sources(
     for src in dataset.sources:
         sources[src.graph] = GraphSource(
             ctx.project.display(src.path),
-            src.path.read_bytes,
+            partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
             src.syntax,
             src.graph,
             file_skolem(src.relative),
@@ -183,10 +190,16 @@ def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
 
 
 def export(
-    ctx: Context, worker: Worker, *, fmt: str, inferred: str, target: Path | None
+    ctx: Context,
+    worker: Worker,
+    *,
+    fmt: str,
+    inferred: str,
+    target: Path | None,
+    name: str | None = None,
 ) -> bytes | int:
     """The whole dataset in ``fmt``; written to ``target`` (a temporary path the caller
-    renames into place) when given, else returned."""
+    renames into place, ``name`` in messages) when given, else returned."""
     import pyoxigraph as ox
 
     compress = fmt.endswith(".gz")
@@ -203,20 +216,23 @@ def export(
         return gzip.compress(data, mtime=0) if compress else data
     import os
 
-    with open(target, "xb") as raw:
-        if compress:
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
-                ox.serialize(
-                    items,
-                    cast(IO[bytes], zipped),
-                    format=syntax.oxigraph(),
-                    prefixes=_prefixes(syntax),
-                )
-        else:
-            ox.serialize(items, raw, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
-        raw.flush()
-        os.fsync(raw.fileno())
-    return target.stat().st_size
+    try:
+        with open(target, "xb") as raw:
+            if compress:
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
+                    ox.serialize(
+                        items,
+                        cast(IO[bytes], zipped),
+                        format=syntax.oxigraph(),
+                        prefixes=_prefixes(syntax),
+                    )
+            else:
+                ox.serialize(items, raw, format=syntax.oxigraph(), prefixes=_prefixes(syntax))
+            raw.flush()
+            os.fsync(raw.fileno())
+        return target.stat().st_size
+    except OSError as err:  # a full disk is the disk's failure (exit 3), not an internal error
+        raise StorageError(describe_os_error(err, name or target)) from err
 
 
 def convert(

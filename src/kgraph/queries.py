@@ -12,15 +12,17 @@ SELECT projection.)
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, UsageError
-from kgraph.fsutil import check_no_links
+from kgraph.errors import InputError, KGraphError, UsageError
+from kgraph.fsutil import check_no_links, read_regular
 from kgraph.guards import _SPARQL_TOKEN
+from kgraph.limits import Limits
 from kgraph.namespaces import PREFIXES, XSD, expand
 
 if TYPE_CHECKING:
@@ -62,33 +64,49 @@ class CannedQuery:
 
 
 def parse_header(text: str, *, source: str) -> dict[str, Any]:
-    """The YAML in the leading ``#+`` comment lines (other leading comments are skipped)."""
+    """The YAML in the leading ``#+`` comment lines (other leading comments are skipped).
+
+    Any problem is an :class:`InputError` at the file's line (YAML's marks count header
+    lines only, so they are mapped back to the file's lines)."""
     import yaml
 
-    lines = []
-    for raw in text.splitlines():
+    lines: list[str] = []
+    numbers: list[int] = []  # the file line of each header line
+    for number, raw in enumerate(text.splitlines(), start=1):
         match = _HEADER_LINE.match(raw)
         if match:
             lines.append(match.group(1))
+            numbers.append(number)
         elif raw.strip() and not raw.lstrip().startswith("#"):
             break
     if not lines:
         return {}
-    text = "\n".join(lines)
-    if len(text) > 64 * 1024:
-        raise InputError("the #+ header is larger than 64 KB", path=source, line=1)
+    joined = "\n".join(lines)
+    if len(joined) > 64 * 1024:
+        raise InputError("the #+ header is larger than 64 KB", path=source, line=numbers[0])
     try:
-        header = yaml.load(text, Loader=_header_loader())  # a SafeLoader that refuses aliases
+        header = yaml.load(joined, Loader=_header_loader())  # a SafeLoader that refuses aliases
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"bad #+ header: {getattr(err, 'problem', err)}",
-            path=source,
-            line=mark.line + 1 if mark else None,
-        ) from err
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = numbers[min(mark.line, len(numbers) - 1)] if mark else numbers[0]
+        problem = getattr(err, "problem", None) or err
+        raise InputError(f"bad #+ header: {problem}", path=source, line=line) from err
+    except RecursionError as err:  # PyYAML composes nested collections recursively
+        raise InputError("bad #+ header: nested too deeply", path=source, line=numbers[0]) from err
+    except (ValueError, TypeError, OverflowError) as err:  # a tagged scalar that is not valid
+        raise InputError(f"bad #+ header: {err}", path=source, line=numbers[0]) from err
     if not isinstance(header, dict):
-        raise InputError("the #+ header must be a YAML mapping", path=source, line=1)
+        raise InputError("the #+ header must be a YAML mapping", path=source, line=numbers[0])
     return header
+
+
+def header_line(text: str, key: str) -> int | None:
+    """The file line of the ``#+ key:`` header entry, to point an error at it."""
+    pattern = re.compile(rf"^#\+ ?\s*{re.escape(key)}\s*:")
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if pattern.match(raw):
+            return number
+    return None
 
 
 def _header_loader() -> Any:
@@ -111,35 +129,45 @@ def _header_loader() -> Any:
     return HeaderLoader
 
 
-def load_query(path: Path, *, name: str | None = None) -> CannedQuery:
+def load_query(
+    path: Path, *, name: str | None = None, limit: int = Limits.max_input_bytes
+) -> CannedQuery:
+    """A query file, read as any input (a regular file within the size limit)."""
+    data = read_regular(path, limit=limit, name=str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InputError("no such query file", path=str(path)) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the query: {err}", path=str(path)) from err
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"not valid UTF-8 (byte {err.start})",
+            path=str(path),
+            line=data[: err.start].count(b"\n") + 1,
+        ) from err
     return from_text(text, name=name or path.stem, path=path)
 
 
 def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
     source = str(path) if path else name
     header = parse_header(text, source=source)
+
+    def error(message: str, key: str) -> InputError:
+        return InputError(message, path=source, line=header_line(text, key))
+
     params = []
     declared = header.get("params") or {}
     if not isinstance(declared, dict):
-        raise InputError("params must be a mapping of parameter names", path=source)
+        raise error("params must be a mapping of parameter names", "params")
     for pname, spec in declared.items():
         if not isinstance(pname, str) or not re.fullmatch(r"[A-Za-z_]\w*", pname):
             # YAML reads a bare `on:` or `no:` as a boolean: name such a parameter in quotes.
-            raise InputError(f"parameter name {pname!r} is not a SPARQL variable name", path=source)
+            raise error(f"parameter name {pname!r} is not a SPARQL variable name", "params")
         if not isinstance(spec, dict | None):
-            raise InputError(
-                f"parameter {pname!r} must be a mapping (type, required, example)", path=source
+            raise error(
+                f"parameter {pname!r} must be a mapping (type, required, example)", "params"
             )
         spec = spec or {}
         ptype = str(spec.get("type", "string"))
         if ptype not in PARAM_TYPES:
-            raise InputError(f"parameter {pname!r} has unknown type {ptype!r}", path=source)
+            raise error(f"parameter {pname!r} has unknown type {ptype!r}", "params")
         example = spec.get("example")
         params.append(
             Param(
@@ -150,6 +178,12 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
                 description=str(spec.get("description", "")),
             )
         )
+    lists = {}
+    for key in ("columns", "questions"):
+        value = header.get(key) or []
+        if not isinstance(value, list) or any(isinstance(v, dict | list) for v in value):
+            raise error(f"{key} must be a list of names, e.g. {key}: [a, b]", key)
+        lists[key] = tuple(str(v) for v in value)
     known = {"summary", "description", "params", "columns", "questions"}
     return CannedQuery(
         name=name,
@@ -158,33 +192,61 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
         summary=str(header.get("summary", "")).strip(),
         description=str(header.get("description", "")).strip(),
         params=tuple(params),
-        columns=tuple(str(c) for c in header.get("columns") or ()),
-        questions=tuple(str(q) for q in header.get("questions") or ()),
+        columns=lists["columns"],
+        questions=lists["questions"],
         extra={k: v for k, v in header.items() if k not in known},
     )
 
 
+@dataclass(frozen=True)
+class Scan:
+    """The queries of a folder that load, and one error for each file that does not."""
+
+    queries: dict[str, CannedQuery]
+    problems: tuple[KGraphError, ...]
+
+
+def scan(queries_dir: Path, *, limit: int = Limits.max_input_bytes) -> Scan:
+    """Every ``*.rq`` of ``queries_dir``; a broken file is reported, the others still load."""
+    found: dict[str, CannedQuery] = {}
+    problems: list[KGraphError] = []
+    for path in sorted(queries_dir.glob("*.rq")) if queries_dir.is_dir() else []:
+        try:
+            found[path.stem] = load_query(check_no_links(path, queries_dir), limit=limit)
+        except KGraphError as err:
+            problems.append(err)
+    return Scan(found, tuple(problems))
+
+
 def registry(queries_dir: Path) -> dict[str, CannedQuery]:
-    """Every canned query, by name (the file name without ``.rq``)."""
-    if not queries_dir.is_dir():
-        return {}
-    return {
-        p.stem: load_query(check_no_links(p, queries_dir)) for p in sorted(queries_dir.glob("*.rq"))
-    }
+    """Every canned query, by name (the file name without ``.rq``); the first broken file
+    raises (the README and the tests want all of them)."""
+    found = scan(queries_dir)
+    if found.problems:
+        raise found.problems[0]
+    return found.queries
 
 
-def checks(queries_dir: Path) -> dict[str, CannedQuery]:
+def checks(queries_dir: Path, *, limit: int = Limits.max_input_bytes) -> dict[str, CannedQuery]:
     folder = queries_dir / "checks"
     if not folder.is_dir():
         return {}
     return {
-        p.stem: load_query(check_no_links(p, folder))
+        p.stem: load_query(check_no_links(p, folder), limit=limit)
         for p in sorted(check_no_links(folder, queries_dir).glob("*-violation.rq"))
     }
 
 
-def resolve(spec: str | None, expression: str | None, queries_dir: Path) -> CannedQuery:
-    """NAME, FILE.rq, or ``-e`` text -> the query to run."""
+def resolve(
+    spec: str | None,
+    expression: str | None,
+    queries_dir: Path,
+    *,
+    limit: int = Limits.max_input_bytes,
+) -> CannedQuery:
+    """NAME, FILE.rq, or ``-e`` text -> the query to run.
+
+    A NAME loads only its own file: another broken file in the folder does not matter."""
     if expression is not None:
         if spec:
             raise UsageError("give either a query name/file or -e, not both")
@@ -194,10 +256,11 @@ def resolve(spec: str | None, expression: str | None, queries_dir: Path) -> Cann
             "which query? give a NAME (see `kgraph queries`), a FILE.rq, or -e 'SPARQL'"
         )
     if spec.endswith(".rq") or "/" in spec:
-        return load_query(Path(spec))
-    known = registry(queries_dir)
-    if spec in known:
-        return known[spec]
+        return load_query(Path(spec), limit=limit)
+    path = queries_dir / f"{spec}.rq"
+    if os.path.lexists(path):
+        return load_query(check_no_links(path, queries_dir), limit=limit)
+    known = sorted(p.stem for p in queries_dir.glob("*.rq")) if queries_dir.is_dir() else []
     close = [n for n in known if spec in n or n in spec]
     hint = f"; did you mean {', '.join(close[:3])}?" if close else "; `kgraph queries` lists them"
     raise UsageError(f"unknown query {spec!r}{hint}")

@@ -15,9 +15,11 @@ from the command line, and are never printed.
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from kgraph.namespaces import GRAPH, PREFIXES, graph_iri
 
 if TYPE_CHECKING:
     import http.client
+    import socket
 
     from kgraph.limits import Worker
     from kgraph.operations import Context
@@ -132,6 +135,71 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+ANSWER_CAP = 64 * 1024
+"""The most kgraph reads of an answer it only inspects (a count, an ASK, a push's reply):
+a store that streams gigabytes instead must not fill the memory."""
+
+
+class _DeadlineSocket:
+    """A connected socket whose every send and receive gets only the time left until one
+    deadline. A socket timeout bounds each operation alone, so a server trickling a byte
+    at a time could hold a request for ever; this bounds the whole request."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._readers = 0
+        self._closed = False
+
+    def _arm(self) -> None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self._sock.settimeout(left)
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: Any) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def close(self) -> None:
+        # As socket.makefile's files do, an open answer keeps the socket: http.client
+        # closes the connection of a "Connection: close" answer before reading its body.
+        self._closed = True
+        if not self._readers:
+            self._sock.close()
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and not self._readers:
+            self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """What http.client reads the answer from: one deadline-armed receive per read."""
+
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
 def request(
     method: str,
     url: str,
@@ -140,9 +208,12 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float,
     max_body: int | None = None,
+    option: str = "--http-timeout",
 ) -> Response:
     """One HTTP request on a fresh connection; every failure becomes an :class:`HttpFailure`.
 
+    ``timeout`` bounds the whole request, connecting included (``option`` raises it);
+    ``max_body`` the answer read (from ``--max-input``; by default :data:`ANSWER_CAP`).
     Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
     after it (timeout, reset, cut-off answer) say the outcome is unknown.
     """
@@ -150,6 +221,7 @@ def request(
     import socket
     import ssl
 
+    deadline = time.monotonic() + timeout
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -164,6 +236,7 @@ def request(
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     auth, auth_source = authorization(host)
     sent = {"User-Agent": "kgraph", **(headers or {})}
+    raw: socket.socket | None = None
     if auth:
         sent["Authorization"] = auth
     try:
@@ -174,9 +247,7 @@ def request(
                 f"connection refused by {where}: is the store running there?"
             ) from err
         except TimeoutError as err:
-            raise HttpFailure(
-                f"no connection to {where} within {timeout:g} s (--http-timeout)"
-            ) from err
+            raise HttpFailure(f"no connection to {where} within {timeout:g} s ({option})") from err
         except socket.gaierror as err:
             raise HttpFailure(f"cannot resolve host {host!r}: {err.strerror or err}") from err
         except ssl.SSLCertVerificationError as err:
@@ -187,9 +258,14 @@ def request(
             raise HttpFailure(f"TLS handshake with {where} failed: {err.reason or err}") from err
         except OSError as err:
             raise HttpFailure(f"cannot connect to {where}: {err.strerror or err}") from err
-        return _exchange(conn, method, target, body, sent, where, timeout, max_body, auth_source)
+        raw = conn.sock
+        conn.sock = _DeadlineSocket(raw, deadline)
+        limits = (timeout, option, max_body)
+        return _exchange(conn, method, target, body, sent, where, limits, auth_source)
     finally:
         conn.close()
+        if raw is not None:  # also when an answer was left half-read
+            raw.close()
 
 
 def _exchange(
@@ -199,29 +275,30 @@ def _exchange(
     body: bytes,
     headers: dict[str, str],
     where: str,
-    timeout: float,
-    max_body: int | None,
+    limits: tuple[float, str, int | None],
     auth_source: str,
 ) -> Response:
     import http.client
 
+    timeout, option, max_body = limits
     unknown = method != "GET"  # a failure after sending: the store may have acted on it
     send_error: OSError | None = None
     try:
         conn.request(method, target, body=body, headers=headers)
     except TimeoutError as err:
         raise HttpFailure(
-            f"{where} stopped reading the request for {timeout:g} s (--http-timeout)",
+            f"{where} did not take the request within {timeout:g} s ({option})",
             maybe_applied=unknown,
         ) from err
     except (BrokenPipeError, ConnectionResetError) as err:
         send_error = err  # the store may have answered early (e.g. 413): read that answer
     try:
         response = conn.getresponse()
-        data = _read_body(response, max_body, where)
+        data = _read_body(response, max_body, where, unknown)
     except TimeoutError as err:
         raise HttpFailure(
-            f"no answer from {where} within {timeout:g} s (--http-timeout)", maybe_applied=unknown
+            f"no complete answer from {where} within {timeout:g} s ({option})",
+            maybe_applied=unknown,
         ) from err
     except http.client.IncompleteRead as err:
         raise HttpFailure(
@@ -248,15 +325,25 @@ def _exchange(
     return result
 
 
-def _read_body(response: http.client.HTTPResponse, limit: int | None, where: str) -> bytes:
+def _read_body(
+    response: http.client.HTTPResponse, limit: int | None, where: str, unknown: bool
+) -> bytes:
+    """The whole answer, refused past ``limit`` (``--max-input``) or :data:`ANSWER_CAP`."""
     import http.client
 
+    cap = ANSWER_CAP if limit is None else limit
     parts: list[bytes] = []
     total = 0
-    while block := response.read(1 << 16):
+    while block := response.read(min(1 << 16, cap + 1 - total)):
         parts.append(block)
         total += len(block)
-        if limit is not None and total > limit:
+        if total > cap:
+            if limit is None:
+                raise HttpFailure(
+                    f"the answer from {where} is larger than {cap // 1024} KB, more than this "
+                    "request's answer can hold; is it the right URL?",
+                    maybe_applied=unknown,
+                )
             raise LimitError(
                 f"the answer from {where} is larger than {limit // (1 << 20)} MB (--max-input)"
             )
@@ -639,6 +726,7 @@ def sparql(
     timeout: float,
     graphs: Sequence[str] = (),
     max_body: int | None = None,
+    option: str = "--http-timeout",
 ) -> Response:
     """POST a query (SPARQL 1.1 Protocol §2.1.2), with ``graphs`` as the whole dataset."""
     fields = [("query", query)]
@@ -650,6 +738,7 @@ def sparql(
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
         timeout=timeout,
         max_body=max_body,
+        option=option,
     )
 
 
@@ -692,6 +781,7 @@ def remote_query(
             timeout=limits.query_timeout,
             graphs=graphs,
             max_body=limits.max_input_bytes,
+            option="--timeout",
         )
     except HttpFailure as err:
         raise RemoteError(f"{err.message} (query {canned.name} at {endpoint})") from err
@@ -718,6 +808,7 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
             f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
             accept=SPARQL_JSON,
             timeout=timeout,
+            option="--timeout",
         )
     except HttpFailure as err:
         raise RemoteError(f"{err.message} (checking for the inferred graph at {endpoint})") from err

@@ -6,6 +6,7 @@ same bytes whether it ran in process or against ``--endpoint``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -152,9 +153,26 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (ESC starts a terminal's escape sequences) and the bidirectional
+overrides that make a line read differently from what it holds."""
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as a ``\\xNN`` or ``\\uNNNN`` escape,
+    for lines that go to a terminal: data and a store's answers must not drive it."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned plain-text table (one line per row; newlines in values shown as ⏎)."""
-    cells = [[cell(v).replace("\n", "⏎") for v in row] for row in rows]
+    """An aligned plain-text table (one line per row; newlines in values shown as ⏎, other
+    control characters escaped)."""
+    cells = [[printable(cell(v).replace("\n", "⏎")) for v in row] for row in rows]
     widths = [len(c) for c in columns]
     for row in cells:
         for i, text in enumerate(row):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
+from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, INFERRED, PREFIXES, SKOLEM
@@ -51,34 +52,17 @@ def read_input(
         if path == "-":
             raise InputError("reading standard input needs --format", path=name)
         syntax = RdfSyntax.from_path(path)
-    try:
-        if path == "-":
+    if path == "-":
+        try:
             data = sys.stdin.buffer.read(limits.max_input_bytes + 1)
-        else:
-            size = Path(path).stat().st_size
-            if size > limits.max_input_bytes:
-                raise _too_big(name, limits)
-            data = Path(path).read_bytes()
-    except FileNotFoundError as err:
-        raise InputError("no such file", path=name) from err
-    except IsADirectoryError as err:
-        raise InputError("is a directory, not an RDF file", path=name) from err
-    except PermissionError as err:
-        raise InputError("permission denied", path=name) from err
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", path=name) from err
-    if len(data) > limits.max_input_bytes:
-        raise _too_big(name, limits)
+        except OSError as err:
+            raise InputError(f"cannot read: {err.strerror or err}", path=name) from err
+        if len(data) > limits.max_input_bytes:
+            raise too_big(name, limits.max_input_bytes)
+    else:
+        data = read_regular(path, limit=limits.max_input_bytes, name=name)
     check_rdf(data, syntax, name=name, max_depth=limits.max_depth)
     return Input(name, data, syntax)
-
-
-def _too_big(name: str, limits: Limits) -> LimitError:
-    return LimitError(
-        f"file is larger than the input limit of {limits.max_input_bytes // (1024 * 1024)} MB; "
-        "raise it with --max-input",
-        path=name,
-    )
 
 
 def syntax_error(err: SyntaxError, name: str) -> InputError:
@@ -117,7 +101,29 @@ def parse(
         raise syntax_error(err, source.name) from err
     except (ValueError, OSError) as err:
         raise InputError(str(err), path=source.name) from err
+    except MemoryError as err:
+        too_long = token_limit(err, source.name)
+        if too_long is None:
+            raise
+        raise too_long from err
     return quads
+
+
+_TOKEN_BUFFER = re.compile(r"buffer maximal size of (\d+)")
+
+
+def token_limit(err: MemoryError, name: str) -> LimitError | None:
+    """Oxigraph's parsers refuse a single token (a literal, an IRI) over a fixed buffer size
+    (16 MiB) with a MemoryError: no memory limit is at fault, so --max-memory cannot help."""
+    found = _TOKEN_BUFFER.search(str(err))
+    if not found:
+        return None
+    size = int(found.group(1)) // (1024 * 1024)
+    return LimitError(
+        f"a single literal or IRI is longer than {size} MiB, the most the RDF parser accepts "
+        "(a fixed limit, no option raises it); split the value or store it outside the graph",
+        path=name,
+    )
 
 
 @dataclass
@@ -296,6 +302,11 @@ def _load_file(
             store.load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
     except SyntaxError as err:
         raise syntax_error(err, name) from err
+    except MemoryError as err:
+        too_long = token_limit(err, name)
+        if too_long is None:
+            raise
+        raise too_long from err
 
 
 def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
