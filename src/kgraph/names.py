@@ -228,10 +228,10 @@ class NameIndex:
         return tuple(found[:MAX_SUGGESTIONS])
 
     def _unknown_iri(self, text: str, iri: str, fits: Any, what: str) -> str:
-        if not iri.startswith((KGD, KG)):
-            # Outside our namespaces (schema:Female, time:Monday): the store is the judge.
-            if self.store is not None and fits(iri) and _mentioned(self.store, iri):
-                return iri
+        # Outside our namespaces (schema:Female, time:Monday): the store is the judge.
+        outside = not iri.startswith((KGD, KG))
+        if outside and self.store is not None and fits(iri) and _mentioned(self.store, iri):
+            return iri
         # Compare local names: the shared namespace would make every IRI look close.
         known = {_local(i): i for i in self.display if fits(i)}
         close = difflib.get_close_matches(_local(iri), list(known), n=MAX_SUGGESTIONS, cutoff=0.6)

@@ -17,9 +17,9 @@ organisation, with a ``prov:qualifiedAttribution`` naming the person and the rol
 from __future__ import annotations
 
 import csv
-import hashlib
 import datetime as dt
 import difflib
+import hashlib
 import io
 import re
 import unicodedata
@@ -30,7 +30,19 @@ from kgraph.errors import InputError, LimitError
 from kgraph.limits import Limits
 from kgraph.locate import LineIndex
 from kgraph.names import AmbiguousName, NameIndex, UnknownName, normal
-from kgraph.namespaces import DCTERMS, KG, KGD, ORG, OWL, PROV, RDF, SCHEMA, SKOS, XSD, used_prefixes
+from kgraph.namespaces import (
+    DCTERMS,
+    KG,
+    KGD,
+    ORG,
+    OWL,
+    PROV,
+    RDF,
+    SCHEMA,
+    SKOS,
+    XSD,
+    used_prefixes,
+)
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -72,7 +84,17 @@ DOCUMENT = ("id", "url", "citation", "title", "publisher", "date", "language", "
 CLAIM = ("id", "text", "sentence", "source", "for", "stance", "date", "said", "about")
 CLAIM_KINDS = ("estimate", "event", "statement", "quote")
 ESTIMATE = ("count", "qualifier", "of", "supersedes")
-EVENT = ("id", "type", "label", "participants", "place", "destination", "date", "said", "hypothetical")
+EVENT = (
+    "id",
+    "type",
+    "label",
+    "participants",
+    "place",
+    "destination",
+    "date",
+    "said",
+    "hypothetical",
+)
 STATEMENT = ("subject", "property", "object")
 QUOTE = ("speaker", "text")
 NEW_PROPERTIES = {
@@ -137,11 +159,12 @@ class CompiledSheet:
     def turtle(self) -> bytes:
         import pyoxigraph as ox
 
-        return ox.serialize(
+        data = ox.serialize(
             [q.triple for q in self.quads],
             format=ox.RdfFormat.TURTLE,
             prefixes=used_prefixes(_iris(self.quads)),
         )
+        return data or b""
 
 
 def compile_sheet(
@@ -218,7 +241,9 @@ def _reduce(node: Any, name: str, depth: int) -> Node:
             mapping[key] = _reduce(value_node, name, depth - 1)
             keys[key] = key_node.start_mark.line + 1
         return Node(mapping, line, keys)
-    raise InputError(f"YAML tags ({node.tag}) are not allowed in a claim sheet", path=name, line=line)
+    raise InputError(
+        f"YAML tags ({node.tag}) are not allowed in a claim sheet", path=name, line=line
+    )
 
 
 # -- compiling --------------------------------------------------------------------------------
@@ -267,9 +292,15 @@ class _Compiler:
         for key, line in node.keys.items():
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else f"; {what} takes {', '.join(allowed)}"
+                hint = (
+                    f"; did you mean {near[0]!r}?"
+                    if near
+                    else f"; {what} takes {', '.join(allowed)}"
+                )
                 self.fail(f"unknown key {key!r} in {what}{hint}", line)
-        return {k: v for k, v in node.value.items() if not (isinstance(v.value, str) and not v.value)}
+        return {
+            k: v for k, v in node.value.items() if not (isinstance(v.value, str) and not v.value)
+        }
 
     def scalar(self, node: Node, what: str) -> str:
         if not isinstance(node.value, str):
@@ -335,7 +366,9 @@ class _Compiler:
     # -- new: names the graph does not know yet --
 
     def declare(self, node: Node) -> None:
-        entries = self.mapping(node, tuple(node.value) if isinstance(node.value, dict) else (), "new")
+        entries = self.mapping(
+            node, tuple(node.value) if isinstance(node.value, dict) else (), "new"
+        )
         pending: list[tuple[str, dict[str, Node], str, str]] = []
         for label, entry in entries.items():
             line = node.keys[label]
@@ -354,7 +387,11 @@ class _Compiler:
                     "use the name without declaring it new",
                     line,
                 )
-            local = self.scalar(spec["id"], "id") if "id" in spec else _mint_local(label, cls, self.index)
+            local = (
+                self.scalar(spec["id"], "id")
+                if "id" in spec
+                else _mint_local(label, cls, self.index)
+            )
             if not _ID.fullmatch(local):
                 self.fail(f"id {local!r} must be letters, digits, '-', '_' or '.'", line)
             iri = self.mint(local, line)
@@ -392,7 +429,10 @@ class _Compiler:
         if "language" in spec:
             self.language = self.scalar(spec["language"], "language")
             if not _LANG.fullmatch(self.language):
-                self.fail(f"language {self.language!r} is not a language tag such as en", spec["language"].line)
+                self.fail(
+                    f"language {self.language!r} is not a language tag such as en",
+                    spec["language"].line,
+                )
         local = (
             self.scalar(spec["id"], "id")
             if "id" in spec
@@ -412,7 +452,12 @@ class _Compiler:
             self.emit(iri, SCHEMA + "url", url, spec["url"].line)
         elif "citation" in spec:
             citation = self.scalar(spec["citation"], "citation")
-            self.emit(iri, DCTERMS + "bibliographicCitation", self.typed(citation, "string"), spec["citation"].line)
+            self.emit(
+                iri,
+                DCTERMS + "bibliographicCitation",
+                self.typed(citation, "string"),
+                spec["citation"].line,
+            )
         else:
             self.fail("the document needs a url: or, without an address, a citation:", node.line)
         if date:
@@ -429,7 +474,9 @@ class _Compiler:
         if isinstance(node.value, dict):
             for key, value in node.value.items():
                 if not key.isdigit() or int(key) < 1:
-                    self.fail(f"sentence number {key!r} must be a positive whole number", node.keys[key])
+                    self.fail(
+                        f"sentence number {key!r} must be a positive whole number", node.keys[key]
+                    )
                 items.append((int(key), value, node.keys[key]))
         elif isinstance(node.value, list):
             items = [(n, item, item.line) for n, item in enumerate(node.value, start=1)]
@@ -440,7 +487,12 @@ class _Compiler:
             text = self.scalar(value, "a sentence")
             iri = self.mint(f"{document.local}-s{number:02d}", line)
             self.emit(iri, RDF + "type", KG + "Sentence", line)
-            self.emit(iri, SKOS + "prefLabel", self.text(f"Sentence {number} of {document.title}", "en"), line)
+            self.emit(
+                iri,
+                SKOS + "prefLabel",
+                self.text(f"Sentence {number} of {document.title}", "en"),
+                line,
+            )
             self.emit(iri, KG + "inDocument", document.iri, line)
             self.emit(iri, KG + "sentenceNumber", self.typed(str(number), "integer"), line)
             self.emit(iri, SCHEMA + "text", self.text(text), line)
@@ -456,7 +508,9 @@ class _Compiler:
             return node.value
         if isinstance(node.value, str) and node.literal:
             return self.csv_claims(node)
-        self.fail("claims: must be a list (- sentence: ...) or a CSV literal block (claims: |)", node.line)
+        self.fail(
+            "claims: must be a list (- sentence: ...) or a CSV literal block (claims: |)", node.line
+        )
 
     def csv_claims(self, node: Node) -> list[Node]:
         assert isinstance(node.value, str)
@@ -499,24 +553,37 @@ class _Compiler:
             claims.append(claim)
         return claims
 
-    def claim(self, node: Node, number: int, doc: _Document, sentences: dict[int, tuple[str, str]]) -> str:
+    def claim(
+        self, node: Node, number: int, doc: _Document, sentences: dict[int, tuple[str, str]]
+    ) -> str:
         spec = self.mapping(node, CLAIM + CLAIM_KINDS, "a claim")
         kinds = [k for k in CLAIM_KINDS if k in spec]
         if len(kinds) > 1:
-            self.fail(f"a claim is one of {', '.join(CLAIM_KINDS)}, not {' and '.join(kinds)}", node.line)
+            self.fail(
+                f"a claim is one of {', '.join(CLAIM_KINDS)}, not {' and '.join(kinds)}", node.line
+            )
         kind = kinds[0] if kinds else None
         if kind is None and "about" not in spec:
-            self.fail(f"the claim needs what it is about: about:, or one of {', '.join(CLAIM_KINDS)}", node.line)
+            self.fail(
+                f"the claim needs what it is about: about:, or one of {', '.join(CLAIM_KINDS)}",
+                node.line,
+            )
         if "sentence" not in spec:
-            self.fail("the claim needs its sentence (its number, or words quoted from it)", node.line)
+            self.fail(
+                "the claim needs its sentence (its number, or words quoted from it)", node.line
+            )
         sentence, sentence_text = self.sentence(spec["sentence"], sentences)
         fact = self.scalar(spec["id"], "id") if "id" in spec else f"C{number:02d}"
         if not re.fullmatch(r"[A-Z][A-Za-z0-9_.-]*", fact):
-            self.fail(f"claim id {fact!r} must start with a capital letter, like C01", spec["id"].line)
+            self.fail(
+                f"claim id {fact!r} must start with a capital letter, like C01", spec["id"].line
+            )
         iri = self.mint(f"{doc.local}-claim-{fact.lower()}", node.line)
         date = self.date(spec["date"], "date") if "date" in spec else None
-        stance_name = self.scalar(spec["stance"], "stance") if "stance" in spec else (
-            "quoted" if kind == "quote" else "stated"
+        stance_name = (
+            self.scalar(spec["stance"], "stance")
+            if "stance" in spec
+            else ("quoted" if kind == "quote" else "stated")
         )
         stance_line = spec["stance"].line if "stance" in spec else node.line
         stance = self.resolve_text(stance_name, stance_line, "stance", within=KG + "Stance")
@@ -527,7 +594,12 @@ class _Compiler:
         if date:
             self.emit(iri, KG + "assertedOn", self.typed(date, "date"), spec["date"].line)
         if "said" in spec:
-            self.emit(iri, KG + "dateSurfaceForm", self.text(self.scalar(spec["said"], "said")), spec["said"].line)
+            self.emit(
+                iri,
+                KG + "dateSurfaceForm",
+                self.text(self.scalar(spec["said"], "said")),
+                spec["said"].line,
+            )
         about = [
             (self.resolve_text(v, line, "about"), line)
             for v, line in (self.values(spec["about"], "about") if "about" in spec else ())
@@ -547,7 +619,12 @@ class _Compiler:
             speaker, summary = self.quote(iri, spec["quote"], about)
         self.emit(iri, RDF + "type", cls, node.line)
         label = self.scalar(spec["text"], "text") if "text" in spec else summary
-        self.emit(iri, SKOS + "prefLabel", self.text(f"{fact}: {label}", "en"), spec["text"].line if "text" in spec else node.line)
+        self.emit(
+            iri,
+            SKOS + "prefLabel",
+            self.text(f"{fact}: {label}", "en"),
+            spec["text"].line if "text" in spec else node.line,
+        )
         for target, line in about:
             self.emit(iri, KG + "about", target, line)
         self.attribute(iri, spec, node.line, doc, speaker)
@@ -557,17 +634,28 @@ class _Compiler:
         value = self.scalar(node, "sentence")
         if value.isdigit():
             if int(value) not in sentences:
-                self.fail(f"there is no sentence {value}; the sheet has {', '.join(map(str, sorted(sentences)))}", node.line)
+                self.fail(
+                    f"there is no sentence {value}; the sheet has {', '.join(map(str, sorted(sentences)))}",
+                    node.line,
+                )
             return sentences[int(value)]
         key = normal(value)
         found = [n for n, (_, text) in sentences.items() if key and key in normal(text)]
         if len(found) == 1:
             return sentences[found[0]]
         if found:
-            self.fail(f"the words {value!r} are in sentences {', '.join(map(str, found))}; give the number", node.line)
-        self.fail(f"no sentence contains {value!r}; give the sentence's number or words from it", node.line)
+            self.fail(
+                f"the words {value!r} are in sentences {', '.join(map(str, found))}; give the number",
+                node.line,
+            )
+        self.fail(
+            f"no sentence contains {value!r}; give the sentence's number or words from it",
+            node.line,
+        )
 
-    def attribute(self, iri: str, spec: dict[str, Node], line: int, doc: _Document, speaker: str | None) -> None:
+    def attribute(
+        self, iri: str, spec: dict[str, Node], line: int, doc: _Document, speaker: str | None
+    ) -> None:
         if "source" in spec:
             source = self.resolve(spec["source"], "source", within=PROV + "Agent")
             line = spec["source"].line
@@ -576,7 +664,9 @@ class _Compiler:
         elif doc.publisher is not None:
             source = doc.publisher  # the document's own voice (docs/model.md)
         else:
-            self.fail("the claim needs a source: (or the document a publisher: for its own claims)", line)
+            self.fail(
+                "the claim needs a source: (or the document a publisher: for its own claims)", line
+            )
         organisations = self.organisations(source)
         if "for" in spec:
             chosen = self.resolve(spec["for"], "for", within=PROV + "Agent")
@@ -586,10 +676,15 @@ class _Compiler:
             return
         if len(organisations) > 1:
             names = ", ".join(self.index.label(o) for o in organisations)
-            self.fail(f"{self.index.label(source)} speaks for several bodies ({names}); say which with for:", line)
+            self.fail(
+                f"{self.index.label(source)} speaks for several bodies ({names}); say which with for:",
+                line,
+            )
         organisation = organisations[0]
         self.emit(iri, PROV + "wasAttributedTo", organisation, line)
-        self.emit(iri, PROV + "qualifiedAttribution", self.attribution(source, organisation, line), line)
+        self.emit(
+            iri, PROV + "qualifiedAttribution", self.attribution(source, organisation, line), line
+        )
 
     def organisations(self, person: str) -> list[str]:
         import pyoxigraph as ox
@@ -611,8 +706,12 @@ class _Compiler:
 
         store = self.index.store
         if store is not None:  # reuse the graph's attribution of this person, if there is one
-            for quad in store.quads_for_pattern(None, ox.NamedNode(PROV + "agent"), ox.NamedNode(person)):
-                if isinstance(quad.subject, ox.NamedNode) and self.index.is_a(quad.subject.value, KG + "Attribution"):
+            for quad in store.quads_for_pattern(
+                None, ox.NamedNode(PROV + "agent"), ox.NamedNode(person)
+            ):
+                if isinstance(quad.subject, ox.NamedNode) and self.index.is_a(
+                    quad.subject.value, KG + "Attribution"
+                ):
                     return quad.subject.value
         local = f"attribution-{_kebab(self.index.label(person))}-for-{_kebab(self.index.label(organisation))}"
         iri = KGD + local
@@ -669,7 +768,9 @@ class _Compiler:
             self.fail(f"{self.index.label(cls)!r} is not a kind of event", spec["type"].line)
         participants = [
             (self.resolve_text(v, line, "participant", within=PROV + "Agent"), line)
-            for v, line in (self.values(spec["participants"], "participants") if "participants" in spec else ())
+            for v, line in (
+                self.values(spec["participants"], "participants") if "participants" in spec else ()
+            )
         ]
         places = [
             (key, self.resolve(spec[key], key, within=KG + "Place"), spec[key].line)
@@ -677,7 +778,9 @@ class _Compiler:
             if key in spec
         ]
         date = self.date(spec["date"], "date") if "date" in spec else None
-        hypothetical = "hypothetical" in spec and self.scalar(spec["hypothetical"], "hypothetical").lower() in ("true", "yes")
+        hypothetical = "hypothetical" in spec and self.scalar(
+            spec["hypothetical"], "hypothetical"
+        ).lower() in ("true", "yes")
         if "label" in spec:
             label = self.scalar(spec["label"], "label")
         else:
@@ -685,7 +788,16 @@ class _Compiler:
             label = self.index.label(cls) + (f" of {names}" if names else "")
             label += "".join(f" in {self.index.label(p)}" for _, p, _ in places[:1])
             label += f", {date}" if date else ""
-        slug = "-".join(filter(None, [_kebab(self.index.label(cls)), *(_kebab(self.index.label(p), words=3) for p, _ in participants), date]))
+        slug = "-".join(
+            filter(
+                None,
+                [
+                    _kebab(self.index.label(cls)),
+                    *(_kebab(self.index.label(p), words=3) for p, _ in participants),
+                    date,
+                ],
+            )
+        )
         if "id" in spec:
             slug = self.scalar(spec["id"], "id")
         elif not (participants or date):
@@ -702,7 +814,12 @@ class _Compiler:
         if date:
             self.emit(iri, KG + "date", self.typed(date, "date"), spec["date"].line)
         if "said" in spec:
-            self.emit(iri, KG + "dateSurfaceForm", self.text(self.scalar(spec["said"], "said")), spec["said"].line)
+            self.emit(
+                iri,
+                KG + "dateSurfaceForm",
+                self.text(self.scalar(spec["said"], "said")),
+                spec["said"].line,
+            )
         about.insert(0, (iri, node.line))
         if participants:
             self.emit(claim, RDF + "subject", iri, node.line)
@@ -721,7 +838,11 @@ class _Compiler:
         datatype = self.range_datatype(prop)
         obj: ox.NamedNode | ox.Literal | str
         if datatype is not None:
-            obj = self.text(obj_text) if datatype == RDF + "langString" else self.typed(obj_text, datatype.removeprefix(XSD))
+            obj = (
+                self.text(obj_text)
+                if datatype == RDF + "langString"
+                else self.typed(obj_text, datatype.removeprefix(XSD))
+            )
             shown = obj_text
         else:
             obj = self.resolve_text(obj_text, spec["object"].line, "object")
@@ -743,12 +864,15 @@ class _Compiler:
         declared: dict[str, str] = {}
         if store is not None:
             for kind in kinds:
-                for quad in store.quads_for_pattern(None, ox.NamedNode(RDF + "type"), ox.NamedNode(kind)):
+                for quad in store.quads_for_pattern(
+                    None, ox.NamedNode(RDF + "type"), ox.NamedNode(kind)
+                ):
                     if isinstance(quad.subject, ox.NamedNode):
                         declared[quad.subject.value] = _property_label(quad.subject.value)
         wanted = normal(value)
         matches = sorted(
-            iri for iri, label in declared.items()
+            iri
+            for iri, label in declared.items()
             if normal(label) == wanted or normal(_curie(iri)) == wanted
         )
         if len(matches) == 1:
@@ -761,7 +885,18 @@ class _Compiler:
         import pyoxigraph as ox
 
         store = self.index.store
-        if store is None or next(store.quads_for_pattern(ox.NamedNode(prop), ox.NamedNode(RDF + "type"), ox.NamedNode(OWL + "DatatypeProperty")), None) is None:
+        if (
+            store is None
+            or next(
+                store.quads_for_pattern(
+                    ox.NamedNode(prop),
+                    ox.NamedNode(RDF + "type"),
+                    ox.NamedNode(OWL + "DatatypeProperty"),
+                ),
+                None,
+            )
+            is None
+        ):
             return None
         for quad in store.quads_for_pattern(ox.NamedNode(prop), ox.NamedNode(RDFS_RANGE), None):
             if isinstance(quad.object, ox.NamedNode):
