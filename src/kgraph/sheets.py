@@ -332,7 +332,8 @@ class _Compiler:
         except AmbiguousName as err:
             self.fail(f"{what}: {err.message}", line)
         except UnknownName as err:
-            declare = "; declare it under new: with its class" if what != "stance" else ""
+            fixed = ("stance", "class", "qualifier", "estimate")
+            declare = "" if what in fixed else "; declare it under new: with its class"
             self.fail(f"{err.message}{declare}", line)
 
     # -- the sheet --
