@@ -488,15 +488,13 @@ def shacl_pyshacl(files: list[list[str]], shapes: str) -> dict[str, Any]:
 @task
 def export_kgraph(root: str, target: str) -> dict[str, Any]:
     from kgraph import operations
-    from kgraph.limits import Limits, Worker
+    from kgraph.limits import Limits
 
     limits = Limits()
     context = operations.Context(_project(root), limits)
     Path(target).unlink(missing_ok=True)
     start = time.perf_counter()
-    size = operations.export(
-        context, Worker(limits, None), fmt="nq", inferred="none", target=Path(target)
-    )
+    size = operations.export(context, fmt="nq", inferred="none", target=Path(target))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "rss_mb": peak_mb(), "bytes": size}
 
@@ -544,23 +542,22 @@ def guards(
     import kgraph.guards
     from kgraph import operations
     from kgraph.formats import RdfSyntax
-    from kgraph.limits import Limits, Worker
+    from kgraph.limits import Limits
     from kgraph.queries import from_text
 
     limits = Limits()
     context = operations.Context(_project(root), limits)
-    worker = Worker(limits, None)
     canned = from_text(query["text"], name=query["name"])
     bound = {name: _term(value) for name, value in query["bindings"].items()}
     commands: dict[str, tuple[Callable[[], Any], int]] = {
         "query": (
-            lambda: operations.run_query(context, worker, canned, bound, fmt="table", infer="none"),
+            lambda: operations.run_query(context, canned, bound, fmt="table", infer="none"),
             runs,
         ),
-        "validate": (lambda: operations.validate(context, worker), validate_runs),
+        "validate": (lambda: operations.validate(context), validate_runs),
         "convert": (
             lambda: operations.convert(
-                context, worker, convert, syntax=None, base_iri=None, target=RdfSyntax.NT
+                context, convert, syntax=None, base_iri=None, target=RdfSyntax.NT
             ),
             runs,
         ),

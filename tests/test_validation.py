@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA
 from kgraph import validation
 from kgraph.errors import KGraphError
-from kgraph.limits import Limits
+from kgraph.limits import Limits, fork_map
 from kgraph.operations import Context, load_inputs, load_shape_index
 from kgraph.project import Project
 from kgraph.store import Dataset
@@ -47,8 +47,8 @@ def test_a_failing_chunk_fails_the_whole_validation() -> None:
         return []
 
     with pytest.raises(KGraphError, match="chunk 3 broke"):
-        validation.map_forked(fn, list(range(6)), 2)
-    assert validation.map_forked(lambda i: [], list(range(6)), 2) == [[] for _ in range(6)]
+        fork_map(fn, list(range(6)), 2)
+    assert fork_map(lambda i: [], list(range(6)), 2) == [[] for _ in range(6)]
 
 
 # -- a shape kgraph cannot localise: the whole graph is validated, and the report says so ----

@@ -23,9 +23,9 @@ from typing import Any
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular
-from kgraph.limits import Limits, Worker
+from kgraph.limits import Limits, Phase, phase
 from kgraph.locate import skolemise
-from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri
+from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
 from kgraph.operations import Context, graph_sources, load_shape_index
 from kgraph.project import BATCH_DIR
 from kgraph.results import prefixes_for, serialize
@@ -73,7 +73,6 @@ def digest(inputs: Sequence[Input]) -> str:
 
 def add(
     ctx: Context,
-    worker: Worker,
     files: Sequence[str],
     *,
     source: str | None = None,
@@ -102,8 +101,8 @@ def add(
     relative = batch_relative(batch_id)
     graph = graph_iri(relative)
 
-    worker.phase("parse")
-    skolem = f"{SKOLEM}{sha[:16]}/"
+    phase(Phase.PARSE)
+    skolem = batch_skolem(sha)
     quads: list[Any] = []
     for item in inputs:
         quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
@@ -116,7 +115,7 @@ def add(
             return AddResult(
                 "duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads)
             )
-    worker.phase("load")
+    phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
     target = ox.NamedNode(graph)
@@ -147,21 +146,21 @@ def add(
     overlay.extend(fresh.values())
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
-    worker.phase("validate")
+    phase(Phase.VALIDATE)
     if infer != "none":
         # The closure of graph + batch, minus the closure of the graph alone, joins the batch.
-        worker.phase("reason")
+        phase(Phase.REASON)
         inferred_before = {(t.subject, t.predicate, t.object) for t in closure(dataset, infer)}
-        inferred_graph = f"{graph}#inferred"
+        batch_inferred = inferred_graph(infer, batch=graph)
         with_batch = Dataset(ox.Store(), dataset.project, dataset.sources, limits=dataset.limits)
         with_batch.store.extend(dataset.store.quads_for_pattern(None, None, None, None))
         with_batch.store.extend(overlay.quads_for_pattern(None, None, None, None))
         with_batch.extra_graphs.append(graph)
         for t in closure(with_batch, infer):
             if (t.subject, t.predicate, t.object) not in inferred_before:
-                overlay.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(inferred_graph)))
-        worker.phase("validate")
-        report = validate_batch(dataset, shapes, base, overlay, [graph, inferred_graph])
+                overlay.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(batch_inferred)))
+        phase(Phase.VALIDATE)
+        report = validate_batch(dataset, shapes, base, overlay, [graph, batch_inferred])
     else:
         report = validate_batch(dataset, shapes, base, overlay, [graph])
     sources = {
@@ -291,14 +290,14 @@ def find_batch(root: Path, spec: str) -> BatchInfo:
     return matches[0]
 
 
-def check_removal(ctx: Context, worker: Worker, batch: BatchInfo) -> Report:
+def check_removal(ctx: Context, batch: BatchInfo) -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
     from kgraph.validation import validate_removal
 
     shapes = load_shape_index(ctx)
-    worker.phase("load")
+    phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
-    worker.phase("validate")
+    phase(Phase.VALIDATE)
     report = validate_removal(dataset, shapes, batch.graph)
     from kgraph import report as reporting
 

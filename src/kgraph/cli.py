@@ -6,6 +6,7 @@ inside the commands that use them, so ``kgraph --help`` starts in a blink.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from kgraph import __version__
-from kgraph.errors import ExitStatus, KGraphError, StorageError
+from kgraph.errors import ExitStatus, InternalError, KGraphError, StorageError
 from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
 from kgraph.limits import MB, Limits
 
@@ -73,7 +74,16 @@ class KGraphGroup(click.Group):
             ctx.exit(0)
         except KeyboardInterrupt:
             click.echo("Error: interrupted; nothing was written", err=True)
-            ctx.exit(130)
+            ctx.exit(int(ExitStatus.INTERRUPTED))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # Click's own usage errors and exits keep their meaning
+        except Exception as err:
+            # Anything else is kgraph's bug, not the user's input: say so, exit 70.
+            if os.environ.get("KGRAPH_DEBUG") == "1":
+                raise
+            internal = InternalError(f"internal error: {type(err).__name__}: {err}")
+            click.echo(_error_line(internal), err=True)
+            ctx.exit(int(internal.status))
 
 
 def _error_line(err: KGraphError) -> str:
@@ -206,13 +216,13 @@ def _bounded(
     writes: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> T:
-    """Run ``fn(context, worker, ...)`` in the confined worker; it may read the project,
+    """Run ``fn(context, ...)`` in the confined worker; it may read the project,
     the input files ``reads`` and write the store and the private folders ``writes``."""
     from kgraph.limits import run_bounded
 
     context = state.context()
     access = _access(state, context, reads, writes)
-    return run_bounded(lambda w: fn(context, w, *args, **kwargs), state.limits, access=access)
+    return run_bounded(lambda: fn(context, *args, **kwargs), state.limits, access=access)
 
 
 _warned = False
@@ -1010,7 +1020,7 @@ def push_command(
         except KeyboardInterrupt:
             rerun = remote.RERUN_SAFE if replace else remote.RERUN_MERGE
             click.echo(f"Error: interrupted; {rerun}", err=True)
-            click.get_current_context().exit(130)
+            click.get_current_context().exit(int(ExitStatus.INTERRUPTED))
     click.echo(remote.render_counts(report), nl=False)
     _note(
         state,

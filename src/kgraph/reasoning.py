@@ -149,7 +149,7 @@ def materialise(dataset: Dataset, profile: str) -> str | None:
     """Compute the closure and load it into its own graph; return that graph's IRI."""
     import pyoxigraph as ox
 
-    from kgraph.store import inferred_graph
+    from kgraph.namespaces import inferred_graph
 
     if profile == "none":
         return None

@@ -21,7 +21,7 @@ from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
 from kgraph.limits import Limits
-from kgraph.namespaces import GRAPH, INFERRED, PREFIXES, SKOLEM
+from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, inferred_graph
 from kgraph.project import Project, SourceFile
 
 if TYPE_CHECKING:
@@ -318,11 +318,6 @@ def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
     return True
 
 
-def file_skolem(relative: str) -> str:
-    """The skolem namespace of a project file's blank nodes."""
-    return f"{SKOLEM}{relative}/"
-
-
 def _open_persistent(
     store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits
 ) -> ox.Store:
@@ -391,14 +386,3 @@ def write_store_meta(store_dir: Path, meta: dict[str, Any]) -> None:
     from kgraph.fsutil import write_atomic
 
     write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode())
-
-
-def input_graph(index: int, name: str) -> str:
-    """The graph for the n-th file given on the command line (validate, add)."""
-    from urllib.parse import quote
-
-    return f"{GRAPH}input/{index}/{quote(Path(name).name)}"
-
-
-def inferred_graph(profile: str) -> str:
-    return INFERRED + profile

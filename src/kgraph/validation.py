@@ -15,15 +15,13 @@ both fall back to pySHACL over the whole graph; the report says so.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
-import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, KGraphError
+from kgraph.errors import InputError
+from kgraph.limits import fork_map
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.shapes import ReadPath, ShapeIndex
 
@@ -134,69 +132,8 @@ def validate(dataset: Dataset, shapes: ShapeIndex, graphs: Sequence[str]) -> Rep
     # store (no background threads); an on-disk store's RocksDB threads are not, so it
     # is validated in this process.
     workers = 1 if dataset.store_dir is not None else min(len(chunks), os.cpu_count() or 1)
-    findings = [f for part in map_forked(check, chunks, workers) for f in part]
+    findings = [f for part in fork_map(check, chunks, workers) for f in part]
     return Report(tuple(findings), len(focus), "chunked")
-
-
-def map_forked(
-    fn: Callable[[Any], list[Finding]], items: Sequence[Any], workers: int
-) -> list[list[Finding]]:
-    """``[fn(item) for item in items]``, spread over ``workers`` forked processes.
-
-    Each child takes every ``workers``-th item and sends back its results, pickled; a child
-    that fails makes the whole call fail with its error.
-    """
-    if workers <= 1 or not hasattr(os, "fork"):
-        return [fn(item) for item in items]
-    children = []
-    for index in range(workers):
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            from kgraph.sandbox import die_with_parent
-
-            die_with_parent()  # the worker's group is killed on timeout; be sure all the same
-            os.close(read_fd)
-            code = 0
-            try:
-                payload: Any = (
-                    "ok",
-                    [(i, fn(items[i])) for i in range(index, len(items), workers)],
-                )
-            except BaseException as err:  # handed to the parent, whatever it is
-                payload, code = (
-                    ("error", err if isinstance(err, KGraphError) else KGraphError(repr(err))),
-                    1,
-                )
-            with os.fdopen(write_fd, "wb") as out:
-                pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os._exit(code)
-        os.close(write_fd)
-        children.append((pid, read_fd))
-    results: list[list[Finding]] = [[] for _ in items]
-    failure: BaseException | None = None
-    try:
-        for pid, read_fd in children:
-            with os.fdopen(read_fd, "rb") as source:
-                data = source.read()
-            os.waitpid(pid, 0)
-            if not data:
-                failure = failure or KGraphError("a validation process ended without a result")
-                continue
-            kind, payload = pickle.loads(data)
-            if kind == "ok":
-                for i, part in payload:
-                    results[i] = part
-            else:
-                failure = failure or payload
-    finally:
-        for pid, _ in children:
-            with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-    if failure is not None:
-        raise failure
-    return results
 
 
 def validate_batch(
