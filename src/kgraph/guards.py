@@ -76,8 +76,10 @@ def check_query(
         line, column = _position(text, undecodable.start())
         raise InputError("the query is not valid UTF-8", path=source, line=line, column=column)
     check = _QueryCheck(text, max_depth, set(allowed_graphs or ()), allowed_graph_prefix, source)
-    # Text bound for rdflib need not parse as Oxigraph reads it: rdflib's parser decides.
-    parsed = check.parse(text, None, prefixes, required=not rdflib)
+    try:
+        parsed = check.parse(text, None, prefixes, required=True)
+    except InputError as err:
+        parsed, unparsed = None, err
     if parsed is not None:
         check.refuse(parsed, None)
     if _CODEPOINT.search(text):
@@ -86,7 +88,16 @@ def check_query(
         view = check.parse(expanded, origins, prefixes, required=False)
         if view is not None:
             check.refuse(view, origins)
-    form = _check_in_rdflib(text, source) if rdflib else ""
+    if parsed is None and not rdflib:
+        raise unparsed
+    if rdflib:
+        # Text bound for rdflib need not parse as Oxigraph reads it: rdflib's parser decides.
+        try:
+            form = _check_in_rdflib(text, source)
+        except InputError:
+            if parsed is None:
+                raise unparsed from None
+            raise
     if parsed is not None:
         form = parsed.form
     if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
@@ -257,9 +268,7 @@ def _rdflib_names(tree: object) -> Iterable[str]:
             yield name
         if isinstance(node, dict):
             stack.extend(node.values())
-        elif isinstance(node, list | tuple):
-            stack.extend(node)
-        elif isinstance(node, ParseResults):
+        elif isinstance(node, list | tuple | ParseResults):
             stack.extend(node)
 
 

@@ -182,7 +182,7 @@ def parse(text: str, *, max_depth: int, prefixes: Mapping[str, str] | None = Non
     """
     limit = sys.getrecursionlimit()
     # About ten Python frames per bracket level (the expression rules), plus the base.
-    sys.setrecursionlimit(max(limit, 2000 + 20 * max_depth))
+    sys.setrecursionlimit(max(limit, min(2000 + 20 * max_depth, 200_000)))
     try:
         query = _Parser(text, max_depth, prefixes)
         try:
