@@ -164,6 +164,10 @@ _BUILTINS: tuple[tuple[str, int | str], ...] = (
     ("NOT EXISTS", "GROUP"), ("TRIPLE", 3), ("SUBJECT", 1), ("PREDICATE", 1),
     ("OBJECT", 1), ("ISTRIPLE", 1), ("ADJUST", 2),
 )  # fmt: skip
+_BUILTINS_BY_INITIAL: dict[str, tuple[tuple[str, int | str], ...]] = {
+    initial: tuple(b for b in _BUILTINS if b[0][0] == initial)
+    for initial in {b[0][0] for b in _BUILTINS}
+}
 _AGGREGATES = ("SUM", "MIN", "MAX", "AVG", "SAMPLE")
 _RELATIONS = ("=", "!=", ">=", ">", "<=", "<")
 
@@ -1462,7 +1466,9 @@ class _Parser:
         if q >= 0:
             return q
         del self.events[mark:]
-        for word, spec in _BUILTINS:
+        # Only the built-ins that start with the next letter can match (the order among
+        # them, which PEG choice depends on, is kept).
+        for word, spec in _BUILTINS_BY_INITIAL.get(self.text[p : p + 1].upper(), ()):
             if word == "NOT EXISTS":
                 q = self.kw(p, "NOT")
                 q = self.kw(self.sp(q), "EXISTS") if q >= 0 else -1
