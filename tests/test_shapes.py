@@ -6,9 +6,9 @@
   shape, a node shape with a node-level constraint, or a SPARQL-based constraint), the one
   focus node, what is wrong, and the constraint component it exercises. Added to the
   shipped graph, it fails on exactly that shape and focus node and nothing else.
-* kgraph validates in chunks on neighbourhoods of the focus nodes (src/kgraph/validation.py,
-  src/kgraph/shapes.py) and evaluates SPARQL-based constraints in Oxigraph
-  (src/kgraph/sparql_constraints.py). The reference tests run pySHACL directly on the whole
+* kgraph validates in chunks on neighbourhoods of the focus nodes (src/kgraph/shacl/engine.py,
+  src/kgraph/shacl/index.py) and evaluates SPARQL-based constraints in Oxigraph
+  (src/kgraph/shacl/sparql.py). The reference tests run pySHACL directly on the whole
   merged graph and demand the same results, so a triple lost by the neighbourhood
   extraction shows up as a difference.
 * ``kgraph add`` rejects each fixture as a batch, writes nothing, and does not blame a new

@@ -11,15 +11,16 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT
-from kgraph import closed, sheets, validation
+from kgraph import closed, sheets
 from kgraph.errors import InputError
 from kgraph.formats import RdfSyntax
 from kgraph.limits import Limits
-from kgraph.locate import LineIndex
 from kgraph.names import NameIndex
 from kgraph.namespaces import KG, KGD
 from kgraph.operations import Context, load_shape_index
 from kgraph.project import Project
+from kgraph.shacl import engine as validation
+from kgraph.shacl.locate import LineIndex
 from kgraph.store import Dataset
 
 DOC = KGD + "north-korean-troops-in-kursk-lavrov-2024-11-04"

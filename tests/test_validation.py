@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from kgraph import validation
 from kgraph.errors import KGraphError
 from kgraph.limits import Limits, fork_map
 from kgraph.operations import Context, load_inputs, load_shape_index
 from kgraph.project import Project
+from kgraph.shacl import engine as validation
 from kgraph.store import Dataset
 
 BROKEN = sorted((DATA / "shapes").glob("*.ttl"))[:12]

@@ -24,13 +24,12 @@ from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular
 from kgraph.limits import Limits, Phase, phase
-from kgraph.locate import skolemise
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
 from kgraph.operations import Context, graph_sources, load_shape_index
 from kgraph.project import BATCH_DIR
 from kgraph.results import prefixes_for, serialize
-from kgraph.store import Dataset, Input, parse, read_input
-from kgraph.validation import Report
+from kgraph.shacl.model import Report, ValidationMode
+from kgraph.store import Dataset, Input, parse, read_input, skolemise
 
 _BATCH_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}$")
 
@@ -84,9 +83,9 @@ def add(
 ) -> AddResult:
     import pyoxigraph as ox
 
-    from kgraph import report as reporting
     from kgraph.reasoning import closure
-    from kgraph.validation import validate_batch
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate_batch
 
     if ctx.project.shipped:
         raise UsageError(
@@ -111,7 +110,7 @@ def add(
 
     for existing in list_batches(ctx.project.root):
         if existing.sha256 == sha:
-            empty = Report((), 0, "incremental")
+            empty = Report((), 0, ValidationMode.INCREMENTAL)
             return AddResult(
                 "duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads)
             )
@@ -139,7 +138,7 @@ def add(
     )
     if not fresh:
         return AddResult(
-            "nothing-new", info, Report((), 0, "incremental"), input_triples=len(quads)
+            "nothing-new", info, Report((), 0, ValidationMode.INCREMENTAL), input_triples=len(quads)
         )
 
     overlay = ox.Store()
@@ -177,7 +176,7 @@ def add(
 
 
 def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
-    from kgraph.report import GraphSource
+    from kgraph.shacl.report import GraphSource
 
     if len(inputs) == 1:
         item = inputs[0]
@@ -292,13 +291,13 @@ def find_batch(root: Path, spec: str) -> BatchInfo:
 
 def check_removal(ctx: Context, batch: BatchInfo) -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
-    from kgraph.validation import validate_removal
+    from kgraph.shacl.engine import validate_removal
 
     shapes = load_shape_index(ctx)
     phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     phase(Phase.VALIDATE)
     report = validate_removal(dataset, shapes, batch.graph)
-    from kgraph import report as reporting
+    from kgraph.shacl import report as reporting
 
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset))

@@ -429,7 +429,7 @@ def validate_command(
     Exit 0 when everything conforms, 1 when there are violations.
     """
     from kgraph import operations
-    from kgraph.report import render
+    from kgraph.shacl.report import render
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
     report = _bounded(
@@ -775,7 +775,7 @@ def add_command(
 def _add_output(result: Any, fmt: str) -> bytes:
     import json
 
-    from kgraph.report import render, render_text
+    from kgraph.shacl.report import render, render_text
 
     info = result.batch
     if fmt == "turtle":
@@ -825,7 +825,7 @@ def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: f
     from kgraph import batches
     from kgraph.fsutil import clean_leftovers, remove_durably
     from kgraph.lock import project_lock
-    from kgraph.report import render_text
+    from kgraph.shacl.report import render_text
 
     context = state.context()
     if context.project.shipped:

@@ -90,7 +90,7 @@ def load_inputs(
     base_iri: str | None = None,
 ) -> list[LoadedInput]:
     """Parse files strictly (skolemising blank nodes) and add each as a graph of its own."""
-    from kgraph.locate import skolemise
+    from kgraph.store import skolemise
 
     loaded = []
     for i, path in enumerate(files):
@@ -110,7 +110,7 @@ def load_inputs(
 
 
 def load_shape_index(ctx: Context) -> Any:
-    from kgraph.shapes import load_shapes
+    from kgraph.shacl.index import load_shapes
 
     path = ctx.project.shapes_path
     data = read_regular(path, limit=ctx.limits.max_input_bytes, name=ctx.project.display(path))
@@ -121,7 +121,7 @@ def graph_sources(
     ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()
 ) -> dict[str, Any]:
     """Where each graph was read from (inputs first: they are what the user is checking)."""
-    from kgraph.report import GraphSource
+    from kgraph.shacl.report import GraphSource
 
     sources: dict[str, GraphSource] = {}
     for item in inputs:
@@ -152,8 +152,8 @@ def validate(
     base_iri: str | None = None,
 ) -> Any:
     """Validate the graph plus the given files against the project's shapes."""
-    from kgraph import report as reporting
-    from kgraph.validation import validate as run_validation
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate as run_validation
 
     shapes = load_shape_index(ctx)
     phase(Phase.LOAD)

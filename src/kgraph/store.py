@@ -288,8 +288,6 @@ def _load_file(
     the file's own namespace) so that exports and pushes never duplicate them."""
     import pyoxigraph as ox
 
-    from kgraph.locate import skolemise
-
     name = project.display(source.path)
     data = read_input(str(source.path), source.syntax, limits, name=name)
     graph = ox.NamedNode(source.graph)
@@ -397,3 +395,22 @@ def write_store_meta(store_dir: Path, meta: dict[str, Any]) -> None:
     from kgraph.fsutil import write_atomic
 
     write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode())
+
+
+def skolemise(quads: Iterable[Any], namespace: str) -> list[Any]:
+    """Replace blank nodes by IRIs ``namespace + b<n>``, numbered by first appearance.
+
+    Parse order is deterministic, so the same input always gets the same IRIs.
+    """
+    import pyoxigraph as ox
+
+    names: dict[str, Any] = {}
+
+    def fix(term: Any) -> Any:
+        if isinstance(term, ox.BlankNode):
+            if term.value not in names:
+                names[term.value] = ox.NamedNode(f"{namespace}b{len(names) + 1}")
+            return names[term.value]
+        return term
+
+    return [ox.Quad(fix(q.subject), q.predicate, fix(q.object), q.graph_name) for q in quads]
