@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, invoke
+from kgraph import Project
 from kgraph.errors import ExitStatus, KGraphError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
 from kgraph.limits import Limits, Phase, run_bounded
 from kgraph.namespaces import GRAPH
-from kgraph.project import Project
 from kgraph.store import Dataset, parse, read_input
 from test_security import CountingServer
 
@@ -194,7 +194,7 @@ def small_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dataset(small_project: Path) -> Dataset:
-    return Dataset.open(Project.locate(small_project), limits=LIMITS)
+    return Project.open(small_project, limits=LIMITS, isolated=False).dataset()
 
 
 @pytest.fixture(scope="module")

@@ -116,3 +116,70 @@ def test_report_mode_is_an_enum_that_prints_as_before() -> None:
 
     report = Report((), 3, ValidationMode.WHOLE_GRAPH)
     assert f"{report.mode}" == "whole-graph" and report.conforms
+
+
+# -- the front door ---------------------------------------------------------------------------
+
+
+def _readme_example() -> str:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Library\n", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_readme_library_example_runs(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(project)
+    exec(compile(_readme_example(), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("state,stateName,")
+    assert printed[1].endswith(" graphs") and int(printed[1].split()[0]) > 1000
+
+
+def test_project_verbs_in_process_equal_the_cli(project: Path, kgraph) -> None:
+    from kgraph import Profile, Project
+
+    opened = Project.open(project, isolated=False)
+    assert "troop-estimates-over-time" in opened.queries().queries
+    result = opened.query("officials-and-posts", {"date": "2024-10-28"}, fmt="csv")
+    cli: Run = kgraph("query", "officials-and-posts", "-p", "date", "2024-10-28", "-f", "csv")
+    assert result.data == cli.output_bytes
+    check = opened.check(infer=Profile.NONE)
+    assert check.errors == 0 and check.rules
+    assert opened.stats().triples == Project.open(project).stats().triples
+
+
+def test_add_remove_and_batches_write_through_the_project(project: Path, tmp_path: Path) -> None:
+    from kgraph import AddStatus, Project, RemoveStatus
+
+    new = tmp_path / "visit.ttl"
+    from test_batches import visit
+
+    new.write_text(visit("front-door"))
+    opened = Project.open(project, isolated=False)
+    dry = opened.add([str(new)], dry_run=True)
+    assert dry.status is AddStatus.DRY_RUN and opened.batches() == []
+    added = opened.add([str(new)], source="a test")
+    assert added.status is AddStatus.ADDED and added.batch is not None
+    assert (project / added.batch.path).read_bytes() == added.content
+    assert [b.id for b in opened.batches()] == [added.batch.id]
+    assert opened.add([str(new)]).status is AddStatus.DUPLICATE
+    removed = opened.remove(added.batch.id)
+    assert removed.status is RemoveStatus.REMOVED
+    assert not (project / added.batch.path).exists() and opened.batches() == []
+
+
+def test_the_shipped_graph_refuses_writes() -> None:
+    from kgraph import KGraphError, Project
+    from kgraph.layout import Layout, shipped_root
+
+    shipped = Project(Layout(shipped_root(), shipped=True), isolated=False)
+    with pytest.raises(KGraphError, match="read-only"):
+        shipped.add(["x.ttl"])
+    with pytest.raises(KGraphError, match="read-only"):
+        shipped.remove("x")

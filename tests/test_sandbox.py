@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Run, interruptible
-from kgraph import cli, operations, sandbox, store
+from kgraph import operations, sandbox, store
 from kgraph.limits import Limits, run_bounded
 from kgraph.sandbox import Access, Support
 
@@ -160,7 +160,7 @@ def test_cli_warns_once_without_landlock(
     kgraph: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sandbox, "_probe", lambda: (0, SUPPORT.seccomp))
-    monkeypatch.setattr(cli, "_warned", False)
+    monkeypatch.setattr("kgraph.project._warned", False)
     first = kgraph("query", "officials-and-posts", "-f", "csv")
     second = kgraph("query", "officials-and-posts", "-f", "csv")
     assert first.exit_code == second.exit_code == 0

@@ -10,22 +10,17 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
+from kgraph import Project
 from kgraph.errors import KGraphError
-from kgraph.limits import Limits, fork_map
-from kgraph.operations import Context, load_inputs, load_shape_index
-from kgraph.project import Project
+from kgraph.limits import fork_map
 from kgraph.shacl import engine as validation
-from kgraph.store import Dataset
 
 BROKEN = sorted((DATA / "shapes").glob("*.ttl"))[:12]
 
 
 def report(project: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> validation.Report:
     monkeypatch.setattr(validation, "CHUNK", chunk)
-    context = Context(Project(project), Limits())
-    dataset = Dataset.open(context.project, limits=context.limits)
-    load_inputs(dataset, [str(p) for p in BROKEN], context.limits)
-    return validation.validate(dataset, load_shape_index(context), dataset.asserted_graphs())
+    return Project.open(project, isolated=False).validate([str(p) for p in BROKEN])
 
 
 def test_many_small_chunks_in_several_processes_equal_one_pass(

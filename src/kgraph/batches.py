@@ -17,16 +17,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular
+from kgraph.layout import BATCH_DIR
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
 from kgraph.operations import Context, graph_sources, load_shape_index
-from kgraph.project import BATCH_DIR
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.model import Report, ValidationMode
 from kgraph.store import Dataset, Input, parse, read_input, skolemise
@@ -46,10 +47,23 @@ class BatchInfo:
     triples: int
 
 
+class AddStatus(StrEnum):
+    """What ``add`` did with a batch."""
+
+    ADDED = "added"
+    DRY_RUN = "dry-run"
+    """It would have been added; nothing was written."""
+    DUPLICATE = "duplicate"
+    """The same input was added before."""
+    NOTHING_NEW = "nothing-new"
+    """Every triple is already in the graph."""
+    REJECTED = "rejected"
+    """It would introduce violations; nothing was written."""
+
+
 @dataclass(frozen=True)
 class AddResult:
-    status: str
-    """``added``, ``dry-run``, ``duplicate``, ``nothing-new`` or ``rejected``."""
+    status: AddStatus
     batch: BatchInfo | None
     report: Report
     content: bytes = b""
@@ -112,7 +126,11 @@ def add(
         if existing.sha256 == sha:
             empty = Report((), 0, ValidationMode.INCREMENTAL)
             return AddResult(
-                "duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads)
+                AddStatus.DUPLICATE,
+                existing,
+                empty,
+                duplicate_of=existing.id,
+                input_triples=len(quads),
             )
     phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
@@ -138,7 +156,10 @@ def add(
     )
     if not fresh:
         return AddResult(
-            "nothing-new", info, Report((), 0, ValidationMode.INCREMENTAL), input_triples=len(quads)
+            AddStatus.NOTHING_NEW,
+            info,
+            Report((), 0, ValidationMode.INCREMENTAL),
+            input_triples=len(quads),
         )
 
     overlay = ox.Store()
@@ -168,10 +189,14 @@ def add(
     }
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
-        return AddResult("rejected", info, report, input_triples=len(quads))
+        return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
     content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
     return AddResult(
-        "dry-run" if dry_run else "added", info, report, content, input_triples=len(quads)
+        AddStatus.DRY_RUN if dry_run else AddStatus.ADDED,
+        info,
+        report,
+        content,
+        input_triples=len(quads),
     )
 
 

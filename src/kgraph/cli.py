@@ -10,14 +10,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+if TYPE_CHECKING:
+    from kgraph.project import Project
+
 from kgraph import __version__
-from kgraph.errors import ExitStatus, InternalError, KGraphError, StorageError
+from kgraph.errors import ExitStatus, InternalError, KGraphError
 from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
 from kgraph.limits import MB, Limits
+from kgraph.reasoning import Profile
 
 T = TypeVar("T")
 
@@ -104,11 +108,16 @@ class State:
         self.limits = limits
         self.quiet = quiet
 
-    def context(self) -> Any:
-        from kgraph.operations import Context
+    def open(self) -> Project:
+        """The project the options name, its verbs run in the confined worker."""
         from kgraph.project import Project
 
-        return Context(Project.locate(self._project_dir), self.limits, self.store_dir)
+        return Project.open(
+            self._project_dir,
+            store=self.store_dir,
+            limits=self.limits,
+            on_warning=lambda warning: click.echo(f"Warning: {warning}", err=True),
+        )
 
 
 pass_state = click.make_pass_decorator(State)
@@ -208,49 +217,6 @@ def cli(
     ctx.obj = State(project, store, limits, quiet)
 
 
-def _bounded(
-    state: State,
-    fn: Callable[..., T],
-    *args: Any,
-    reads: tuple[str, ...] = (),
-    writes: tuple[str, ...] = (),
-    **kwargs: Any,
-) -> T:
-    """Run ``fn(context, ...)`` in the confined worker; it may read the project,
-    the input files ``reads`` and write the store and the private folders ``writes``."""
-    from kgraph.limits import run_bounded
-
-    context = state.context()
-    access = _access(state, context, reads, writes)
-    return run_bounded(lambda: fn(context, *args, **kwargs), state.limits, access=access)
-
-
-_warned = False
-
-
-def _access(state: State, context: Any, reads: tuple[str, ...], writes: tuple[str, ...]) -> Any:
-    from kgraph import sandbox
-
-    global _warned
-    warning = sandbox.support().warning()
-    if warning and not _warned:
-        _warned = True
-        click.echo(f"Warning: {warning}", err=True)
-    project = context.project
-    folders = [project.ontology_dir, project.data_dir, project.queries_dir]
-    store = [str(state.store_dir)] if state.store_dir else []
-    if state.store_dir and not state.store_dir.exists():
-        # The worker may write only beneath folders that exist when it starts.
-        try:
-            state.store_dir.mkdir(parents=True)
-        except OSError as err:
-            raise StorageError(f"cannot create the store folder {state.store_dir}: {err}") from err
-    return sandbox.Access(
-        read=tuple(str(f) for f in folders) + sandbox.readable(reads),
-        write=(*store, *writes),
-    )
-
-
 def _emit(data: bytes, output: str | None) -> None:
     if output:
         from kgraph.fsutil import write_atomic
@@ -287,9 +253,9 @@ def list_queries(state: State, fmt: str) -> None:
     """
     import json
 
-    from kgraph.queries import scan, summaries
+    from kgraph.queries import summaries
 
-    scanned = scan(state.context().project.queries_dir, limit=state.limits.max_input_bytes)
+    scanned = state.open().queries()
     found = scanned.queries
     if fmt == "json":
         rows = [
@@ -368,21 +334,9 @@ def query_command(
 
       kgraph query -e 'SELECT ?s WHERE { ?s a kg:Visit }' -f csv
     """
-    from kgraph.queries import bind, resolve
-
-    context = state.context()
-    canned = resolve(
-        query, expression, context.project.queries_dir, limit=context.limits.max_input_bytes
-    )
-    bound = bind(canned, params)
-    if endpoint:
-        from kgraph.remote import remote_query
-
-        rendered = remote_query(endpoint, canned, bound, fmt=fmt, context=context, infer=infer)
-    else:
-        from kgraph.operations import run_query
-
-        rendered = _bounded(state, run_query, canned, bound, fmt=fmt, infer=infer)
+    project = state.open()
+    canned = project.resolve(query, expression)
+    rendered = project.query(canned, params, infer=Profile(infer), fmt=fmt, endpoint=endpoint)
     _emit(rendered.data, output)
 
 
@@ -428,13 +382,10 @@ def validate_command(
 
     Exit 0 when everything conforms, 1 when there are violations.
     """
-    from kgraph import operations
     from kgraph.shacl.report import render
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    report = _bounded(
-        state, operations.validate, files, reads=files, infer=infer, syntax=syntax, base_iri=base
-    )
+    report = state.open().validate(files, infer=Profile(infer), syntax=syntax, base_iri=base)
     _emit(render(report, fmt), output)
     if not report.conforms:
         click.get_current_context().exit(int(ExitStatus.FINDINGS))
@@ -460,9 +411,7 @@ def validate_command(
 @pass_state
 def reason_command(state: State, profile: str, fmt: str, output: str | None) -> None:
     """Print the inferred triples alone (the closure minus what is asserted)."""
-    from kgraph import operations
-
-    data = _bounded(state, operations.reason, profile=profile, syntax=RdfSyntax.from_name(fmt))
+    data = state.open().reason(Profile(profile), syntax=RdfSyntax.from_name(fmt))
     _emit(data, output)
 
 
@@ -487,39 +436,11 @@ def reason_command(state: State, profile: str, fmt: str, output: str | None) -> 
 @pass_state
 def export_command(state: State, fmt: str, inferred: str, output: str | None) -> None:
     """Write the whole dataset: every source file's graph (and the inferred one)."""
-    import shutil
-
-    from kgraph import operations
-    from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
-
     if fmt.endswith(".gz") and not output and sys.stdout.isatty():
         raise KGraphError("refusing to write gzip to a terminal; use -o FILE")
-    if not output:
-        _emit(_bounded(state, operations.export, fmt=fmt, inferred=inferred, target=None), None)  # type: ignore[arg-type]
-        return
-    target = Path(output)
-    tmp = temp_path_for(target)
-    try:
-        try:
-            # The confined worker writes into a private folder of its own, next to the target.
-            target.parent.mkdir(parents=True, exist_ok=True)  # as every other -o does
-            tmp.mkdir()
-            part = tmp / target.name
-            _bounded(
-                state,
-                operations.export,
-                fmt=fmt,
-                inferred=inferred,
-                target=part,
-                name=output,
-                writes=(str(tmp),),
-            )
-            part.replace(target)
-            fsync_dir(target.parent)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except OSError as err:
-        raise StorageError(describe_os_error(err, target)) from err
+    data = state.open().export(fmt, infer=Profile(inferred), target=output)
+    if data is not None:
+        _emit(data, None)
 
 
 @cli.command("convert")
@@ -553,18 +474,9 @@ def convert_command(
 
     The same reading as `validate` and `add`: use it to check a file before adding it.
     """
-    from kgraph import operations
-
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    data = _bounded(
-        state,
-        operations.convert,
-        file,
-        reads=(file,),
-        syntax=syntax,
-        base_iri=base,
-        target=RdfSyntax.from_name(fmt),
-    )
+    project = state.open()
+    data = project.convert(file, syntax=syntax, base_iri=base, to=RdfSyntax.from_name(fmt))
     _emit(data, output)
 
 
@@ -589,7 +501,7 @@ def stats_command(state: State, infer: str, fmt: str) -> None:
     from kgraph import stats
     from kgraph.namespaces import shorten
 
-    found = _bounded(state, stats.collect, infer=infer)
+    found = state.open().stats(infer=Profile(infer))
     if fmt == "turtle":
         _emit(stats.void(found), None)
         return
@@ -651,9 +563,7 @@ def check_command(state: State, infer: str, fmt: str, output: str | None) -> Non
     """
     import json
 
-    from kgraph import checks
-
-    report = _bounded(state, checks.run, infer=infer)
+    report = state.open().check(infer=Profile(infer))
     columns = ["Level", "Rule Name", "Subject", "Property", "Value"]
     rows = [[f.level, f.rule, f.subject, f.property, f.value] for f in report.findings]
     if fmt == "json":
@@ -737,36 +647,17 @@ def add_command(
     record. Only violations the batch introduces are reported; on any failure nothing
     is written. Adding the same input twice adds nothing the second time.
     """
-    from kgraph import batches
-    from kgraph.fsutil import clean_leftovers, write_atomic
-    from kgraph.lock import project_lock
-
-    context = state.context()
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    if context.project.shipped:
-        raise KGraphError(
-            "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
-        )
-    with project_lock(context.project.root, wait=wait, on_wait=lambda m: _note(state, m)):
-        clean_leftovers(context.project.data_dir)
-        result = _bounded(
-            state,
-            batches.add,
-            files,
-            reads=files,
-            source=source,
-            syntax=syntax,
-            base_iri=base,
-            infer=infer,
-            dry_run=dry_run,
-        )
-        if result.status == "added":
-            assert result.batch is not None
-            write_atomic(
-                context.project.safe(context.project.root / result.batch.path),
-                result.content,
-                exclusive=True,
-            )
+    result = state.open().add(
+        files,
+        source=source,
+        dry_run=dry_run,
+        infer=Profile(infer),
+        syntax=syntax,
+        base_iri=base,
+        wait=wait,
+        on_wait=lambda message: _note(state, message),
+    )
     _emit(_add_output(result, fmt), None)
     if result.status == "rejected":
         click.get_current_context().exit(int(ExitStatus.FINDINGS))
@@ -822,30 +713,22 @@ def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: f
     BATCH is an id from `kgraph batches` (or a unique prefix of it or of its SHA-256).
     Refused, with the violations listed, if other triples depend on it (unless --force).
     """
-    from kgraph import batches
-    from kgraph.fsutil import clean_leftovers, remove_durably
-    from kgraph.lock import project_lock
+    from kgraph.project import RemoveStatus
     from kgraph.shacl.report import render_text
 
-    context = state.context()
-    if context.project.shipped:
-        raise KGraphError("the shipped graph is read-only; pass --project DIR")
-    with project_lock(context.project.root, wait=wait, on_wait=lambda m: _note(state, m)):
-        clean_leftovers(context.project.data_dir)
-        info = batches.find_batch(context.project.root, batch)
-        report = _bounded(state, batches.check_removal, info)
-        if not report.conforms and not force:
-            click.echo(
-                f"refused: removing batch {info.id} would leave violations; nothing removed (--force to remove anyway)"
-            )
-            click.echo(render_text(report, title="graph without the batch "), nl=False)
-            click.get_current_context().exit(int(ExitStatus.FINDINGS))
-        if dry_run:
-            click.echo(
-                f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})"
-            )
-            return
-        remove_durably(context.project.safe(context.project.root / info.path))
+    result = state.open().remove(
+        batch, force=force, dry_run=dry_run, wait=wait, on_wait=lambda m: _note(state, m)
+    )
+    info = result.batch
+    if result.status == RemoveStatus.REFUSED:
+        click.echo(
+            f"refused: removing batch {info.id} would leave violations; nothing removed (--force to remove anyway)"
+        )
+        click.echo(render_text(result.report, title="graph without the batch "), nl=False)
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))
+    if result.status == RemoveStatus.DRY_RUN:
+        click.echo(f"dry run: would remove batch {info.id} ({info.triples} triples, {info.path})")
+        return
     click.echo(f"removed batch {info.id} ({info.triples} triples, {info.path})")
 
 
@@ -863,19 +746,7 @@ def batches_command(state: State, fmt: str) -> None:
     """List the batches added with `kgraph add`, oldest first."""
     import json
 
-    from kgraph import batches
-    from kgraph.fsutil import clean_leftovers
-    from kgraph.lock import project_lock
-
-    context = state.context()
-    if not context.project.shipped:
-        # A start after a crash cleans what the crashed writer left (only when no writer runs).
-        try:
-            with project_lock(context.project.root, wait=0):
-                clean_leftovers(context.project.data_dir)
-        except StorageError:
-            pass
-    found = batches.list_batches(context.project.root, limit=state.limits.max_input_bytes)
+    found = state.open().batches()
     if fmt == "json":
         click.echo(json.dumps([b.__dict__ for b in found], indent=2, ensure_ascii=False))
         return
@@ -1003,14 +874,7 @@ def push_command(
     verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
     options = remote.PushOptions(merge=not replace, chunk_size=chunk_size, timeout=http_timeout)
     with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
-        files = _bounded(
-            state,
-            remote.prepare,
-            graphs=graphs,
-            inferred=inferred,
-            folder=folder,
-            writes=(folder,),
-        )
+        files = state.open().prepare_push(folder, graphs=graphs, infer=Profile(inferred))
         if dry_run:
             click.echo(remote.render_plan(remote.plan(files, options), url, verify_at), nl=False)
             return

@@ -18,9 +18,9 @@ from kgraph.errors import StorageError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
+from kgraph.layout import Layout
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, input_graph, input_skolem
-from kgraph.project import Project
 from kgraph.queries import CannedQuery, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import (
@@ -38,7 +38,7 @@ from kgraph.store import Dataset, parse, read_input
 class Context:
     """Which project, which store, and within which limits."""
 
-    project: Project
+    project: Layout
     limits: Limits
     store_dir: Path | None = None
 

@@ -18,6 +18,7 @@ RDFS, OWL or XSD vocabularies themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import UsageError
@@ -28,7 +29,16 @@ if TYPE_CHECKING:
 
     from kgraph.store import Dataset
 
-PROFILES = ("none", "rdfs", "owlrl")
+
+class Profile(StrEnum):
+    """Which closure joins the asserted triples (a ``str``: ``Profile.OWLRL == "owlrl"``)."""
+
+    NONE = "none"
+    RDFS = "rdfs"
+    OWLRL = "owlrl"
+
+
+PROFILES = tuple(p.value for p in Profile)
 
 _RDFS_RULES = [
     # rdfs7 (with rdfs5): sub-properties

@@ -20,9 +20,9 @@ from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
+from kgraph.layout import Layout, SourceFile
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, inferred_graph
-from kgraph.project import Project, SourceFile
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -142,7 +142,7 @@ class Dataset:
     """The project's files loaded into an Oxigraph store, one named graph per file."""
 
     store: ox.Store
-    project: Project
+    project: Layout
     sources: list[SourceFile]
     store_dir: Path | None = None
     extra_graphs: list[str] = field(default_factory=list)
@@ -150,7 +150,7 @@ class Dataset:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def open(cls, project: Project, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
+    def open(cls, project: Layout, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
         """Load the project in memory, or open (and refresh if stale) an on-disk store."""
         import pyoxigraph as ox
 
@@ -282,7 +282,7 @@ class Dataset:
 
 
 def _load_file(
-    store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False
+    store: ox.Store, source: SourceFile, project: Layout, limits: Limits, *, bulk: bool = False
 ) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
     the file's own namespace) so that exports and pushes never duplicate them."""
@@ -328,7 +328,7 @@ def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
 
 
 def _open_persistent(
-    store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits
+    store_dir: Path, project: Layout, sources: list[SourceFile], limits: Limits
 ) -> ox.Store:
     """Open the on-disk store, bringing it up to date file by file.
 
