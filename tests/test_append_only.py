@@ -150,7 +150,7 @@ def test_later_estimate_added_by_batch_alone_becomes_current(
     table = by_estimate(kgraph)
     new = table[iri("test-estimate-11000")]
     assert (new["count"], new["isCurrent"], new["supersededBy"]) == (
-        '11000',
+        "11000",
         TRUE,
         "",
     )
@@ -163,12 +163,14 @@ def test_later_estimate_added_by_batch_alone_becomes_current(
         iri("claim-F56"),
         iri("test-estimate-11000"),
         '"different figures"',
-        '10000',
-        '11000',
+        "10000",
+        "11000",
     ) in disagreements(kgraph)
     # One source revising its own figure (F57 then F56, both the Pentagon's) is no
     # disagreement.
-    assert not {d for d in disagreements(kgraph) if {d[0], d[1]} == {iri("claim-F56"), iri("claim-F57")}}
+    assert not {
+        d for d in disagreements(kgraph) if {d[0], d[1]} == {iri("claim-F56"), iri("claim-F57")}
+    }
 
     for infer in ("none", "owlrl"):
         validated = kgraph("validate", "--infer", infer)
@@ -248,8 +250,8 @@ def test_second_article_goes_in_as_a_batch_alone(
         iri("claim-B05"),
         iri("claim-B06"),
         '"different figures"',
-        '10000',
-        '11000',
+        "10000",
+        "11000",
     ) in disagreements(kgraph)
     # The meeting's day reads as the second article's, though it sits in a batch file.
     visits = rows(kgraph("query", "about-entity", "-p", "entity", "kgd:ChoeSonHui", "-f", "tsv"))
