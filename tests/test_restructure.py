@@ -183,3 +183,40 @@ def test_the_shipped_graph_refuses_writes() -> None:
         shipped.add(["x.ttl"])
     with pytest.raises(KGraphError, match="read-only"):
         shipped.remove("x")
+
+
+# -- the cli package ----------------------------------------------------------------------------
+
+
+def test_no_module_outside_cli_imports_click() -> None:
+    import ast
+
+    import kgraph
+
+    package = Path(kgraph.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        # docgen renders the CLI's help into the README: a tool about the CLI, not library.
+        if path.relative_to(package).parts[0] in ("cli", "docgen.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n.split(".")[0] == "click" for n in names), path
+
+
+@pytest.mark.parametrize(
+    ("command", "old"),
+    [(("export", "-f", "nt"), "--inferred"), (("reason", "-f", "nt"), "--profile")],
+)
+def test_one_infer_name_and_the_old_ones_as_hidden_aliases(kgraph, command, old) -> None:
+    new: Run = kgraph(*command, "--infer", "rdfs")
+    aliased: Run = kgraph(*command, old, "rdfs")
+    assert new.exit_code == aliased.exit_code == 0, new.stderr + aliased.stderr
+    assert new.output_bytes == aliased.output_bytes and new.output_bytes
+    helped: Run = kgraph(command[0], "--help")
+    assert "--infer " in helped.stdout and old not in helped.stdout
