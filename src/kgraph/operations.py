@@ -169,6 +169,45 @@ def validate(
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
 
 
+def overlay_validator(
+    ctx: Context, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+) -> Callable[[Sequence[str]], Any]:
+    """Load the graph and the shapes once; return a function that validates files as an
+    overlay on them (as ``add`` validates a batch: only the violations the files introduce,
+    at the nodes they can affect), leaving the loaded graph as it was."""
+    import pyoxigraph as ox
+
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate_batch
+    from kgraph.store import skolemise
+
+    shapes = load_shape_index(ctx)
+    dataset = Dataset.open(ctx.project, limits=ctx.limits)
+    base = dataset.asserted_graphs()
+
+    def check(files: Sequence[str]) -> Any:
+        overlay = ox.Store()
+        inputs = []
+        for i, path in enumerate(files):
+            source = read_input(path, syntax, ctx.limits)
+            graph = input_graph(i, source.name)
+            base_of = base_iri or graph
+            skolem = input_skolem(i)
+            quads = skolemise(parse(source, base_iri=base_of, limits=ctx.limits), skolem)
+            target = ox.NamedNode(graph)
+            overlay.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
+            inputs.append(
+                LoadedInput(
+                    source.name, graph, source.data, source.syntax, base_of, skolem, len(quads)
+                )
+            )
+        report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
+        sources = graph_sources(ctx, dataset, inputs)
+        return reporting.locate(report, [overlay, dataset.store], sources)
+
+    return check
+
+
 # -- reasoning and export -------------------------------------------------------------------
 
 

@@ -249,6 +249,21 @@ class Project:
 
         return self._run(checks.run, infer=infer)
 
+    def overlay_validator(
+        self, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+    ) -> Callable[[Sequence[str]], Report]:
+        """Load the graph and the shapes once, in this process, and return a function that
+        validates files as an overlay on them: only the violations the files introduce,
+        at the nodes they can affect (as :meth:`add` validates a batch); the loaded graph
+        is left as it was. For checking many small inputs against one graph (the shape
+        fixtures' tests); trusted input only, like :meth:`dataset`."""
+        from kgraph.operations import overlay_validator
+
+        check: Callable[[Sequence[str]], Report] = overlay_validator(
+            self._context(), syntax=syntax, base_iri=base_iri
+        )
+        return check
+
     def dataset(self, *, infer: Profile = Profile.NONE) -> Dataset:
         """The loaded graph (with the closure of ``infer`` in its own graph), in this
         process: for walking the triples or comparing engines, not for untrusted input."""
