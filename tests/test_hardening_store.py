@@ -76,3 +76,91 @@ def test_remove_accepts_id_prefix_sha_and_path(
     result = kgraph("remove", "--dry-run", spec)
     assert result.exit_code == ExitStatus.OK, result.stdout + result.stderr
     assert one_batch["id"] in result.stdout
+
+
+# -- finding 9: a refresh of the on-disk store that dies part-way -----------------------------
+
+CRASHING_REFRESH = """
+import os, sys
+from pathlib import Path
+import pyoxigraph
+from kgraph import store
+from kgraph.limits import Limits
+from kgraph.project import Project
+
+root, folder, after = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+steps = {"n": 0}
+
+def step(original):
+    def wrapped(*args, **kwargs):
+        if steps["n"] == after:
+            os._exit(9)  # like kill -9: no cleanup, no exception handler runs
+        steps["n"] += 1
+        return original(*args, **kwargs)
+    return wrapped
+
+class Crashing:
+    # every call that changes the store or its metadata is a point to die at
+    def __init__(self, inner):
+        self._inner = inner
+    def __getattr__(self, name):
+        found = getattr(self._inner, name)
+        if name in ("clear", "clear_graph", "remove_graph", "load", "bulk_load", "extend", "flush"):
+            return step(found)
+        return found
+
+real = pyoxigraph.Store
+def opened(*args, **kwargs):
+    return Crashing(real(*args, **kwargs))
+opened.read_only = real.read_only
+pyoxigraph.Store = opened
+store.write_store_meta = step(store.write_store_meta)
+store.Dataset.open(Project(root), limits=Limits(), store_dir=folder)
+print(steps["n"])
+"""
+
+ALL_TRIPLES = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g ?s ?p ?o"
+
+
+def _answers(kgraph, *store: str) -> str:
+    result = kgraph(*store, "query", "-e", ALL_TRIPLES, "-f", "tsv")
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    return result.stdout
+
+
+def test_refresh_killed_at_any_step_is_repaired_by_the_next_run(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
+    """Kill the refresh at every step that changes the store (simulated kill -9): the next
+    run answers exactly as a fresh in-memory load does."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "store"
+    shrinking = write(project / "data", "extra-1.ttl", visit("one") + visit("two"))
+    _answers(kgraph, "--store", str(folder))  # build it
+    # Three files change: one loses triples (they must vanish), two are new.
+    shrinking.write_text(visit("one"))
+    write(project / "data", "extra-2.ttl", visit("three"))
+    write(project / "data", "extra-3.ttl", visit("four"))
+    expected = _answers(kgraph)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(folder, pristine)
+
+    def refresh(after: int) -> subprocess.CompletedProcess[str]:
+        shutil.rmtree(folder)
+        shutil.copytree(pristine, folder)
+        return subprocess.run(
+            [sys.executable, "-c", CRASHING_REFRESH, str(project), str(folder), str(after)],
+            capture_output=True,
+            text=True,
+        )
+
+    whole = refresh(-1)
+    assert whole.returncode == 0, whole.stderr
+    steps = int(whole.stdout)
+    assert steps >= 6  # the metadata twice, a clear, three loads, a flush
+    for after in range(steps):
+        assert refresh(after).returncode == 9
+        assert _answers(kgraph, "--store", str(folder)) == expected, f"killed at step {after}"

@@ -288,9 +288,7 @@ def find_batch(root: Path, spec: str) -> BatchInfo:
     text = spec.strip()
     if not text:
         raise UsageError("give a batch id (`kgraph batches` lists them)")
-    matches = [
-        b for b in batches if text in (b.id, b.path) or _same_file(text, root / b.path)
-    ]
+    matches = [b for b in batches if text in (b.id, b.path) or _same_file(text, root / b.path)]
     if not matches and len(text) >= MIN_PREFIX:
         matches = [b for b in batches if b.id.startswith(text)]
         if not matches and re.fullmatch(r"[0-9a-fA-F]+", text):
