@@ -164,3 +164,90 @@ def test_refresh_killed_at_any_step_is_repaired_by_the_next_run(
     for after in range(steps):
         assert refresh(after).returncode == 9
         assert _answers(kgraph, "--store", str(folder)) == expected, f"killed at step {after}"
+
+
+# -- the store lock: concurrent commands after a change wait for the refresh ------------------
+
+
+def test_concurrent_commands_after_a_change_all_get_the_fresh_store(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "store"
+    _answers(kgraph, "--store", str(folder))
+    write(project / "data", "late.ttl", visit("late"))
+    ask = "ASK { kgd:visit-test-late a kg:Visit }"
+    command = [sys.executable, "-m", "kgraph", "--project", str(project), "--store", str(folder)]
+    running = [
+        subprocess.Popen(
+            [*command, "query", "-e", ask], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(8)
+    ]
+    outcomes = [(p.wait(timeout=300), *p.communicate()) for p in running]
+    assert [(code, out) for code, out, _ in outcomes] == [(0, b"true\n")] * 8, outcomes
+
+
+def test_store_lock_wait_is_bounded_and_names_the_option(tmp_path: Path) -> None:
+    """A command that cannot get the store's lock gives up with exit 3 after its bound."""
+    import fcntl
+    import os
+
+    from kgraph.errors import StorageError
+    from kgraph.store import STORE_LOCK, store_lock
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    fd = os.open(folder / STORE_LOCK, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(StorageError, match="--work-timeout") as caught:
+            store_lock(folder, exclusive=False, wait=0.2)
+        assert caught.value.status == ExitStatus.REMOTE_OR_IO
+    finally:
+        os.close(fd)
+
+
+# -- a --store whose creation failed (a full disk) is not refused for ever ---------------------
+
+
+FAILING_CREATION = """
+import errno, sys
+from pathlib import Path
+from kgraph import store
+from kgraph.errors import StorageError
+from kgraph.limits import Limits
+from kgraph.project import Project
+
+def disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+# the disk fills up while the store is loaded, or already when its metadata is written
+if sys.argv[3] == "load":
+    store._load_file = disk_full
+else:
+    store.write_store_meta = disk_full
+try:
+    store.Dataset.open(Project(Path(sys.argv[1])), limits=Limits(), store_dir=Path(sys.argv[2]))
+except (StorageError, OSError):
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("where", ["load", "meta"])
+def test_store_creation_failing_is_retried_by_the_next_run(
+    kgraph, project: Path, tmp_path: Path, where: str
+) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "store"
+    failed = subprocess.run(
+        [sys.executable, "-c", FAILING_CREATION, str(project), str(folder), where],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 3, failed.stderr
+    assert _answers(kgraph, "--store", str(folder)) == _answers(kgraph)
