@@ -251,3 +251,77 @@ def test_store_creation_failing_is_retried_by_the_next_run(
     )
     assert failed.returncode == 3, failed.stderr
     assert _answers(kgraph, "--store", str(folder)) == _answers(kgraph)
+
+
+# -- finding 13: transitive chains are bounded at the gate -------------------------------------
+
+
+def chain(
+    length: int, *, tag: str = "p", top: str = "kgd:Russia", prop: str = "kg:locatedIn"
+) -> str:
+    """Places p0 in p1 in ... in p<length-1> in ``top``."""
+    lines = [PREFIXES]
+    for i in range(length):
+        up = f"kgd:{tag}{i + 1}" if i + 1 < length else top
+        lines.append(
+            f'kgd:{tag}{i} a kg:Region ; skos:prefLabel "Place {tag}{i}"@en ; {prop} {up} .\n'
+        )
+    return "".join(lines)
+
+
+def test_add_refuses_a_long_located_in_chain_quickly(
+    kgraph, project: Path, tmp_path: Path, snapshot
+) -> None:
+    import time
+
+    from kgraph.chains import MAX_REACH
+
+    before = snapshot(project / "data")
+    started = time.monotonic()
+    result = kgraph("add", str(write(tmp_path, "chain.ttl", chain(1000))))
+    assert result.exit_code == ExitStatus.LIMIT, result.stdout + result.stderr
+    assert f"longer than {MAX_REACH}" in result.stderr and "kg:locatedIn" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert time.monotonic() - started < 60  # the old code went on to validate (and reason)
+    assert snapshot(project / "data") == before
+
+
+def test_add_accepts_a_shallow_place_hierarchy(kgraph, project: Path, tmp_path: Path) -> None:
+    result = kgraph("add", str(write(tmp_path, "shallow.ttl", chain(8))))
+    assert result.exit_code == ExitStatus.OK, result.stdout + result.stderr
+
+
+def test_a_chain_grown_batch_by_batch_is_refused_at_the_bound(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
+    """Each batch alone is short: the bound applies to the graph plus the batch, at both ends."""
+    from kgraph.chains import MAX_REACH
+
+    half = MAX_REACH // 2
+    assert kgraph("add", str(write(tmp_path, "a.ttl", chain(half, tag="a")))).exit_code == 0
+    # above the first chain's top: kgd:a0 would now reach both chains
+    upper = chain(half + 2, tag="b", top="kgd:Asia") + "kgd:Russia kg:locatedIn kgd:b0 .\n"
+    refused = kgraph("add", str(write(tmp_path, "b.ttl", upper)))
+    assert refused.exit_code == ExitStatus.LIMIT, refused.stdout + refused.stderr
+    # below the first chain's bottom
+    lower = chain(half + 2, tag="c", top="kgd:a0")
+    refused = kgraph("add", str(write(tmp_path, "c.ttl", lower)))
+    assert refused.exit_code == ExitStatus.LIMIT, refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("how", ["sub-property", "own transitive property", "sameAs"])
+def test_chains_of_other_transitive_properties_are_bounded_too(
+    kgraph, tmp_path: Path, how: str
+) -> None:
+    if how == "sub-property":
+        text = chain(200, prop="kgd:inside") + "kgd:inside rdfs:subPropertyOf kg:locatedIn .\n"
+    elif how == "own transitive property":
+        text = chain(200, prop="kgd:inside") + "kgd:inside a owl:TransitiveProperty .\n"
+    else:
+        text = chain(200, prop="owl:sameAs")
+    text = (
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n" + text
+    )
+    result = kgraph("add", str(write(tmp_path, "other.ttl", text)))
+    assert result.exit_code == ExitStatus.LIMIT, result.stdout + result.stderr

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kgraph.chains import check_chains
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.limits import Worker
@@ -149,6 +150,9 @@ def add(
 
     overlay = ox.Store()
     overlay.extend(stated.values())
+    # Before validation and reasoning: a long transitive chain is cheap to state and costs
+    # every later closure its square (kgraph.chains).
+    check_chains(dataset.store, overlay, source=", ".join(item.name for item in inputs))
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
     worker.phase("validate")
