@@ -10,6 +10,7 @@ import pytest
 
 from kgraph.errors import ExitStatus
 from test_batches import PREFIXES, batch_files, visit, write
+from test_remote import FakeStore, _basic
 
 # -- finding 8: a batch records everything its input states ----------------------------------
 
@@ -325,3 +326,214 @@ def test_chains_of_other_transitive_properties_are_bounded_too(
     )
     result = kgraph("add", str(write(tmp_path, "other.ttl", text)))
     assert result.exit_code == ExitStatus.LIMIT, result.stdout + result.stderr
+
+
+# -- finding 7 and the remote Low findings: credentials, URLs, answers --------------------------
+
+
+@pytest.fixture
+def store_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in ("KGRAPH_STORE_TOKEN", "KGRAPH_STORE_USER", "KGRAPH_STORE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("KGRAPH_STORE_HOST", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    return monkeypatch
+
+
+@pytest.fixture
+def stores():
+    """Make fake Graph Stores (tests/test_remote.py), closed at the end."""
+    made: list[FakeStore] = []
+
+    def make(**options):  # type: ignore[no-untyped-def]
+        made.append(FakeStore(**options))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def two_stores():
+    made = [FakeStore(), FakeStore()]
+    yield made
+    for store in made:
+        store.close()
+
+
+def _sent_auth(store: FakeStore) -> set[str | None]:
+    return {r["headers"].get("Authorization") for r in store.requests}
+
+
+def test_token_goes_to_the_push_host_only(kgraph, store_env, two_stores) -> None:
+    push_to, elsewhere = two_stores
+    store_env.setenv("KGRAPH_STORE_TOKEN", "t0ken")
+    # elsewhere: another port of the same host is another origin
+    pushed = kgraph("push", push_to.base + "/store", "--query-endpoint", elsewhere.base + "/query")
+    assert push_to.requests and elsewhere.requests
+    assert _sent_auth(push_to) == {"Bearer t0ken"}
+    assert _sent_auth(elsewhere) == {None}
+    assert "t0ken" not in pushed.stdout + pushed.stderr
+    queried = kgraph("query", "-e", "ASK { ?s ?p ?o }", "--endpoint", elsewhere.base + "/query")
+    assert _sent_auth(elsewhere) == {None}, queried.stderr
+    # unless the user names that host
+    store_env.setenv("KGRAPH_STORE_HOST", elsewhere.base)
+    kgraph("query", "-e", "ASK { ?s ?p ?o }", "--endpoint", elsewhere.base + "/query")
+    assert _sent_auth(elsewhere) == {None, "Bearer t0ken"}
+
+
+def test_derived_query_endpoint_on_the_same_origin_gets_the_token(
+    kgraph, store_env, two_stores
+) -> None:
+    push_to, _ = two_stores
+    store_env.setenv("KGRAPH_STORE_USER", "bob")
+    store_env.setenv("KGRAPH_STORE_PASSWORD", "pw")
+    assert kgraph("push", push_to.base + "/store").exit_code == ExitStatus.OK
+    assert {r["path"] for r in push_to.requests} == {"/store", "/query"}
+    assert _sent_auth(push_to) == {_basic("bob", "pw")}
+
+
+def test_a_withheld_token_is_explained_on_401(kgraph, store_env, stores) -> None:
+    guarded = stores(auth="Bearer t0ken")
+    store_env.setenv("KGRAPH_STORE_TOKEN", "t0ken")
+    result = kgraph("query", "-e", "ASK { ?s ?p ?o }", "--endpoint", guarded.base + "/query")
+    assert result.exit_code == ExitStatus.REMOTE_OR_IO
+    assert "KGRAPH_STORE_HOST" in result.stderr and "t0ken" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "netrc_text",
+    [
+        "machine 127.0.0.1 login alice s3cretpw\n",
+        "machine 127.0.0.1 login alice passwd s3cretpw\n",
+        "machine 127.0.0.1 s3cretpw\n",
+    ],
+)
+def test_broken_netrc_never_prints_the_password(
+    kgraph, store_env, stores, tmp_path: Path, netrc_text: str
+) -> None:
+    store = stores()
+    netrc = tmp_path / "netrc"
+    netrc.write_text(netrc_text)
+    store_env.setenv("NETRC", str(netrc))
+    result = kgraph("push", store.base + "/store")
+    assert "s3cretpw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    if result.exit_code != ExitStatus.OK:
+        assert result.exit_code == ExitStatus.BAD_INPUT
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("variable", ["KGRAPH_STORE_TOKEN", "KGRAPH_STORE_PASSWORD"])
+@pytest.mark.parametrize("tail", ["\r", "\n", "\r\nX-Injected: 1"])
+def test_credential_with_a_line_break_is_refused_without_echo(
+    kgraph, store_env, stores, variable: str, tail: str
+) -> None:
+    store = stores()
+    store_env.setenv("KGRAPH_STORE_USER", "bob")
+    store_env.setenv(variable, "s3cretpw" + tail)
+    if variable == "KGRAPH_STORE_TOKEN":
+        store_env.delenv("KGRAPH_STORE_USER")
+    result = kgraph("push", store.base + "/store")
+    assert result.exit_code == ExitStatus.BAD_INPUT, result.stderr
+    assert variable in result.stderr and "s3cretpw" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert store.requests == []
+
+
+@pytest.mark.parametrize("bad", ["\r\nX-Injected: 1", "\n", "\t", " x", "\x7f", "é"])
+@pytest.mark.parametrize("command", ["push", "query"])
+def test_endpoint_url_with_control_characters_is_refused(
+    kgraph, store_env, stores, bad: str, command: str
+) -> None:
+    store = stores()
+    url = store.base + "/store" + bad
+    if command == "push":
+        result = kgraph("push", url)
+    else:
+        result = kgraph("query", "-e", "ASK { ?s ?p ?o }", "--endpoint", url)
+    assert result.exit_code == ExitStatus.BAD_INPUT, result.stderr
+    assert result.stderr.count("\n") == 1 and "X-Injected" not in result.stderr
+    assert store.requests == []
+
+
+class Answering(FakeStore):
+    """A SPARQL endpoint that gives one fixed answer to every query."""
+
+    def __init__(self, body: bytes, ctype: str = "application/sparql-results+json") -> None:
+        self.body, self.ctype = body, ctype
+        super().__init__()
+
+    def handle(self, h) -> None:  # type: ignore[no-untyped-def]
+        length = int(h.headers.get("Content-Length") or 0)
+        h.rfile.read(length)
+        self.requests.append({"path": h.path, "headers": dict(h.headers)})
+        self.reply(h, 200, self.body, ctype=self.ctype)
+
+
+def test_boolean_false_as_a_string_is_not_true(kgraph, store_env) -> None:
+    endpoint = Answering(b'{"head": {}, "boolean": "false"}')
+    try:
+        result = kgraph("query", "timeline", "--infer", "owlrl", "--endpoint", endpoint.base + "/q")
+    finally:
+        endpoint.close()
+    assert result.exit_code == ExitStatus.REMOTE_OR_IO, result.stdout + result.stderr
+    assert "not SPARQL JSON" in result.stderr
+    assert len(endpoint.requests) == 1  # the query itself was never sent
+
+
+SELECT_HEAD = b'{"head": {"vars": ["s"]}, "results": {"bindings": ['
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SELECT_HEAD
+        + b'{"s": {"type": "uri", "value": "urn:a"}}, {"s": {"type": "bogus", "value": "x"}}]}}',
+        SELECT_HEAD + b'{"s": {"type": "uri", "value": "urn:a"}}',
+        b"[" * 200_000,
+        b"\xff\xfe\x00",
+    ],
+    ids=["bad-second-row", "cut-short", "deep", "not-utf8"],
+)
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_malformed_results_are_one_line_exit_3(kgraph, store_env, body: bytes, fmt: str) -> None:
+    endpoint = Answering(body)
+    try:
+        result = kgraph(
+            "query",
+            "-e",
+            "SELECT ?s WHERE { ?s ?p ?o }",
+            "--endpoint",
+            endpoint.base + "/q",
+            "-f",
+            fmt,
+        )
+    finally:
+        endpoint.close()
+    assert result.exit_code == ExitStatus.REMOTE_OR_IO, result.stdout + result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000,
+        b'{"results": {"bindings": [{"n": {"value": true}}]}}',
+        b'{"results": {"bindings": [{"n": {"value": "-3"}}]}}',
+        b'{"results": {"bindings": "many"}}',
+    ],
+)
+def test_malformed_count_answers_are_one_line_exit_3(
+    kgraph, store_env, stores, body: bytes
+) -> None:
+    gsp = stores()
+    counter = Answering(body)
+    try:
+        result = kgraph("push", gsp.base + "/store", "--query-endpoint", counter.base + "/q")
+    finally:
+        counter.close()
+    assert result.exit_code == ExitStatus.REMOTE_OR_IO, result.stdout + result.stderr
+    assert "not" in result.stderr and result.stderr.count("\n") == 1

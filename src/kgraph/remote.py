@@ -136,7 +136,9 @@ def _allowed_by_store_host(target: tuple[str, str, int]) -> bool:
 def _clean(value: str, name: str) -> str:
     """A credential as an HTTP header may carry it; never echoed when it is refused."""
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise UsageError(f"{name} holds a line break or other control character; refusing to send it")
+        raise UsageError(
+            f"{name} holds a line break or other control character; refusing to send it"
+        )
     return value
 
 
@@ -176,9 +178,13 @@ def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, 
         entry = netrc.netrc(str(path)).authenticators(host)
     except netrc.NetrcParseError as err:
         # Its message quotes the offending token, which may well be the password.
-        raise UsageError(f"cannot read {path}: line {err.lineno} is not valid netrc syntax") from None
+        raise UsageError(
+            f"cannot read {path}: line {err.lineno} is not valid netrc syntax"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {path}: {getattr(err, 'strerror', None) or 'unreadable'}") from None
+        raise UsageError(
+            f"cannot read {path}: {getattr(err, 'strerror', None) or 'unreadable'}"
+        ) from None
     if entry and entry[0] and entry[2]:
         where = f"{path} ({host})"
         return _basic(_clean(entry[0], where), _clean(entry[2], where)), where
@@ -188,7 +194,9 @@ def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, 
 def _withheld(env_allowed: bool, token: str | None, user: str | None) -> str:
     """How to describe "no credentials" when the environment holds some for another host."""
     if not env_allowed and (token or user):
-        return "none (KGRAPH_STORE_* credentials go only to the push URL's host or KGRAPH_STORE_HOST)"
+        return (
+            "none (KGRAPH_STORE_* credentials go only to the push URL's host or KGRAPH_STORE_HOST)"
+        )
     return "none"
 
 
@@ -648,9 +656,7 @@ def _chunks(path: Path, size: int, *, replace: bool) -> Iterator[tuple[bytes, in
 def _count(item: GraphFile, query_endpoint: str, options: PushOptions, url: str) -> GraphCount:
     query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{item.graph}> {{ ?s ?p ?o }} }}"
     # the push URL's credentials reach the query endpoint only on the same origin
-    answer = sparql(
-        query_endpoint, query, accept=SPARQL_JSON, timeout=options.timeout, trusted=url
-    )
+    answer = sparql(query_endpoint, query, accept=SPARQL_JSON, timeout=options.timeout, trusted=url)
     remote = _count_value(answer, query_endpoint)
     ok = remote >= item.triples if options.merge else remote == item.triples
     return GraphCount(item.graph, item.triples, remote, ok)
