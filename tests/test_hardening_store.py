@@ -537,3 +537,35 @@ def test_malformed_count_answers_are_one_line_exit_3(
         counter.close()
     assert result.exit_code == ExitStatus.REMOTE_OR_IO, result.stdout + result.stderr
     assert "not" in result.stderr and result.stderr.count("\n") == 1
+
+
+# -- temporaries: only a gone writer's are cleaned ---------------------------------------------
+
+
+def test_batches_keeps_a_live_writers_temporary_and_removes_a_dead_ones(
+    kgraph, project: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from kgraph.fsutil import TMP_PREFIX, temp_path_for
+
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    finished = subprocess.run([sys.executable, "-c", "pass"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert finished.returncode == 0
+    try:
+        own = temp_path_for(project / "data" / "export.nq")  # this process: still writing
+        live = project / "data" / f"{TMP_PREFIX}p{writer.pid}-0123456789ab-export.nq"
+        dead = project / "data" / f"{TMP_PREFIX}p{gone.pid}-0123456789ab-export.nq"
+        for path in (own, live, dead):
+            path.write_bytes(b"<urn:a> <urn:b> <urn:c> .\n")
+        assert kgraph("batches").exit_code == ExitStatus.OK
+        assert own.exists() and live.exists()
+        assert not dead.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+    assert kgraph("batches").exit_code == ExitStatus.OK
+    assert not live.exists()

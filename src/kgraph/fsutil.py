@@ -1,7 +1,9 @@
 """Writing files so that nothing is ever half-written: temporary file, fsync, rename, fsync.
 
 A failed or killed command leaves either the old file or the new one, never a mix; a
-temporary file left by a crash is named ``.kgraph-tmp-*`` and removed by the next writer.
+temporary file is named ``.kgraph-tmp-p<pid>-*`` after the process writing it, and the next
+writer removes it only once that process is gone (another command may be writing it now:
+``kgraph export -o data/x.nq`` while ``kgraph batches`` starts).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,9 +22,35 @@ from kgraph.errors import StorageError
 TMP_PREFIX = ".kgraph-tmp-"
 
 
+_TMP_OWNER = re.compile(re.escape(TMP_PREFIX) + r"p(\d+)-")
+LEGACY_TMP_AGE = 24 * 3600
+"""Seconds after which a temporary file without a writer's pid (an older kgraph's) is stale."""
+
+
 def temp_path_for(target: Path) -> Path:
-    """A fresh temporary path in the target's folder (so the rename stays on one filesystem)."""
-    return target.parent / f"{TMP_PREFIX}{secrets.token_hex(6)}-{target.name}"
+    """A fresh temporary path in the target's folder (so the rename stays on one filesystem),
+    named after the writing process."""
+    return target.parent / f"{TMP_PREFIX}p{os.getpid()}-{secrets.token_hex(6)}-{target.name}"
+
+
+def _writer_alive(path: Path) -> bool:
+    """Whether the process that wrote ``path`` may still be writing it."""
+    found = _TMP_OWNER.match(path.name)
+    if found is None:
+        try:
+            return time.time() - path.lstat().st_mtime < LEGACY_TMP_AGE
+        except OSError:
+            return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or an absurd pid: leave the file alone
+    return True
 
 
 def fsync_dir(folder: Path) -> None:
@@ -100,9 +130,12 @@ def leftover_temporaries(folder: Path) -> Iterator[Path]:
 
 
 def clean_leftovers(folder: Path) -> list[Path]:
-    """Remove temporary files a crashed writer left in ``folder`` (call with the lock held)."""
+    """Remove temporary files that a writer which is gone left in ``folder`` (call with the
+    lock held); files of a live writer (an export in progress) are left alone."""
     removed = []
     for path in leftover_temporaries(folder):
+        if _writer_alive(path):
+            continue
         with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path)
