@@ -569,3 +569,71 @@ def test_batches_keeps_a_live_writers_temporary_and_removes_a_dead_ones(
         writer.wait()
     assert kgraph("batches").exit_code == ExitStatus.OK
     assert not live.exists()
+
+
+# -- file names that are not IRI characters; a bad --source ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["my file.ttl", "50%.ttl", "50%41.ttl", "a#b.ttl", "q?.ttl", "[x].ttl"]
+)
+def test_data_file_names_are_percent_encoded_in_graph_iris(
+    kgraph, project: Path, name: str
+) -> None:
+    from urllib.parse import unquote
+
+    from kgraph.namespaces import GRAPH
+
+    write(project / "data", name, visit("named-file"))
+    stats = kgraph("stats", "-f", "json")
+    assert stats.exit_code == ExitStatus.OK, stats.stderr
+    graphs = {g: f for g, f, _ in json.loads(stats.stdout)["graphs"]}
+    [graph] = [g for g, f in graphs.items() if f == f"data/{name}"]
+    assert unquote(graph.removeprefix(GRAPH)) == f"data/{name}"  # one file, one graph, reversible
+    void = kgraph("stats", "-f", "turtle")
+    assert void.exit_code == ExitStatus.OK, void.stderr
+    import pyoxigraph as ox
+
+    described = {
+        q.object.value
+        for q in ox.parse(void.output_bytes, format=ox.RdfFormat.TURTLE)
+        if q.predicate.value.endswith("sparql-service-description#name")
+    }
+    assert graph in described
+    for command in (("validate",), ("export", "-f", "nq"), ("check",)):
+        result = kgraph(*command)
+        assert "internal error" not in result.stderr, result.stderr
+        assert result.exit_code in (ExitStatus.OK, ExitStatus.FINDINGS), result.stderr
+    pushed = kgraph("push", "http://127.0.0.1:9/store", "--graph", f"data/{name}", "--dry-run")
+    assert pushed.exit_code == ExitStatus.OK, pushed.stderr
+    assert graph in pushed.stdout
+
+
+def test_blank_nodes_of_an_oddly_named_file_get_valid_skolem_iris(kgraph, project: Path) -> None:
+    write(
+        project / "data",
+        "with blank 100%.ttl",
+        visit("b") + "kgd:visit-test-b kg:note [ a kg:Note ] .\n",
+    )
+    result = kgraph("export", "-f", "nq")
+    assert "internal error" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "source", ["http://[::1", "a:b%zz", "urn:x y", "http://ok.example/%", "title: the report"]
+)
+def test_odd_sources_are_recorded_as_text(kgraph, tmp_path: Path, source: str) -> None:
+    result = kgraph("add", str(write(tmp_path, "s.ttl", visit("s"))), "--source", source)
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    [info] = json.loads(kgraph("batches", "-f", "json").stdout)
+    assert info["source"] == source
+
+
+@pytest.mark.parametrize("source", ["line\nbreak", "\x1b[2J", " ", "bad \udcff utf-8"])
+def test_unprintable_sources_are_refused_with_one_line(
+    kgraph, project: Path, tmp_path: Path, source: str
+) -> None:
+    result = kgraph("add", str(write(tmp_path, "s.ttl", visit("s"))), "--source", source)
+    assert result.exit_code == ExitStatus.BAD_INPUT, result.stderr
+    assert "--source" in result.stderr and result.stderr.count("\n") == 1
+    assert batch_files(project) == []

@@ -13,6 +13,7 @@ project lock around it and writes the file atomically (:mod:`kgraph.fsutil`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Sequence
@@ -98,6 +99,8 @@ def add(
         )
     if not files:
         raise UsageError("give at least one FILE to add (or - for standard input)")
+    if source is not None:
+        source = _check_source(source)
     inputs = [read_input(path, syntax, ctx.limits) for path in files]
     sha = digest(inputs)
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
@@ -190,6 +193,17 @@ def add(
     )
 
 
+def _check_source(source: str) -> str:
+    """``--source`` as it will be recorded: one line of valid text, never echoed raw."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("--source is not valid UTF-8 text") from None
+    if not source.strip() or any(not c.isprintable() for c in source):
+        raise UsageError("--source must be one line of printable text (an IRI or a title)")
+    return source.strip()
+
+
 def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
     from kgraph.report import GraphSource
 
@@ -218,11 +232,11 @@ def _provenance(info: BatchInfo) -> list[Any]:
     ]
     quads += [ox.Quad(g, n(KG + "sourceFile"), ox.Literal(name), g) for name in info.sources]
     if info.source:
-        value = (
-            n(info.source)
-            if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I)
-            else ox.Literal(info.source)
-        )
+        value: Any = ox.Literal(info.source)
+        if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I):
+            # an IRI if Oxigraph agrees it is one (the pattern is only a first look)
+            with contextlib.suppress(ValueError):
+                value = n(info.source)
         quads.append(ox.Quad(g, n(DCTERMS + "source"), value, g))
     return quads
 

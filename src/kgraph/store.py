@@ -316,7 +316,9 @@ def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
 
 def file_skolem(relative: str) -> str:
     """The skolem namespace of a project file's blank nodes."""
-    return f"{SKOLEM}{relative}/"
+    from kgraph.namespaces import iri_path
+
+    return f"{SKOLEM}{iri_path(relative)}/"
 
 
 STORE_LOCK = "kgraph-store.lock"
