@@ -214,6 +214,8 @@ def choose_format(kind: str, accept: str | None, requested: str | None) -> str:
     if requested:
         wanted = requested.strip().lower()
         wanted = FORMAT_ALIASES.get(wanted, wanted)
+        if kind == "graph" and wanted == "json":  # as Fuseki reads format=json for graphs
+            wanted = "jsonld"
         by_type = dict(candidates)
         if wanted in names:
             return wanted
