@@ -517,3 +517,41 @@ def test_free_port_helper_really_listens_on_loopback_only(server: Served) -> Non
     assert host == "127.0.0.1"
     with socket.create_connection((host, int(port)), timeout=5):
         pass
+
+
+# -- the page is offline ---------------------------------------------------------------
+
+
+def test_pages_load_only_from_this_server_under_a_strict_csp(server: Served) -> None:
+    from html.parser import HTMLParser
+
+    class Sources(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[str] = []
+            self.inline_scripts = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            if tag == "script":
+                if values.get("src"):
+                    self.found.append(values["src"] or "")
+                else:
+                    self.inline_scripts += 1
+            if tag == "link" and values.get("href"):
+                self.found.append(values["href"] or "")
+
+    for path in ("/", "/q/officials-and-posts", "/entity?iri=kgd:ChoeSonHui", "/timeline", "/network?entity=kgd:ChoeSonHui", "/editor"):
+        page = request(server.url(path))
+        assert page.status == 200, path
+        csp = page.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self';" in csp
+        parser = Sources()
+        parser.feed(page.text)
+        assert parser.inline_scripts == 0
+        assert parser.found and all(s.startswith("/static/") for s in parser.found), parser.found
+        for source in parser.found:
+            assert request(server.url(source)).status == 200, source
+    vendor = Path(__file__).resolve().parent.parent / "src/kgraph/server/static/vendor"
+    for package in vendor.iterdir():
+        assert (package / "LICENSE").is_file(), package

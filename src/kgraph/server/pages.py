@@ -13,6 +13,7 @@ import html
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import quote, urlencode
 
@@ -21,6 +22,7 @@ from kgraph.server import backend
 from kgraph.server.http import App, HttpError
 
 Row = dict[str, Any]
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTML = "text/html; charset=utf-8"
 
 LABEL = "skos:prefLabel|rdfs:label|schema:name"
@@ -53,6 +55,8 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
         return _json(complete(app, arg.get("q", ""))), "application/json"
     if path == "/api/neighbourhood":
         return _json(neighbourhood(app, _iri(arg.get("entity", "")))), "application/json"
+    if path == "/favicon.ico":
+        return (STATIC_DIR / "favicon.svg").read_bytes(), "image/svg+xml"
     if path == "/api/prefixes":
         return _json(backend.PREFIXES), "application/json"
     return None
@@ -167,7 +171,7 @@ def _page(app: App, title: str, body: str, *, wide: bool = False) -> bytes:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} · kgraph</title>{css}"
+        f'<title>{esc(title)} · kgraph</title><link rel="icon" href="/static/favicon.svg">{css}'
         '<link rel="stylesheet" href="/static/kgraph.css"></head><body>'
         f'<header><a class="brand" href="/">kgraph</a><nav>{nav}</nav></header>'
         f'<main class="{"wide" if wide else ""}">{body}</main>'
