@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import rdflib
+
 from serving import KGRAPH, Served, request, start
 
 pytestmark = pytest.mark.server
@@ -29,7 +30,9 @@ PEOPLE = (
     "SELECT ?person ?name WHERE { ?person a kg:Person ; skos:prefLabel ?name "
     'FILTER(LANG(?name) = "en") } ORDER BY ?person'
 )
-CONSTRUCT = "CONSTRUCT { ?p a kg:Person ; skos:prefLabel ?n } WHERE { ?p a kg:Person ; skos:prefLabel ?n }"
+CONSTRUCT = (
+    "CONSTRUCT { ?p a kg:Person ; skos:prefLabel ?n } WHERE { ?p a kg:Person ; skos:prefLabel ?n }"
+)
 # A cross product of the graph with itself twice: billions of rows, minutes of work.
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SPARQL_RESULTS = "{http://www.w3.org/2005/sparql-results#}"
@@ -62,7 +65,9 @@ def one_line_refusal(answer: object, status: int) -> str:
 
 def people_rows_from_cli() -> list[tuple[str, str]]:
     out = kgraph_cli("query", "-e", PEOPLE, "-f", "json").stdout
-    return [(b["person"]["value"], b["name"]["value"]) for b in json.loads(out)["results"]["bindings"]]
+    return [
+        (b["person"]["value"], b["name"]["value"]) for b in json.loads(out)["results"]["bindings"]
+    ]
 
 
 # -- methods ------------------------------------------------------------------------------
@@ -112,7 +117,8 @@ def test_select_in_each_result_format_parses_to_the_same_rows(server: Served) ->
     from_xml = []
     for result in root.iter(SPARQL_RESULTS + "result"):
         values = {
-            b.get("name"): "".join(b.itertext()).strip() for b in result.iter(SPARQL_RESULTS + "binding")
+            b.get("name"): "".join(b.itertext()).strip()
+            for b in result.iter(SPARQL_RESULTS + "binding")
         }
         from_xml.append((values["person"], values["name"]))
 
@@ -157,8 +163,12 @@ def test_construct_in_each_rdf_format_is_the_same_graph(
     assert answer.headers["Content-Type"].startswith(accept)
     graph = rdflib.Dataset() if rdflib_format in ("nquads", "trig") else rdflib.Graph()
     graph.parse(data=answer.body, format=rdflib_format)
-    triples = {(s, p, o) for s, p, o, *_ in (graph.quads() if isinstance(graph, rdflib.Dataset) else graph)}
-    reference = rdflib.Graph().parse(data=get(server, CONSTRUCT, "application/n-triples").body, format="nt")
+    triples = {
+        (s, p, o) for s, p, o, *_ in (graph.quads() if isinstance(graph, rdflib.Dataset) else graph)
+    }
+    reference = rdflib.Graph().parse(
+        data=get(server, CONSTRUCT, "application/n-triples").body, format="nt"
+    )
     assert triples == set(reference)
     names = {str(o) for s, p, o in reference if str(p).endswith("prefLabel")}
     assert "Choe Son Hui" in names
@@ -256,7 +266,11 @@ def test_graph_store_unknown_graph_is_404(server: Served) -> None:
         ("update-param", "DROP ALL", "SPARQL Update (DROP) is refused"),
         ("update-body", "INSERT DATA { <http://a> <http://b> <http://c> }", "is refused"),
         ("query", "LOAD <http://example.org/data.ttl>", "is refused"),
-        ("query", "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is refused"),
+        (
+            "query",
+            "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+            "SERVICE is refused",
+        ),
         ("query", "SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }", "FROM"),
         ("query", "SELECT * WHERE { ?s ?p }", "query:1:"),
         ("query", "SELECT * WHERE " + "{" * 100 + "}" * 100, "nest"),
@@ -311,7 +325,9 @@ def test_post_to_the_graph_store_is_405(server: Served) -> None:
 
 
 def test_other_hosts_are_refused_on_loopback(server: Served) -> None:
-    answer = request(server.url("/sparql?" + urlencode({"query": COUNT})), headers={"Host": "evil.example:80"})
+    answer = request(
+        server.url("/sparql?" + urlencode({"query": COUNT})), headers={"Host": "evil.example:80"}
+    )
     assert "127.0.0.1" in one_line_refusal(answer, 403)
 
 
@@ -319,7 +335,7 @@ def test_query_that_is_not_utf8_is_one_line(server: Served) -> None:
     answer = request(
         server.url("/sparql"),
         method="POST",
-        data=b"SELECT * WHERE { ?s ?p \"\xff\" }",
+        data=b'SELECT * WHERE { ?s ?p "\xff" }',
         headers={"Content-Type": "application/sparql-query"},
     )
     assert "UTF-8" in one_line_refusal(answer, 400)
@@ -352,7 +368,9 @@ def test_canned_query_with_a_typed_parameter_gives_the_cli_bytes(server: Served)
 def test_canned_query_iri_parameter_by_prefixed_name(server: Served) -> None:
     answer = request(server.url("/queries/about-entity?entity=kgd:ChoeSonHui"))
     rows = json.loads(answer.body)["results"]["bindings"]
-    assert rows and {r["entity"]["value"] for r in rows} == {"https://w3id.org/kgraph/id/ChoeSonHui"}
+    assert rows and {r["entity"]["value"] for r in rows} == {
+        "https://w3id.org/kgraph/id/ChoeSonHui"
+    }
 
 
 def test_canned_query_bad_parameter_is_the_cli_message(server: Served) -> None:
@@ -541,7 +559,14 @@ def test_pages_load_only_from_this_server_under_a_strict_csp(server: Served) -> 
             if tag == "link" and values.get("href"):
                 self.found.append(values["href"] or "")
 
-    for path in ("/", "/q/officials-and-posts", "/entity?iri=kgd:ChoeSonHui", "/timeline", "/network?entity=kgd:ChoeSonHui", "/editor"):
+    for path in (
+        "/",
+        "/q/officials-and-posts",
+        "/entity?iri=kgd:ChoeSonHui",
+        "/timeline",
+        "/network?entity=kgd:ChoeSonHui",
+        "/editor",
+    ):
         page = request(server.url(path))
         assert page.status == 200, path
         csp = page.headers["Content-Security-Policy"]

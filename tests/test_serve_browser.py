@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+
 from serving import Served, start
 
 pytestmark = pytest.mark.server
@@ -59,7 +60,16 @@ def _browser_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def site() -> Iterator[Served]:
+    """The server on the shipped graph (what the screenshots show)."""
+    _browser_paths()
+    served = start(["--workers", "2"])
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The server on a copy of the project with one label that holds markup."""
     _browser_paths()
     project = tmp_path_factory.mktemp("serve") / "project"
@@ -128,7 +138,9 @@ def not_pwned(browser: Any) -> None:
     assert browser.execute_script("return window.kgraphPwned === undefined")
 
 
-def test_overview_shows_documents_sources_classes_and_validation(site: Served, browser: Any) -> None:
+def test_overview_shows_documents_sources_classes_and_validation(
+    site: Served, browser: Any
+) -> None:
     from selenium.webdriver.common.by import By
 
     def validated() -> bool:
@@ -234,14 +246,17 @@ def test_network_draws_expands_and_exports_svg(site: Served, browser: Any) -> No
         )
     )
     assert nodes > 3
+    screenshot(browser, "network")
     # Expand a neighbour, as a click on it does.
     browser.execute_script(
         "var cy = window.kgraphNetwork;"
         "cy.nodes().filter(function (n) { return !n.hasClass('expanded'); })[0].emit('tap');"
     )
     wait_for(
-        lambda: int(browser.execute_script("return document.getElementById('network').dataset.nodes"))
-        > nodes,
+        lambda: (
+            int(browser.execute_script("return document.getElementById('network').dataset.nodes"))
+            > nodes
+        ),
         what="the network to grow",
     )
     svg = browser.execute_script("return window.kgraphNetworkSvg()")
@@ -250,7 +265,6 @@ def test_network_draws_expands_and_exports_svg(site: Served, browser: Any) -> No
     assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == count
     assert "Choe Son Hui" in svg
     assert console_errors(browser) == []
-    screenshot(browser, "network")
 
 
 def test_sparql_editor_runs_a_query_on_the_endpoint(site: Served, browser: Any) -> None:
@@ -270,9 +284,10 @@ def test_sparql_editor_runs_a_query_on_the_endpoint(site: Served, browser: Any) 
     screenshot(browser, "sparql-editor")
 
 
-def test_a_label_holding_markup_stays_text(site: Served, browser: Any) -> None:
+def test_a_label_holding_markup_stays_text(hostile: Served, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
+    site = hostile
     browser.get(site.url("/entity?iri=" + quote(INJECTED, safe="")))
     assert browser.find_element(By.TAG_NAME, "h1").text == MARKUP
     assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img")
@@ -286,8 +301,15 @@ def test_a_label_holding_markup_stays_text(site: Served, browser: Any) -> None:
     assert MARKUP in [o.get_attribute("label") for o in options]
     not_pwned(browser)
     browser.get(site.url("/network?entity=" + quote(INJECTED, safe="")))
-    wait_for(lambda: browser.execute_script("return document.getElementById('network').dataset.nodes"))
+    wait_for(
+        lambda: browser.execute_script("return document.getElementById('network').dataset.nodes")
+    )
     svg = browser.execute_script("return window.kgraphNetworkSvg()")
     ET.fromstring(svg)  # still well-formed XML: the label was escaped
+    not_pwned(browser)
+    browser.get(site.url("/editor"))
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".yasqe .CodeMirror"))
+    browser.execute_script("window.kgraphYasgui.getTab().getYasqe().query()")
+    wait_for(lambda: "kgraphPwned" in browser.find_element(By.CSS_SELECTOR, ".yasr").text, 30)
     not_pwned(browser)
     assert console_errors(browser) == []

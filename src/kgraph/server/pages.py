@@ -401,10 +401,16 @@ def timeline(app: App) -> str:
         if "hypothetical-events" in app.canned
         else ([], [])
     )
-    names = labels(app, _iris(rows) | _iris(hypothetical))
+
+    def sources_of(r: Row) -> list[str]:
+        # ?datedBy joins the IRIs of several sources with " | " (a literal, not terms).
+        return [p.strip() for p in r.get("datedBy", {}).get("value", "").split("|") if p.strip()]
+
+    dating = {s for r in rows for s in sources_of(r) if ":" in s}
+    names = labels(app, _iris(rows) | _iris(hypothetical) | dating)
 
     def dated_by(r: Row) -> str:
-        parts = [p.strip() for p in r.get("datedBy", {}).get("value", "").split("|") if p.strip()]
+        parts = sources_of(r)
         return ", ".join(cell({"type": "uri", "value": p}, names) for p in parts) or "—"
 
     items = []
@@ -540,23 +546,20 @@ def neighbourhood(app: App, iri: str) -> dict[str, Any]:
         )
 
     add_node(iri)
-    for r in said:
+    # One edge per (source, target, stance), naming its claims: a source that made twenty
+    # claims about an entity is one labelled arrow, not twenty parallel ones.
+    said_edges: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    pairs = [(r, r["source"]["value"], iri) for r in said]
+    pairs += [(r, iri, r["target"]["value"]) for r in says]
+    for r, source, target in pairs:
         stance = names.get(r.get("stance", {}).get("value", "")) or "says"
+        facts = said_edges[source, target, stance]
         fact = r.get("factId", {}).get("value", "")
-        add_edge(
-            r["source"]["value"],
-            iri,
-            f"{stance} {fact}".strip(),
-            "said",
-            r["claim"]["value"] + "|" + iri,
-        )
-    for r in says:
-        stance = names.get(r.get("stance", {}).get("value", "")) or "says"
-        fact = r.get("factId", {}).get("value", "")
-        target = r["target"]["value"]
-        add_edge(
-            iri, target, f"{stance} {fact}".strip(), "said", r["claim"]["value"] + "|" + target
-        )
+        if fact and fact not in facts:
+            facts.append(fact)
+    for (source, target, stance), facts in said_edges.items():
+        shown = ", ".join(sorted(facts)[:3]) + (f" +{len(facts) - 3}" if len(facts) > 3 else "")
+        add_edge(source, target, f"{stance} {shown}".strip(), "said", f"{source}|{target}|{stance}")
     for r in out:
         p = r["p"]["value"]
         add_edge(iri, r["o"]["value"], _local(p), "link", f"{iri}|{p}|{r['o']['value']}")

@@ -14,6 +14,7 @@ copy locks held by threads that do not exist in the child.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
@@ -152,18 +153,14 @@ class Pool:
         raise Stopped(reason)
 
     def _replace(self, slot: _Slot) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(slot.pid, signal.SIGKILL)  # the zygote reaps it
-        except ProcessLookupError:
-            pass
         slot.conn.close()
         with self._lock:
             self.replaced += 1
             if self._control is not None and not self._closed:
-                try:
+                with contextlib.suppress(OSError):
                     self._control.sendall(b"s")
-                except OSError:
-                    pass
 
     def close(self) -> None:
         """Stop the zygote (which stops its workers)."""
@@ -231,10 +228,8 @@ def _zygote(  # pragma: no cover - child process
         status = 70
     finally:
         for pid in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         _reap(children, block=True)
         os._exit(status)
 
@@ -285,10 +280,8 @@ def _worker(  # pragma: no cover - worker process
         if memory:
             import resource
 
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            except (ValueError, OSError):
-                pass
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())

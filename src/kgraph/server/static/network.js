@@ -38,7 +38,12 @@
         var node = cy.getElementById(iri);
         node.addClass("expanded");
         if (isCenter) node.addClass("center");
-        cy.layout({ name: "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 90 }).run();
+        // A star reads best as rings around the centre; once expanded, a force layout.
+        var layout = isCenter
+          ? { name: "concentric", concentric: function (n) { return n.hasClass("center") ? 2 : 1; },
+              levelWidth: function () { return 1; }, minNodeSpacing: 60, padding: 30, animate: false }
+          : { name: "cose", animate: false, nodeRepulsion: 40000, idealEdgeLength: 110, nodeOverlap: 20, padding: 20 };
+        cy.layout(layout).run();
         box.dataset.nodes = String(cy.nodes().length);
         box.dataset.edges = String(cy.edges().length);
       });
