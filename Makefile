@@ -43,6 +43,7 @@ test: $(STAMP) lint typecheck docs-check
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.serve
 
 # The README's screenshots, made by the browser tests (needs chromium and chromium-driver).
 screenshots: $(STAMP)

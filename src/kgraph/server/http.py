@@ -13,6 +13,7 @@ Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/), Service Description
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import socket
@@ -260,6 +261,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         self._dispatch("OPTIONS")
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm
+        # and the client's delayed ACK add 40 ms to every answer on a kept-alive connection.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.app.settings.quiet:
