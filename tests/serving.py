@@ -41,11 +41,23 @@ class Served:
         return self.announced + self.process.stderr.read().decode(errors="replace")
 
 
-def start(args: Sequence[str], *, project: Path | None = None, timeout: float = 60) -> Served:
-    """`kgraph [--project P] serve --port 0 ARGS`; waits for the line that names the URL."""
+def start(
+    args: Sequence[str],
+    *,
+    project: Path | None = None,
+    store: Path | None = None,
+    memory_mb: int | None = None,
+    timeout: float = 60,
+) -> Served:
+    """`kgraph [--project P] [--store S] serve --port 0 ARGS`; waits for the line that
+    names the URL."""
     command = [*KGRAPH, "-q"]
     if project is not None:
         command += ["--project", str(project)]
+    if store is not None:
+        command += ["--store", str(store)]
+    if memory_mb is not None:
+        command += ["--max-memory", str(memory_mb)]
     command += ["serve", "--port", "0", *args]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import socket
 import subprocess
 import threading
@@ -453,6 +454,33 @@ def test_excess_requests_wait_then_get_503_with_retry_after() -> None:
         served.stop()
 
 
+def test_worker_out_of_memory_is_503_and_the_worker_is_replaced() -> None:
+    served = start(["--workers", "1", "--timeout", "120"], memory_mb=700)
+    try:
+        # Sorting the graph crossed with itself (8 million rows) needs gigabytes.
+        huge = "SELECT ?a ?b ?c ?d ?e ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?d ?c ?f"
+        reason = one_line_refusal(get(served, huge, "text/csv"), 503)
+        assert "crashed its worker" in reason and "--max-memory" in reason
+        assert get(served, COUNT).status == 200
+    finally:
+        served.stop()
+
+
+def test_serving_an_on_disk_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    served = start(["--workers", "1", "--timeout", "2"], store=store)
+    try:
+        assert (store / "kgraph-store.json").is_file()
+        rows = json.loads(get(served, PEOPLE).body)["results"]["bindings"]
+        assert [(b["person"]["value"], b["name"]["value"]) for b in rows] == people_rows_from_cli()
+        assert "took longer than 2 s" in one_line_refusal(get(served, SLOW), 503)
+        # The replacement worker opened the store afresh and answers.
+        again = json.loads(get(served, PEOPLE).body)["results"]["bindings"]
+        assert again == rows
+    finally:
+        served.stop()
+
+
 # -- the process --------------------------------------------------------------------------
 
 
@@ -485,6 +513,7 @@ def test_stop_leaves_no_process_behind() -> None:
         ["ps", "-o", "pid=", "--ppid", children[0]], capture_output=True, text=True
     ).stdout.split()
     assert len(workers) >= 2
+    served.process.send_signal(signal.SIGTERM)  # as a service manager stops it
     log = served.stop()
     assert "stopped" in log
     time.sleep(0.5)

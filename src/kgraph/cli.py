@@ -909,7 +909,7 @@ def push_command(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on (another than 127.0.0.1 is warned about).",
+    help="Address to listen on (any other than 127.0.0.1 is warned about).",
 )
 @click.option(
     "--port",

@@ -92,6 +92,8 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
         return "error", 400, _one_line(err)
     except (ValueError, OSError, TypeError) as err:
         return "error", 400, _one_line(err)
+    except Exception as err:  # an engine failure we did not foresee: one line, not a crash
+        return "error", 500, f"the engine failed: {type(err).__name__}: {_one_line(err)}"
     return "ok", output.getvalue()
 
 
