@@ -213,6 +213,12 @@ def test_entity_page_shows_claims_with_their_sentences(site: Served, browser: An
     assert browser.find_elements(By.CSS_SELECTOR, "#links-out tbody tr")
     assert console_errors(browser) == []
     screenshot(browser, "entity")
+    # A claim with its own date (X05, 23 October, by the Pentagon's count) shows it.
+    browser.get(site.url("/entity?iri=kgd:quantity-dprk-soldiers-sent-to-russia"))
+    dated = next(
+        c for c in browser.find_elements(By.CSS_SELECTOR, "#claims li.claim") if "X05" in c.text
+    )
+    assert "date: 2024-10-23" in dated.text
 
 
 def test_timeline_draws_dated_events_and_sets_hypothetical_apart(

@@ -321,9 +321,10 @@ def entity(app: App, iri: str) -> str:
     details: dict[str, Row] = {}
     if claims:
         _, rows = app.select(
-            "SELECT ?claim ?assertedOn ?sentence ?number WHERE { VALUES ?claim { "
+            "SELECT ?claim ?assertedOn ?issued ?sentence ?number WHERE { VALUES ?claim { "
             + " ".join(_nt(c) for c in claims)
             + " } OPTIONAL { ?claim kg:assertedOn ?assertedOn } "
+            "OPTIONAL { ?claim schema:appearance ?doc . ?doc dcterms:issued ?issued } "
             "OPTIONAL { ?claim kg:sourceSentence ?s . ?s schema:text ?sentence "
             "OPTIONAL { ?s kg:sentenceNumber ?number } } }"
         )
@@ -364,7 +365,7 @@ def entity(app: App, iri: str) -> str:
                 f"{esc(r.get('statement', {}).get('value', ''))}</p>"
                 f'<p class="meta">source: {cell(r.get("source"), names)}'
                 f"{' · voiced by ' + cell(r.get('voicedBy'), names) if r.get('voicedBy') else ''}"
-                f" · date: {esc(d.get('assertedOn', {}).get('value', 'not given'))}"
+                f" · date: {_claim_date(d)}"
                 f" · claim {cell(r.get('claim'), names)}"
                 f"{' · via ' + esc(via) if via else ''}</p>{quote_html}</li>"
             )
@@ -389,6 +390,15 @@ def entity(app: App, iri: str) -> str:
         "<div><h3>To it</h3>"
         f'<table id="links-in"><thead><tr><th>subject</th><th>property</th></tr></thead><tbody>{links_in}</tbody></table></div></div>'
     )
+
+
+def _claim_date(details: Row) -> str:
+    """The day the claim was made, else the day its document was issued, else say so."""
+    if "assertedOn" in details:
+        return esc(details["assertedOn"]["value"])
+    if "issued" in details:
+        return f"{esc(details['issued']['value'])} (the document's date)"
+    return "not given"
 
 
 # -- the timeline ---------------------------------------------------------------------------
