@@ -8,7 +8,6 @@ only through :mod:`kgraph.server.backend`.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def serve(
     """Load the graph, start the workers and answer HTTP until interrupted."""
     from kgraph.errors import StorageError
     from kgraph.server import backend, work
-    from kgraph.server.pool import Pool
+    from kgraph.server.pool import Pool, fork_call
 
     assert isinstance(limits, backend.Limits)
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -58,10 +57,13 @@ def serve(
         info = pool.start()
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
-        def validate() -> None:
-            app.validation = backend.validation_status(project, limits, store_dir)
+        def validated(status: backend.ValidationStatus) -> None:
+            app.validation = status
 
-        threading.Thread(target=validate, name="kgraph-validate", daemon=True).start()
+        # `kgraph validate`, once, in the background (the overview shows it when done).
+        # Forked before the HTTP server starts a thread; the pool's only thread waits on
+        # a socket and holds no lock.
+        fork_call(lambda: backend.validation_status(project, limits, store_dir), validated)
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])

@@ -187,6 +187,36 @@ class Pool:
             self._zygote = 0
 
 
+def fork_call(fn: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+    """Run ``fn`` in a child forked now, and hand its (picklable) result to ``on_result``
+    from a thread once it is done. Call it before any thread starts: the fork then copies
+    a single-threaded process."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child process
+        os.close(read_fd)
+        status = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            payload = pickle.dumps(fn())
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload)
+        except BaseException:
+            status = 70
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+
+    def collect() -> None:
+        with os.fdopen(read_fd, "rb") as source:
+            data = source.read()
+        os.waitpid(pid, 0)
+        if data:
+            on_result(pickle.loads(data))
+
+    threading.Thread(target=collect, name="kgraph-fork-call", daemon=True).start()
+
+
 # -- the zygote and its workers ----------------------------------------------------------
 
 
