@@ -8,8 +8,10 @@ docs/screenshots/, which the README shows.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
-from serving import Served, start
+from serving import KGRAPH, Served, start
 
 pytestmark = pytest.mark.server
 
@@ -124,6 +126,17 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "con
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def cli_rows(name: str, param: str, value: str) -> int:
+    """How many rows `kgraph query NAME -p PARAM VALUE` gives."""
+    out = subprocess.run(
+        [*KGRAPH, "query", name, "-p", param, value, "-f", "json"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return len(json.loads(out)["results"]["bindings"])
+
+
 def console_errors(browser: Any) -> list[str]:
     return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -170,7 +183,7 @@ def test_a_form_runs_its_query_and_shows_named_links(site: Served, browser: Any)
     rows = wait_for(
         lambda: browser.find_elements(By.CSS_SELECTOR, "#answer tbody tr"), what="result rows"
     )
-    assert len(rows) == 11
+    assert len(rows) == cli_rows("officials-and-posts", "date", "2024-10-28")
     link = browser.find_element(By.LINK_TEXT, "Choe Son Hui")
     assert link.get_attribute("href").endswith("/entity?iri=" + quote(CHOE, safe=""))
     assert console_errors(browser) == []
@@ -192,6 +205,21 @@ def test_entity_field_completes_by_name(site: Served, browser: Any) -> None:
     browser.find_element(By.CSS_SELECTOR, "form.query button[type=submit]").click()
     rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#answer tbody tr"))
     assert len(rows) > 5
+    # A concept field: the stance, by its name.
+    browser.get(site.url("/q/claims-by-stance"))
+    field = browser.find_element(By.ID, "param-stance")
+    field.send_keys("not den")
+    options = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#list-stance option"), what="stances"
+    )
+    assert [(o.get_attribute("value"), o.get_attribute("label")) for o in options] == [
+        ("kg:NotDenied", "not denied")
+    ]
+    field.clear()
+    field.send_keys("kg:NotDenied")
+    browser.find_element(By.CSS_SELECTOR, "form.query button[type=submit]").click()
+    rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#answer tbody tr"))
+    assert len(rows) == cli_rows("claims-by-stance", "stance", "kg:NotDenied")
     assert console_errors(browser) == []
 
 
