@@ -609,3 +609,97 @@ def test_pages_load_only_from_this_server_under_a_strict_csp(server: Served) -> 
     vendor = Path(__file__).resolve().parent.parent / "src/kgraph/server/static/vendor"
     for package in vendor.iterdir():
         assert (package / "LICENSE").is_file(), package
+
+
+# -- cases of the W3C SPARQL 1.1 Protocol test suite (https://w3c.github.io/rdf-tests/sparql/sparql11/protocol/)
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "headers", "status"),
+    [
+        ("bad_query_method", "PUT", "/sparql?query=ASK%7B%7D", None, {}, 405),
+        (
+            "bad_multiple_queries",
+            "GET",
+            "/sparql?query=ASK%7B%7D&query=SELECT%20*%7B%7D",
+            None,
+            {},
+            400,
+        ),
+        (
+            "bad_query_wrong_media_type",
+            "POST",
+            "/sparql",
+            b"ASK {}",
+            {"Content-Type": "text/plain"},
+            415,
+        ),
+        (
+            "bad_query_missing_form_type",
+            "POST",
+            "/sparql",
+            b"query=ASK%20%7B%7D",
+            {"Content-Type": ""},
+            415,
+        ),
+        ("bad_query_syntax", "GET", "/sparql?query=ASK%20%7B", None, {}, 400),
+        ("bad_update_get", "GET", "/sparql?update=CLEAR%20ALL", None, {}, 400),
+        (
+            "bad_multiple_updates",
+            "POST",
+            "/sparql",
+            b"update=CLEAR%20ALL&update=CLEAR%20ALL",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            400,
+        ),
+        (
+            "bad_update_dataset_conflict",
+            "POST",
+            "/sparql?using-graph-uri=http://x/",
+            b"CLEAR ALL",
+            {"Content-Type": "application/sparql-update"},
+            400,
+        ),
+    ],
+)
+def test_w3c_protocol_negative_cases(
+    server: Served,
+    name: str,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    answer = request(server.url(path), method=method, data=body, headers=headers)
+    assert one_line_refusal(answer, status), name
+
+
+def test_w3c_query_dataset_full_and_multiple_dataset(server: Served) -> None:
+    # query_dataset_full: FROM and FROM NAMED in the query; query_multiple_dataset: two
+    # default-graph-uri, whose union is the default graph.
+    full = get(
+        server,
+        f"SELECT (COUNT(*) AS ?n) FROM <{ARTICLE}> FROM NAMED <{BACKGROUND}> "
+        f"WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH <{BACKGROUND}> {{ ?s ?p ?o }} }} }}",
+    )
+    sizes = json.loads(
+        get(server, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").body
+    )
+    size = {b["g"]["value"]: int(b["n"]["value"]) for b in sizes["results"]["bindings"]}
+    assert int(json.loads(full.body)["results"]["bindings"][0]["n"]["value"]) == (
+        size[ARTICLE] + size[BACKGROUND]
+    )
+    url = server.url(
+        "/sparql?"
+        + urlencode(
+            [("query", COUNT), ("default-graph-uri", ARTICLE), ("default-graph-uri", BACKGROUND)]
+        )
+    )
+    both = int(json.loads(request(url).body)["results"]["bindings"][0]["n"]["value"])
+    only = int(
+        json.loads(get(server, COUNT, **{"default-graph-uri": ARTICLE}).body)["results"][
+            "bindings"
+        ][0]["n"]["value"]
+    )
+    assert only == size[ARTICLE] < both <= size[ARTICLE] + size[BACKGROUND]

@@ -77,11 +77,18 @@ def query(
     """Run a read query. Without protocol graphs: the union of the dataset's graphs as the
     default graph (Dataset.query); with them: exactly those graphs (SPARQL 1.1 Protocol
     §2.1.4), each of which must be one of the dataset's."""
-    if not default_graphs and not named_graphs:
-        return dataset.query(text)
     import pyoxigraph as ox
 
-    check_query(text, max_depth=dataset.limits.max_depth, allowed_graph_prefix=GRAPH)
+    shape = check_query(text, max_depth=dataset.limits.max_depth, allowed_graph_prefix=GRAPH)
+    if not default_graphs and not named_graphs:
+        if not shape.from_graphs:
+            return dataset.query(text)
+        # FROM / FROM NAMED define the dataset (SPARQL 1.1 §13.2); Dataset.query's union
+        # default graph would override them.
+        try:
+            return dataset.store.query(text, prefixes=PREFIXES)
+        except SyntaxError as err:
+            raise syntax_error(err, "query") from err
     # An empty list means "none given": the protocol leaves the other part to the service.
     default = [ox.NamedNode(g) for g in default_graphs] if default_graphs else None
     named = [ox.NamedNode(g) for g in named_graphs] if named_graphs else None
