@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kgraph.server.http import LOOPBACK, App, Handler, Server, Settings
+from kgraph.server.app import App, Settings
+from kgraph.server.http import LOOPBACK, Handler, Server
 
 __all__ = ["Settings", "serve"]
 

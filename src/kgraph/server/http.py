@@ -20,8 +20,7 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from kgraph import __version__
 from kgraph.errors import KGraphError, LimitError
-from kgraph.server import backend
-from kgraph.server.pool import Busy, Pool, Stopped
+from kgraph.server import backend, pages
+from kgraph.server.api import service_description
+from kgraph.server.app import App, HttpError
+from kgraph.server.negotiate import CONTENT_TYPES, choose_format
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -43,192 +44,6 @@ CSP = (
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-
-RESULT_TYPES = [
-    ("application/sparql-results+json", "json"),
-    ("application/json", "json"),
-    ("application/sparql-results+xml", "xml"),
-    ("application/xml", "xml"),
-    ("text/xml", "xml"),
-    ("text/csv", "csv"),
-    ("text/tab-separated-values", "tsv"),
-]
-GRAPH_TYPES = [
-    ("text/turtle", "turtle"),
-    ("application/x-turtle", "turtle"),
-    ("application/n-triples", "nt"),
-    ("text/plain", "nt"),
-    ("application/n-quads", "nq"),
-    ("application/trig", "trig"),
-    ("application/ld+json", "jsonld"),
-    ("application/json", "jsonld"),
-    ("application/rdf+xml", "xml"),
-    ("application/xml", "xml"),
-    ("text/xml", "xml"),
-]
-CONTENT_TYPES = {
-    ("result", "json"): "application/sparql-results+json",
-    ("result", "xml"): "application/sparql-results+xml",
-    ("result", "csv"): "text/csv; charset=utf-8",
-    ("result", "tsv"): "text/tab-separated-values; charset=utf-8",
-    ("graph", "turtle"): "text/turtle; charset=utf-8",
-    ("graph", "nt"): "application/n-triples",
-    ("graph", "nq"): "application/n-quads",
-    ("graph", "trig"): "application/trig",
-    ("graph", "jsonld"): "application/ld+json",
-    ("graph", "xml"): "application/rdf+xml",
-}
-FORMAT_ALIASES = {
-    "rdfxml": "xml",
-    "rdf": "xml",
-    "ttl": "turtle",
-    "ntriples": "nt",
-    "json-ld": "jsonld",
-}
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 7878
-    workers: int = 2
-    timeout: float = 30.0
-    """Seconds one query may run before its worker is killed."""
-    max_bytes: int = 64 * 1024 * 1024
-    """Largest answer (bytes, as serialised)."""
-    queue_wait: float = 10.0
-    """Seconds a request waits for a free worker before a 503."""
-    max_body: int = 1024 * 1024
-    """Largest request body (a query sent by POST)."""
-    max_connections: int = 256
-    quiet: bool = False
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = " ".join(message.split())
-        self.headers = dict(headers or {})
-
-
-@dataclass
-class App:
-    """What the handler threads share: the pool, the graphs, the canned queries."""
-
-    settings: Settings
-    pool: Pool
-    project: backend.Project
-    limits: backend.Limits
-    graphs: dict[str, int]
-    canned: dict[str, backend.CannedQuery]
-    validation: backend.ValidationStatus | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    _labels_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def run(self, request: dict[str, Any]) -> bytes:
-        request.setdefault("max_bytes", self.settings.max_bytes)
-        try:
-            reply = self.pool.run(
-                request, timeout=self.settings.timeout, wait=self.settings.queue_wait
-            )
-        except Busy:
-            raise HttpError(
-                503,
-                f"all {self.settings.workers} query workers are busy; try again shortly",
-                {"Retry-After": "1"},
-            ) from None
-        except Stopped as stop:
-            if str(stop) == "timeout":
-                raise HttpError(
-                    503,
-                    f"the query took longer than {self.settings.timeout:g} s and was stopped; "
-                    "raise the limit with --timeout",
-                ) from None
-            raise HttpError(
-                503,
-                "the query crashed its worker (out of memory or too deeply nested) and was "
-                "stopped; raise --max-memory only if you trust it",
-            ) from None
-        if reply[0] == "ok":
-            data: bytes = reply[1]
-            return data
-        raise HttpError(int(reply[1]), str(reply[2]))
-
-    def select(self, text: str) -> tuple[list[str], list[dict[str, Any]]]:
-        """A SELECT run through the pool, as (variables, W3C JSON bindings)."""
-        data = json.loads(self.run({"op": "sparql", "text": text, "format": "json"}))
-        return list(data["head"].get("vars", [])), list(data["results"]["bindings"])
-
-    def canned_select(
-        self, name: str, pairs: Sequence[tuple[str, str]] = ()
-    ) -> tuple[list[str], list[dict[str, Any]]]:
-        canned = self.canned.get(name)
-        if canned is None:
-            raise HttpError(404, f"no canned query {name!r} in this project")
-        try:
-            return self.select(backend.bind_canned(canned, pairs))
-        except KGraphError as err:
-            raise HttpError(400, str(err)) from None
-
-
-# -- content negotiation ------------------------------------------------------------------
-
-
-def _ranges(accept: str) -> list[tuple[float, int, str]]:
-    ranges = []
-    for i, part in enumerate(accept.split(",")):
-        media, *params = [p.strip() for p in part.split(";")]
-        if not media:
-            continue
-        q = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        ranges.append((q, i, media.lower()))
-    # Highest q first; at equal q the more specific range, then the client's order.
-    ranges.sort(key=lambda r: (-r[0], r[2].count("*"), r[1]))
-    return ranges
-
-
-def negotiate(candidates: Sequence[tuple[str, str]], accept: str | None) -> str | None:
-    """The format to answer in, by the Accept header (RFC 9110 §12.5.1); None if none fits."""
-    if not accept or not accept.strip():
-        return candidates[0][1]
-    for q, _, media in _ranges(accept):
-        if q <= 0:
-            continue
-        for ctype, name in candidates:
-            major = ctype.split("/")[0]
-            if media in (ctype, "*/*", f"{major}/*"):
-                return name
-    return None
-
-
-def choose_format(kind: str, accept: str | None, requested: str | None) -> str:
-    """``kind`` is "result" (SELECT, ASK) or "graph" (CONSTRUCT, DESCRIBE, GSP)."""
-    candidates = RESULT_TYPES if kind == "result" else GRAPH_TYPES
-    names = sorted({n for _, n in candidates})
-    if requested:
-        wanted = requested.strip().lower()
-        wanted = FORMAT_ALIASES.get(wanted, wanted)
-        if kind == "graph" and wanted == "json":  # as Fuseki reads format=json for graphs
-            wanted = "jsonld"
-        by_type = dict(candidates)
-        if wanted in names:
-            return wanted
-        if wanted.split(";")[0] in by_type:
-            return by_type[wanted.split(";")[0]]
-        raise HttpError(400, f"unknown format {requested!r}; use one of {', '.join(names)}")
-    found = negotiate(candidates, accept)
-    if found is None:
-        types = ", ".join(dict.fromkeys(c for c, _ in candidates))
-        raise HttpError(406, f"cannot answer in any type the request accepts; kgraph gives {types}")
-    return found
-
 
 # -- the request handler ------------------------------------------------------------------
 
@@ -301,8 +116,6 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(403, f"this server answers only requests for 127.0.0.1, not {host!r}")
 
     def _route(self, method: str, path: str, params: dict[str, list[str]]) -> None:
-        from kgraph.server import pages
-
         if method in WRITE_METHODS:
             raise HttpError(
                 405,
@@ -426,8 +239,6 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(size)
 
     def _service_description(self, *, head: bool) -> None:
-        from kgraph.server.pages import service_description
-
         fmt = choose_format("graph", self.headers.get("Accept"), None)
         host = self.headers.get("Host") or f"{self.app.settings.host}:{self.app.settings.port}"
         data = service_description(self.app, f"http://{host}/sparql", fmt)

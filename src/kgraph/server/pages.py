@@ -1,5 +1,6 @@
 """The pages: the graph at a glance, the canned queries as forms, a page per entity, the
-timeline, the network and the SPARQL editor; and the small JSON APIs their scripts use.
+timeline, the network and the SPARQL editor (the JSON their scripts use is in
+:mod:`kgraph.server.api`).
 
 Pages are rendered here, on the server, from SELECT results the pool returns; every value
 from the data goes through :func:`esc` (HTML-escaped, quotes included), and no page holds
@@ -9,29 +10,23 @@ text wherever it shows.
 
 from __future__ import annotations
 
-import html
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from kgraph import __version__
 from kgraph.server import backend
-from kgraph.server.http import App, HttpError
+from kgraph.server.api import complete, neighbourhood, service_description
+from kgraph.server.app import App, HttpError
+from kgraph.server.lookup import KG, Row, app_label, esc, iri_param, iris_in, labels, nt
 
-Row = dict[str, Any]
+__all__ = ["query_list", "route", "service_description"]
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTML = "text/html; charset=utf-8"
-
-LABEL = "skos:prefLabel|rdfs:label|schema:name"
-NS = {k: v for k, v in backend.PREFIXES.items()}
-KG = NS["kg"]
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str] | None:
@@ -43,7 +38,7 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
         name = path.removeprefix("/q/")
         return _page(app, name, query_form(app, name, params)), HTML
     if path == "/entity":
-        iri = _iri(arg.get("iri", ""))
+        iri = iri_param(arg.get("iri", ""))
         return _page(app, app_label(app, iri), entity(app, iri)), HTML
     if path == "/timeline":
         return _page(app, "Timeline", timeline(app)), HTML
@@ -54,7 +49,7 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
     if path == "/api/complete":
         return _json(complete(app, arg.get("q", ""))), "application/json"
     if path == "/api/neighbourhood":
-        return _json(neighbourhood(app, _iri(arg.get("entity", "")))), "application/json"
+        return _json(neighbourhood(app, iri_param(arg.get("entity", "")))), "application/json"
     if path == "/favicon.ico":
         return (STATIC_DIR / "favicon.svg").read_bytes(), "image/svg+xml"
     if path == "/api/prefixes":
@@ -64,64 +59,6 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
-
-
-def _iri(text: str) -> str:
-    """A full IRI from a CURIE or IRI given in the URL, or a 400."""
-    import pyoxigraph as ox
-
-    iri = backend.expand(text.strip())
-    try:
-        ox.NamedNode(iri)
-    except ValueError:
-        raise HttpError(400, f"not an IRI: {text!r}") from None
-    if ":" not in iri:
-        raise HttpError(400, f"not an IRI or a known prefixed name: {text!r}")
-    return iri
-
-
-def _nt(iri: str) -> str:
-    import pyoxigraph as ox
-
-    return str(ox.NamedNode(iri))
-
-
-def _literal(text: str) -> str:
-    import pyoxigraph as ox
-
-    return str(ox.Literal(text))
-
-
-# -- labels ---------------------------------------------------------------------------------
-
-
-def labels(app: App, iris: Iterable[str]) -> dict[str, str]:
-    """English (or untagged) labels of ``iris``, looked up once and cached."""
-    wanted = sorted({i for i in iris if i not in app.labels})
-    for start in range(0, len(wanted), 400):
-        chunk = wanted[start : start + 400]
-        text = (
-            "SELECT ?s (SAMPLE(?l) AS ?label) WHERE { VALUES ?s { "
-            + " ".join(_nt(i) for i in chunk)
-            + f" }} ?s {LABEL} ?l . "
-            'FILTER(LANGMATCHES(LANG(?l), "en") || LANG(?l) = "") } GROUP BY ?s'
-        )
-        _, rows = app.select(text)
-        found = {r["s"]["value"]: r["label"]["value"] for r in rows if "label" in r}
-        with app._labels_lock:
-            if len(app.labels) > 100_000:
-                app.labels.clear()
-            for iri in chunk:
-                app.labels[iri] = found.get(iri, "")
-    return {i: app.labels.get(i, "") for i in iris}
-
-
-def app_label(app: App, iri: str) -> str:
-    return labels(app, [iri]).get(iri) or backend.shorten(iri)
-
-
-def _iris(rows: Sequence[Row]) -> set[str]:
-    return {v["value"] for r in rows for v in r.values() if v.get("type") == "uri"}
 
 
 def cell(term: dict[str, Any] | None, names: dict[str, str]) -> str:
@@ -219,7 +156,7 @@ def overview(app: App) -> str:
         "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class "
         f'FILTER(STRSTARTS(STR(?class), "{KG}")) }} GROUP BY ?class ORDER BY DESC(?n) ?class'
     )
-    names = labels(app, _iris(docs) | _iris(sources) | _iris(classes))
+    names = labels(app, iris_in(docs) | iris_in(sources) | iris_in(classes))
     queries = "".join(
         f'<li><a href="/q/{esc(q.name)}">{esc(q.name)}</a> — {esc(q.summary)}</li>'
         for q in app.canned.values()
@@ -288,7 +225,7 @@ def query_form(app: App, name: str, params: dict[str, list[str]]) -> str:
         except HttpError as err:
             answer = f'<p class="error" role="alert">{esc(err.message)}</p>'
         else:
-            answer = table(variables, rows, labels(app, _iris(rows)))
+            answer = table(variables, rows, labels(app, iris_in(rows)))
     link = (
         "/queries/"
         + name
@@ -311,7 +248,7 @@ def query_form(app: App, name: str, params: dict[str, list[str]]) -> str:
 
 
 def entity(app: App, iri: str) -> str:
-    node = _nt(iri)
+    node = nt(iri)
     _, about = (
         app.canned_select("about-entity", [("entity", iri)])
         if "about-entity" in app.canned
@@ -322,7 +259,7 @@ def entity(app: App, iri: str) -> str:
     if claims:
         _, rows = app.select(
             "SELECT ?claim ?assertedOn ?issued ?sentence ?number WHERE { VALUES ?claim { "
-            + " ".join(_nt(c) for c in claims)
+            + " ".join(nt(c) for c in claims)
             + " } OPTIONAL { ?claim kg:assertedOn ?assertedOn } "
             "OPTIONAL { ?claim schema:appearance ?doc . ?doc dcterms:issued ?issued } "
             "OPTIONAL { ?claim kg:sourceSentence ?s . ?s schema:text ?sentence "
@@ -335,7 +272,7 @@ def entity(app: App, iri: str) -> str:
         f"SELECT ?s ?p WHERE {{ ?s ?p {node} FILTER NOT EXISTS {{ ?s a kg:Claim }} }} "
         "ORDER BY ?p ?s LIMIT 500"
     )
-    names = labels(app, _iris(about) | _iris(out) | _iris(into) | {iri})
+    names = labels(app, iris_in(about) | iris_in(out) | iris_in(into) | {iri})
     by_doc: dict[str, list[Row]] = defaultdict(list)
     for r in about:
         by_doc[r.get("appearance", {}).get("value", "")].append(r)
@@ -417,7 +354,7 @@ def timeline(app: App) -> str:
         return [p.strip() for p in r.get("datedBy", {}).get("value", "").split("|") if p.strip()]
 
     dating = {s for r in rows for s in sources_of(r) if ":" in s}
-    names = labels(app, _iris(rows) | _iris(hypothetical) | dating)
+    names = labels(app, iris_in(rows) | iris_in(hypothetical) | dating)
 
     def dated_by(r: Row) -> str:
         parts = sources_of(r)
@@ -501,7 +438,7 @@ def _strip(days: Sequence[str]) -> str:
 
 
 def network(app: App, entity: str) -> str:
-    start = _iri(entity) if entity else ""
+    start = iri_param(entity) if entity else ""
     return (
         "<h1>Network</h1><p>Who said what about whom, who did what with whom. Click a node "
         "to expand it; its page opens from the panel.</p>"
@@ -514,98 +451,6 @@ def network(app: App, entity: str) -> str:
         '<script src="/static/vendor/cytoscape/cytoscape.min.js"></script>'
         '<script src="/static/network.js"></script>'
     )
-
-
-def neighbourhood(app: App, iri: str) -> dict[str, Any]:
-    """Nodes and edges around ``iri``: claims about it (source -> it, by stance), claims it
-    makes, and the links from and to it (events link their participants)."""
-    node = _nt(iri)
-    _, said = app.select(
-        "SELECT DISTINCT ?source ?claim ?stance ?factId WHERE { "
-        f"{{ ?claim kg:about {node} }} UNION {{ ?claim rdf:subject {node} }} UNION "
-        f"{{ ?claim rdf:object {node} }} UNION {{ ?claim kg:target {node} }} "
-        "?claim a kg:Claim ; prov:wasAttributedTo ?source . "
-        "OPTIONAL { ?claim kg:stance ?stance } OPTIONAL { ?claim kg:factId ?factId } } LIMIT 200"
-    )
-    _, says = app.select(
-        "SELECT DISTINCT ?target ?claim ?stance ?factId WHERE { "
-        f"?claim a kg:Claim ; prov:wasAttributedTo {node} ; kg:about ?target . "
-        "OPTIONAL { ?claim kg:stance ?stance } OPTIONAL { ?claim kg:factId ?factId } } LIMIT 200"
-    )
-    _, out = app.select(
-        f"SELECT DISTINCT ?p ?o WHERE {{ {node} ?p ?o FILTER(isIRI(?o) && ?p != rdf:type) "
-        f"?o {LABEL} ?l FILTER NOT EXISTS {{ ?o a kg:Claim }} FILTER NOT EXISTS {{ ?o a kg:Sentence }} }} LIMIT 200"
-    )
-    _, into = app.select(
-        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} . ?s {LABEL} ?l "
-        "FILTER NOT EXISTS { ?s a kg:Claim } FILTER NOT EXISTS { ?s a kg:Sentence } } LIMIT 200"
-    )
-    ids = {iri} | _iris(said) | _iris(says) | _iris(out) | _iris(into)
-    names = labels(app, ids)
-    nodes: dict[str, dict[str, Any]] = {}
-    edges: dict[str, dict[str, Any]] = {}
-
-    def add_node(i: str) -> None:
-        nodes.setdefault(i, {"id": i, "label": names.get(i) or backend.shorten(i)})
-
-    def add_edge(source: str, target: str, label: str, kind: str, key: str) -> None:
-        add_node(source)
-        add_node(target)
-        edges.setdefault(
-            key, {"id": key, "source": source, "target": target, "label": label, "kind": kind}
-        )
-
-    add_node(iri)
-    # One edge per (source, target, stance), naming its claims: a source that made twenty
-    # claims about an entity is one labelled arrow, not twenty parallel ones.
-    said_edges: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    pairs = [(r, r["source"]["value"], iri) for r in said]
-    pairs += [(r, iri, r["target"]["value"]) for r in says]
-    for r, source, target in pairs:
-        stance = names.get(r.get("stance", {}).get("value", "")) or "says"
-        facts = said_edges[source, target, stance]
-        fact = r.get("factId", {}).get("value", "")
-        if fact and fact not in facts:
-            facts.append(fact)
-    for (source, target, stance), facts in said_edges.items():
-        shown = ", ".join(sorted(facts)[:3]) + (f" +{len(facts) - 3}" if len(facts) > 3 else "")
-        add_edge(source, target, f"{stance} {shown}".strip(), "said", f"{source}|{target}|{stance}")
-    for r in out:
-        p = r["p"]["value"]
-        add_edge(iri, r["o"]["value"], _local(p), "link", f"{iri}|{p}|{r['o']['value']}")
-    for r in into:
-        p = r["p"]["value"]
-        add_edge(r["s"]["value"], iri, _local(p), "link", f"{r['s']['value']}|{p}|{iri}")
-    return {"nodes": list(nodes.values()), "edges": list(edges.values()), "center": iri}
-
-
-def _local(iri: str) -> str:
-    return backend.shorten(iri).split(":", 1)[-1].strip("<>").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-
-
-# -- completion -----------------------------------------------------------------------------
-
-
-def complete(app: App, text: str) -> list[dict[str, str]]:
-    """Things whose name contains ``text`` (claims and sentences left out), shortest first."""
-    text = text.strip()[:100]
-    if len(text) < 2:
-        return []
-    _, rows = app.select(
-        f"SELECT ?s (SAMPLE(?l) AS ?label) WHERE {{ VALUES ?q {{ {_literal(text.lower())} }} "
-        f"?s {LABEL}|skos:altLabel ?l FILTER(isIRI(?s) && CONTAINS(LCASE(STR(?l)), ?q)) "
-        "FILTER NOT EXISTS { ?s a kg:Claim } FILTER NOT EXISTS { ?s a kg:Sentence } } "
-        "GROUP BY ?s ORDER BY STRLEN(STR(?label)) ?label LIMIT 20"
-    )
-    return [
-        {
-            "iri": r["s"]["value"],
-            "curie": backend.shorten(r["s"]["value"]),
-            "label": r["label"]["value"],
-        }
-        for r in rows
-        if "label" in r
-    ]
 
 
 # -- the SPARQL editor ----------------------------------------------------------------------
@@ -624,81 +469,3 @@ def editor() -> str:
         '<script src="/static/vendor/yasgui/yasgui.min.js"></script>'
         '<script src="/static/editor.js"></script>'
     )
-
-
-# -- service description --------------------------------------------------------------------
-
-
-def service_description(app: App, endpoint: str, fmt: str) -> bytes:
-    """SPARQL 1.1 Service Description of the endpoint, in ``fmt``."""
-    import pyoxigraph as ox
-
-    from kgraph.server.work import CappedBuffer
-
-    sd = "http://www.w3.org/ns/sparql-service-description#"
-    formats = "http://www.w3.org/ns/formats/"
-    void = "http://rdfs.org/ns/void#"
-    rdf_type = ox.NamedNode(backend.PREFIXES["rdf"] + "type")
-
-    def n(iri: str) -> ox.NamedNode:
-        return ox.NamedNode(iri)
-
-    service = n(endpoint)
-    dataset, default = ox.BlankNode(), ox.BlankNode()
-    triples = [
-        ox.Triple(service, rdf_type, n(sd + "Service")),
-        ox.Triple(service, n(sd + "endpoint"), service),
-        ox.Triple(service, n(sd + "supportedLanguage"), n(sd + "SPARQL11Query")),
-        ox.Triple(service, n(sd + "feature"), n(sd + "UnionDefaultGraph")),
-        ox.Triple(service, n(sd + "defaultDataset"), dataset),
-        ox.Triple(dataset, rdf_type, n(sd + "Dataset")),
-        ox.Triple(dataset, n(sd + "defaultGraph"), default),
-        ox.Triple(default, rdf_type, n(sd + "Graph")),
-        ox.Triple(
-            default,
-            n(void + "triples"),
-            ox.Literal(
-                str(sum(app.graphs.values())), datatype=n(backend.PREFIXES["xsd"] + "integer")
-            ),
-        ),
-    ]
-    for name in (
-        "SPARQL_Results_JSON",
-        "SPARQL_Results_XML",
-        "SPARQL_Results_CSV",
-        "SPARQL_Results_TSV",
-        "Turtle",
-        "N-Triples",
-        "N-Quads",
-        "TriG",
-        "JSON-LD",
-        "RDF_XML",
-    ):
-        triples.append(ox.Triple(service, n(sd + "resultFormat"), n(formats + name)))
-    for graph, size in app.graphs.items():
-        named, inner = ox.BlankNode(), ox.BlankNode()
-        triples += [
-            ox.Triple(dataset, n(sd + "namedGraph"), named),
-            ox.Triple(named, rdf_type, n(sd + "NamedGraph")),
-            ox.Triple(named, n(sd + "name"), n(graph)),
-            ox.Triple(named, n(sd + "graph"), inner),
-            ox.Triple(inner, rdf_type, n(sd + "Graph")),
-            ox.Triple(
-                inner,
-                n(void + "triples"),
-                ox.Literal(str(size), datatype=n(backend.PREFIXES["xsd"] + "integer")),
-            ),
-        ]
-    syntax = backend.RdfSyntax.from_name(fmt)
-    items: Any = triples
-    if syntax.quads:
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    output = CappedBuffer(1 << 30)
-    prefixes = {"sd": sd, "void": void, "xsd": backend.PREFIXES["xsd"]}
-    ox.serialize(
-        items,
-        cast(IO[bytes], output),
-        format=syntax.oxigraph(),
-        prefixes=prefixes if syntax in (backend.RdfSyntax.TURTLE, backend.RdfSyntax.TRIG) else None,
-    )
-    return output.getvalue()
