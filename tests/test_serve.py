@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -462,6 +463,20 @@ def test_worker_out_of_memory_is_503_and_the_worker_is_replaced() -> None:
         reason = one_line_refusal(get(served, huge, "text/csv"), 503)
         assert "crashed its worker" in reason and "--max-memory" in reason
         assert get(served, COUNT).status == 200
+    finally:
+        served.stop()
+
+
+def test_without_its_zygote_the_server_says_so_once_no_worker_is_left() -> None:
+    served = start(["--workers", "1", "--timeout", "2", "--queue-wait", "1"])
+    try:
+        zygote = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(served.process.pid)], capture_output=True, text=True
+        ).stdout.split()[0]
+        os.kill(int(zygote), signal.SIGKILL)
+        assert get(served, COUNT).status == 200  # the worker outlives it
+        assert one_line_refusal(get(served, SLOW), 503)  # and is killed: nothing replaces it
+        assert "workers are gone" in one_line_refusal(get(served, COUNT), 503)
     finally:
         served.stop()
 

@@ -2,7 +2,7 @@
 
 One process does HTTP (:mod:`kgraph.server.http`); the graph is loaded once by a zygote
 process that forks the query workers (:mod:`kgraph.server.pool`); the library is reached
-only through :mod:`kgraph.server.backend`.
+only through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def serve(
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Load the graph, start the workers and answer HTTP until interrupted."""
-    from kgraph.errors import StorageError
     from kgraph.server import backend, work
+    from kgraph.server.backend import StorageError
     from kgraph.server.pool import Pool, fork_call
 
     assert isinstance(limits, backend.Limits)

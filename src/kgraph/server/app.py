@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgraph.errors import KGraphError
 from kgraph.server import backend
+from kgraph.server.backend import KGraphError
 from kgraph.server.pool import Busy, Pool, Stopped
 
 
@@ -63,6 +63,10 @@ class App:
                 request, timeout=self.settings.timeout, wait=self.settings.queue_wait
             )
         except Busy:
+            if not self.pool.alive():
+                raise HttpError(
+                    503, "the query workers are gone (killed from outside?); restart kgraph serve"
+                ) from None
             raise HttpError(
                 503,
                 f"all {self.settings.workers} query workers are busy; try again shortly",

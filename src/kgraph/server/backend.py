@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kgraph.errors import KGraphError
+from kgraph.errors import KGraphError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
 from kgraph.limits import Limits, run_bounded
@@ -27,9 +27,11 @@ __all__ = [
     "CannedQuery",
     "Dataset",
     "KGraphError",
+    "LimitError",
     "Limits",
     "Project",
     "RdfSyntax",
+    "StorageError",
     "ValidationStatus",
     "bind_canned",
     "canned_queries",

@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kgraph import __version__
-from kgraph.errors import KGraphError, LimitError
 from kgraph.server import backend, pages
 from kgraph.server.api import service_description
 from kgraph.server.app import App, HttpError
+from kgraph.server.backend import KGraphError, LimitError
 from kgraph.server.negotiate import CONTENT_TYPES, choose_format
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.errors import KGraphError
+from kgraph.server.backend import KGraphError
 
 
 class Busy(Exception):
@@ -162,6 +162,18 @@ class Pool:
                 with contextlib.suppress(OSError):
                     self._control.sendall(b"s")
 
+    def alive(self) -> bool:
+        """Whether the zygote still runs (without it, no worker can be replaced)."""
+        if not self._zygote:
+            return False
+        try:
+            done, _ = os.waitpid(self._zygote, os.WNOHANG)
+        except ChildProcessError:
+            done = self._zygote
+        if done:
+            self._zygote = 0
+        return not done
+
     def close(self) -> None:
         """Stop the zygote (which stops its workers)."""
         self._closed = True
@@ -176,14 +188,15 @@ class Pool:
                 break
         if self._zygote:
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                done, _ = os.waitpid(self._zygote, os.WNOHANG)
-                if done:
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(self._zygote, signal.SIGKILL)
-                os.waitpid(self._zygote, 0)
+            with contextlib.suppress(ChildProcessError):
+                while time.monotonic() < deadline:
+                    done, _ = os.waitpid(self._zygote, os.WNOHANG)
+                    if done:
+                        break
+                    time.sleep(0.05)
+                else:
+                    os.kill(self._zygote, signal.SIGKILL)
+                    os.waitpid(self._zygote, 0)
             self._zygote = 0
 
 

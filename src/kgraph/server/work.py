@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from kgraph.errors import KGraphError, LimitError
 from kgraph.server import backend
+from kgraph.server.backend import KGraphError, LimitError
 
 MB = 1024 * 1024
 
