@@ -4,6 +4,7 @@ independent clients (SPARQLWrapper, rdflib's SPARQLStore) against the endpoint."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -535,6 +536,67 @@ def test_stop_leaves_no_process_behind() -> None:
     for child in [*children, *workers]:
         state = subprocess.run(["ps", "-o", "stat=", "-p", child], capture_output=True, text=True)
         assert state.stdout.strip() in ("", "Z")
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(todo.pop())], capture_output=True, text=True
+        ).stdout.split()
+        todo += [int(p) for p in out]
+        found |= {int(p) for p in out}
+    return found
+
+
+def _listening_inode(port: int) -> str:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+            return fields[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                found.add(target[8:-1])
+    return found
+
+
+def _running(pid: int) -> bool:
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+    return state.stdout.strip() not in ("", "Z")
+
+
+def test_killed_server_leaves_no_process_and_frees_its_port() -> None:
+    served = start(["--workers", "2"])
+    try:
+        host, port = served.base.removeprefix("http://").rsplit(":", 1)
+        assert get(served, COUNT).status == 200
+        children = _descendants(served.process.pid)  # zygote, workers, the validation
+        assert len(children) >= 3
+        listener = _listening_inode(int(port))
+        assert listener in _socket_inodes(served.process.pid)
+        for child in children:
+            assert listener not in _socket_inodes(child), "a child holds the listening socket"
+        served.process.kill()  # SIGKILL: nothing of ours runs on the way out
+        served.process.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_running(p) for p in children):
+            time.sleep(0.2)
+        assert not [p for p in children if _running(p)]
+        with socket.socket() as again:  # no child kept the listening socket
+            # SO_REUSEADDR passes over connections in TIME_WAIT, never over a listener.
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind((host, int(port)))
+            again.listen()
+    finally:
+        served.stop()
 
 
 # -- clients from outside the project ----------------------------------------------------

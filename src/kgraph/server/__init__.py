@@ -53,6 +53,7 @@ def serve(
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
+        close_in_children=[server.fileno()],
     )
     try:
         info = pool.start()
@@ -62,9 +63,13 @@ def serve(
             app.validation = status
 
         # `kgraph validate`, once, in the background (the overview shows it when done).
-        # Forked before the HTTP server starts a thread; the pool's only thread waits on
-        # a socket and holds no lock.
-        fork_call(lambda: backend.validation_status(project, limits, store_dir), validated)
+        # Both forks of this process (the zygote, this) happen before its first thread.
+        fork_call(
+            lambda: backend.validation_status(project, limits, store_dir),
+            validated,
+            close_fds=[server.fileno(), pool.control_fd],
+        )
+        pool.begin()
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])

@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -61,6 +61,7 @@ class Pool:
         memory_limit: int | None,
         load_timeout: float,
         on_worker_start: Callable[[Any], Any] | None = None,
+        close_in_children: Sequence[int] = (),
     ) -> None:
         self.size = size
         self._loader = loader
@@ -68,6 +69,7 @@ class Pool:
         self._memory = memory_limit
         self._load_timeout = load_timeout
         self._on_worker_start = on_worker_start
+        self._close_in_children = tuple(close_in_children)
         self._idle: queue.Queue[_Slot] = queue.Queue()
         self._control: socket.socket | None = None
         self._zygote = 0
@@ -78,13 +80,21 @@ class Pool:
 
     # -- parent side ----------------------------------------------------------------------
 
+    @property
+    def control_fd(self) -> int:
+        return self._control.fileno() if self._control is not None else -1
+
     def start(self) -> Any:
-        """Fork the zygote, wait for the graph to load; return what the loader reported."""
+        """Fork the zygote, wait for the graph to load; return what the loader reported.
+
+        Call it before this process starts any thread, and :meth:`begin` after the last
+        fork of this process."""
         # Records, not a stream: each message (and the socket it carries) arrives whole.
         parent_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the zygote; its effects are asserted by tests
             parent_end.close()
+            _close(self._close_in_children)  # e.g. the listening socket: not the zygote's
             _zygote(
                 zygote_end,
                 self._loader,
@@ -101,8 +111,11 @@ class Pool:
             self.close()
             raise payload if isinstance(payload, KGraphError) else KGraphError(str(payload))
         self.info = payload
-        threading.Thread(target=self._receive_workers, name="kgraph-pool", daemon=True).start()
         return payload
+
+    def begin(self) -> None:
+        """Start taking the workers the zygote hands over (their sockets wait till then)."""
+        threading.Thread(target=self._receive_workers, name="kgraph-pool", daemon=True).start()
 
     def _receive(self, timeout: float | None) -> tuple[str, Any]:
         assert self._control is not None
@@ -200,14 +213,25 @@ class Pool:
             self._zygote = 0
 
 
-def fork_call(fn: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+def _close(fds: Sequence[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def fork_call(
+    fn: Callable[[], Any], on_result: Callable[[Any], None], *, close_fds: Sequence[int] = ()
+) -> None:
     """Run ``fn`` in a child forked now, and hand its (picklable) result to ``on_result``
-    from a thread once it is done. Call it before any thread starts: the fork then copies
-    a single-threaded process."""
+    from a thread once it is done. Call it while this process has no thread: a child
+    forked from threads inherits the locks they held, and can wait on them forever.
+    ``close_fds``: descriptors the child must not keep open (sockets whose end others
+    wait for)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child process
         os.close(read_fd)
+        _close(close_fds)
         status = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
