@@ -202,6 +202,31 @@ def canonical_nt(text: str) -> str:
     return str(term)
 
 
+@cache
+def combined_outcome(entry: Entry) -> tuple[bool, bool, frozenset[Row]]:
+    """The compiled engine with pySHACL for exactly the shapes it leaves (what a caller does):
+    pySHACL's results on those shapes and on the property shapes they reach."""
+    from rdflib import Graph, URIRef
+
+    refused, _, rows, left = compiled_outcome(entry)
+    if refused or not left:
+        return refused, not rows, rows
+    ref_refused, _, ref_rows = pyshacl_outcome(entry)
+    if ref_refused:
+        return True, False, frozenset()
+    shapes = Graph().parse(entry.shapes, format="turtle", publicID=entry.shapes.as_uri())
+    names = set(left)
+    todo = [URIRef(n[1:-1]) for n in left if n.startswith("<")]
+    while todo:
+        for child in shapes.objects(todo.pop(), URIRef(SH + "property")):
+            name = f"<{child}>" if isinstance(child, URIRef) else "(anonymous shape)"
+            if name not in names:
+                names.add(name)
+                todo.append(child)
+    out = rows | {r for r in ref_rows if r[4] in names}
+    return False, not out, frozenset(out)
+
+
 def passes(entry: Entry, outcome: tuple[Any, ...]) -> bool:
     refused, conforms, rows = outcome[:3]
     if entry.failure:
@@ -211,11 +236,40 @@ def passes(entry: Entry, outcome: tuple[Any, ...]) -> bool:
 
 # -- what differs, and why ---------------------------------------------------------------------
 
-PYSHACL_FAILS: dict[str, str] = {}
+UNIQUE_LANG_ONE = (
+    'sh:uniqueLang "1"^^xsd:boolean must not count as true, but rdflib reads the shapes and'
+    ' normalises "1" to "true" before either engine sees it'
+)
+PYSHACL_FAILS: dict[str, str] = {
+    "core/property/uniqueLang-002": UNIQUE_LANG_ONE,
+    "sparql/pre-binding/shapesGraph-001": "pySHACL does not support $shapesGraph",
+}
 """Tests plain pySHACL fails (for the count; not kgraph's to fix)."""
 
-COMPILED_FAILS: dict[str, str] = {}
+COMPILED_FAILS: dict[str, str] = {
+    "core/property/uniqueLang-002": UNIQUE_LANG_ONE,
+    "sparql/pre-binding/shapesGraph-001": "$shapesGraph is left to pySHACL, which does not"
+    " support it either",
+}
 """Tests the compiled engine fails, each with its reason (strict xfail)."""
+
+_NESTED = (
+    "$this inside a nested group: a join does not bind it there and Oxigraph's substitution"
+    " (SEP-0007) does not reach it, so pySHACL's pre-binding evaluates it"
+)
+LEFT: dict[str, str] = {
+    "sparql/component/optional-001": "SPARQL-based constraint components (SHACL 1.0 §6)",
+    "sparql/component/propertyValidator-select-001": "a SPARQL-based constraint component",
+    "sparql/component/validator-001": "a SPARQL-based constraint component (ASK validator)",
+    "sparql/pre-binding/unsupported-sparql-006": "a SPARQL-based constraint component",
+    "sparql/pre-binding/pre-binding-002": _NESTED,
+    "sparql/pre-binding/pre-binding-003": _NESTED,
+    "sparql/pre-binding/pre-binding-005": _NESTED,
+    "sparql/pre-binding/pre-binding-007": _NESTED + " (a sub-select)",
+    "sparql/pre-binding/pre-binding-006": "SELECT * in a sub-select",
+    "sparql/pre-binding/shapesGraph-001": "$shapesGraph (the shapes graph is not in the store)",
+}
+"""Tests whose shapes the compiler leaves to pySHACL, and why."""
 
 
 @pytest.mark.parametrize(
@@ -232,9 +286,11 @@ COMPILED_FAILS: dict[str, str] = {}
     ],
 )
 def test_compiled_engine(entry: Entry) -> None:
-    outcome = compiled_outcome(entry)
-    refused, conforms, rows, left = outcome
-    assert not left, f"left to pySHACL: {left}"
+    """The compiled engine, with pySHACL for the shapes it leaves (LEFT lists them)."""
+    _, _, _, left = compiled_outcome(entry)
+    assert bool(left) == (entry.id in LEFT), f"left to pySHACL: {left}"
+    outcome = combined_outcome(entry)
+    _, conforms, rows = outcome
     assert passes(entry, outcome), (
         f"conforms {conforms} (expected {entry.conforms});\n"
         f"missing {sorted(entry.expected - rows, key=str)};\nextra {sorted(rows - entry.expected, key=str)}"
@@ -251,7 +307,13 @@ def test_pyshacl_reference(entry: Entry) -> None:
 def test_compiled_engine_passes_at_least_as_many_as_pyshacl(part: str) -> None:
     chosen = [e for e in ENTRIES if e.id.startswith(part + "/")]
     reference = sum(passes(e, pyshacl_outcome(e)) for e in chosen)
-    compiled = sum(passes(e, compiled_outcome(e)) and not compiled_outcome(e)[3] for e in chosen)
-    print(f"{part}: pySHACL {reference}/{len(chosen)}, compiled {compiled}/{len(chosen)}")
-    assert compiled >= reference
-    assert len(chosen) == {"core": 98, "sparql": 23}[part] or part == "sparql"
+    alone = sum(passes(e, compiled_outcome(e)) and not compiled_outcome(e)[3] for e in chosen)
+    combined = sum(passes(e, combined_outcome(e)) for e in chosen)
+    print(
+        f"{part}: pySHACL {reference}/{len(chosen)}, compiled {alone}/{len(chosen)}"
+        f" (alone), {combined}/{len(chosen)} with pySHACL for the shapes it leaves"
+    )
+    assert len(chosen) == {"core": 98, "sparql": 22}[part]
+    assert combined >= reference
+    if part == "core":
+        assert alone >= reference

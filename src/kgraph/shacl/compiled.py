@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from kgraph.errors import InputError
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.shacl.literals import ExactLiterals
-from kgraph.shacl.sparqltext import Uncompilable, path, term
+from kgraph.shacl.sparqltext import Uncompilable, Unsupported, path, term
 
 if TYPE_CHECKING:
     from kgraph.validation import Finding
@@ -182,7 +183,13 @@ def compile_shapes(graph: Any) -> CompiledShapes:
         shape = compiled.shape(node)
         if shape.deactivated:
             continue
-        reason = _why_not(compiled, shape, custom)
+        try:
+            reason = _why_not(compiled, shape, custom)
+        except Unsupported as err:
+            # A broken shape is the shapes file's fault, as validation._pyshacl says it.
+            raise InputError(
+                f"the shapes cannot be used: {err}", path="ontology/shapes.ttl"
+            ) from err
         if reason is not None:
             compiled.left[node.n3()] = reason
         else:
@@ -192,12 +199,11 @@ def compile_shapes(graph: Any) -> CompiledShapes:
 
 def _custom_parameters(graph: Any) -> set[Any]:
     """Parameters of SPARQL-based constraint components (SHACL 1.0 §6): left to pySHACL."""
-    from rdflib import RDF as R
-
     out = set()
-    for component in graph.subjects(R.type, sh("ConstraintComponent")):
-        for parameter in graph.objects(component, sh("parameter")):
-            out |= set(graph.objects(parameter, sh("path")))
+    # Any node with sh:parameter: a component may be typed with a subclass of
+    # sh:ConstraintComponent (validator-001).
+    for parameter in graph.objects(None, sh("parameter")):
+        out |= set(graph.objects(parameter, sh("path")))
     return out
 
 
@@ -241,7 +247,10 @@ def _check_constants(compiled: CompiledShapes, shape: Shape) -> None:
         select = compiled.graph.value(constraint, sh("select"))
         if select is None:
             raise Uncompilable("a SPARQL constraint without sh:select")
-        prebound_select(str(select), shape.path_sparql)
+        from rdflib import URIRef
+
+        own = term(shape.node) if isinstance(shape.node, URIRef) else None
+        prebound_select(str(select), shape.path_sparql, own)
     for local in ("hasValue", "class", "datatype", "equals", "disjoint", "lessThan"):
         for value in shape.values(local):
             term(value)

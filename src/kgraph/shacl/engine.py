@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Focus = Callable[[str], str]
 
+OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 TYPE, SUB = f"<{RDF}type>", f"<{RDFS}subClassOf>"
 # Datatypes whose well-formedness an XSD cast in Oxigraph decides (SPARQL 1.1 §17.5).
 CASTABLE = {
@@ -200,6 +201,9 @@ class Engine:
         """The focus nodes that do not conform to the shape ``node``."""
         return {h.focus for h in self.results(self.compiled.shape(node), focus)}
 
+    def focus_nodes(self, focus: Focus) -> list[Any]:
+        return [r["this"] for r in self.q(f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}")]
+
     def pairs(self, shape: Shape, focus: Focus, extra: str = "") -> list[tuple[Any, Any]]:
         rows = self.q(f"SELECT DISTINCT ?this ?v WHERE {{ {self.vals(shape, focus)} {extra} }}")
         return [(r["this"], r["v"]) for r in rows]
@@ -212,18 +216,34 @@ class Engine:
         graph = shape.graph
         if str(graph.value(constraint, sh("deactivated"))).lower() == "true":
             return []
-        select = prebound_select(str(graph.value(constraint, sh("select"))), shape.path_sparql)
+        from rdflib import URIRef as Iri
+
+        own = term(shape.node) if isinstance(shape.node, Iri) else None
+        query = prebound_select(str(graph.value(constraint, sh("select"))), shape.path_sparql, own)
         prefixes = ""
-        for ontology in graph.objects(constraint, sh("prefixes")):
+        ontologies = list(graph.objects(constraint, sh("prefixes")))
+        for ontology in ontologies:  # and what they owl:import (SHACL 1.0 §5.2.1)
+            for imported in graph.objects(ontology, Iri(OWL_IMPORTS)):
+                if imported not in ontologies:
+                    ontologies.append(imported)
+        for ontology in ontologies:
             for declaration in graph.objects(ontology, sh("declare")):
                 prefix = graph.value(declaration, sh("prefix"))
                 namespace = graph.value(declaration, sh("namespace"))
                 if prefix is not None and namespace is not None:
                     prefixes += f"PREFIX {prefix}: {term(URIRef(str(namespace)))}\n"
-        text = prefixes + select.replace(FOCUS_MARK, focus("this") + "\n")
+        if query.join:
+            text = prefixes + query.text.replace(FOCUS_MARK, focus("this") + "\n")
+            rows = [(r["this"], r) for r in self.q(text)]
+        else:
+            text = prefixes + query.text
+            rows = []
+            for node in self.focus_nodes(focus):
+                bound = {ox.Variable("this"): node}
+                found = self.store.query(text, default_graph=self.graphs, substitutions=bound)
+                rows += [(node, r) for r in found]
         hits = []
-        for row in self.store.query(text, default_graph=self.graphs):
-            this = row["this"]
+        for this, row in rows:
             value = _get(row, "value")
             if value is None and not shape.is_property:
                 value = this  # pySHACL's sh:value for a node shape

@@ -8,6 +8,7 @@ loaded (``shapes.load_shapes``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from kgraph.guards import _SPARQL_TOKEN
@@ -85,46 +86,128 @@ def path(graph: Any, node: Any, depth: int = 0) -> str:
     return "(" + "/".join(members) + ")"
 
 
-_FALLBACK_VARS = {"currentShape", "shapesGraph"}
+_PREBOUND = {"this", "currentShape", "shapesGraph"}
 
 
-def prebound_select(select: str, path_text: str | None) -> str:
-    """A SHACL-SPARQL SELECT with ``$this`` as the variable ``?this`` (projected), ``$PATH``
-    replaced by the shape's path, and a ``FOCUS_MARK`` line first in its WHERE clause where
-    the caller puts the pattern that binds ``?this``: the pre-binding of SHACL 1.0 §5.3.1
-    done as a join. Where a join differs from pre-binding (``$this`` inside a sub-select,
-    ``$currentShape``, ``$shapesGraph``) :class:`Uncompilable` is raised."""
+class Unsupported(Exception):
+    """SPARQL that SHACL 1.0 §5.2.1 forbids with pre-bound variables: the shapes are broken."""
+
+
+@dataclass(frozen=True)
+class Prebound:
+    text: str
+    """The query, ``$this`` written ``?this`` and ``$PATH`` replaced."""
+    join: bool
+    """Binding ``?this`` by a join (a ``FOCUS_MARK`` first in the WHERE clause) gives the
+    pre-binding's solutions; otherwise each focus node is substituted (SEP-0007)."""
+
+
+def prebound_select(select: str, path_text: str | None, shape_text: str | None = None) -> Prebound:
+    """A SHACL-SPARQL SELECT ready for ``$this`` (SHACL 1.0 §5.3.1).
+
+    A join is used when every ``$this`` is in the WHERE group itself or in an ``EXISTS``,
+    ``NOT EXISTS`` or ``OPTIONAL`` of it (where the bound value reaches it); otherwise the
+    caller substitutes each focus node. ``$shapesGraph`` raises :class:`Uncompilable`;
+    MINUS, SERVICE, VALUES, ``AS $this`` and a sub-select that does not return ``$this``
+    raise :class:`Unsupported` (§5.2.1).
+    """
     out: list[str] = []
     last = 0
     selects = 0
     in_projection = False
-    projected = False
+    projection: set[str] = set()
+    groups: list[bool] = []  # for each open brace: does a bound ?this reach inside?
+    parens = 0
+    previous = ""
+    join = True
     for match in _SPARQL_TOKEN.finditer(select):
         token, kind = match.group(), match.lastgroup
-        if kind == "word" and token.upper() == "SELECT":
-            selects += 1
-            in_projection = selects == 1
-        elif (kind == "word" and token.upper() == "WHERE") or (kind == "open" and token == "{"):
+        if kind == "comment":
+            continue
+        if kind == "word":
+            word = token.upper()
+            if word in ("MINUS", "SERVICE", "VALUES"):
+                raise Unsupported(f"{word} in a SPARQL constraint")
+            if word == "SELECT":
+                selects += 1
+                in_projection = True
+                projection = set()
+            elif word == "WHERE":
+                _check_sub_select(in_projection, selects, projection)
+                in_projection = False
+        elif kind == "open" and token == "{":
+            _check_sub_select(in_projection, selects, projection)
             in_projection = False
+            groups.append(not groups or previous in ("EXISTS", "OPTIONAL"))
+        elif kind == "open":
+            parens += 1
+        elif kind == "close" and token == "}":
+            groups.pop() if groups else None
+        elif kind == "close":
+            parens -= 1
         elif kind == "other" and token == "*" and in_projection:
-            projected = True
+            projection.add("*")
         elif kind == "var":
             name = token[1:]
-            if name in _FALLBACK_VARS:
-                raise Uncompilable(f"SPARQL uses {token}")
+            if previous == "AS" and name in _PREBOUND:
+                raise Unsupported(f"AS {token} in a SPARQL constraint")
+            if name == "shapesGraph":
+                raise Uncompilable("SPARQL uses $shapesGraph")
+            if in_projection:
+                projection.add(name)
             if name == "PATH":
                 if path_text is None:
                     raise Uncompilable("$PATH in a node shape")
                 out.append(select[last : match.start()] + path_text)
                 last = match.end()
+            elif name == "currentShape":
+                if shape_text is None:
+                    raise Uncompilable("$currentShape of a blank-node shape")
+                out.append(select[last : match.start()] + shape_text)
+                last = match.end()
             elif name == "this":
-                if selects > 1:
-                    raise Uncompilable("$this inside a sub-select")
-                projected = projected or in_projection
+                if not all(groups):
+                    # Oxigraph's substitution (SEP-0007) does not reach a FILTER in a
+                    # nested group as SHACL's pre-binding does (pre-binding-003, -005).
+                    raise Uncompilable("$this in a nested group")
                 out.append(select[last : match.start()] + "?this")
                 last = match.end()
+        previous = token.upper() if kind == "word" else token
     out.append(select[last:])
-    return _insert("".join(out), projected)
+    text = "".join(out)
+    if selects > 1:
+        join = False
+    projected = "this" in _top_projection(text)
+    if not join:
+        marked = _insert(text, projected)
+        return Prebound(marked.replace(" " + FOCUS_MARK, " ", 1), False)
+    return Prebound(_insert(text, projected), True)
+
+
+def _check_sub_select(in_projection: bool, selects: int, projection: set[str]) -> None:
+    if in_projection and selects > 1:
+        if "*" in projection:
+            raise Uncompilable("SELECT * in a sub-select (pre-binding-006)")
+        if "this" not in projection:
+            raise Unsupported("a sub-select that does not return $this")
+
+
+def _top_projection(text: str) -> set[str]:
+    names: set[str] = set()
+    started = False
+    for match in _SPARQL_TOKEN.finditer(text):
+        token, kind = match.group(), match.lastgroup
+        if kind == "word" and token.upper() == "SELECT":
+            started = True
+        elif started and (
+            (kind == "open" and token == "{") or (kind == "word" and token.upper() == "WHERE")
+        ):
+            return names
+        elif started and kind == "var":
+            names.add(token[1:])
+        elif started and token == "*":
+            names.add("this")
+    return names
 
 
 FOCUS_MARK = "#KGRAPH-FOCUS#\n"
