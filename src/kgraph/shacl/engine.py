@@ -126,7 +126,20 @@ class Engine:
         out: dict[Any, Finding] = {}
         for shape in shapes:
             try:
-                hits = self.results(shape, self.top_focus(shape))
+                focus = self.top_focus(shape)
+                if self.values is not None:
+                    # The given nodes this shape targets, found once: most shapes target
+                    # none of a batch's nodes and cost no further query.
+                    nodes = self.focus_nodes(focus)
+                    if not nodes:
+                        continue
+                    block = "VALUES ?THIS { " + " ".join(str(n) for n in nodes) + " }"
+                    focus = _values_focus(block)
+                elif not self.store.query(
+                    f"ASK {{ {focus('this')} }}", default_graph=self.graphs
+                ):
+                    continue
+                hits = self.results(shape, focus)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
                 continue
@@ -289,6 +302,10 @@ class Engine:
             component=hit.component,
             constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
         )
+
+
+def _values_focus(block: str) -> Focus:
+    return lambda var: block.replace("?THIS", f"?{var}")
 
 
 def _get(row: Any, name: str) -> Any:
