@@ -411,3 +411,86 @@ def test_random_batches_equal_pyshacl() -> None:
     assert 30 < failing < BATCHES - 30, failing
     assert crashed < BATCHES // 10, crashed
     assert len(kinds) == 7, kinds
+
+
+# -- the literal trap --------------------------------------------------------------------------
+
+TRAP_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:CountShape a sh:NodeShape ; sh:targetNode ex:a ;
+    sh:property [ sh:path ex:count ; sh:datatype xsd:integer ] .
+ex:IntShape a sh:NodeShape ; sh:targetNode ex:b ;
+    sh:property [ sh:path ex:small ; sh:datatype xsd:int ] .
+ex:FlagShape a sh:NodeShape ; sh:targetNode ex:c ;
+    sh:property [ sh:path ex:flag ; sh:pattern "^(true|false)$" ] .
+ex:CodeShape a sh:NodeShape ; sh:targetNode ex:d ;
+    sh:property [ sh:path ex:code ; sh:minLength 2 ] .
+"""
+TRAP_DATA = """
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:a ex:count "12"^^xsd:long .
+ex:b ex:small "5"^^xsd:int .
+ex:c ex:flag "1"^^xsd:boolean .
+ex:d ex:code "01"^^xsd:integer .
+"""
+
+
+def trap(exact: bool) -> dict[str, str | None]:
+    """Focus node -> the offending value the compiled engine reports (None: conforms)."""
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from kgraph.shacl.compiled import compile_shapes
+    from kgraph.shacl.literals import exact_literals
+
+    quads = list(ox.parse(TRAP_DATA, format=ox.RdfFormat.TURTLE))
+    graph = ox.NamedNode("urn:kgraph:test:trap")
+    store = ox.Store()
+    store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+    shapes = compile_shapes(Graph().parse(data=TRAP_SHAPES, format="turtle"))
+    findings, left = shapes.validate(
+        store, [graph], exact_literals=exact_literals(quads) if exact else None
+    )
+    assert not left
+    out: dict[str, str | None] = {f"<http://example.org/{n}>": None for n in "abcd"}
+    for f in findings:
+        out[f.focus] = f.value
+    return out
+
+
+def test_store_rewrites_the_literals() -> None:
+    """The trap itself: without the parser's literals the store's forms are judged."""
+    found = trap(exact=False)
+    assert found["<http://example.org/a>"] is None  # "12"^^xsd:integer in the store
+    assert found["<http://example.org/b>"] == '"5"^^<http://www.w3.org/2001/XMLSchema#integer>'
+
+
+def test_literal_components_judge_the_source_literals() -> None:
+    found = trap(exact=True)
+    # pySHACL rejects a long where an integer is required, and so does the engine now.
+    assert found["<http://example.org/a>"] == '"12"^^<http://www.w3.org/2001/XMLSchema#long>'
+    assert found["<http://example.org/b>"] is None  # "5"^^xsd:int is an xsd:int
+    assert found["<http://example.org/c>"] == '"1"^^<http://www.w3.org/2001/XMLSchema#boolean>'
+    assert found["<http://example.org/d>"] is None  # "01" has two characters
+
+
+def test_literal_trap_agrees_with_pyshacl() -> None:
+    """pySHACL given the literals as parsed (kgraph's graph_of: rdflib's own parser would
+    normalise "1"^^xsd:boolean to "true" and "01" to "1" before pySHACL sees them)."""
+    import pyoxigraph as ox
+    import pyshacl
+    from rdflib import Graph
+
+    from kgraph.convert import graph_of
+    from kgraph.validation import _findings
+
+    _, results, _ = pyshacl.validate(
+        graph_of(ox.parse(TRAP_DATA, format=ox.RdfFormat.TURTLE)),
+        shacl_graph=Graph().parse(data=TRAP_SHAPES, format="turtle"),
+    )
+    reference = {f.focus: canonical(f.value) for f in _findings(results)}
+    mine = {k: canonical(v) for k, v in trap(exact=True).items() if v is not None}
+    assert mine == reference
