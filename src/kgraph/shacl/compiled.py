@@ -9,7 +9,8 @@ Entry point::
 ``graphs`` of a ``pyoxigraph.Store``: the whole graph when ``focus`` is None, else only the
 given focus nodes (the nodes a batch affects; they still have to be targets of a shape).
 It returns :class:`kgraph.validation.Finding` objects in the form pySHACL's results are
-reported in (terms in N-Triples, the path as ``validation._path_text`` writes it), and the
+reported in (terms in N-Triples, the path as ``validation._path_text`` writes it, and
+``(p)*``, ``(p)+``, ``(p)?`` where it would write a blank node's label), and the
 names (``<iri>`` or ``_:label`` of the shapes graph) of the top-level shapes it left to
 pySHACL: the caller runs pySHACL for exactly those.
 
@@ -30,9 +31,19 @@ How it evaluates (SHACL 1.0 section numbers in the code):
 * the store rewrites literals (``literals`` module): with ``exact_literals`` the
   literal-level components judge the rewritten triples on the source's form.
 
-Left to pySHACL: recursive shapes, SPARQL that uses ``$currentShape``/``$shapesGraph`` or
-``$this`` in a sub-select, SPARQL-based constraint components, ``sh:target`` (SHACL-AF)
-and anything whose constants do not convert (a blank node as ``sh:hasValue``).
+* a given focus node that is a blank node cannot be written into a query: the shape's
+  targets are then evaluated whole and the results filtered (by term identity).
+
+Left to pySHACL: recursive shapes, SPARQL with ``$shapesGraph``, with ``$this`` in a nested
+group or a ``SELECT *`` sub-select (a join would not bind it there, and Oxigraph's
+substitution does not reach it), SPARQL-based constraint components, ``sh:target``
+(SHACL-AF), and anything whose constants do not convert (a blank node as ``sh:hasValue``).
+``$currentShape`` is replaced by the shape's IRI. SPARQL that SHACL 1.0 §5.2.1 forbids
+(MINUS, SERVICE, VALUES, ``AS $this``, a sub-select without ``$this``) raises InputError.
+
+Known limits: for a path other than a single predicate, a rewritten literal is matched
+with its source forms by its value alone; two source literals that the store merges
+(``"1"`` and ``"01"`` on one subject and predicate) count once in ``sh:maxCount``.
 """
 
 from __future__ import annotations

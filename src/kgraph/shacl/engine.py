@@ -135,9 +135,7 @@ class Engine:
                         continue
                     block = "VALUES ?THIS { " + " ".join(str(n) for n in nodes) + " }"
                     focus = _values_focus(block)
-                elif not self.store.query(
-                    f"ASK {{ {focus('this')} }}", default_graph=self.graphs
-                ):
+                elif not self.store.query(f"ASK {{ {focus('this')} }}", default_graph=self.graphs):
                     continue
                 hits = self.results(shape, focus)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
