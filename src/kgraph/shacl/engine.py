@@ -108,7 +108,7 @@ class Engine:
                 self.values = list(focus)
         self.wide = self.values is None
         self.counter = 0
-        self.cache: dict[tuple[Any, str], list[Hit]] = {}
+        self.cache: dict[tuple[Any, str, bool], list[Hit]] = {}
         self.rewritten = (
             "VALUES ?v { " + " ".join(str(o) for o in exact.by_object) + " }" if exact else ""
         )
@@ -124,6 +124,17 @@ class Engine:
 
     def run(self, shapes: Sequence[Shape]) -> list[Finding]:
         out: dict[Any, Finding] = {}
+
+        def emit(hits: list[Hit]) -> None:
+            for hit in hits:
+                if self.only is None or hit.focus in self.only:
+                    finding = self.finding(hit)
+                    out.setdefault(finding.key, finding)
+
+        # A property shape that several node shapes share (PrefLabelShape) is evaluated once,
+        # over the union of their focus nodes: its results at a node do not depend on which
+        # node shape brought the node in.
+        shared: dict[Any, list[tuple[Shape, Focus]]] = {}
         for shape in shapes:
             try:
                 focus = self.top_focus(shape)
@@ -137,15 +148,20 @@ class Engine:
                     focus = _values_focus(block)
                 elif not self.store.query(f"ASK {{ {focus('this')} }}", default_graph=self.graphs):
                     continue
-                hits = self.results(shape, focus)
+                emit(self.results(shape, focus, children=shape.is_property))
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
                 continue
-            for hit in hits:
-                if self.only is not None and hit.focus not in self.only:
-                    continue
-                finding = self.finding(hit)
-                out.setdefault(finding.key, finding)
+            if not shape.is_property:
+                for child in shape.values("property"):
+                    shared.setdefault(child, []).append((shape, focus))
+        for child, parents in shared.items():
+            foci = [focus for _, focus in parents]
+            try:
+                emit(self.results(self.compiled.shape(child), _union(foci)))
+            except (Uncompilable, SyntaxError, OSError, ValueError) as err:
+                for parent, _ in parents:
+                    self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
         return list(out.values())
 
     # -- focus patterns ----------------------------------------------------------------------
@@ -194,16 +210,18 @@ class Engine:
 
     # -- shapes ------------------------------------------------------------------------------
 
-    def results(self, shape: Shape, focus: Focus) -> list[Hit]:
+    def results(self, shape: Shape, focus: Focus, *, children: bool = True) -> list[Hit]:
+        """The results of ``shape`` at the nodes ``focus`` binds (and, with ``children``,
+        of its sh:property shapes at its value nodes)."""
         if shape.deactivated:
             return []
-        key = (shape.node, focus("this"))
+        key = (shape.node, focus("this"), children)
         if key in self.cache:
             return self.cache[key]
         from kgraph.shacl.components import evaluate
 
         hits = evaluate(self, shape, focus)
-        for child in shape.values("property"):
+        for child in shape.values("property") if children else ():
             hits += self.results(self.compiled.shape(child), self.nested_focus(shape, focus))
         self.cache[key] = hits
         return hits
@@ -300,6 +318,17 @@ class Engine:
             component=hit.component,
             constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
         )
+
+
+def _union(foci: Sequence[Focus]) -> Focus:
+    if len(foci) == 1:
+        return foci[0]
+
+    def pattern(var: str) -> str:
+        parts = " UNION ".join(f"{{ {focus(var)} }}" for focus in foci)
+        return f"{{ SELECT DISTINCT ?{var} WHERE {{ {parts} }} }}"
+
+    return pattern
 
 
 def _values_focus(block: str) -> Focus:
