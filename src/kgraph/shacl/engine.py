@@ -108,6 +108,9 @@ class Engine:
                 self.values = list(focus)
         self.wide = self.values is None
         self.counter = 0
+        self.graph_set = set(self.graphs)
+        self.labels: dict[Any, str] = {}
+        self.taken: set[str] = set()
         self.cache: dict[tuple[Any, str, bool], list[Hit]] = {}
         self.rewritten = (
             "VALUES ?v { " + " ".join(str(o) for o in exact.by_object) + " }" if exact else ""
@@ -292,6 +295,37 @@ class Engine:
 
     # -- findings ----------------------------------------------------------------------------
 
+    def label(self, node: Any) -> str:
+        """A term in N-Triples; a blank node by a label made from the triples it is in, so
+        that the same data gives the same label on every run (a parser names ``[]`` anew
+        each time), kept apart from any other blank node of this validation."""
+        import hashlib
+
+        import pyoxigraph as ox
+
+        if not isinstance(node, ox.BlankNode):
+            return str(node)
+        if node not in self.labels:
+
+            def show(term: Any) -> str:
+                return "_:" if isinstance(term, ox.BlankNode) else str(term)
+
+            lines = sorted(
+                f"{show(q.subject) if q.subject != node else '_:self'} {q.predicate}"
+                f" {show(q.object) if q.object != node else '_:self'}"
+                for pattern in ((node, None, None), (None, None, node))
+                for q in self.store.quads_for_pattern(*pattern, None)
+                if q.graph_name in self.graph_set
+            )
+            digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+            label, n = f"_:b{digest}", 1
+            while label in self.taken:  # the same triples around two blank nodes
+                n += 1
+                label = f"_:b{digest}x{n}"
+            self.taken.add(label)
+            self.labels[node] = label
+        return self.labels[node]
+
     def finding(self, hit: Hit) -> Finding:
         import pyoxigraph as ox
         from rdflib import URIRef
@@ -309,9 +343,9 @@ class Engine:
             messages = tuple(own) or messages
         template = messages[0] if messages else DEFAULT_MESSAGES.get(hit.component, "")
         return Finding(
-            focus=str(hit.focus),
+            focus=self.label(hit.focus),
             path=hit.path,
-            value=None if value is None else str(value),
+            value=None if value is None else self.label(value),
             message=_fill(template, hit, value),
             severity=hit.shape.severity,
             shape=hit.shape.name,
