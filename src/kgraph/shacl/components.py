@@ -176,8 +176,8 @@ def _value_hits(
 # -- components over all the value nodes of a focus node --------------------------------------
 
 
-def _select_this(e: Engine, body: str, extra: str = "") -> list[Any]:
-    return [r["this"] for r in e.q(f"SELECT DISTINCT ?this WHERE {{ {body} }} {extra}")]
+def _select_this(e: Engine, body: str) -> list[Any]:
+    return [r["this"] for r in e.q(f"SELECT DISTINCT ?this WHERE {{ {body} }}")]
 
 
 def _min_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
@@ -261,9 +261,12 @@ def _pair_component(local: str) -> Callable[[Engine, Shape, Focus], list[Hit]]:
             vals = e.vals(shape, focus)
             if local == "equals":
                 rows = e.pairs(shape, focus, f"FILTER NOT EXISTS {{ ?this {other} ?v }}")
-                inner = f"?this {shape.path_sparql} ?v" if shape.is_property else "FILTER(false)"
-                if not shape.is_property:
-                    inner = "FILTER(sameTerm(?this, ?v))"
+                # A node shape's one value node is the focus node itself.
+                inner = (
+                    f"?this {shape.path_sparql} ?v"
+                    if shape.is_property
+                    else "FILTER(sameTerm(?this, ?v))"
+                )
                 query = (
                     f"SELECT DISTINCT ?this ?v WHERE {{ {focus('this')} ?this {other} ?v"
                     f" FILTER NOT EXISTS {{ {inner} }} }}"
