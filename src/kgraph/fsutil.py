@@ -78,8 +78,13 @@ def read_regular(
     """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
     shown = name or str(path)
     with open_regular(path, limit=limit, name=shown, option=option) as source:
+        # Read what the file holds, not `limit` at once: read(n) allocates n bytes first,
+        # and the default 1 GB is past a modest --max-memory. A file that grows meanwhile
+        # is read on, in bounded steps, until it passes the limit.
         try:
-            data = source.read(limit + 1)
+            data = source.read(min(limit, os.fstat(source.fileno()).st_size) + 1)
+            while len(data) <= limit and (more := source.read(min(limit + 1 - len(data), 1 << 24))):
+                data += more
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", path=shown) from err
     if len(data) > limit:

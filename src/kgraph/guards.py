@@ -14,40 +14,17 @@ import bisect
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from kgraph.errors import InputError, KGraphError, LimitError, RefusedError
 from kgraph.formats import RdfSyntax
 from kgraph.namespaces import PREFIXES
-
-# One token of SPARQL as both engines lex it. Where the grammar is unclear the guard errs
-# on the side of seeing more keywords, never fewer: a token that swallowed text the engine
-# reads as code (an IRI or prefixed name cut short before a ``#`` that then looks like a
-# comment) would hide a SERVICE from the guard. Hence the escapes: ``\uXXXX`` inside
-# IRIs (Oxigraph accepts them) and ``\#``-style escapes in local names (SPARQL 1.1 PLX).
-_SPARQL_TOKEN = re.compile(
-    r"""
-      (?P<comment>\#[^\n\r]*)
-    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-        |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
-    | (?P<var>[?$][^\s{}()\[\];,.<>=!&|+*/"'#^]+)
-    | (?P<pname>(?:[A-Za-z_][\w.\-]*)?:(?:[^\s{}()\[\];,<>"'#^\\]|\\[_~.\-!$&'()*+,;=/?#@%])*)
-    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<word>[A-Za-z_]\w*)
-    | (?P<open>[{(\[])
-    | (?P<close>[})\]])
-    | (?P<other>\S)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+from kgraph.sparql import ParsedQuery, SparqlDepthError, SparqlSyntaxError
+from kgraph.sparql import parse as parse_sparql
 
 E = TypeVar("E", bound=KGraphError)
-
-_UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"}
-_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
 @dataclass(frozen=True)
@@ -73,16 +50,24 @@ def check_query(
     allowed_graphs: Iterable[str] | None = None,
     allowed_graph_prefix: str | None = None,
     source: str = "query",
+    prefixes: Mapping[str, str] | None = PREFIXES,
+    rdflib: bool = False,
 ) -> QueryShape:
     """Refuse updates, SERVICE, and FROM graphs outside the dataset; bound the nesting.
 
-    Raises :class:`RefusedError` (exit 2) or :class:`LimitError` (exit 4) with the line and
-    column of the offending token.
+    Every refusal comes from a parse that reads the text as Oxigraph does
+    (:mod:`kgraph.sparql`), so a keyword glued to a name (``SERVICEx:a``) is the keyword it
+    is to the engine. A text that does not parse is refused too (Oxigraph would refuse it).
+    ``prefixes`` are the ones the engine predeclares (None: unknown, any prefix counts).
+
+    Raises :class:`RefusedError` (exit 2), :class:`InputError` (exit 2) or
+    :class:`LimitError` (exit 4) with the line and column of the offending text.
 
     A text with ``\\u`` escapes is checked twice: as Oxigraph reads it, and with the
-    escapes expanded first, as rdflib (the engine of the shapes' SPARQL) does before it
-    parses anything (SPARQL 1.1 §19.2): ``\\u0053ERVICE`` is a SERVICE to rdflib, and
-    ``"\\u0022"`` ends a string there.
+    escapes expanded first, as rdflib (the engine of the shapes' SPARQL) and the SPARQL 1.1
+    text (§19.2) do before they parse anything: ``\\u0053ERVICE`` is a SERVICE to rdflib,
+    and ``"\\u0022"`` ends a string there. With ``rdflib``, rdflib's own parser reads the
+    text as well, and a SERVICE or FROM in its parse tree is refused.
     """
     undecodable = _SURROGATE.search(text)
     if undecodable is not None:
@@ -90,19 +75,51 @@ def check_query(
         # no engine accepts them, and the bindings would fail with a UnicodeEncodeError.
         line, column = _position(text, undecodable.start())
         raise InputError("the query is not valid UTF-8", path=source, line=line, column=column)
-    scan = _QueryScan(text, max_depth, set(allowed_graphs or ()), allowed_graph_prefix, source)
-    shape = scan.run(text, None)
+    check = _QueryCheck(text, max_depth, set(allowed_graphs or ()), allowed_graph_prefix, source)
+    try:
+        parsed = check.parse(text, None, prefixes, required=True)
+    except InputError as err:
+        parsed, unparsed = None, err
+    if parsed is not None:
+        check.refuse(parsed, None)
     if _CODEPOINT.search(text):
         expanded, origins = _expand_codepoints(text)
-        scan.run(expanded, origins)
-    return shape
+        # The expanded view matters only if it parses (else no engine runs it as such).
+        view = check.parse(expanded, origins, prefixes, required=False)
+        if view is not None:
+            check.refuse(view, origins)
+    if parsed is None and not rdflib:
+        raise unparsed
+    if rdflib:
+        # Text bound for rdflib need not parse as Oxigraph reads it: rdflib's parser decides.
+        try:
+            form = _check_in_rdflib(text, source)
+        except InputError:
+            if parsed is None:
+                raise unparsed from None
+            raise
+    if parsed is not None:
+        form = parsed.form
+    if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+        raise InputError(
+            "not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE", path=source
+        )
+    graphs = parsed.dataset if parsed is not None else ()
+    return QueryShape(form=form, from_graphs=tuple(graph.iri for graph in graphs))
+
+
+def parse_checked(text: str, *, source: str = "query") -> ParsedQuery:
+    """The parse of a text that :func:`check_query` accepted (for rewriting it)."""
+    try:
+        return parse_sparql(text, max_depth=sys.maxsize, prefixes=PREFIXES)
+    except (SparqlSyntaxError, SparqlDepthError) as err:
+        line, column = _position(text, err.offset)
+        raise InputError(str(err), path=source, line=line, column=column) from err
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # rdflib's expandUnicodeEscapes, to the letter (case-insensitive, greedy 4 or 8 digits).
 _CODEPOINT = re.compile(r"\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)", re.IGNORECASE)
-_IRI_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_LOCAL_ESCAPE = re.compile(r"\\(.)")
 
 
 def _expand_codepoints(text: str) -> tuple[str, list[tuple[int, int]]]:
@@ -137,8 +154,14 @@ def _origin(offset: int, origins: list[tuple[int, int]] | None) -> int:
     return original_at + (offset - expanded_at)
 
 
-class _QueryScan:
-    """One pass of the token scan of :func:`check_query` over one view of the text."""
+_SERVICE_REFUSED = (
+    "SERVICE is refused: a federated query would send data to another "
+    "endpoint; run the query against that endpoint with --endpoint instead"
+)
+
+
+class _QueryCheck:
+    """The refusals of :func:`check_query`, for one view of the text after another."""
 
     def __init__(
         self, text: str, max_depth: int, allowed: set[str], allowed_prefix: str | None, source: str
@@ -156,123 +179,97 @@ class _QueryScan:
         line, column = _position(self.text, _origin(offset, origins))
         return cls(message, path=self.source, line=line, column=column)
 
-    def run(self, view: str, origins: list[tuple[int, int]] | None) -> QueryShape:
-        depth = 0
-        form = ""
-        froms: list[str] = []
-        prefixes: dict[str, str] = {}
-        expect_from = False
-        expect_label = False
-        pending_label: str | None = None
-        for match in _SPARQL_TOKEN.finditer(view):
-            kind = match.lastgroup
-            token = match.group()
-            if kind == "comment":
-                continue
-            if expect_label:
-                expect_label = False
-                if kind == "pname":
-                    pending_label = token.split(":", 1)[0]
-                    continue
-            elif pending_label is not None:
-                label, pending_label = pending_label, None
-                if kind == "iri":
-                    prefixes[label] = _unescape_iri(token[1:-1])
-                    continue
-            if expect_from:
-                if kind == "word" and token.upper() == "NAMED":
-                    continue
-                expect_from = False
-                iri = self._from_iri(kind, token, prefixes, match.start(), origins)
-                froms.append(iri)
-                continue
-            if kind == "open":
-                depth += 1
-                if depth > self.max_depth:
-                    raise self._error(
-                        LimitError,
-                        f"query nests brackets deeper than {self.max_depth} levels; raise "
-                        "--max-depth only if you trust the query",
-                        match.start(),
-                        origins,
-                    )
-            elif kind == "close":
-                depth = max(0, depth - 1)
-            elif kind == "word":
-                word = token.upper()
-                if word == "PREFIX":
-                    expect_label = True
-                elif word in _UPDATE_WORDS:
-                    raise self._error(
-                        RefusedError,
-                        f"SPARQL Update ({word}) is refused: kgraph only runs read queries; "
-                        "add triples with `kgraph add`",
-                        match.start(),
-                        origins,
-                    )
-                elif word == "SERVICE":
-                    raise self._error(
-                        RefusedError,
-                        "SERVICE is refused: a federated query would send data to another "
-                        "endpoint; run the query against that endpoint with --endpoint instead",
-                        match.start(),
-                        origins,
-                    )
-                elif word in _FORMS and not form:
-                    form = word
-                elif word == "FROM":
-                    expect_from = True
-        if expect_from:
-            raise InputError("FROM without a graph IRI", path=self.source)
-        if not form:
-            raise InputError(
-                "not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE", path=self.source
-            )
-        return QueryShape(form=form, from_graphs=tuple(froms))
-
-    def _from_iri(
+    def parse(
         self,
-        kind: str | None,
-        token: str,
-        prefixes: dict[str, str],
-        offset: int,
+        view: str,
         origins: list[tuple[int, int]] | None,
-    ) -> str:
-        """The IRI a FROM clause names, if the dataset has it; else a RefusedError."""
-        iri: str | None = None
-        if kind == "iri":
-            iri = _unescape_iri(token[1:-1])
-        elif kind == "pname":
-            label, _, local = token.partition(":")
-            namespace = prefixes.get(label, PREFIXES.get(label))
-            if namespace is not None:
-                iri = namespace + _LOCAL_ESCAPE.sub(r"\1", local)
-            elif self.allowed or self.allowed_prefix:
-                raise self._error(
-                    InputError, f"undeclared prefix {label!r} in FROM", offset, origins
-                )
-        if iri is not None and (
-            iri in self.allowed
-            or (self.allowed_prefix is not None and iri.startswith(self.allowed_prefix))
-        ):
-            return iri
-        shown = f"<{iri}>" if iri is not None else token
-        raise self._error(
-            RefusedError,
-            f"FROM {shown} is refused: it is not a graph of this dataset, and kgraph never "
-            "fetches graphs from the web or the disk",
-            offset,
-            origins,
-        )
+        prefixes: Mapping[str, str] | None,
+        *,
+        required: bool,
+    ) -> ParsedQuery | None:
+        try:
+            return parse_sparql(view, max_depth=self.max_depth, prefixes=prefixes)
+        except SparqlDepthError as err:
+            raise self._error(
+                LimitError,
+                f"query nests brackets deeper than {self.max_depth} levels; raise "
+                "--max-depth only if you trust the query",
+                err.offset,
+                origins,
+            ) from err
+        except SparqlSyntaxError as err:
+            if not required:
+                return None
+            raise self._error(InputError, str(err), err.offset, origins) from err
+
+    def refuse(self, parsed: ParsedQuery, origins: list[tuple[int, int]] | None) -> None:
+        for operation in parsed.updates[:1]:
+            raise self._error(
+                RefusedError,
+                f"SPARQL Update ({operation.keyword}) is refused: kgraph only runs read "
+                "queries; add triples with `kgraph add`",
+                operation.offset,
+                origins,
+            )
+        for service in parsed.services[:1]:
+            raise self._error(RefusedError, _SERVICE_REFUSED, service.offset, origins)
+        for graph in parsed.dataset:
+            if graph.iri in self.allowed or (
+                self.allowed_prefix is not None and graph.iri.startswith(self.allowed_prefix)
+            ):
+                continue
+            raise self._error(
+                RefusedError,
+                f"FROM <{graph.iri}> is refused: it is not a graph of this dataset, and "
+                "kgraph never fetches graphs from the web or the disk",
+                graph.offset,
+                origins,
+            )
 
 
-def _unescape_iri(iri: str) -> str:
-    return _IRI_ESCAPE.sub(lambda m: _chr(m.group(1) or m.group(2)), iri)
+def _check_in_rdflib(text: str, source: str) -> str:
+    """Refuse what rdflib's own parser finds: its grammar is not Oxigraph's (keywords need
+    a word boundary there, for one), and it is the engine that would act on the text."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        tree = parseQuery(text)
+    except ParseException as err:
+        raise InputError(
+            f"rdflib cannot parse the query: {err.msg}",
+            path=source,
+            line=err.lineno,
+            column=err.column,
+        ) from err
+    except RecursionError as err:
+        raise LimitError("query nests too deeply for rdflib", path=source) from err
+    for name in _rdflib_names(tree):
+        if name == "ServiceGraphPattern":
+            raise RefusedError(_SERVICE_REFUSED, path=source)
+        if name == "DatasetClause":
+            raise RefusedError(
+                "FROM is refused in the shapes' SPARQL: rdflib would fetch the graph",
+                path=source,
+            )
+    kind = getattr(tree[1], "name", "") if len(tree) > 1 else ""
+    return str(kind).removesuffix("Query").upper()
 
 
-def _chr(digits: str) -> str:
-    code = int(digits, 16)
-    return chr(code) if code <= 0x10FFFF else "\ufffd"
+def _rdflib_names(tree: object) -> Iterable[str]:
+    """The rule names of every node in rdflib's parse tree (CompValue.name)."""
+    from pyparsing import ParseResults
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        name = getattr(node, "name", None)
+        if isinstance(name, str):
+            yield name
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            stack.extend(node)
 
 
 # PN_PREFIX (SPARQL 1.1 §19.8), with \w standing in for PN_CHARS; and IRIREF's characters.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError, KGraphError, UsageError
 from kgraph.fsutil import check_no_links, read_regular
-from kgraph.guards import _SPARQL_TOKEN
+from kgraph.guards import parse_checked
 from kgraph.limits import Limits
 from kgraph.namespaces import PREFIXES, XSD, expand
 
@@ -366,29 +366,10 @@ def inline_values(text: str, block: str) -> str:
 
 def _where_brace(text: str) -> int:
     """Offset of the ``{`` that opens the WHERE clause (skipping a CONSTRUCT template)."""
-    depth = 0
-    form = ""
-    where_seen = False
-    braces_seen = 0
-    for match in _SPARQL_TOKEN.finditer(text):
-        kind = match.lastgroup
-        token = match.group()
-        if kind == "word" and depth == 0:
-            word = token.upper()
-            if not form and word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                form = word
-            elif word == "WHERE":
-                where_seen = True
-        elif kind == "open":
-            if depth == 0 and token == "{":
-                is_template = form == "CONSTRUCT" and not where_seen and braces_seen == 0
-                braces_seen += 1
-                if form and not is_template:
-                    return match.start()
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-    raise UsageError("cannot find the WHERE clause to bind parameters into")
+    brace = parse_checked(text).where_brace
+    if brace is None:
+        raise UsageError("cannot find the WHERE clause to bind parameters into")
+    return brace
 
 
 def summaries(queries: Iterable[CannedQuery]) -> list[tuple[str, str, str]]:

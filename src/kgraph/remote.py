@@ -830,19 +830,9 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
 def with_prefixes(text: str) -> str:
     """Declare the project's prefixes the query uses without declaring (locally they are
     predefined; a remote endpoint knows none of them)."""
-    from kgraph.guards import _SPARQL_TOKEN
+    from kgraph.guards import parse_checked
 
-    declared: set[str] = set()
-    expect = False
-    for match in _SPARQL_TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
-        if kind == "word" and token.upper() == "PREFIX":
-            expect = True
-        elif kind == "pname" and expect:
-            declared.add(token.split(":", 1)[0])
-            expect = False
-        elif kind != "comment":
-            expect = False
+    declared = parse_checked(text).prefixes
     missing = [f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items() if p not in declared]
     # on the query's first line, so that the endpoint's error positions keep their line
     return (" ".join(missing) + " " + text) if missing else text

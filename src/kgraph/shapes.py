@@ -84,7 +84,13 @@ def _check_sparql(graph: Any, name: str, max_depth: int) -> None:
 
     for predicate in ("select", "ask", "construct"):
         for _, text in graph.subject_objects(URIRef(SH + predicate)):
-            check_query(str(text), max_depth=max_depth, source=f"{name} (sh:{predicate})")
+            check_query(
+                str(text),
+                max_depth=max_depth,
+                source=f"{name} (sh:{predicate})",
+                prefixes=None,  # declared apart (sh:declare), pasted in by the engines
+                rdflib=True,
+            )
     for declaration in graph.objects(None, URIRef(SH + "declare")):
         prefix = graph.value(declaration, URIRef(SH + "prefix"))
         namespace = graph.value(declaration, URIRef(SH + "namespace"))

@@ -16,11 +16,11 @@ lenient, so comparing an ``xsd:date`` with an ``xsd:dateTime`` or a string is an
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kgraph.guards import _SPARQL_TOKEN
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.queries import inline_values
 
@@ -97,31 +97,22 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
 
 def _rewrite(select: str) -> str | None:
     """``$this`` -> ``?this``; None when ``$this`` is not in the projection."""
+    from kgraph.sparql import SparqlDepthError, SparqlSyntaxError, parse
+
+    try:
+        # The prefixes are declared apart (sh:declare): any prefix counts here.
+        parsed = parse(select, max_depth=sys.maxsize, prefixes=None)
+    except (SparqlSyntaxError, SparqlDepthError):
+        return None  # not SPARQL to Oxigraph: left to pySHACL, as unsupported text is
+    if not any(this.projected for this in parsed.this):
+        return None
     out = []
     last = 0
-    projected = False
-    depth = 0
-    in_projection = False
-    for match in _SPARQL_TOKEN.finditer(select):
-        token = match.group()
-        kind = match.lastgroup
-        if kind == "word" and token.upper() == "SELECT" and depth == 0:
-            in_projection = True
-        elif kind == "word" and token.upper() == "WHERE" and depth == 0:
-            in_projection = False
-        elif kind == "open":
-            if token == "{" and depth == 0:
-                in_projection = False
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-        elif kind == "var" and token[1:] == "this":
-            if in_projection:
-                projected = True
-            out.append(select[last : match.start()] + "?this")
-            last = match.end()
+    for this in parsed.this:
+        out.append(select[last : this.offset] + "?this")
+        last = this.offset + len(this.text)
     out.append(select[last:])
-    return "".join(out) if projected else None
+    return "".join(out)
 
 
 def _prefixes(shapes: Any, constraint: Any) -> str:

@@ -54,7 +54,7 @@ def read_input(
         syntax = RdfSyntax.from_path(path)
     if path == "-":
         try:
-            data = sys.stdin.buffer.read(limits.max_input_bytes + 1)
+            data = _read_stream(sys.stdin.buffer, limits.max_input_bytes + 1)
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", path=name) from err
         if len(data) > limits.max_input_bytes:
@@ -63,6 +63,17 @@ def read_input(
         data = read_regular(path, limit=limits.max_input_bytes, name=name)
     check_rdf(data, syntax, name=name, max_depth=limits.max_depth)
     return Input(name, data, syntax)
+
+
+def _read_stream(stream: Any, most: int) -> bytes:
+    """At most ``most`` bytes of a stream, in bounded reads: read(n) allocates n bytes
+    first, and the default limit (1 GB) is past a modest --max-memory."""
+    parts: list[bytes] = []
+    got = 0
+    while got < most and (chunk := stream.read1(min(most - got, 1 << 20))):
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 def syntax_error(err: SyntaxError, name: str) -> InputError:
