@@ -85,6 +85,9 @@ class Response:
     content_type: str
     body: bytes
     location: str = ""
+    challenge: str = ""
+    """The WWW-Authenticate header of a 401."""
+    headers: tuple[tuple[str, str], ...] = ()
 
     def first_line(self) -> str:
         text = self.body.decode("utf-8", "replace")
@@ -109,26 +112,37 @@ def check_url(url: str, *, what: str = "URL") -> None:
 
 def authorization(host: str) -> tuple[str | None, str]:
     """(Authorization header value, where it came from) for requests to ``host``."""
+    token, pair, source = credentials(host)
+    if token:
+        return f"Bearer {token}", source
+    if pair:
+        return _basic(*pair), source
+    return None, source
+
+
+def credentials(host: str) -> tuple[str | None, tuple[str, str] | None, str]:
+    """(bearer token, (user, password), where they came from) for ``host``: Basic or, when
+    the store challenges for it, Digest (kgraph.httpauth) use the same user and password."""
     token = os.environ.get("KGRAPH_STORE_TOKEN")
     if token:
-        return f"Bearer {token}", "KGRAPH_STORE_TOKEN"
+        return token, None, "KGRAPH_STORE_TOKEN"
     user, password = os.environ.get("KGRAPH_STORE_USER"), os.environ.get("KGRAPH_STORE_PASSWORD")
     if user or password:
         if not (user and password):
             raise UsageError("set both KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD, or neither")
-        return _basic(user, password), "KGRAPH_STORE_USER"
+        return None, (user, password), "KGRAPH_STORE_USER"
     import netrc
 
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
     if not path.is_file():
-        return None, "none"
+        return None, None, "none"
     try:
         entry = netrc.netrc(str(path)).authenticators(host)
     except (netrc.NetrcParseError, OSError) as err:
         raise UsageError(f"cannot read {path}: {err}") from err
     if entry and entry[0] and entry[2]:
-        return _basic(entry[0], entry[2]), f"{path} ({host})"
-    return None, "none"
+        return None, (entry[0], entry[2]), f"{path} ({host})"
+    return None, None, "none"
 
 
 def _basic(user: str, password: str) -> str:
@@ -217,15 +231,54 @@ def request(
     Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
     after it (timeout, reset, cut-off answer) say the outcome is unknown.
     """
-    import http.client
-    import socket
-    import ssl
 
-    deadline = time.monotonic() + timeout
+    from kgraph.httpauth import parse_challenge, remember, remembered
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     where = f"{host}:{port}"
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    token, pair, auth_source = credentials(host)
+    sent = {"User-Agent": "kgraph", **(headers or {})}
+    challenge = remembered(where) if pair else None
+    for attempt in range(2):
+        if challenge and pair:
+            sent["Authorization"] = challenge.authorization(method, target, *pair)
+        elif token:
+            sent["Authorization"] = f"Bearer {token}"
+        elif pair:
+            sent["Authorization"] = _basic(*pair)
+        limits = (timeout, option, max_body)
+        result = _once(parts, method, target, body, sent, where, limits)
+        if result.status != 401 or not pair or attempt:
+            break
+        # a Digest challenge (RFC 7616): answer it once with the same user and password
+        challenge = parse_challenge(result.challenge)
+        if challenge is None:
+            break
+        remember(where, challenge)
+    _check_status(result, where, auth_source, maybe_applied=method != "GET")
+    return result
+
+
+def _once(
+    parts: Any,
+    method: str,
+    target: str,
+    body: bytes,
+    sent: dict[str, str],
+    where: str,
+    limits: tuple[float, str, int | None],
+) -> Response:
+    import http.client
+    import socket
+    import ssl
+
+    timeout, option, _ = limits
+    deadline = time.monotonic() + timeout
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(
@@ -233,12 +286,7 @@ def request(
         )
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-    auth, auth_source = authorization(host)
-    sent = {"User-Agent": "kgraph", **(headers or {})}
     raw: socket.socket | None = None
-    if auth:
-        sent["Authorization"] = auth
     try:
         try:
             conn.connect()
@@ -260,8 +308,7 @@ def request(
             raise HttpFailure(f"cannot connect to {where}: {err.strerror or err}") from err
         raw = conn.sock
         conn.sock = _DeadlineSocket(raw, deadline)
-        limits = (timeout, option, max_body)
-        return _exchange(conn, method, target, body, sent, where, limits, auth_source)
+        return _exchange(conn, method, target, body, sent, where, limits)
     finally:
         conn.close()
         if raw is not None:  # also when an answer was left half-read
@@ -276,7 +323,6 @@ def _exchange(
     headers: dict[str, str],
     where: str,
     limits: tuple[float, str, int | None],
-    auth_source: str,
 ) -> Response:
     import http.client
 
@@ -314,15 +360,15 @@ def _exchange(
         raise HttpFailure(
             f"{where} sent a malformed answer: {type(err).__name__}", maybe_applied=unknown
         ) from err
-    result = Response(
+    return Response(
         response.status,
         response.reason,
         response.getheader("Content-Type", ""),
         data,
         response.getheader("Location", ""),
+        ", ".join(response.headers.get_all("WWW-Authenticate") or ()),
+        tuple(response.getheaders()),
     )
-    _check_status(result, where, auth_source, maybe_applied=method != "GET")
-    return result
 
 
 def _read_body(
@@ -759,6 +805,7 @@ def remote_query(
     from kgraph.queries import with_values
     from kgraph.results import check_format, form_of, render
     from kgraph.store import inferred_graph
+    from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
     check_url(endpoint, what="--endpoint")
     limits = context.limits
@@ -785,11 +832,15 @@ def remote_query(
         )
     except HttpFailure as err:
         raise RemoteError(f"{err.message} (query {canned.name} at {endpoint})") from err
+    check_not_cut(answer.headers, endpoint, canned.name)
     try:
         if graph_form:
-            result: Any = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+            triples = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+            result: Any = normalise_triples(triples)
         else:
-            result = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+            result = ox.parse_query_results(
+                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+            )
     except (SyntaxError, ValueError) as err:
         got = answer.content_type or "no Content-Type"
         raise RemoteError(f"{endpoint} answered with {got}, not valid {accept}: {err}") from err
