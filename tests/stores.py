@@ -38,11 +38,28 @@ OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 JAVA_DIR = Path("/usr/share/java")
 JENA_VERSION = "4.5.0"
 # Jena's jars and the Debian jars they need at run time (libapache-jena-java's Depends).
-JENA_DEPENDENCIES = (
-    "commons-cli commons-codec commons-compress commons-csv commons-io commons-lang3 gson "
-    "guava httpclient httpcore jackson-core jackson-databind jsonld-java slf4j-api slf4j-nop "
-    "titanium-json-ld dexx.collection jakarta.json-api thrift protobuf"
-).split()
+JENA_DEPENDENCIES = [
+    "commons-cli",
+    "commons-codec",
+    "commons-compress",
+    "commons-csv",
+    "commons-io",
+    "commons-lang3",
+    "gson",
+    "guava",
+    "httpclient",
+    "httpcore",
+    "jackson-core",
+    "jackson-databind",
+    "jsonld-java",
+    "slf4j-api",
+    "slf4j-nop",
+    "titanium-json-ld",
+    "dexx.collection",
+    "jakarta.json-api",
+    "thrift",
+    "protobuf",
+]
 START_TIMEOUT = 90.0
 
 
@@ -260,10 +277,23 @@ def jena_classpath(folder: Path) -> str:
     return os.pathsep.join([str(resources), *map(str, jars)])
 
 
-_JENA_PARTS = (
-    "arq base cmds core dboe-base dboe-index dboe-storage dboe-trans-data "
-    "dboe-transaction iri rdfconnection shacl shex tdb tdb2"
-).split()
+_JENA_PARTS = [
+    "arq",
+    "base",
+    "cmds",
+    "core",
+    "dboe-base",
+    "dboe-index",
+    "dboe-storage",
+    "dboe-trans-data",
+    "dboe-transaction",
+    "iri",
+    "rdfconnection",
+    "shacl",
+    "shex",
+    "tdb",
+    "tdb2",
+]
 
 
 class Jena(Store):

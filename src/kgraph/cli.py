@@ -1014,7 +1014,7 @@ def push_command(
     click.echo(remote.render_counts(report), nl=False)
     _note(
         state,
-        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; counts verified at {verify_at}",
+        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; {'counts and content' if replace else 'counts'} verified at {verify_at}",
     )
     remote.check_counts(report, merge=not replace)
 

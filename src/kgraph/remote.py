@@ -609,6 +609,8 @@ class GraphCount:
     local: int
     remote: int
     ok: bool
+    content: str = ""
+    """Why the content differs (kgraph.verify), empty when it is the same or unchecked."""
 
 
 @dataclass(frozen=True)
@@ -640,9 +642,14 @@ def push(
             ) from err
     try:
         counts = tuple(_count(item, query_endpoint, options) for item in files)
+        if not options.merge:  # with --merge the store may hold more: counts only
+            counts = tuple(
+                _content(item, c, query_endpoint, options) if c.ok else c
+                for item, c in zip(files, counts, strict=True)
+            )
     except HttpFailure as err:
         raise RemoteError(
-            f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
+            f"{err.message} (while verifying the pushed graphs at {query_endpoint}); the push itself completed"
         ) from err
     return PushReport(counts, state["requests"], sum(f.triples for f in files))
 
@@ -715,6 +722,45 @@ def _count(item: GraphFile, query_endpoint: str, options: PushOptions) -> GraphC
     return GraphCount(item.graph, item.triples, remote, ok)
 
 
+READ_BACK_CAP = 256 << 20
+"""The most kgraph reads of one bucket of a graph read back for verification."""
+
+
+def _content(
+    item: GraphFile, count: GraphCount, query_endpoint: str, options: PushOptions
+) -> GraphCount:
+    """Read the graph back through the query endpoint and compare it with what was sent."""
+    import pyoxigraph as ox
+
+    from kgraph.storeresults import check_not_cut, normalise_json
+    from kgraph.verify import check_graph
+
+    def ask(query: str) -> Any:
+        answer = sparql(
+            query_endpoint,
+            query,
+            accept=SPARQL_JSON,
+            timeout=options.timeout,
+            max_body=READ_BACK_CAP,
+        )
+        check_not_cut(answer.headers, query_endpoint, f"the read-back of <{item.graph}>")
+        try:
+            return ox.parse_query_results(
+                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+            )
+        except (SyntaxError, ValueError) as err:
+            raise HttpFailure(
+                f"{query_endpoint} answered a read-back query with something that is not SPARQL JSON"
+            ) from err
+
+    with open(item.path, "rb") as sent:
+        triples = [q.triple for q in ox.parse(sent, format=ox.RdfFormat.N_TRIPLES)]
+    check = check_graph(item.graph, triples, ask, triples=item.triples)
+    if check.same:
+        return count
+    return GraphCount(count.graph, count.local, count.remote, False, check.message())
+
+
 def _count_value(answer: Response, where: str) -> int:
     import json
 
@@ -737,6 +783,11 @@ def check_counts(report: PushReport, *, merge: bool) -> None:
     if bad:
         first = bad[0]
         more = f" (and {len(bad) - 1} more graphs)" if len(bad) > 1 else ""
+        if first.content:
+            raise RemoteError(
+                f"{first.content}{more}; push again, and check that nothing else writes it "
+                "and that the store keeps the values it is sent (docs/stores.md)"
+            )
         expected = "at least " if merge else ""
         raise RemoteError(
             f"graph <{first.graph}> has {first.remote} triples in the store, expected {expected}"
