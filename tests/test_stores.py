@@ -8,13 +8,20 @@ is not installed skips (fails under CI).
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from conftest import ROOT, Run, invoke
+from kgraph.errors import ExitStatus
+from kgraph.httpauth import parse_challenge
 from kgraph.queries import CannedQuery, load_query
 from stores import Jena, OxigraphServer, Store, Virtuoso
 
@@ -126,3 +133,210 @@ def assert_same_rows(where: str, there: str, here: str) -> None:
             f"{where}: {len(got)} rows, locally {len(want)}; missing {missing}; extra {extra}",
             pytrace=False,
         )
+
+
+# -- push to Virtuoso: grants, Digest, content check ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    server = Virtuoso(tmp_path_factory.mktemp("virtuoso-push"), max_rows=50)
+    yield server
+    server.stop()
+
+
+def test_push_to_virtuoso_names_the_duration_it_rewrote(
+    virtuoso: Virtuoso, kg: Callable[..., Run]
+) -> None:
+    # Virtuoso stores "P42D"^^xsd:duration as "3.6288e+06"^^xsd:duration: same count,
+    # different content, and the push says so.
+    pushed = kg("push", virtuoso.push_url)
+    assert pushed.exit_code == ExitStatus.REMOTE_OR_IO, pushed.stderr
+    assert pushed.stderr.startswith("Error: graph <https://w3id.org/kgraph/graph/data/article.ttl>")
+    assert '"P42D"^^<http://www.w3.org/2001/XMLSchema#duration>' in pushed.stderr
+    assert '"3.6288e+06"^^<http://www.w3.org/2001/XMLSchema#duration>' in pushed.stderr
+    assert len(pushed.stderr.splitlines()) == 1
+
+
+def test_push_over_the_digest_endpoint_authenticates(
+    virtuoso: Virtuoso, kg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("KGRAPH_STORE_PASSWORD", "dba")
+    graph = "ontology/kgraph.ttl"
+    pushed = kg("push", virtuoso.auth_push_url, "--graph", graph)
+    assert pushed.exit_code == 0, pushed.stderr
+    assert "counts and content verified" in pushed.stderr
+
+
+def test_push_over_the_digest_endpoint_with_a_wrong_password_exits_3(
+    virtuoso: Virtuoso, kg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("KGRAPH_STORE_PASSWORD", "not-the-password")
+    pushed = kg("push", virtuoso.auth_push_url, "--graph", "ontology/kgraph.ttl")
+    assert pushed.exit_code == ExitStatus.REMOTE_OR_IO
+    assert "refused access (HTTP 401" in pushed.stderr
+    assert "not-the-password" not in pushed.stderr
+    assert len(pushed.stderr.splitlines()) == 1
+
+
+def test_an_answer_virtuoso_cut_at_its_row_cap_exits_3(
+    virtuoso: Virtuoso, kg: Callable[..., Run]
+) -> None:
+    kg("push", virtuoso.push_url)  # exits 3 for the duration; the triples are there
+    result = kg("query", "about-entity", "--endpoint", virtuoso.query_endpoint)
+    assert result.exit_code == ExitStatus.REMOTE_OR_IO
+    assert result.stdout == ""
+    assert "cut the answer of about-entity at 50 rows (X-SPARQL-MaxRows header)" in result.stderr
+    assert "ResultSetMaxRows" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "xml"])
+def test_virtuoso_blank_nodes_render_in_every_format(
+    virtuoso: Virtuoso, kg: Callable[..., Run], fmt: str
+) -> None:
+    # Virtuoso labels blank nodes nodeID://b10001, which is not an N-Triples label
+    graph = "https://w3id.org/kgraph/graph/data/background.ttl"
+    triples = b"_:x <urn:kgraph-test:p> 1 .\n_:y <urn:kgraph-test:p> 2 .\n"
+    add = urllib.request.Request(
+        f"{virtuoso.push_url}?graph={quote(graph, safe='')}",
+        data=triples,
+        method="POST",
+        headers={"Content-Type": "application/n-triples"},
+    )
+    urllib.request.urlopen(add, timeout=30).close()
+    query = "SELECT ?b ?n WHERE { ?b <urn:kgraph-test:p> ?n } ORDER BY ?n"
+    result = kg("query", "-e", query, "-f", fmt, "--endpoint", virtuoso.query_endpoint)
+    assert result.exit_code == 0, result.stderr
+    assert "nodeID" not in result.stdout
+    assert "b0" in result.stdout and "b1" in result.stdout
+
+
+# -- a triple changed behind kgraph's back ----------------------------------------------------
+
+
+class Meddler:
+    """A proxy to an Oxigraph server that, before it forwards the first query (the push's
+    count), changes one triple's object in the store: the count stays, the content not."""
+
+    def __init__(self, target: OxigraphServer, graph: str, old: str, new: str) -> None:
+        self.done = False
+        meddler = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                meddler.forward(self)
+
+            do_PUT = do_POST
+
+        self.target, self.graph, self.old, self.new = target, graph, old, new
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def forward(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        if h.path.startswith("/query") and not self.done:
+            self.done = True
+            update = (
+                f"DELETE {{ GRAPH <{self.graph}> {{ ?s ?p {self.old} }} }} "
+                f"INSERT {{ GRAPH <{self.graph}> {{ ?s ?p {self.new} }} }} "
+                f"WHERE {{ GRAPH <{self.graph}> {{ ?s ?p {self.old} }} }}"
+            )
+            change = urllib.request.Request(
+                self.target.base + "/update",
+                data=update.encode(),
+                headers={"Content-Type": "application/sparql-update"},
+            )
+            urllib.request.urlopen(change, timeout=30).close()
+        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
+        req = urllib.request.Request(
+            self.target.base + h.path, data=body, method=h.command, headers=headers
+        )
+        with urllib.request.urlopen(req, timeout=60) as answer:
+            data, status, ctype = answer.read(), answer.status, answer.headers["Content-Type"]
+        h.send_response(status)
+        h.send_header("Content-Type", ctype or "text/plain")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_push_names_a_triple_changed_behind_its_back(
+    tmp_path: Path, kg: Callable[..., Run]
+) -> None:
+    server = OxigraphServer(tmp_path / "oxigraph")
+    graph = "https://w3id.org/kgraph/graph/data/article.ttl"
+    old = '"P42D"^^<http://www.w3.org/2001/XMLSchema#duration>'
+    new = '"P41D"^^<http://www.w3.org/2001/XMLSchema#duration>'
+    meddler = Meddler(server, graph, old, new)
+    try:
+        pushed = kg("push", meddler.base + "/store")
+    finally:
+        meddler.close()
+        server.stop()
+    assert meddler.done
+    assert pushed.exit_code == ExitStatus.REMOTE_OR_IO
+    assert pushed.stderr.startswith(f"Error: graph <{graph}> in the store differs")
+    assert "it lacks <https://w3id.org/kgraph/id/" in pushed.stderr and old in pushed.stderr
+    assert new in pushed.stderr
+    assert len(pushed.stderr.splitlines()) == 1
+
+
+def test_push_to_an_untouched_store_verifies_the_content(
+    tmp_path: Path, kg: Callable[..., Run]
+) -> None:
+    server = OxigraphServer(tmp_path / "oxigraph")
+    try:
+        pushed = kg("push", server.push_url)
+    finally:
+        server.stop()
+    assert pushed.exit_code == 0, pushed.stderr
+    assert "counts and content verified" in pushed.stderr
+
+
+# -- HTTP Digest: the RFC 7616 §3.9.1 example -------------------------------------------------
+
+RFC7616_CHALLENGE = (
+    'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm={algorithm}, '
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+    'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"'
+)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "response"),
+    [
+        ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+        ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+    ],
+)
+def test_digest_answer_matches_rfc_7616(algorithm: str, response: str) -> None:
+    challenge = parse_challenge(
+        'Basic realm="other", ' + RFC7616_CHALLENGE.format(algorithm=algorithm)
+    )
+    assert challenge is not None
+    header = challenge.authorization(
+        "GET",
+        "/dir/index.html",
+        "Mufasa",
+        "Circle of Life",
+        cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+    )
+    assert f'response="{response}"' in header
+    assert "qop=auth, nc=00000001" in header
+    assert 'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"' in header
+    assert "Circle of Life" not in header
+
+
+def test_digest_challenge_with_an_unknown_algorithm_is_not_answered() -> None:
+    assert parse_challenge(RFC7616_CHALLENGE.format(algorithm="SHA-512-256")) is None
+    assert parse_challenge('Basic realm="x"') is None

@@ -1012,11 +1012,11 @@ def push_command(
             click.echo(f"Error: interrupted; {rerun}", err=True)
             click.get_current_context().exit(130)
     click.echo(remote.render_counts(report), nl=False)
+    remote.check_counts(report, merge=not replace)
     _note(
         state,
         f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; {'counts and content' if replace else 'counts'} verified at {verify_at}",
     )
-    remote.check_counts(report, merge=not replace)
 
 
 class _Progress:

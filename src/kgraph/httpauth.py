@@ -32,7 +32,9 @@ class DigestChallenge:
     opaque: str | None = None
     count: int = field(default=0)
 
-    def authorization(self, method: str, uri: str, user: str, password: str) -> str:
+    def authorization(
+        self, method: str, uri: str, user: str, password: str, *, cnonce: str | None = None
+    ) -> str:
         """The ``Authorization`` header value for one request (RFC 7616 §3.4)."""
         base = self.algorithm.upper().removesuffix("-SESS")
         digest = _HASHES[base]
@@ -42,7 +44,7 @@ class DigestChallenge:
 
         self.count += 1
         nc = f"{self.count:08x}"
-        cnonce = secrets.token_hex(16)
+        cnonce = cnonce or secrets.token_hex(16)
         ha1 = h(f"{user}:{self.realm}:{password}")
         if self.algorithm.upper().endswith("-SESS"):
             ha1 = h(f"{ha1}:{self.nonce}:{cnonce}")

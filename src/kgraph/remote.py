@@ -242,21 +242,29 @@ def request(
     token, pair, auth_source = credentials(host)
     sent = {"User-Agent": "kgraph", **(headers or {})}
     challenge = remembered(where) if pair else None
-    for attempt in range(2):
+    basic = True
+    for attempt in range(3):
+        sent.pop("Authorization", None)
         if challenge and pair:
             sent["Authorization"] = challenge.authorization(method, target, *pair)
         elif token:
             sent["Authorization"] = f"Bearer {token}"
-        elif pair:
+        elif pair and basic:
             sent["Authorization"] = _basic(*pair)
         limits = (timeout, option, max_body)
         result = _once(parts, method, target, body, sent, where, limits)
-        if result.status != 401 or not pair or attempt:
+        if result.status != 401 or not pair or attempt == 2:
             break
-        # a Digest challenge (RFC 7616): answer it once with the same user and password
-        challenge = parse_challenge(result.challenge)
-        if challenge is None:
+        # A Digest challenge (RFC 7616): answer it once with the same user and password.
+        # Virtuoso answers a Basic header with a bare 401: ask again without it for the
+        # challenge. Only the first request to a host pays; the challenge is remembered.
+        fresh = parse_challenge(result.challenge)
+        if fresh is None and basic and not challenge and not result.challenge:
+            basic = False
+            continue
+        if fresh is None or (challenge is not None and not basic and attempt):
             break
+        challenge = fresh
         remember(where, challenge)
     _check_status(result, where, auth_source, maybe_applied=method != "GET")
     return result

@@ -27,10 +27,14 @@ ROW_CAP_HEADERS = ("X-SPARQL-MaxRows",)
 _LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
+class AnswerCut(RemoteError):
+    """The store cut an answer at its row cap."""
+
+
 def check_not_cut(headers: tuple[tuple[str, str], ...], where: str, name: str) -> None:
     for key, value in headers:
         if key.lower() in (h.lower() for h in ROW_CAP_HEADERS):
-            raise RemoteError(
+            raise AnswerCut(
                 f"{where} cut the answer of {name} at {value.strip()} rows ({key} header); "
                 "kgraph prints no partial answer: raise the store's cap (Virtuoso: "
                 "ResultSetMaxRows in the [SPARQL] section of virtuoso.ini)"

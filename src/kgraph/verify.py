@@ -8,7 +8,8 @@ for triple, with the N-Triples it sent:
 * the graph is read in buckets, ``FILTER(STRSTARTS(MD5(STR(?s)), "3f"))`` (MD5 is a SPARQL
   1.1 function), with as many hex digits as keep each answer under 4,000 expected rows,
   far under the row caps of the stores (Virtuoso's ``ResultSetMaxRows`` is 10,000 by
-  default; an answer the store still cuts is an error). The buckets only split the work:
+  default; a bucket the store still cuts is read again as 16 smaller ones). The buckets
+  only split the work:
   every triple falls in exactly one of them whatever the store's MD5 of a non-ASCII string
   is (Virtuoso's is not the MD5 of its UTF-8 bytes), and the union is compared as a whole;
 * terms are compared by value: literals in the canonical form the local store writes
@@ -28,9 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgraph.errors import RemoteError
+from kgraph.storeresults import AnswerCut
 
 BUCKET_ROWS = 4000
 """Expected rows per read-back request."""
+MAX_DIGITS = 5
+"""A bucket the store still cuts is split in 16, down to this many hex digits."""
 
 
 def term_key(term: Any) -> str:
@@ -108,8 +112,17 @@ def check_graph(
     and compare it with the triples ``sent``."""
     ours = Counter(triple_key(t) for t in sent)
     theirs: Counter[str] = Counter()
-    for prefix in buckets(triples):
-        for row in ask(bucket_query(graph, prefix)):
+    pending = buckets(triples)
+    while pending:
+        prefix = pending.pop()
+        try:
+            rows = list(ask(bucket_query(graph, prefix)))
+        except AnswerCut:
+            if len(prefix) >= MAX_DIGITS:
+                raise
+            pending += [prefix + digit for digit in "0123456789abcdef"]  # smaller reads
+            continue
+        for row in rows:
             try:
                 theirs[" ".join(term_key(row[v]) for v in ("s", "p", "o"))] += 1
             except KeyError as err:
