@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the output for a given (size, seed) changes; cached graphs are rebuilt."""
 
 KGD = "https://w3id.org/kgraph/id/syn-"
@@ -274,7 +274,6 @@ class _Generator:
         self.quantities: list[str] = []
         self.latest: dict[str, tuple[str, date]] = {}  # quantity -> (latest estimate, its date)
         self.estimates: list[str] = []
-        self.reserved = 0  # kg:isCurrent triples written at the end, one per estimate
         self.articles = 0
         self.claims = 0
         self.people: list[tuple[str, str]] = []  # (person, post)
@@ -636,7 +635,6 @@ class _Generator:
             t(c, term(KG, "supersedes"), previous[0])
         self.latest[q] = (c, issued)
         self.estimates.append(c)
-        self.reserved += 1
 
     # -- filling the last gap, and the end ------------------------------------------------
 
@@ -660,20 +658,16 @@ class _Generator:
         self.world()
         per_article = 1500  # above the largest possible article (typically about 950 triples)
         k = 0
-        while self.target - len(self.out) - self.reserved - 3 >= per_article:
+        while self.target - len(self.out) - 3 >= per_article:
             self.article(k)
             k += 1
-        filler = self.fill(self.target - len(self.out) - self.reserved)
-        current = set()
+        filler = self.fill(self.target - len(self.out))
+        # Which estimate is current is derived (the latest that nothing supersedes), as in
+        # the shipped data: nothing asserts it.
         for q, (c, when) in self.latest.items():
-            current.add(c)
             if q == self.latest_quantity():
                 self.handles.current_estimate, self.handles.quantity = c, q
                 self.handles.current_date = when.isoformat()
-        for c in self.estimates:
-            self.out(
-                c, term(KG, "isCurrent"), typed("true" if c in current else "false", "boolean")
-            )
         return Summary(
             len(self.out),
             self.seed,
@@ -748,7 +742,7 @@ def batch(path: Path, summary: Summary) -> int:
     t(estimate, term(KG, "count"), typed(2500, "integer"))
     t(estimate, term(KG, "estimateDate"), day(issued - timedelta(days=1)))
     t(estimate, term(KG, "supersededBy"), h.current_estimate)
-    t(estimate, term(KG, "isCurrent"), typed("false", "boolean"))
+    t(estimate, term(KG, "dateSurfaceForm"), en("the day before"))
     tenure = iri("batch-tenure")
     t(tenure, A, term(KG, "Tenure"))
     t(tenure, LABEL, en("Tenure recorded by the batch"))

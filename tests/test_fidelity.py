@@ -105,7 +105,9 @@ def test_sub_events_and_names_are_one_row_each(query: Callable[..., Rows]) -> No
 
 
 def test_silence_is_not_no(query: Callable[..., Rows]) -> None:
-    silent = query("took-part-together", "entity=kgd:ChoeSonHui", "other=kgd:VladimirPutin")
+    # (Choe Son Hui and Putin were the silent pair until the second article, whose B01
+    # reports their meeting of 4 November 2024.)
+    silent = query("took-part-together", "entity=kgd:ChoeSonHui", "other=kgd:JoeBiden")
     assert [(r["answer"], r["event"]) for r in silent] == [("no source says", "")]
     met = query("took-part-together", "entity=kgd:VladimirPutin", "other=kgd:KimJongUn")
     assert [(r["answer"], r["event"]) for r in met] == [("yes", kgd("summit-putin-kim-2024-06"))]

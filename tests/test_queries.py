@@ -33,6 +33,8 @@ COMPETENCY_QUESTIONS = (
     "CQ01", "CQ02", "CQ03", "CQ06", "CQ07", "CQ09", "CQ10", "CQ11", "CQ12", "CQ14",
     "CQ15", "CQ16", "CQ17", "CQ18", "CQ19", "CQ21", "CQ22", "CQ24", "CQ26", "CQ27",
     "CQ29", "CQ30", "CQ31", "CQ34", "CQ37",
+    # Questions that need both articles (queries/README.md, "Across documents").
+    "CQ38", "CQ39", "CQ40",
 )  # fmt: skip
 
 _PROJECTION = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+|REDUCED\s+)?(.*?)\s*\bWHERE\b", re.I | re.S)
