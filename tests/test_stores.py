@@ -12,6 +12,7 @@ import http.server
 import shutil
 import threading
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ def start_store(kind: str, folder: Path, kg: Callable[..., Run], shipped: Path) 
         jena.start()
         return jena
     pushed = kg("push", store.push_url)
-    if pushed.exit_code != 0:
+    # Virtuoso keeps the triples but rewrites the one xsd:duration (see the push tests)
+    rewrote = kind == "virtuoso" and '"3.6288e+06"^^' in pushed.stderr
+    if pushed.exit_code != 0 and not rewrote:
         store.stop()
         pytest.fail(f"push to {kind} failed: {pushed.stderr}")
     return store
@@ -127,8 +130,8 @@ def assert_same_rows(where: str, there: str, here: str) -> None:
     (head_there, got), (head_here, want) = rows(there), rows(here)
     assert head_there == head_here, f"{where}: columns {head_there!r}, locally {head_here!r}"
     if got != want:
-        missing = [r for r in want if r not in got][:3]
-        extra = [r for r in got if r not in want][:3]
+        missing = sorted((Counter(want) - Counter(got)).elements())[:3]
+        extra = sorted((Counter(got) - Counter(want)).elements())[:3]
         pytest.fail(
             f"{where}: {len(got)} rows, locally {len(want)}; missing {missing}; extra {extra}",
             pytrace=False,
