@@ -111,10 +111,43 @@ def rows(output: str) -> tuple[str, list[str]]:
     return (lines[0] if lines else ""), sorted(lines[1:])
 
 
+# What Virtuoso 7.2.5 still answers wrongly (docs/stores.md), per query; strict, so that a
+# query that starts to agree (a rewrite, another Virtuoso) makes its case fail until removed.
+PATH_JOIN = "wrong rows: a property path joined with other patterns or inside (NOT) EXISTS"
+VIRTUOSO_WRONG = {
+    "about-entity": "error SQ156 (internal optimizer error) on a|b paths with NOT EXISTS",
+    "background-facts": "wrong rows: ^rdfs:subClassOf* in NOT EXISTS next to GRAPH "
+    "(OPTIONAL+!BOUND and MINUS forms equally wrong)",
+    "casualty-estimates": PATH_JOIN,
+    "events-on-date": PATH_JOIN,
+    "quotations": PATH_JOIN,
+    "reporting-chain": "error 37000: a transitive path with neither end bound",
+    "sub-events": "error RDFXX: LANG() of an aggregated name",
+    "took-part-together": "error RDFXX: LANG() of an aggregated name; wrong rows with "
+    "rdfs:subPropertyOf* in an OPTIONAL join",
+    "treaty-status-on-date": PATH_JOIN,
+    "troop-estimates-over-time": PATH_JOIN,
+}
+
+
+def known_wrong(store: str, name: str, example: bool) -> str | None:
+    if store != "virtuoso" or name not in VIRTUOSO_WRONG:
+        return None
+    return VIRTUOSO_WRONG[name]
+
+
 @pytest.mark.parametrize(("name", "example"), CASES, ids=CASE_IDS)
 def test_canned_query_gives_the_local_rows(
-    store: Store, local: Callable[..., Run], kg: Callable[..., Run], name: str, example: bool
+    request: pytest.FixtureRequest,
+    store: Store,
+    local: Callable[..., Run],
+    kg: Callable[..., Run],
+    name: str,
+    example: bool,
 ) -> None:
+    reason = known_wrong(store.name, name, example)
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=f"Virtuoso 7.2: {reason}", strict=True))
     query = load_query(ROOT / "queries" / f"{name}.rq")
     args = ["query", name, *(example_args(query) if example else []), "-f", "tsv"]
     here = local(*args)
