@@ -130,8 +130,14 @@ VIRTUOSO_WRONG = {
 }
 
 
+# background-facts with its example parameter (one subject) comes out right
+VIRTUOSO_RIGHT_WITH_EXAMPLE = {"background-facts"}
+
+
 def known_wrong(store: str, name: str, example: bool) -> str | None:
     if store != "virtuoso" or name not in VIRTUOSO_WRONG:
+        return None
+    if example and name in VIRTUOSO_RIGHT_WITH_EXAMPLE:
         return None
     return VIRTUOSO_WRONG[name]
 
@@ -221,10 +227,11 @@ def test_an_answer_virtuoso_cut_at_its_row_cap_exits_3(
     virtuoso: Virtuoso, kg: Callable[..., Run]
 ) -> None:
     kg("push", virtuoso.push_url)  # exits 3 for the duration; the triples are there
-    result = kg("query", "about-entity", "--endpoint", virtuoso.query_endpoint)
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"  # 2,897 rows, the cap is 50
+    result = kg("query", "-e", query, "--endpoint", virtuoso.query_endpoint)
     assert result.exit_code == ExitStatus.REMOTE_OR_IO
     assert result.stdout == ""
-    assert "cut the answer of about-entity at 50 rows (X-SPARQL-MaxRows header)" in result.stderr
+    assert "cut the answer of -e at 50 rows (X-SPARQL-MaxRows header)" in result.stderr
     assert "ResultSetMaxRows" in result.stderr
 
 
