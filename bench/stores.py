@@ -25,7 +25,7 @@ from bench.projects import REPO, build
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from stores import Jena, OxigraphServer, Store, Virtuoso  # noqa: E402
+from stores import Jena, OxigraphServer, Store, Virtuoso
 
 KGRAPH = [sys.executable, "-m", "kgraph"]
 MARK = ("<!-- BEGIN stores table -->", "<!-- END stores table -->")
@@ -61,7 +61,9 @@ def compare(project: Path, store: Store, local: dict[str, str]) -> dict[str, str
     verdicts = {}
     for name, args in cases(project):
         key = name + (" (example)" if args else "")
-        there = kgraph(project, "query", name, *args, "-f", "tsv", "--endpoint", store.query_endpoint)
+        there = kgraph(
+            project, "query", name, *args, "-f", "tsv", "--endpoint", store.query_endpoint
+        )
         if there.returncode:
             verdicts[key] = "error: " + there.stderr.strip().splitlines()[0][:160]
         else:

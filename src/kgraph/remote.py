@@ -650,15 +650,21 @@ def push(
             ) from err
     try:
         counts = tuple(_count(item, query_endpoint, options) for item in files)
-        if not options.merge:  # with --merge the store may hold more: counts only
+    except HttpFailure as err:
+        raise RemoteError(
+            f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
+        ) from err
+    if not options.merge:  # with --merge the store may hold more: counts only
+        try:
             counts = tuple(
                 _content(item, c, query_endpoint, options) if c.ok else c
                 for item, c in zip(files, counts, strict=True)
             )
-    except HttpFailure as err:
-        raise RemoteError(
-            f"{err.message} (while verifying the pushed graphs at {query_endpoint}); the push itself completed"
-        ) from err
+        except HttpFailure as err:
+            raise RemoteError(
+                f"{err.message} (while reading the pushed graphs back at {query_endpoint}); "
+                "the push itself completed"
+            ) from err
     return PushReport(counts, state["requests"], sum(f.triples for f in files))
 
 
