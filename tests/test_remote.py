@@ -42,6 +42,7 @@ RERUN = "re-running `kgraph push` is safe (each graph is replaced)"
 SHIPPED_GRAPHS = [
     "https://w3id.org/kgraph/graph/ontology/kgraph.ttl",
     "https://w3id.org/kgraph/graph/data/article.ttl",
+    "https://w3id.org/kgraph/graph/data/article2.ttl",
     "https://w3id.org/kgraph/graph/data/background.ttl",
 ]
 
@@ -384,7 +385,12 @@ class KillingRelay:
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No credentials unless a test sets them (the developer's ~/.netrc must not leak in)."""
-    for name in ("KGRAPH_STORE_TOKEN", "KGRAPH_STORE_USER", "KGRAPH_STORE_PASSWORD"):
+    for name in (
+        "KGRAPH_STORE_TOKEN",
+        "KGRAPH_STORE_USER",
+        "KGRAPH_STORE_PASSWORD",
+        "KGRAPH_STORE_HOST",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
 
@@ -756,6 +762,7 @@ def test_bearer_token_from_the_environment_is_sent(
     monkeypatch.setenv("KGRAPH_STORE_TOKEN", "t0ken")
     result = kgraph("push", store.base + "/store")
     assert result.exit_code == ExitStatus.OK, result.stderr
+    monkeypatch.setenv("KGRAPH_STORE_HOST", "127.0.0.1")  # --endpoint gets it only if told
     query = kgraph(
         "query", "-e", "ASK { ?s ?p ?o }", "--endpoint", store.base + "/query", "-f", "json"
     )

@@ -1,7 +1,8 @@
 """The write path: new triples enter the graph as batches, validated before they land.
 
-A batch is one file under ``data/batches/`` (its own named graph) holding the new triples
-and a provenance record about the graph itself: when it was added, from which files, its
+A batch is one file under ``data/batches/`` (its own named graph) holding every triple its
+input states (also those the graph already holds: the graph is what the source said) and a
+provenance record about the graph itself: when it was added, from which files, its
 source document, the SHA-256 of its input and its triple count. Blank nodes are skolemised
 once, at add time, into the batch's own namespace (RDF 1.1 Concepts §3.5), so exporting
 never duplicates them. Curated files are never rewritten; removing a batch deletes its file.
@@ -12,6 +13,7 @@ project lock around it and writes the file atomically (:mod:`kgraph.fsutil`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kgraph.chains import check_chains
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular
@@ -50,12 +53,14 @@ class BatchInfo:
 @dataclass(frozen=True)
 class AddResult:
     status: str
-    """``added``, ``dry-run``, ``duplicate``, ``nothing-new`` or ``rejected``."""
+    """``added``, ``dry-run``, ``duplicate``, ``empty`` (no triples) or ``rejected``."""
     batch: BatchInfo | None
     report: Report
     content: bytes = b""
     duplicate_of: str | None = None
     input_triples: int = 0
+    new_triples: int = 0
+    """How many of the batch's triples the graph did not hold yet."""
 
 
 def batch_relative(batch_id: str) -> str:
@@ -95,6 +100,8 @@ def add(
         )
     if not files:
         raise UsageError("give at least one FILE to add (or - for standard input)")
+    if source is not None:
+        source = _check_source(source)
     inputs = [read_input(path, syntax, ctx.limits) for path in files]
     sha = digest(inputs)
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
@@ -120,14 +127,18 @@ def add(
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
     target = ox.NamedNode(graph)
-    fresh: dict[Any, Any] = {}
+    # The batch records every triple its input states (once each), not only the ones new to
+    # the graph: its named graph is what its source said (provenance), and removing another
+    # batch that said the same must not take the triple away from this one.
+    stated: dict[Any, Any] = {}
+    new = 0
     for quad in quads:
         key = (quad.subject, quad.predicate, quad.object)
-        if key in fresh:
+        if key in stated:
             continue
-        if any(q.graph_name in asserted for q in dataset.store.quads_for_pattern(*key, None)):
-            continue
-        fresh[key] = ox.Quad(*key, target)
+        stated[key] = ox.Quad(*key, target)
+        if not any(q.graph_name in asserted for q in dataset.store.quads_for_pattern(*key, None)):
+            new += 1
     info = BatchInfo(
         id=batch_id,
         path=relative,
@@ -136,15 +147,16 @@ def add(
         sources=tuple(item.name for item in inputs),
         source=source,
         sha256=sha,
-        triples=len(fresh),
+        triples=len(stated),
     )
-    if not fresh:
-        return AddResult(
-            "nothing-new", info, Report((), 0, "incremental"), input_triples=len(quads)
-        )
+    if not stated:
+        return AddResult("empty", info, Report((), 0, "incremental"), input_triples=0)
 
     overlay = ox.Store()
-    overlay.extend(fresh.values())
+    overlay.extend(stated.values())
+    # Before validation and reasoning: a long transitive chain is cheap to state and costs
+    # every later closure its square (kgraph.chains).
+    check_chains(dataset.store, overlay, source=", ".join(item.name for item in inputs))
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
     worker.phase("validate")
@@ -173,8 +185,24 @@ def add(
         return AddResult("rejected", info, report, input_triples=len(quads))
     content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
     return AddResult(
-        "dry-run" if dry_run else "added", info, report, content, input_triples=len(quads)
+        "dry-run" if dry_run else "added",
+        info,
+        report,
+        content,
+        input_triples=len(quads),
+        new_triples=new,
     )
+
+
+def _check_source(source: str) -> str:
+    """``--source`` as it will be recorded: one line of valid text, never echoed raw."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("--source is not valid UTF-8 text") from None
+    if not source.strip() or any(not c.isprintable() for c in source):
+        raise UsageError("--source must be one line of printable text (an IRI or a title)")
+    return source.strip()
 
 
 def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
@@ -205,11 +233,11 @@ def _provenance(info: BatchInfo) -> list[Any]:
     ]
     quads += [ox.Quad(g, n(KG + "sourceFile"), ox.Literal(name), g) for name in info.sources]
     if info.source:
-        value = (
-            n(info.source)
-            if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I)
-            else ox.Literal(info.source)
-        )
+        value: Any = ox.Literal(info.source)
+        if re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", info.source, re.I):
+            # an IRI if Oxigraph agrees it is one (the pattern is only a first look)
+            with contextlib.suppress(ValueError):
+                value = n(info.source)
         quads.append(ox.Quad(g, n(DCTERMS + "source"), value, g))
     return quads
 
@@ -273,22 +301,44 @@ def list_batches(root: Path, *, limit: int = Limits.max_input_bytes) -> list[Bat
     return found
 
 
+MIN_PREFIX = 8
+"""Shortest id or SHA-256 prefix that names a batch: a shorter one (one character, or the
+empty string) would pick a batch by accident, and ``remove`` deletes what it picks."""
+
+
 def find_batch(root: Path, spec: str) -> BatchInfo:
-    """A batch by id, unique id prefix, SHA-256 prefix, or path."""
+    """A batch by exact id, exact path (``data/batches/<id>.ttl``), or a unique prefix of at
+    least :data:`MIN_PREFIX` characters of its id or of its SHA-256 (hex digits)."""
     batches = list_batches(root)
-    name = Path(spec).stem if spec.endswith(".ttl") else spec
-    matches = [b for b in batches if b.id == name] or [
-        b
-        for b in batches
-        if b.id.startswith(name) or b.sha256.startswith(name) or b.id.endswith(name)
-    ]
+    text = spec.strip()
+    if not text:
+        raise UsageError("give a batch id (`kgraph batches` lists them)")
+    matches = [b for b in batches if text in (b.id, b.path) or _same_file(text, root / b.path)]
+    if not matches and len(text) >= MIN_PREFIX:
+        matches = [b for b in batches if b.id.startswith(text)]
+        if not matches and re.fullmatch(r"[0-9a-fA-F]+", text):
+            matches = [b for b in batches if b.sha256 and b.sha256.startswith(text.lower())]
     if not matches:
-        raise UsageError(f"no batch {spec!r}; `kgraph batches` lists them")
+        short = (
+            f" (a prefix needs at least {MIN_PREFIX} characters)"
+            if 0 < len(text) < MIN_PREFIX
+            else ""
+        )
+        raise UsageError(f"no batch {spec!r}{short}; `kgraph batches` lists them")
     if len(matches) > 1:
         raise UsageError(
             f"{spec!r} matches {len(matches)} batches ({', '.join(b.id for b in matches[:4])}); be more specific"
         )
     return matches[0]
+
+
+def _same_file(spec: str, path: Path) -> bool:
+    if not spec.endswith(".ttl"):
+        return False
+    try:
+        return Path(spec).resolve() == path.resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def check_removal(ctx: Context, worker: Worker, batch: BatchInfo) -> Report:

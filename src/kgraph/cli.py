@@ -775,14 +775,15 @@ def _add_output(result: Any, fmt: str) -> bytes:
             "status": result.status,
             "batch": info.__dict__ if info else None,
             "inputTriples": result.input_triples,
+            "newTriples": result.new_triples,
             "report": json.loads(render(result.report, "json")),
         }
         return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     lines = {
-        "added": f"added batch {info.id}: {info.triples} new triples ({info.path})",
-        "dry-run": f"dry run: would add batch {info.id}: {info.triples} new triples ({info.path}); nothing written",
+        "added": f"added batch {info.id}: {result.new_triples} new triples ({info.triples} stated; {info.path})",
+        "dry-run": f"dry run: would add batch {info.id}: {result.new_triples} new triples ({info.triples} stated; {info.path}); nothing written",
         "duplicate": f"nothing added: this input was already added as batch {result.duplicate_of}",
-        "nothing-new": f"nothing added: all {result.input_triples} triples are already in the graph",
+        "empty": "nothing added: the input states no triples",
         "rejected": "rejected: the batch would introduce violations; nothing written",
     }
     text = lines[result.status] + "\n"
@@ -809,7 +810,8 @@ def _add_output(result: Any, fmt: str) -> bytes:
 def remove_command(state: State, batch: str, force: bool, dry_run: bool, wait: float) -> None:
     """Take a batch out again: the graph is then exactly what it was before the add.
 
-    BATCH is an id from `kgraph batches` (or a unique prefix of it or of its SHA-256).
+    BATCH is an id from `kgraph batches`, the batch file's path, or a unique prefix of at
+    least 8 characters of the id or of its SHA-256.
     Refused, with the violations listed, if other triples depend on it (unless --force).
     """
     from kgraph import batches

@@ -5,8 +5,10 @@ or a device (``/dev/zero``) in place of a query, batch or data file would otherw
 the command or fill its memory, outside any worker's deadline.
 
 Writes go to a temporary file, fsync, rename, fsync: a failed or killed command leaves
-either the old file or the new one, never a mix; a temporary file left by a crash is named
-``.kgraph-tmp-*`` and removed by the next writer.
+either the old file or the new one, never a mix. A temporary file is named
+``.kgraph-tmp-p<pid>-*`` after the process writing it, and the next writer removes it only
+once that process is gone (another command may be writing it now: ``kgraph export -o
+data/x.nq`` while ``kgraph batches`` starts).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +27,11 @@ from typing import BinaryIO
 from kgraph.errors import InputError, LimitError, RefusedError, StorageError
 
 TMP_PREFIX = ".kgraph-tmp-"
+
+
+_TMP_OWNER = re.compile(re.escape(TMP_PREFIX) + r"p(\d+)-")
+LEGACY_TMP_AGE = 24 * 3600
+"""Seconds after which a temporary file without a writer's pid (an older kgraph's) is stale."""
 
 
 _KINDS = (
@@ -100,8 +109,29 @@ def too_big(name: str, limit: int, option: str = "--max-input") -> LimitError:
 
 
 def temp_path_for(target: Path) -> Path:
-    """A fresh temporary path in the target's folder (so the rename stays on one filesystem)."""
-    return target.parent / f"{TMP_PREFIX}{secrets.token_hex(6)}-{target.name}"
+    """A fresh temporary path in the target's folder (so the rename stays on one filesystem),
+    named after the writing process."""
+    return target.parent / f"{TMP_PREFIX}p{os.getpid()}-{secrets.token_hex(6)}-{target.name}"
+
+
+def _writer_alive(path: Path) -> bool:
+    """Whether the process that wrote ``path`` may still be writing it."""
+    found = _TMP_OWNER.match(path.name)
+    if found is None:
+        try:
+            return time.time() - path.lstat().st_mtime < LEGACY_TMP_AGE
+        except OSError:
+            return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or an absurd pid: leave the file alone
+    return True
 
 
 def fsync_dir(folder: Path) -> None:
@@ -181,9 +211,12 @@ def leftover_temporaries(folder: Path) -> Iterator[Path]:
 
 
 def clean_leftovers(folder: Path) -> list[Path]:
-    """Remove temporary files a crashed writer left in ``folder`` (call with the lock held)."""
+    """Remove temporary files that a writer which is gone left in ``folder`` (call with the
+    lock held); files of a live writer (an export in progress) are left alone."""
     removed = []
     for path in leftover_temporaries(folder):
+        if _writer_alive(path):
+            continue
         with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path)

@@ -56,9 +56,31 @@ PREFIXES: dict[str, str] = {
 """Prefixes known to every query and used when writing Turtle."""
 
 
+_NOT_IN_IRI_PATH = set(' "<>\\^`{|}%#?[]')
+"""ASCII characters that may not appear as themselves in an IRI path segment (RFC 3987
+``ipchar``); ``%`` only as the start of an escape, so a literal one is escaped too."""
+
+
+def iri_path(text: str) -> str:
+    """``text`` (a file path) as IRI path characters: spaces, ``%``, ``#``, ``?``, brackets,
+    controls and other characters an IRI cannot hold are percent-encoded (UTF-8); letters of
+    any script stay as they are, so existing graph names do not change."""
+    import unicodedata
+
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in _NOT_IN_IRI_PATH or category[0] in "CZ":
+            out.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def graph_iri(relative_path: str) -> str:
-    """The named graph of a source file, from its path relative to the project root."""
-    return GRAPH + relative_path.replace("\\", "/")
+    """The named graph of a source file, from its path relative to the project root (the
+    path percent-encoded where an IRI needs it: ``data/my file.ttl`` -> ``data/my%20file.ttl``)."""
+    return GRAPH + iri_path(relative_path.replace("\\", "/"))
 
 
 def expand(curie_or_iri: str) -> str:

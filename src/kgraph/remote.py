@@ -96,6 +96,14 @@ class Response:
 
 
 def check_url(url: str, *, what: str = "URL") -> None:
+    # urlsplit() silently drops CR, LF and TAB (and http.client then refuses the rest with a
+    # traceback): refuse them, other controls, spaces and non-ASCII here, without echoing.
+    bad = next((c for c in url if ord(c) <= 0x20 or ord(c) >= 0x7F), None)
+    if bad is not None:
+        raise UsageError(
+            f"{what} holds a control character, space or non-ASCII character "
+            f"(U+{ord(bad):04X}); percent-encode it"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{what} {url!r} is not an http:// or https:// URL")
@@ -110,9 +118,39 @@ def check_url(url: str, *, what: str = "URL") -> None:
         raise UsageError(f"{what} {url!r} has a bad port: {err}") from err
 
 
-def authorization(host: str) -> tuple[str | None, str]:
-    """(Authorization header value, where it came from) for requests to ``host``."""
-    token, pair, source = credentials(host)
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL: where a credential may be sent."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def _allowed_by_store_host(target: tuple[str, str, int]) -> bool:
+    """Whether KGRAPH_STORE_HOST names ``target``: a host name (any port), ``host:port`` or a
+    URL (scheme, host and port)."""
+    named = os.environ.get("KGRAPH_STORE_HOST", "").strip().lower()
+    if not named:
+        return False
+    if "://" in named:
+        return origin(named) == target
+    host, sep, port = named.rpartition(":") if named.count(":") == 1 else ("", "", named)
+    if sep:
+        return (host, port) == (target[1], str(target[2]))
+    return named.strip("[]") == target[1]
+
+
+def _clean(value: str, name: str) -> str:
+    """A credential as an HTTP header may carry it; never echoed when it is refused."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise UsageError(
+            f"{name} holds a line break or other control character; refusing to send it"
+        )
+    return value
+
+
+def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, str]:
+    """(Authorization header value, where it came from) for a request to ``url``."""
+    token, pair, source = credentials(url, trusted=trusted)
     if token:
         return f"Bearer {token}", source
     if pair:
@@ -120,29 +158,63 @@ def authorization(host: str) -> tuple[str | None, str]:
     return None, source
 
 
-def credentials(host: str) -> tuple[str | None, tuple[str, str] | None, str]:
-    """(bearer token, (user, password), where they came from) for ``host``: Basic or, when
-    the store challenges for it, Digest (kgraph.httpauth) use the same user and password."""
+def credentials(
+    url: str, *, trusted: str | None = None
+) -> tuple[str | None, tuple[str, str] | None, str]:
+    """(bearer token, (user, password), where they came from) for a request to ``url``.
+
+    Credentials from the environment go only to the origin (scheme, host, port) of
+    ``trusted`` (the push URL), or to the host KGRAPH_STORE_HOST names; any other host gets
+    only its own ``~/.netrc`` entry. So a token meant for one store never reaches an
+    ``--endpoint`` or ``--query-endpoint`` elsewhere. The user and password go as Basic or,
+    when the store challenges for it, as Digest (kgraph.httpauth).
+    """
+    target = origin(url)
+    env_allowed = (trusted is not None and origin(trusted) == target) or _allowed_by_store_host(
+        target
+    )
     token = os.environ.get("KGRAPH_STORE_TOKEN")
-    if token:
-        return token, None, "KGRAPH_STORE_TOKEN"
     user, password = os.environ.get("KGRAPH_STORE_USER"), os.environ.get("KGRAPH_STORE_PASSWORD")
-    if user or password:
+    if env_allowed and token:
+        _clean(token, "KGRAPH_STORE_TOKEN")
+        if not token.isascii():
+            raise UsageError("KGRAPH_STORE_TOKEN holds non-ASCII characters; refusing to send it")
+        return token, None, "KGRAPH_STORE_TOKEN"
+    if env_allowed and (user or password):
         if not (user and password):
             raise UsageError("set both KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD, or neither")
-        return None, (user, password), "KGRAPH_STORE_USER"
+        pair = (_clean(user, "KGRAPH_STORE_USER"), _clean(password, "KGRAPH_STORE_PASSWORD"))
+        return None, pair, "KGRAPH_STORE_USER"
     import netrc
 
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
     if not path.is_file():
-        return None, None, "none"
+        return None, None, _withheld(env_allowed, token, user)
+    host = target[1]
     try:
         entry = netrc.netrc(str(path)).authenticators(host)
-    except (netrc.NetrcParseError, OSError) as err:
-        raise UsageError(f"cannot read {path}: {err}") from err
+    except netrc.NetrcParseError as err:
+        # Its message quotes the offending token, which may well be the password.
+        raise UsageError(
+            f"cannot read {path}: line {err.lineno} is not valid netrc syntax"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(
+            f"cannot read {path}: {getattr(err, 'strerror', None) or 'unreadable'}"
+        ) from None
     if entry and entry[0] and entry[2]:
-        return None, (entry[0], entry[2]), f"{path} ({host})"
-    return None, None, "none"
+        where = f"{path} ({host})"
+        return None, (_clean(entry[0], where), _clean(entry[2], where)), where
+    return None, None, _withheld(env_allowed, token, user)
+
+
+def _withheld(env_allowed: bool, token: str | None, user: str | None) -> str:
+    """How to describe "no credentials" when the environment holds some for another host."""
+    if not env_allowed and (token or user):
+        return (
+            "none (KGRAPH_STORE_* credentials go only to the push URL's host or KGRAPH_STORE_HOST)"
+        )
+    return "none"
 
 
 def _basic(user: str, password: str) -> str:
@@ -223,23 +295,25 @@ def request(
     timeout: float,
     max_body: int | None = None,
     option: str = "--http-timeout",
+    trusted: str | None = None,
 ) -> Response:
     """One HTTP request on a fresh connection; every failure becomes an :class:`HttpFailure`.
 
     ``timeout`` bounds the whole request, connecting included (``option`` raises it);
     ``max_body`` the answer read (from ``--max-input``; by default :data:`ANSWER_CAP`).
+    ``trusted``: the URL whose origin may receive the environment's credentials.
     Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
     after it (timeout, reset, cut-off answer) say the outcome is unknown.
     """
-
     from kgraph.httpauth import parse_challenge, remember, remembered
 
+    check_url(url)
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     where = f"{host}:{port}"
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-    token, pair, auth_source = credentials(host)
+    token, pair, auth_source = credentials(url, trusted=trusted)
     sent = {"User-Agent": "kgraph", **(headers or {})}
     challenge = remembered(where) if pair else None
     basic = True
@@ -346,6 +420,8 @@ def _exchange(
         ) from err
     except (BrokenPipeError, ConnectionResetError) as err:
         send_error = err  # the store may have answered early (e.g. 413): read that answer
+    except ValueError as err:  # http.client refusing a header or the URL: never echo them
+        raise UsageError(f"cannot send the request to {where}: {type(err).__name__}") from None
     try:
         response = conn.getresponse()
         data = _read_body(response, max_body, where, unknown)
@@ -415,8 +491,8 @@ def _check_status(response: Response, where: str, auth_source: str, *, maybe_app
     detail = f": {response.first_line()}" if response.first_line() else ""
     if status in (401, 403):
         sent = (
-            "no credentials were sent"
-            if auth_source == "none"
+            "no credentials were sent" + auth_source.removeprefix("none")
+            if auth_source.startswith("none")
             else f"credentials from {auth_source}"
         )
         raise HttpFailure(f"{where} refused access ({said}; {sent}): {AUTH_HINT}", status=status)
@@ -649,7 +725,7 @@ def push(
                 + (f"; {rerun}" if partial else "")
             ) from err
     try:
-        counts = tuple(_count(item, query_endpoint, options) for item in files)
+        counts = tuple(_count(item, query_endpoint, options, url) for item in files)
     except HttpFailure as err:
         raise RemoteError(
             f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
@@ -657,7 +733,7 @@ def push(
     if not options.merge:  # with --merge the store may hold more: counts only
         try:
             counts = tuple(
-                _content(item, c, query_endpoint, options) if c.ok else c
+                _content(item, c, query_endpoint, options, url) if c.ok else c
                 for item, c in zip(files, counts, strict=True)
             )
         except HttpFailure as err:
@@ -691,6 +767,7 @@ def _push_graph(
                     body=body,
                     headers={"Content-Type": N_TRIPLES},
                     timeout=options.timeout,
+                    trusted=url,
                 )
                 state["applied"] = True
                 done += count
@@ -728,9 +805,10 @@ def _chunks(path: Path, size: int, *, replace: bool) -> Iterator[tuple[bytes, in
             first = False
 
 
-def _count(item: GraphFile, query_endpoint: str, options: PushOptions) -> GraphCount:
+def _count(item: GraphFile, query_endpoint: str, options: PushOptions, url: str) -> GraphCount:
     query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{item.graph}> {{ ?s ?p ?o }} }}"
-    answer = sparql(query_endpoint, query, accept=SPARQL_JSON, timeout=options.timeout)
+    # the push URL's credentials reach the query endpoint only on the same origin
+    answer = sparql(query_endpoint, query, accept=SPARQL_JSON, timeout=options.timeout, trusted=url)
     remote = _count_value(answer, query_endpoint)
     ok = remote >= item.triples if options.merge else remote == item.triples
     return GraphCount(item.graph, item.triples, remote, ok)
@@ -741,7 +819,7 @@ READ_BACK_CAP = 256 << 20
 
 
 def _content(
-    item: GraphFile, count: GraphCount, query_endpoint: str, options: PushOptions
+    item: GraphFile, count: GraphCount, query_endpoint: str, options: PushOptions, url: str
 ) -> GraphCount:
     """Read the graph back through the query endpoint and compare it with what was sent."""
     import pyoxigraph as ox
@@ -756,6 +834,7 @@ def _content(
             accept=SPARQL_JSON,
             timeout=options.timeout,
             max_body=READ_BACK_CAP,
+            trusted=url,
         )
         check_not_cut(answer.headers, query_endpoint, f"the read-back of <{item.graph}>")
         try:
@@ -776,15 +855,19 @@ def _content(
 
 
 def _count_value(answer: Response, where: str) -> int:
-    import json
-
+    document = _json_answer(answer, where, "the count query")
     try:
-        bindings = json.loads(answer.body)["results"]["bindings"]
-        return int(bindings[0]["n"]["value"]) if bindings else 0
-    except (ValueError, KeyError, IndexError, TypeError) as err:
-        raise HttpFailure(
-            f"{where} answered the count query with something that is not a SPARQL JSON count"
-        ) from err
+        bindings = document["results"]["bindings"]
+        if not bindings:
+            return 0
+        value = bindings[0]["n"]["value"]
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):
+            return int(value)
+    except (KeyError, IndexError, TypeError):
+        pass
+    raise HttpFailure(
+        f"{where} answered the count query with something that is not a SPARQL JSON count"
+    )
 
 
 def render_counts(report: PushReport) -> str:
@@ -838,6 +921,7 @@ def sparql(
     graphs: Sequence[str] = (),
     max_body: int | None = None,
     option: str = "--http-timeout",
+    trusted: str | None = None,
 ) -> Response:
     """POST a query (SPARQL 1.1 Protocol §2.1.2), with ``graphs`` as the whole dataset."""
     fields = [("query", query)]
@@ -850,6 +934,7 @@ def sparql(
         timeout=timeout,
         max_body=max_body,
         option=option,
+        trusted=trusted,
     )
 
 
@@ -906,14 +991,32 @@ def remote_query(
             result = ox.parse_query_results(
                 normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
             )
-    except (SyntaxError, ValueError) as err:
+        if not graph_form and form_of(result) != shape.form:
+            raise RemoteError(
+                f"{endpoint} answered the {shape.form} query with a {form_of(result)} result"
+            )
+        # Oxigraph reads solutions lazily: a bad one further down surfaces while rendering.
+        return render(result, fmt)
+    except (SyntaxError, ValueError, TypeError) as err:
         got = answer.content_type or "no Content-Type"
-        raise RemoteError(f"{endpoint} answered with {got}, not valid {accept}: {err}") from err
-    if not graph_form and form_of(result) != shape.form:
         raise RemoteError(
-            f"{endpoint} answered the {shape.form} query with a {form_of(result)} result"
-        )
-    return render(result, fmt)
+            f"{endpoint} answered with {got}, not valid {accept}: {_one_line(err)}"
+        ) from None
+
+
+def _one_line(err: BaseException) -> str:
+    """An engine's complaint about a remote answer, printable and short."""
+    text = "".join(c if c.isprintable() else " " for c in str(err))
+    return " ".join(text.split())[:200]
+
+
+def _json_answer(answer: Response, where: str, what: str) -> Any:
+    import json
+
+    try:
+        return json.loads(answer.body)
+    except (ValueError, RecursionError) as err:  # RecursionError: nesting a million deep
+        raise HttpFailure(f"{where} answered {what} with something that is not JSON") from err
 
 
 def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> None:
@@ -928,14 +1031,15 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
         )
     except HttpFailure as err:
         raise RemoteError(f"{err.message} (checking for the inferred graph at {endpoint})") from err
-    import json
-
     try:
-        present = bool(json.loads(answer.body)["boolean"])
-    except (ValueError, KeyError, TypeError) as err:
+        document = _json_answer(answer, endpoint, "an ASK query")
+    except HttpFailure as err:
+        raise RemoteError(err.message) from None
+    present = document.get("boolean") if isinstance(document, dict) else None
+    if not isinstance(present, bool):  # "false" (a string) is not false: refuse, don't guess
         raise RemoteError(
             f"{endpoint} answered an ASK query with something that is not SPARQL JSON"
-        ) from err
+        )
     if not present:
         raise UsageError(
             f"the store has no inferred graph <{graph}>; push it first with "

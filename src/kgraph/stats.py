@@ -85,7 +85,9 @@ def void(stats: Stats) -> bytes:
         ox.Triple(dataset, v("properties"), integer(len(stats.properties))),
     ]
     for graph, _file, size in stats.graphs:
-        subset = n(BASE + "void#graph-" + graph.removeprefix(GRAPH).replace("/", "-"))
+        # a graph IRI is a valid IRI, but its own '#' (a fragment) cannot follow ours
+        local = graph.removeprefix(GRAPH).replace("/", "-").replace("#", "%23")
+        subset = n(BASE + "void#graph-" + local)
         triples += [
             ox.Triple(dataset, v("subset"), subset),
             ox.Triple(subset, n(RDF + "type"), v("Dataset")),

@@ -182,11 +182,21 @@ class Dataset:
         return bool(meta and meta.get("inferred", {}).get(profile))
 
     def writable(self) -> ox.Store:
-        """The store, reopened for writing if it was opened read-only (on-disk stores)."""
+        """The store, reopened for writing if it was opened read-only (on-disk stores),
+        holding the store's lock alone until :meth:`remember_inference`."""
         import pyoxigraph as ox
 
         if self.store_dir is not None and not getattr(self, "_writable", False):
             del self.store
+            store_lock(self.store_dir, exclusive=True, wait=lock_wait(self.limits))
+            meta = read_store_meta(self.store_dir)
+            opened = {s.graph: _file_stamp(s) for s in self.sources}
+            if meta is None or meta.get("files") != opened:
+                store_lock(self.store_dir, exclusive=False, wait=lock_wait(self.limits))
+                raise StorageError(
+                    f"the store in {self.store_dir} was updated by another kgraph while this "
+                    "command ran; run it again"
+                )
             try:
                 self.store = ox.Store(str(self.store_dir))
             except OSError as err:
@@ -201,7 +211,12 @@ class Dataset:
             return
         meta = read_store_meta(self.store_dir) or {}
         meta.setdefault("inferred", {})[profile] = True
+        self.store.flush()
         write_store_meta(self.store_dir, meta)
+        if getattr(self, "_writable", False):
+            del self.store
+            self.store = _refreshed(self.store_dir, lock_wait(self.limits))
+            self._writable = False
 
     # -- graphs -------------------------------------------------------------------------
 
@@ -331,7 +346,62 @@ def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
 
 def file_skolem(relative: str) -> str:
     """The skolem namespace of a project file's blank nodes."""
-    return f"{SKOLEM}{relative}/"
+    from kgraph.namespaces import iri_path
+
+    return f"{SKOLEM}{iri_path(relative)}/"
+
+
+STORE_LOCK = "kgraph-store.lock"
+_LOCK_FDS: dict[str, int] = {}
+"""One lock file descriptor per store and process: flock() locks belong to an open file,
+so two descriptors of one process would block each other."""
+
+
+def store_lock(store_dir: Path, *, exclusive: bool, wait: float) -> None:
+    """Hold the on-disk store's lock, shared (reading) or exclusive (updating), for as long
+    as this process lives or until the next call; wait at most ``wait`` seconds for it.
+
+    Readers share it; a command that must refresh the store (a file changed) or cache a
+    closure in it takes it alone, so the others wait for it and then read the fresh store
+    instead of failing on Oxigraph's own lock. The kernel drops the lock with the process.
+    """
+    import fcntl
+    import os
+    import time
+
+    key = str(store_dir.resolve())
+    fd = _LOCK_FDS.get(key)
+    if fd is None:
+        try:
+            fd = os.open(
+                store_dir / STORE_LOCK,
+                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0),
+                0o644,
+            )
+        except OSError as err:
+            raise StorageError(
+                f"cannot create the store's lock file in {store_dir}: {err.strerror or err}"
+            ) from err
+        _LOCK_FDS[key] = fd
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the store in {store_dir} is being updated by another kgraph; gave up after "
+                    f"{wait:g} s (raise --work-timeout, or try again)"
+                ) from None
+            time.sleep(0.05)
+
+
+def lock_wait(limits: Limits) -> float:
+    """How long to wait for the store's lock: most of the load phase's budget, so that the
+    wait ends with its own message before the parent's deadline stops the worker."""
+    return max(limits.work_timeout * 0.9, 0.0)
 
 
 def _open_persistent(
@@ -342,47 +412,87 @@ def _open_persistent(
     The store remembers each file's size and modification time; a new file is loaded into
     its graph, a changed one reloaded, a deleted one's graph dropped. So adding a batch to
     a graph of millions of triples costs the batch, not a reload.
+
+    Crash safety (a ``kill -9`` at any point): the metadata only ever lists graphs whose
+    content is exactly their file's. Before anything is changed it is rewritten to list just
+    the graphs this refresh leaves alone; every other graph is cleared before it is loaded.
+    A refresh that dies part-way therefore leaves metadata that makes the next one reload
+    (after clearing) everything it may have touched.
     """
     import pyoxigraph as ox
 
+    wait = lock_wait(limits)
+    _refuse_foreign(store_dir)  # before the lock file is created in it
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(
+            f"cannot create the store folder {store_dir}: {err.strerror or err}"
+        ) from err
+    store_lock(store_dir, exclusive=False, wait=wait)
     wanted = {s.graph: _file_stamp(s) for s in sources}
     meta = read_store_meta(store_dir)
     if meta is not None and meta.get("files") == wanted:
+        return _read_only(store_dir)
+    store_lock(store_dir, exclusive=True, wait=wait)
+    try:
+        # Another command may have refreshed it while this one waited.
+        meta = read_store_meta(store_dir)
+        if meta is not None and meta.get("files") == wanted:
+            return _refreshed(store_dir, wait)
+        _refuse_foreign(store_dir)
+        have = dict(meta.get("files", {})) if meta else {}
+        keep = {g: stamp for g, stamp in have.items() if wanted.get(g) == stamp}
+        # Written before the store is even created: a failure from here on (a full disk
+        # included) leaves a folder that the next run recognises and rebuilds.
+        write_store_meta(store_dir, {"format": STORE_FORMAT, "files": keep, "inferred": {}})
         try:
-            return ox.Store.read_only(str(store_dir))
+            store = ox.Store(str(store_dir))
         except OSError as err:
-            raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
-    if meta is None and store_dir.exists() and any(store_dir.iterdir()):
+            raise StorageError(f"cannot open the store in {store_dir} for update: {err}") from err
+        try:
+            if meta is None:
+                store.clear()
+            for stale in [g for g in store.named_graphs() if g.value not in keep]:
+                store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
+            fresh = [s for s in sources if s.graph not in keep]
+            for source in fresh:
+                _load_file(store, source, project, limits, bulk=len(fresh) > 1 or meta is None)
+            store.flush()
+        except OSError as err:
+            raise StorageError(f"cannot update the store in {store_dir}: {err}") from err
+        write_store_meta(store_dir, {"format": STORE_FORMAT, "files": wanted, "inferred": {}})
+        del store  # Oxigraph: no reader may open the folder while a writer has it open
+        return _refreshed(store_dir, wait)
+    except BaseException:
+        store_lock(store_dir, exclusive=False, wait=wait)
+        raise
+
+
+def _refuse_foreign(store_dir: Path) -> None:
+    """A folder with files in it but without kgraph's metadata is someone else's."""
+    if not store_dir.is_dir() or read_store_meta(store_dir) is not None:
+        return
+    if any(p.name not in (STORE_LOCK, STORE_META) for p in store_dir.iterdir()):
         raise StorageError(
             f"{store_dir} is not empty and is not a kgraph store; refusing to touch it"
         )
-    have: dict[str, Any] = dict(meta.get("files", {})) if meta else {}
+
+
+def _refreshed(store_dir: Path, wait: float) -> ox.Store:
+    """Go back to sharing the lock (the caller closed its writable store) and read like the
+    others."""
+    store_lock(store_dir, exclusive=False, wait=wait)
+    return _read_only(store_dir)
+
+
+def _read_only(store_dir: Path) -> ox.Store:
+    import pyoxigraph as ox
+
     try:
-        store_dir.mkdir(parents=True, exist_ok=True)
-        store = ox.Store(str(store_dir))
+        return ox.Store.read_only(str(store_dir))
     except OSError as err:
-        raise StorageError(
-            f"cannot open the store in {store_dir} for update (is another kgraph updating it?): {err}"
-        ) from err
-    try:
-        # Invalidate first: a crash part-way leaves a store that the next run rebuilds.
-        write_store_meta(store_dir, {"format": STORE_FORMAT, "files": {}, "inferred": {}})
-        if meta is None:
-            store.clear()
-        for graph in list(have):
-            if graph not in wanted or have[graph] != wanted[graph]:
-                store.clear_graph(ox.NamedNode(graph))
-                have.pop(graph)
-        for stale in [g for g in store.named_graphs() if g.value not in wanted]:
-            store.remove_graph(stale)  # includes the inferred graphs, now stale
-        fresh = [s for s in sources if s.graph not in have]
-        for source in fresh:
-            _load_file(store, source, project, limits, bulk=len(fresh) > 1 or meta is None)
-        store.flush()
-    except OSError as err:
-        raise StorageError(f"cannot update the store in {store_dir}: {err}") from err
-    write_store_meta(store_dir, {"format": STORE_FORMAT, "files": wanted, "inferred": {}})
-    return store
+        raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
 
 
 def _file_stamp(source: SourceFile) -> list[int]:

@@ -47,7 +47,7 @@ def normalise_json(body: bytes) -> bytes:
     try:
         answer = json.loads(body)
         bindings = answer["results"]["bindings"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return body
     if not isinstance(bindings, list):
         return body
