@@ -316,7 +316,8 @@ def request(
     token, pair, auth_source = credentials(url, trusted=trusted)
     sent = {"User-Agent": "kgraph", **(headers or {})}
     challenge = remembered(where) if pair else None
-    basic = True
+    # Virtuoso's authenticated endpoint speaks Digest only: never show it the password
+    basic = not parts.path.endswith("/sparql-graph-crud-auth")
     for attempt in range(3):
         sent.pop("Authorization", None)
         if challenge and pair:
@@ -333,7 +334,7 @@ def request(
         # Virtuoso answers a Basic header with a bare 401: ask again without it for the
         # challenge. Only the first request to a host pays; the challenge is remembered.
         fresh = parse_challenge(result.challenge)
-        if fresh is None and basic and not challenge and not result.challenge:
+        if fresh is None and "Authorization" in sent and not challenge and not result.challenge:
             basic = False
             continue
         if fresh is None or (challenge is not None and not basic and attempt):
