@@ -8,7 +8,10 @@ is not installed skips (fails under CI).
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import json
+import re
 import shutil
 import threading
 import urllib.request
@@ -383,3 +386,83 @@ def test_digest_answer_matches_rfc_7616(algorithm: str, response: str) -> None:
 def test_digest_challenge_with_an_unknown_algorithm_is_not_answered() -> None:
     assert parse_challenge(RFC7616_CHALLENGE.format(algorithm="SHA-512-256")) is None
     assert parse_challenge('Basic realm="x"') is None
+
+
+class DigestOnlyStore:
+    """A Graph Store + count endpoint at Virtuoso's paths that takes only RFC 7616 Digest
+    (SHA-256, qop=auth), and checks every answer to its challenge as a server would."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.seen: list[str] = []
+        self.nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+        store = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                auth = self.headers.get("Authorization") or ""
+                store.seen.append(auth.split(" ", 1)[0])
+                if not store.valid(self.command, self.path, auth, user, password):
+                    challenge = (
+                        f'Digest realm="SPARQL", nonce="{store.nonce}", qop="auth", '
+                        "algorithm=SHA-256"
+                    )
+                    return store.reply(self, 401, b"", {"WWW-Authenticate": challenge})
+                if self.path.startswith("/sparql"):
+                    answer = {"head": {"vars": ["n"]}, "results": {"bindings": []}}
+                    return store.reply(self, 200, json.dumps(answer).encode(), {})
+                return store.reply(self, 201, b"", {})
+
+            do_POST = do_PUT
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def valid(self, method: str, path: str, auth: str, user: str, password: str) -> bool:
+        if not auth.startswith("Digest "):
+            return False
+        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', auth[7:]))
+
+        def h(text: str) -> str:
+            return hashlib.sha256(text.encode()).hexdigest()
+
+        ha1, ha2 = h(f"{user}:SPARQL:{password}"), h(f"{method}:{path}")
+        expected = h(f"{ha1}:{self.nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+        return fields.get("uri") == path and fields.get("response") == expected
+
+    @staticmethod
+    def reply(h: Any, status: int, body: bytes, headers: dict[str, str]) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/sparql-results+json")
+        h.send_header("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_digest_only_endpoint_never_sees_basic_and_takes_sha256_digest(
+    kg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_STORE_USER", "alice")
+    monkeypatch.setenv("KGRAPH_STORE_PASSWORD", "s3cret")
+    store = DigestOnlyStore("alice", "s3cret")
+    try:
+        sent = kg("push", store.base + "/sparql-graph-crud-auth", "--graph", "ontology/kgraph.ttl")
+    finally:
+        store.close()
+    # the PUT went through (then the empty count answer fails the count check: exit 3)
+    assert "has 0 triples in the store" in sent.stderr, sent.stderr
+    assert "Basic" not in store.seen
+    assert store.seen[:2] == ["", "Digest"]
+    assert "s3cret" not in sent.stderr
