@@ -37,6 +37,10 @@ def kgraph(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+EXAMPLES = True
+QUERY_TIMEOUT = "120"
+
+
 def cases(project: Path) -> list[tuple[str, list[str]]]:
     from kgraph.queries import load_query
 
@@ -44,7 +48,7 @@ def cases(project: Path) -> list[tuple[str, list[str]]]:
     for path in sorted((project / "queries").glob("*.rq")):
         query = load_query(path)
         found.append((path.stem, []))
-        if query.params:
+        if query.params and EXAMPLES:
             args: list[str] = []
             for param in query.params:
                 args += ["-p", param.name, str(param.example)]
@@ -78,7 +82,7 @@ def timed_push(project: Path, store: Store) -> tuple[float, str]:
     return seconds, "ok" if pushed.returncode == 0 else pushed.stderr.strip()[:300]
 
 
-def run(size: int, max_rows: int) -> dict[str, object]:
+def run(size: int, max_rows: int, kinds: list[str], out: Path) -> dict[str, object]:
     project = REPO if size == 0 else build(size, 1).root
     local = {}
     for name, args in cases(project):
@@ -90,7 +94,7 @@ def run(size: int, max_rows: int) -> dict[str, object]:
         folder = Path(tmp)
         dump = folder / "graph.nq"
         kgraph(project, "export", "-f", "nq", "-o", str(dump))
-        for kind in ("oxigraph", "virtuoso", "jena"):
+        for kind in kinds:
             entry: dict[str, object] = {}
             work = folder / kind
             (work / "push").mkdir(parents=True)
@@ -126,6 +130,7 @@ def run(size: int, max_rows: int) -> dict[str, object]:
                     bulk.stop()
             results[kind] = entry
             print(kind, json.dumps(entry)[:400], file=sys.stderr, flush=True)
+            out.write_text(json.dumps(results, indent=1))
     return results
 
 
@@ -162,11 +167,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, action="append", help="0 = the shipped graph")
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="Virtuoso ResultSetMaxRows")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--stores", default="oxigraph,virtuoso,jena")
+    parser.add_argument("--no-examples", action="store_true", help="skip the example runs")
+    parser.add_argument("--query-timeout", default="120", help="seconds per remote query")
+    parser.add_argument(
+        "--from-json", type=Path, action="append", help="only render the table from these"
+    )
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "cache" / "stores.json")
     args = parser.parse_args()
-    runs = [run(size, args.max_rows) for size in (args.size or [0, 100_000])]
+    global EXAMPLES, QUERY_TIMEOUT
+    EXAMPLES, QUERY_TIMEOUT = not args.no_examples, args.query_timeout
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(runs, indent=1))
+    if args.from_json:
+        runs = [json.loads(p.read_text()) for p in args.from_json]
+    else:
+        kinds = args.stores.split(",")
+        runs = [run(size, args.max_rows, kinds, args.json) for size in (args.size or [0, 100_000])]
     text = table(runs)
     print(text)
     if args.write:
