@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test quick lint typecheck docs docs-check bench clean
+.PHONY: demo test quick lint typecheck docs docs-check bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/kgraph query troop-estimates-over-time
 	$(BIN)/kgraph query claims-by-stance -p stance kg:NotDenied
 	$(BIN)/kgraph check
+	@echo 'Read the graph in a browser: $(BIN)/kgraph serve  (then open http://127.0.0.1:7878/ ; SPARQL endpoint http://127.0.0.1:7878/sparql)'
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -47,6 +48,11 @@ quick: $(STAMP) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.serve
+
+# The README's screenshots, made by the browser tests (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	KGRAPH_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_serve_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -360,3 +360,25 @@ def test_interrupted_output_write_leaves_no_file(tmp_path: Path, sig: signal.Sig
     assert process.returncode == 130, stderr
     assert b"interrupted; nothing was written" in stderr
     assert list(target.parent.iterdir()) == []
+
+
+def test_from_names_the_dataset_of_the_query(kgraph) -> None:
+    """A query's own FROM is its default graph: the union of every graph (kgraph's default)
+    must not override it (it counted 3,098 triples instead of the article's 1,296)."""
+    article = "https://w3id.org/kgraph/graph/data/article.ttl"
+    counts = {}
+    for clause in (f"FROM <{article}>", ""):
+        run = kgraph(
+            "query", "-f", "csv", "-e", f"SELECT (COUNT(*) AS ?n) {clause} WHERE {{ ?s ?p ?o }}"
+        )
+        assert run.exit_code == 0, run.stderr
+        counts[clause] = int(run.stdout.splitlines()[1])
+    graph = kgraph(
+        "query",
+        "-f",
+        "csv",
+        "-e",
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{article}> {{ ?s ?p ?o }} }}",
+    )
+    assert counts[f"FROM <{article}>"] == int(graph.stdout.splitlines()[1])
+    assert counts[f"FROM <{article}>"] < counts[""]

@@ -274,13 +274,17 @@ class Dataset:
         """
         import pyoxigraph as ox
 
-        check_query(
+        shape = check_query(
             text, max_depth=self.limits.max_depth, allowed_graph_prefix=GRAPH, source=source
         )
 
         wanted = list(graphs or self.asserted_graphs() + self.inferred_graphs)
         options: dict[str, Any] = {}
-        if set(wanted) == self.present_graphs():
+        if shape.from_graphs:
+            # The query names its own dataset (FROM / FROM NAMED, graphs of this dataset:
+            # the guard checked them); a default graph set here would override it.
+            pass
+        elif set(wanted) == self.present_graphs():
             # The common case, and Oxigraph's fast path: an explicit list of default
             # graphs makes it about twice as slow as the union of all graphs.
             options["use_default_graph_as_union"] = True

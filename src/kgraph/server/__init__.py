@@ -1,0 +1,87 @@
+"""``kgraph serve``: a read-only SPARQL 1.1 endpoint and web pages to read the graph.
+
+One process does HTTP (:mod:`kgraph.server.http`); the graph is loaded once by a zygote
+process that forks the query workers (:mod:`kgraph.server.pool`); the library is reached
+only through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kgraph.server.app import App, Settings
+from kgraph.server.http import LOOPBACK, Handler, Server
+
+__all__ = ["Settings", "serve"]
+
+
+def serve(
+    project_dir: str | None,
+    store_dir: Path | None,
+    limits: object,
+    settings: Settings,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Load the graph, start the workers and answer HTTP until interrupted."""
+    from kgraph.server import backend, work
+    from kgraph.server.backend import StorageError
+    from kgraph.server.pool import Pool, fork_call
+
+    assert isinstance(limits, backend.Limits)
+    say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
+    project = backend.locate_project(project_dir)
+    canned = backend.canned_queries(project)
+    if settings.host not in LOOPBACK:
+        say(
+            f"Warning: serving on {settings.host}, not 127.0.0.1: anyone who can reach this "
+            "address can read the whole graph"
+        )
+    # Bind first: a port in use is an error before the graph is loaded.
+    try:
+        server = Server((settings.host, settings.port), Handler, settings.max_connections)
+    except OSError as err:
+        raise StorageError(
+            f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}"
+        ) from err
+    pool = Pool(
+        lambda: work.load(project, limits, store_dir),
+        work.handle,
+        size=settings.workers,
+        memory_limit=limits.max_memory,
+        load_timeout=limits.work_timeout,
+        on_worker_start=work.reopen,
+        close_in_children=[server.fileno()],
+    )
+    try:
+        info = pool.start()
+        app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
+
+        def validated(status: backend.ValidationStatus) -> None:
+            app.validation = status
+
+        # `kgraph validate`, once, in the background (the overview shows it when done).
+        # Both forks of this process (the zygote, this) happen before its first thread.
+        fork_call(
+            lambda: backend.validation_status(project, limits, store_dir),
+            validated,
+            close_fds=[server.fileno(), pool.control_fd],
+        )
+        pool.begin()
+        handler = type("BoundHandler", (Handler,), {"app": app})
+        server.RequestHandlerClass = handler
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        shown = f"[{host}]" if ":" in str(host) else host
+        say(
+            f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs, "
+            f"{settings.workers} workers; page http://{shown}:{port}/ , "
+            f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
+        )
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        say("kgraph serve: stopped")
+    finally:
+        server.server_close()
+        pool.close()

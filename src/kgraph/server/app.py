@@ -1,0 +1,119 @@
+"""What the server's threads share: its settings, the pool, the graphs, the canned
+queries, and the answers and labels the pages have already asked for."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kgraph.server import backend
+from kgraph.server.backend import KGraphError
+from kgraph.server.pool import Busy, Pool, Stopped
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 7878
+    workers: int = 2
+    timeout: float = 30.0
+    """Seconds one query may run before its worker is killed."""
+    max_bytes: int = 64 * 1024 * 1024
+    """Largest answer (bytes, as serialised)."""
+    queue_wait: float = 10.0
+    """Seconds a request waits for a free worker before a 503."""
+    max_body: int = 1024 * 1024
+    """Largest request body (a query sent by POST)."""
+    max_connections: int = 256
+    quiet: bool = False
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+        self.headers = dict(headers or {})
+
+
+@dataclass
+class App:
+    """What the handler threads share: the pool, the graphs, the canned queries."""
+
+    settings: Settings
+    pool: Pool
+    project: backend.Project
+    limits: backend.Limits
+    graphs: dict[str, int]
+    canned: dict[str, backend.CannedQuery]
+    validation: backend.ValidationStatus | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+    """The pages' own queries, answered once: the graph does not change while served."""
+    _labels_lock: threading.Lock = field(default_factory=threading.Lock)
+    _cached_bytes: int = 0
+
+    def run(self, request: dict[str, Any]) -> bytes:
+        request.setdefault("max_bytes", self.settings.max_bytes)
+        try:
+            reply = self.pool.run(
+                request, timeout=self.settings.timeout, wait=self.settings.queue_wait
+            )
+        except Busy:
+            if not self.pool.alive():
+                raise HttpError(
+                    503, "the query workers are gone (killed from outside?); restart kgraph serve"
+                ) from None
+            raise HttpError(
+                503,
+                f"all {self.settings.workers} query workers are busy; try again shortly",
+                {"Retry-After": "1"},
+            ) from None
+        except Stopped as stop:
+            if str(stop) == "timeout":
+                raise HttpError(
+                    503,
+                    f"the query took longer than {self.settings.timeout:g} s and was stopped; "
+                    "raise the limit with --timeout",
+                ) from None
+            raise HttpError(
+                503,
+                "the query crashed its worker (out of memory or too deeply nested) and was "
+                "stopped; raise --max-memory only if you trust it",
+            ) from None
+        if reply[0] == "ok":
+            data: bytes = reply[1]
+            return data
+        raise HttpError(int(reply[1]), str(reply[2]))
+
+    def select(self, text: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """A SELECT run through the pool, as (variables, W3C JSON bindings)."""
+        known = self.answers.get(text)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        raw = self.run({"op": "sparql", "text": text, "format": "json"})
+        data = json.loads(raw)
+        answer = list(data["head"].get("vars", [])), list(data["results"]["bindings"])
+        with self._labels_lock:
+            # Bounded by the size of the answers as received (about 64 MB at most).
+            if self._cached_bytes + len(raw) > 64 * 1024 * 1024:
+                self.answers.clear()
+                self._cached_bytes = 0
+            if len(raw) <= 8 * 1024 * 1024:
+                self.answers[text] = answer
+                self._cached_bytes += len(raw)
+        return answer
+
+    def canned_select(
+        self, name: str, pairs: Sequence[tuple[str, str]] = ()
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        canned = self.canned.get(name)
+        if canned is None:
+            raise HttpError(404, f"no canned query {name!r} in this project")
+        try:
+            return self.select(backend.bind_canned(canned, pairs))
+        except KGraphError as err:
+            raise HttpError(400, str(err)) from None

@@ -1,0 +1,141 @@
+"""The server's one door to the rest of kgraph.
+
+Everything ``kgraph serve`` needs from the library goes through the functions here, so
+that a change of the library's shape (a ``Project`` front door, a ``cli/`` package) means
+re-pointing this module, not the server. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from kgraph.errors import KGraphError, LimitError, StorageError
+from kgraph.formats import RdfSyntax
+from kgraph.guards import check_query
+from kgraph.limits import Limits, run_bounded
+from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
+from kgraph.project import Project
+from kgraph.queries import CannedQuery, bind, registry, with_values
+from kgraph.store import Dataset, syntax_error
+
+__all__ = [
+    "GRAPH",
+    "PREFIXES",
+    "CannedQuery",
+    "Dataset",
+    "KGraphError",
+    "LimitError",
+    "Limits",
+    "Project",
+    "RdfSyntax",
+    "StorageError",
+    "ValidationStatus",
+    "bind_canned",
+    "canned_queries",
+    "check",
+    "expand",
+    "locate_project",
+    "open_dataset",
+    "query",
+    "serialize_graph",
+    "shorten",
+    "validation_status",
+]
+
+
+def locate_project(directory: str | None) -> Project:
+    return Project.locate(directory)
+
+
+def open_dataset(project: Project, limits: Limits, store_dir: Path | None) -> Dataset:
+    return Dataset.open(project, limits=limits, store_dir=store_dir)
+
+
+def canned_queries(project: Project) -> dict[str, CannedQuery]:
+    return registry(project.queries_dir)
+
+
+def bind_canned(canned: CannedQuery, pairs: Sequence[tuple[str, str]]) -> str:
+    """The canned query's text with its parameters bound, typed as ``kgraph query -p``."""
+    return with_values(canned.text, bind(canned, pairs))
+
+
+def check(text: str, limits: Limits, *, source: str = "query") -> str:
+    """Run the guard; return the query form (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+    shape = check_query(text, max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=source)
+    return shape.form
+
+
+def query(
+    dataset: Dataset,
+    text: str,
+    *,
+    default_graphs: Sequence[str] = (),
+    named_graphs: Sequence[str] = (),
+) -> Any:
+    """Run a read query. Without protocol graphs: the union of the dataset's graphs as the
+    default graph (Dataset.query); with them: exactly those graphs (SPARQL 1.1 Protocol
+    §2.1.4), each of which must be one of the dataset's."""
+    import pyoxigraph as ox
+
+    shape = check_query(text, max_depth=dataset.limits.max_depth, allowed_graph_prefix=GRAPH)
+    if not default_graphs and not named_graphs:
+        if not shape.from_graphs:
+            return dataset.query(text)
+        # FROM / FROM NAMED define the dataset (SPARQL 1.1 §13.2); Dataset.query's union
+        # default graph would override them.
+        try:
+            return dataset.store.query(text, prefixes=PREFIXES)
+        except SyntaxError as err:
+            raise syntax_error(err, "query") from err
+    # An empty list means "none given": the protocol leaves the other part to the service.
+    default = [ox.NamedNode(g) for g in default_graphs] if default_graphs else None
+    named = [ox.NamedNode(g) for g in named_graphs] if named_graphs else None
+    options: dict[str, Any] = {}
+    if default is None:
+        options["use_default_graph_as_union"] = True
+    else:
+        options["default_graph"] = default
+    if named is not None:
+        options["named_graphs"] = named
+    try:
+        return dataset.store.query(text, prefixes=PREFIXES, **options)
+    except SyntaxError as err:
+        raise syntax_error(err, "query") from err
+
+
+def graphs(dataset: Dataset) -> list[str]:
+    return dataset.asserted_graphs() + dataset.inferred_graphs
+
+
+def serialize_graph(items: Any, syntax: RdfSyntax, output: IO[bytes]) -> None:
+    """Triples or quads streamed into ``output`` (which may refuse to grow)."""
+    import pyoxigraph as ox
+
+    prefixes = PREFIXES if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG) else None
+    ox.serialize(items, output, format=syntax.oxigraph(), prefixes=prefixes)
+
+
+@dataclass(frozen=True)
+class ValidationStatus:
+    conforms: bool
+    violations: int
+    findings: int
+    nodes: int
+    error: str = ""
+
+
+def validation_status(project: Project, limits: Limits, store_dir: Path | None) -> ValidationStatus:
+    """What ``kgraph validate`` says about the graph, run once (in its own worker)."""
+    from kgraph import operations
+
+    context = operations.Context(project, limits, store_dir)
+    try:
+        report = run_bounded(lambda worker: operations.validate(context, worker), limits)
+    except KGraphError as err:
+        return ValidationStatus(False, 0, 0, 0, error=str(err))
+    violations = sum(1 for f in report.findings if f.is_violation)
+    return ValidationStatus(report.conforms, violations, len(report.findings), report.focus_nodes)

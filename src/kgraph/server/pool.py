@@ -1,0 +1,368 @@
+"""A bounded pool of query workers: forked processes that hold the loaded graph.
+
+Oxigraph cannot be interrupted from Python, so a query runs in a worker process that the
+server kills when the query passes its deadline. The HTTP process never touches the
+store: a *zygote* process, forked before the server starts any thread, loads the graph
+once and forks the workers from itself (copy-on-write, so N workers share one copy of an
+in-memory store). A killed or crashed worker is replaced by a new fork of the zygote, in
+milliseconds and without reloading. Each worker's socket is handed to the HTTP process
+with SCM_RIGHTS, so requests and answers go straight between the two.
+
+The zygote is single-threaded: forking a process with threads (the HTTP server's) would
+copy locks held by threads that do not exist in the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import select
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from kgraph.server.backend import KGraphError
+
+
+class Busy(Exception):
+    """Every worker stayed busy for longer than the queue wait."""
+
+
+class Stopped(Exception):
+    """The query passed its deadline (or crashed its worker) and the worker was replaced."""
+
+
+@dataclass
+class _Slot:
+    pid: int
+    conn: Connection
+
+
+Loader = Callable[[], Any]
+"""Runs in the zygote: loads the graph, returns the state the workers share."""
+Handler = Callable[[Any, Any], Any]
+"""Runs in a worker: (state, request) -> a picklable reply."""
+
+
+class Pool:
+    def __init__(
+        self,
+        loader: Loader,
+        handler: Handler,
+        *,
+        size: int,
+        memory_limit: int | None,
+        load_timeout: float,
+        on_worker_start: Callable[[Any], Any] | None = None,
+        close_in_children: Sequence[int] = (),
+    ) -> None:
+        self.size = size
+        self._loader = loader
+        self._handler = handler
+        self._memory = memory_limit
+        self._load_timeout = load_timeout
+        self._on_worker_start = on_worker_start
+        self._close_in_children = tuple(close_in_children)
+        self._idle: queue.Queue[_Slot] = queue.Queue()
+        self._control: socket.socket | None = None
+        self._zygote = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self.info: Any = None
+        self.replaced = 0
+
+    # -- parent side ----------------------------------------------------------------------
+
+    @property
+    def control_fd(self) -> int:
+        return self._control.fileno() if self._control is not None else -1
+
+    def start(self) -> Any:
+        """Fork the zygote, wait for the graph to load; return what the loader reported.
+
+        Call it before this process starts any thread, and :meth:`begin` after the last
+        fork of this process."""
+        # Records, not a stream: each message (and the socket it carries) arrives whole.
+        parent_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the zygote; its effects are asserted by tests
+            parent_end.close()
+            _close(self._close_in_children)  # e.g. the listening socket: not the zygote's
+            _zygote(
+                zygote_end,
+                self._loader,
+                self._handler,
+                self.size,
+                self._memory,
+                self._on_worker_start,
+            )
+        zygote_end.close()
+        self._zygote = pid
+        self._control = parent_end
+        kind, payload = self._receive(timeout=self._load_timeout)
+        if kind == "error":
+            self.close()
+            raise payload if isinstance(payload, KGraphError) else KGraphError(str(payload))
+        self.info = payload
+        return payload
+
+    def begin(self) -> None:
+        """Start taking the workers the zygote hands over (their sockets wait till then)."""
+        threading.Thread(target=self._receive_workers, name="kgraph-pool", daemon=True).start()
+
+    def _receive(self, timeout: float | None) -> tuple[str, Any]:
+        assert self._control is not None
+        self._control.settimeout(timeout)
+        try:
+            message, fds, _, _ = socket.recv_fds(self._control, 1 << 20, 1)
+        except TimeoutError:
+            self.close()
+            raise KGraphError(
+                f"loading the graph took longer than {timeout:g} s; raise --work-timeout"
+            ) from None
+        if not message:
+            return "error", KGraphError("the graph loader ended without a result")
+        kind, payload = pickle.loads(message)
+        if kind == "worker":
+            return kind, _Slot(payload, Connection(fds[0]))
+        return kind, payload
+
+    def _receive_workers(self) -> None:
+        while not self._closed:
+            try:
+                kind, payload = self._receive(timeout=None)
+            except (OSError, KGraphError, EOFError, pickle.UnpicklingError):
+                return
+            if kind == "worker":
+                self._idle.put(payload)
+            elif kind == "error":
+                return
+
+    def run(self, request: Any, *, timeout: float, wait: float) -> Any:
+        """The worker's reply to ``request``; Busy when none frees up within ``wait``
+        seconds, Stopped when the query takes longer than ``timeout`` (the worker is
+        killed and replaced)."""
+        try:
+            slot = self._idle.get(timeout=wait)
+        except queue.Empty:
+            raise Busy from None
+        try:
+            slot.conn.send(request)
+            if slot.conn.poll(timeout):
+                reply = slot.conn.recv()
+                self._idle.put(slot)
+                return reply
+            reason = "timeout"
+        except (EOFError, OSError):
+            reason = "crash"
+        self._replace(slot)
+        raise Stopped(reason)
+
+    def _replace(self, slot: _Slot) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(slot.pid, signal.SIGKILL)  # the zygote reaps it
+        slot.conn.close()
+        with self._lock:
+            self.replaced += 1
+            if self._control is not None and not self._closed:
+                with contextlib.suppress(OSError):
+                    self._control.sendall(b"s")
+
+    def alive(self) -> bool:
+        """Whether the zygote still runs (without it, no worker can be replaced)."""
+        if not self._zygote:
+            return False
+        try:
+            done, _ = os.waitpid(self._zygote, os.WNOHANG)
+        except ChildProcessError:
+            done = self._zygote
+        if done:
+            self._zygote = 0
+        return not done
+
+    def close(self) -> None:
+        """Stop the zygote (which stops its workers)."""
+        self._closed = True
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+        while True:
+            try:
+                self._idle.get_nowait().conn.close()
+            except queue.Empty:
+                break
+        if self._zygote:
+            deadline = time.monotonic() + 5
+            with contextlib.suppress(ChildProcessError):
+                while time.monotonic() < deadline:
+                    done, _ = os.waitpid(self._zygote, os.WNOHANG)
+                    if done:
+                        break
+                    time.sleep(0.05)
+                else:
+                    os.kill(self._zygote, signal.SIGKILL)
+                    os.waitpid(self._zygote, 0)
+            self._zygote = 0
+
+
+def _close(fds: Sequence[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def fork_call(
+    fn: Callable[[], Any], on_result: Callable[[Any], None], *, close_fds: Sequence[int] = ()
+) -> None:
+    """Run ``fn`` in a child forked now, and hand its (picklable) result to ``on_result``
+    from a thread once it is done. Call it while this process has no thread: a child
+    forked from threads inherits the locks they held, and can wait on them forever.
+    ``close_fds``: descriptors the child must not keep open (sockets whose end others
+    wait for)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child process
+        os.close(read_fd)
+        _close(close_fds)
+        status = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            payload = pickle.dumps(fn())
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload)
+        except BaseException:
+            status = 70
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+
+    def collect() -> None:
+        with os.fdopen(read_fd, "rb") as source:
+            data = source.read()
+        os.waitpid(pid, 0)
+        if data:
+            on_result(pickle.loads(data))
+
+    threading.Thread(target=collect, name="kgraph-fork-call", daemon=True).start()
+
+
+# -- the zygote and its workers ----------------------------------------------------------
+
+
+def _zygote(  # pragma: no cover - child process
+    control: socket.socket,
+    loader: Loader,
+    handler: Handler,
+    size: int,
+    memory: int | None,
+    on_worker_start: Callable[[Any], Any] | None,
+) -> None:
+    status = 0
+    children: set[int] = set()
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the HTTP process
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            state, info = loader()
+        except KGraphError as err:
+            control.sendall(pickle.dumps(("error", err)))
+            return
+        except MemoryError:
+            control.sendall(pickle.dumps(("error", KGraphError("out of memory loading the graph"))))
+            return
+        control.sendall(pickle.dumps(("ready", info)))
+        for _ in range(size):
+            children.add(_spawn(control, state, handler, memory, on_worker_start))
+        while True:
+            ready, _, _ = select.select([control], [], [], 1.0)
+            _reap(children)
+            if not ready:
+                continue
+            data = control.recv(64)
+            if not data:
+                break  # the HTTP process is gone
+            for _ in range(data.count(b"s")):
+                children.add(_spawn(control, state, handler, memory, on_worker_start))
+    except BaseException:
+        status = 70
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _reap(children, block=True)
+        os._exit(status)
+
+
+def _reap(children: set[int], *, block: bool = False) -> None:  # pragma: no cover - zygote
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
+
+
+def _spawn(  # pragma: no cover - zygote
+    control: socket.socket,
+    state: Any,
+    handler: Handler,
+    memory: int | None,
+    on_worker_start: Callable[[Any], Any] | None,
+) -> int:
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        theirs.close()
+        _worker(mine, state, handler, memory, on_worker_start)
+    mine.close()
+    socket.send_fds(control, [pickle.dumps(("worker", pid))], [theirs.fileno()])
+    theirs.close()
+    return pid
+
+
+def _worker(  # pragma: no cover - worker process
+    sock: socket.socket,
+    state: Any,
+    handler: Handler,
+    memory: int | None,
+    on_worker_start: Callable[[Any], Any] | None,
+) -> None:
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Native code writes its own complaints (Rust's "memory allocation failed") to fd 2;
+        # the client gets the server's one-line error instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        if memory:
+            import resource
+
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        if on_worker_start is not None:
+            state = on_worker_start(state)
+        conn = Connection(sock.detach())
+        while True:
+            try:
+                request = conn.recv()
+            except (EOFError, OSError):
+                break
+            try:
+                reply = handler(state, request)
+            except MemoryError:
+                reply = ("error", 503, "the query ran out of memory; raise --max-memory")
+            conn.send(reply)
+    except BaseException:
+        status = 70
+    finally:
+        os._exit(status)

@@ -1,0 +1,143 @@
+"""What the pool's processes do: load the graph (zygote) and answer one query (worker).
+
+Answers are rendered in the worker, into a buffer that refuses to grow past the byte
+limit, so a huge result costs the worker its budget, never the HTTP process its memory.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+from kgraph.server import backend
+from kgraph.server.backend import KGraphError, LimitError
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Loaded:
+    project: backend.Project
+    limits: backend.Limits
+    store_dir: Path | None
+    dataset: backend.Dataset | None
+
+
+class TooBig(Exception):
+    pass
+
+
+class CappedBuffer(io.RawIOBase):
+    """A write-only byte buffer that raises :class:`TooBig` past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+        self._buffer = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        if self._buffer.tell() + size > self._limit:
+            raise TooBig
+        self._buffer.write(data)
+        return size
+
+    def getvalue(self) -> bytes:
+        return self._buffer.getvalue()
+
+
+def load(project: backend.Project, limits: backend.Limits, store_dir: Path | None) -> Any:
+    """In the zygote: load (or refresh) the dataset; say which graphs it has."""
+    dataset = backend.open_dataset(project, limits, store_dir)
+    info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
+    if store_dir is not None:
+        # An on-disk store (RocksDB) runs threads of its own; each worker opens it afresh
+        # after the fork rather than inherit a half-copied one.
+        del dataset
+        return Loaded(project, limits, store_dir, None), info
+    return Loaded(project, limits, None, dataset), info
+
+
+def reopen(state: Loaded) -> Loaded:
+    """In a new worker: open the on-disk store (already fresh) read-only."""
+    if state.dataset is None:
+        state.dataset = backend.open_dataset(state.project, state.limits, state.store_dir)
+    return state
+
+
+def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
+    """One request, in a worker: ("ok", bytes) or ("error", HTTP status, one line)."""
+    assert state.dataset is not None
+    limit = int(request["max_bytes"])
+    output = CappedBuffer(limit)
+    try:
+        if request["op"] == "graph":
+            _graph(state.dataset, request, output)
+        else:
+            _sparql(state.dataset, request, output)
+    except TooBig:
+        return (
+            "error",
+            422,
+            f"the result is larger than {_size(limit)}; add a LIMIT or raise --max-bytes",
+        )
+    except LimitError as err:
+        return "error", 503, _one_line(err)
+    except KGraphError as err:
+        return "error", 400, _one_line(err)
+    except (ValueError, OSError, TypeError) as err:
+        return "error", 400, _one_line(err)
+    except Exception as err:  # an engine failure we did not foresee: one line, not a crash
+        return "error", 500, f"the engine failed: {type(err).__name__}: {_one_line(err)}"
+    return "ok", output.getvalue()
+
+
+def _sparql(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuffer) -> None:
+    import pyoxigraph as ox
+
+    result = backend.query(
+        dataset,
+        request["text"],
+        default_graphs=request.get("default", ()),
+        named_graphs=request.get("named", ()),
+    )
+    fmt = request["format"]
+    if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+        result.serialize(
+            cast(IO[bytes], output), format=getattr(ox.QueryResultsFormat, fmt.upper())
+        )
+        return
+    syntax = backend.RdfSyntax.from_name(fmt)
+    items: Any = result
+    if syntax.quads:
+        items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result)
+    backend.serialize_graph(items, syntax, cast(IO[bytes], output))
+
+
+def _graph(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuffer) -> None:
+    """Graph Store Protocol GET: one named graph, or the default (union) graph."""
+    import pyoxigraph as ox
+
+    syntax = backend.RdfSyntax.from_name(request["format"])
+    graph = request.get("graph")
+    if graph:
+        triples: Any = (q.triple for q in dataset.quads([graph]))
+    else:  # the union, each triple once
+        triples = backend.query(dataset, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    items: Any = triples
+    if syntax.quads:
+        items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    backend.serialize_graph(items, syntax, cast(IO[bytes], output))
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MB} MB" if limit >= MB else f"{limit} bytes"
+
+
+def _one_line(err: object) -> str:
+    return " ".join(str(err).split())
