@@ -44,7 +44,7 @@ QUERY_TIMEOUT = "120"
 def cases(project: Path) -> list[tuple[str, list[str]]]:
     from kgraph.queries import load_query
 
-    found = []
+    found: list[tuple[str, list[str]]] = []
     for path in sorted((project / "queries").glob("*.rq")):
         query = load_query(path)
         found.append((path.stem, []))
@@ -125,7 +125,7 @@ def run(size: int, max_rows: int, kinds: list[str], out: Path) -> dict[str, obje
                     else Virtuoso(work / "bulk", max_rows=max_rows)
                 )
                 try:
-                    entry["bulk_load_s"] = round(bulk.bulk_load(dump), 2)  # type: ignore[attr-defined]
+                    entry["bulk_load_s"] = round(bulk.bulk_load(dump), 2)
                 finally:
                     bulk.stop()
             results[kind] = entry
@@ -134,27 +134,30 @@ def run(size: int, max_rows: int, kinds: list[str], out: Path) -> dict[str, obje
     return results
 
 
+def _why(verdict: str) -> str:
+    if verdict == "different":
+        return ""
+    return " (timeout)" if "no complete answer" in verdict else " (error)"
+
+
 def table(runs: list[dict[str, object]]) -> str:
     lines = [
         "| store | graph | queries identical | push (send + verify) | bulk load | differing or failing |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for result in runs:
-        graph = "shipped" if not result["size"] else f"{result['size'] // 1000}k"
+        size = int(str(result["size"]))
+        graph = f"{size // 1000}k" if size else "shipped"
         for kind in ("oxigraph", "virtuoso", "jena"):
             entry = result.get(kind)
             if not isinstance(entry, dict):
                 continue
             verdicts = entry["queries"]
             same = sum(v == "same" for v in verdicts.values())
-            bad = ", ".join(
-                f"{k}{'' if v == 'different' else ' (error)'}"
-                for k, v in verdicts.items()
-                if v != "same"
-            )
+            bad = ", ".join(f"{k}{_why(v)}" for k, v in verdicts.items() if v != "same")
             push = f"{entry['push_s']} s" if "push_s" in entry else "–"
             if entry.get("push", "ok") != "ok":
-                push += " (content check: differs)"
+                push += " (content check: the duration differs)"
             lines.append(
                 f"| {kind} | {graph} | {same}/{len(verdicts)} | {push} | "
                 f"{entry['bulk_load_s']} s | {bad or '–'} |"
