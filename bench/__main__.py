@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         cap=args.cap,
         no_cap=args.no_cap,
     )
-    from kgraph.project import shipped_root
+    from kgraph.layout import shipped_root
 
     source = shipped_root()  # the ontology, data and queries of the kgraph that is measured
     info = machine()

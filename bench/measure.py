@@ -298,8 +298,8 @@ class Bench:
         return found
 
     def cold_start(self) -> None:
+        from kgraph.layout import shipped_root
         from kgraph.namespaces import PREFIXES
-        from kgraph.project import shipped_root
 
         n = self.config.cold_runs
         cwd = str(self.tmp)
@@ -337,7 +337,7 @@ class Bench:
         )
 
     def guards(self) -> None:
-        from kgraph.project import shipped_root
+        from kgraph.layout import shipped_root
 
         shipped = shipped_root()
         queries = self.queries(shipped)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.generate import GENERATOR_VERSION, Summary, batch, generate, read_summary, write_summary
+from kgraph.namespaces import graph_iri
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "bench" / "cache"
-GRAPH = "https://w3id.org/kgraph/graph/"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def data_files(root: Path) -> list[list[str]]:
     for folder in ("ontology", "data"):
         for path in sorted((root / folder).rglob("*")):
             if path.suffix in (".ttl", ".nt", ".nq", ".trig") and path.name != "shapes.ttl":
-                found.append([str(path), GRAPH + path.relative_to(root).as_posix()])
+                found.append([str(path), graph_iri(path.relative_to(root).as_posix())])
     return found
 
 

@@ -12,9 +12,8 @@ from functools import cache
 import pytest
 
 from conftest import DATA, ROOT
-from kgraph.limits import Limits
+from kgraph import Project
 from kgraph.namespaces import PREFIXES
-from kgraph.project import Project
 from kgraph.store import Dataset
 
 FACT_IDS = [f"F{n:02d}" for n in range(1, 67)]
@@ -28,7 +27,7 @@ def facts() -> dict[str, str]:
 
 @cache
 def dataset() -> Dataset:
-    return Dataset.open(Project(ROOT), limits=Limits())
+    return Project.open(ROOT, isolated=False).dataset()
 
 
 def ask(query: str) -> bool:

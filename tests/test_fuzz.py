@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, invoke
+from kgraph import Project
 from kgraph.errors import ExitStatus, KGraphError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
-from kgraph.limits import Limits, run_bounded
+from kgraph.limits import Limits, Phase, run_bounded
 from kgraph.namespaces import GRAPH
-from kgraph.project import Project
 from kgraph.store import Dataset, parse, read_input
 from test_security import CountingServer
 
@@ -194,7 +194,7 @@ def small_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dataset(small_project: Path) -> Dataset:
-    return Dataset.open(Project.locate(small_project), limits=LIMITS)
+    return Project.open(small_project, limits=LIMITS, isolated=False).dataset()
 
 
 @pytest.fixture(scope="module")
@@ -244,14 +244,14 @@ def test_mutated_jsonld_parses_or_fails_with_our_error(
 def _evaluate(dataset: Dataset, text: str) -> int:
     """Guard, then run and consume the query in a bounded worker: the number of answers."""
 
-    def work(worker: Any) -> int:
+    def work() -> int:
         check_query(text, max_depth=LIMITS.max_depth, allowed_graph_prefix=GRAPH, source="fuzz")
         result = dataset.query(text, source="fuzz")
         if isinstance(result, bool) or not hasattr(result, "__iter__"):
             return int(bool(result))
         return sum(1 for _ in result)
 
-    return run_bounded(work, LIMITS, first_phase="query")
+    return run_bounded(work, LIMITS, first_phase=Phase.QUERY)
 
 
 @fuzz_settings(150)

@@ -87,7 +87,7 @@ from pathlib import Path
 import pyoxigraph
 from kgraph import store
 from kgraph.limits import Limits
-from kgraph.project import Project
+from kgraph.layout import Layout
 
 root, folder, after = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 steps = {"n": 0}
@@ -116,7 +116,7 @@ def opened(*args, **kwargs):
 opened.read_only = real.read_only
 pyoxigraph.Store = opened
 store.write_store_meta = step(store.write_store_meta)
-store.Dataset.open(Project(root), limits=Limits(), store_dir=folder)
+store.Dataset.open(Layout(root), limits=Limits(), store_dir=folder)
 print(steps["n"])
 """
 
@@ -220,7 +220,7 @@ from pathlib import Path
 from kgraph import store
 from kgraph.errors import StorageError
 from kgraph.limits import Limits
-from kgraph.project import Project
+from kgraph.layout import Layout
 
 def disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
@@ -231,7 +231,7 @@ if sys.argv[3] == "load":
 else:
     store.write_store_meta = disk_full
 try:
-    store.Dataset.open(Project(Path(sys.argv[1])), limits=Limits(), store_dir=Path(sys.argv[2]))
+    store.Dataset.open(Layout(Path(sys.argv[1])), limits=Limits(), store_dir=Path(sys.argv[2]))
 except (StorageError, OSError):
     sys.exit(3)
 """

@@ -7,17 +7,15 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
+from kgraph import Project
 from kgraph.errors import UsageError
-from kgraph.limits import Limits
 from kgraph.names import AmbiguousName, NameIndex, UnknownName, normal
 from kgraph.namespaces import KG, KGD
-from kgraph.project import Project
-from kgraph.store import Dataset
 
 
 @pytest.fixture(scope="module")
 def index() -> NameIndex:
-    dataset = Dataset.open(Project(ROOT), limits=Limits())
+    dataset = Project.open(ROOT, isolated=False).dataset()
     return NameIndex.from_store(dataset.store)
 
 

@@ -10,13 +10,11 @@ import pytest
 import rdflib
 
 from conftest import ROOT
+from kgraph import Project
 from kgraph.convert import graph_of, to_rdflib
 from kgraph.errors import ExitStatus
-from kgraph.limits import Limits
 from kgraph.namespaces import INFERRED, OWL, RDF, RDFS, XSD
-from kgraph.project import Project
 from kgraph.reasoning import closure
-from kgraph.store import Dataset
 
 TRIVIAL_OBJECTS = {OWL + "Thing", RDFS + "Resource"}
 
@@ -33,7 +31,7 @@ def informative(triple: tuple) -> bool:
 
 
 def reference(project: Path, semantics: type) -> set[tuple]:
-    dataset = Dataset.open(Project(project), limits=Limits())
+    dataset = Project.open(project, isolated=False).dataset()
     graph = graph_of(dataset.quads(dataset.asserted_graphs()))
     asserted = set(graph)
     subject_predicates = {(s, p) for s, p, _ in asserted}
@@ -50,7 +48,7 @@ def reference(project: Path, semantics: type) -> set[tuple]:
 
 
 def ours(project: Path, profile: str) -> set[tuple]:
-    dataset = Dataset.open(Project(project), limits=Limits())
+    dataset = Project.open(project, isolated=False).dataset()
     triples = closure(dataset, profile)
     converted = {
         (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in triples
@@ -139,7 +137,7 @@ def test_transitive_and_symmetric_properties(kgraph) -> None:
 
 
 def test_shipped_graph_is_consistent_under_owlrl(project: Path) -> None:
-    dataset = Dataset.open(Project(project), limits=Limits())
+    dataset = Project.open(project, isolated=False).dataset()
     graph = graph_of(dataset.quads(dataset.asserted_graphs()))
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
     assert list(graph.subjects(rdflib.RDF.type, rdflib.OWL.Nothing)) == []

@@ -1002,7 +1002,7 @@ def test_query_endpoint_is_derived_from_the_store_url(url: str, kind: str, expec
 
 
 def test_store_kinds_of_the_cli_match_the_library() -> None:
-    from kgraph.cli import STORE_KINDS as cli_kinds
+    from kgraph.cli.remote import STORE_KINDS as cli_kinds
     from kgraph.remote import STORE_KINDS
 
     assert tuple(cli_kinds) == STORE_KINDS

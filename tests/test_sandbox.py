@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Run, interruptible
-from kgraph import cli, operations, sandbox, store
-from kgraph.limits import Limits, Worker, run_bounded
+from kgraph import operations, sandbox, store
+from kgraph.limits import Limits, run_bounded
 from kgraph.sandbox import Access, Support
 
 SUPPORT = sandbox.support()
@@ -37,7 +37,7 @@ needs_landlock = pytest.mark.skipif(
 DENIED = (errno.EACCES, errno.EPERM)
 
 
-def _bounded(fn: Callable[[Worker], object], access: Access | None = None) -> object:
+def _bounded(fn: Callable[[], object], access: Access | None = None) -> object:
     return run_bounded(fn, Limits(), access=access)
 
 
@@ -49,7 +49,7 @@ def test_worker_cannot_connect_to_a_local_listener() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
 
-        def connect(worker: Worker) -> object:
+        def connect() -> object:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=5).close()
             except OSError as err:
@@ -68,7 +68,7 @@ def test_worker_cannot_send_udp() -> None:
         receiver.bind(("127.0.0.1", 0))
         port = receiver.getsockname()[1]
 
-        def send(worker: Worker) -> object:
+        def send() -> object:
             try:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
                     out.sendto(b"leak", ("127.0.0.1", port))
@@ -84,7 +84,7 @@ def test_worker_cannot_send_udp() -> None:
 
 @needs_landlock
 def test_worker_keeps_unix_socket_pairs() -> None:
-    def pair(worker: Worker) -> object:
+    def pair() -> object:
         left, right = socket.socketpair()
         with left, right:
             left.sendall(b"ok")
@@ -104,7 +104,7 @@ def test_worker_reads_allowed_file_but_not_the_canary(tmp_path: Path) -> None:
     canary = tmp_path / "canary.txt"
     canary.write_text("secret\n")
 
-    def read(worker: Worker) -> object:
+    def read() -> object:
         outcome: list[object] = [allowed.read_text()]
         for path in (canary, Path("/etc/hostname"), Path.home() / ".netrc"):
             try:
@@ -125,7 +125,7 @@ def test_worker_writes_only_beneath_its_write_folders(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
 
-    def write(worker: Worker) -> object:
+    def write() -> object:
         (store / "sub").mkdir()
         (store / "sub" / "ok").write_text("fine")
         try:
@@ -144,7 +144,7 @@ def test_sandbox_env_zero_turns_it_off(tmp_path: Path, monkeypatch: pytest.Monke
     canary = tmp_path / "canary.txt"
     canary.write_text("secret\n")
     monkeypatch.setenv("KGRAPH_SANDBOX", "0")
-    assert _bounded(lambda worker: canary.read_text()) == "secret\n"
+    assert _bounded(lambda: canary.read_text()) == "secret\n"
 
 
 def test_warning_names_the_missing_mechanism() -> None:
@@ -160,7 +160,7 @@ def test_cli_warns_once_without_landlock(
     kgraph: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sandbox, "_probe", lambda: (0, SUPPORT.seccomp))
-    monkeypatch.setattr(cli, "_warned", False)
+    monkeypatch.setattr("kgraph.project._warned", False)
     first = kgraph("query", "officials-and-posts", "-f", "csv")
     second = kgraph("query", "officials-and-posts", "-f", "csv")
     assert first.exit_code == second.exit_code == 0

@@ -6,16 +6,17 @@
   shape, a node shape with a node-level constraint, or a SPARQL-based constraint), the one
   focus node, what is wrong, and the constraint component it exercises. Added to the
   shipped graph, it fails on exactly that shape and focus node and nothing else.
-* kgraph validates in chunks on neighbourhoods of the focus nodes (src/kgraph/validation.py,
-  src/kgraph/shapes.py) and evaluates SPARQL-based constraints in Oxigraph
-  (src/kgraph/sparql_constraints.py). The reference tests run pySHACL directly on the whole
+* kgraph validates in chunks on neighbourhoods of the focus nodes (src/kgraph/shacl/engine.py,
+  src/kgraph/shacl/index.py) and evaluates SPARQL-based constraints in Oxigraph
+  (src/kgraph/shacl/sparql.py). The reference tests run pySHACL directly on the whole
   merged graph and demand the same results, so a triple lost by the neighbourhood
   extraction shows up as a difference.
 * ``kgraph add`` rejects each fixture as a batch, writes nothing, and does not blame a new
   batch for a violation that was already in the graph.
 
-A fixture test costs one ``kgraph validate`` and one pySHACL run (a few seconds each), so
-the whole module takes minutes; ``-k 'not reference'`` skips the pySHACL half.
+A fixture is validated in process as an overlay on the project loaded once (a fraction of
+a second); its pySHACL reference run on the whole graph takes seconds, so those tests are
+marked slow (``make quick`` skips them; ``make test`` runs them).
 """
 
 from __future__ import annotations
@@ -245,13 +246,31 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def validated(shipped: Path) -> Callable[[Path | None], Run]:
-    """`kgraph validate [FILE] -f json` on the copy, run once per file for the module."""
+    """A fixture validated as `kgraph validate FILE -f json` reports it, run once per file.
+
+    In process, as an overlay on the copy loaded once for the module
+    (``Project.overlay_validator``): only the nodes the file can affect are validated, as
+    ``kgraph add`` does, instead of reloading and revalidating the whole graph per fixture.
+    The shipped graph conforms (checked whole, by the CLI, below and in
+    test_shipped_graph_conforms), so every violation is one the file introduces; the
+    reference tests compare the results with pySHACL on the whole merged graph, so a node
+    the overlay missed shows up as a difference. ``None`` runs the CLI on the whole graph.
+    """
+    from kgraph import Project
+    from kgraph.shacl.report import render
+
+    check = Project.open(shipped, isolated=False).overlay_validator()
     runs: dict[Path | None, Run] = {}
 
     def run(path: Path | None) -> Run:
         if path not in runs:
-            extra = [str(path)] if path is not None else []
-            runs[path] = invoke(["--project", str(shipped), "validate", *extra, "-f", "json"])
+            if path is None:
+                runs[path] = invoke(["--project", str(shipped), "validate", "-f", "json"])
+            else:
+                report = check([str(path)])
+                status = ExitStatus.OK if report.conforms else ExitStatus.FINDINGS
+                data = render(report, "json")
+                runs[path] = Run(int(status), data.decode(), "", data)
         return runs[path]
 
     return run
@@ -560,6 +579,7 @@ PROBES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [pytest.param(n, id=n) for n in PROBES],

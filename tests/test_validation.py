@@ -10,22 +10,17 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from kgraph import validation
+from kgraph import Project
 from kgraph.errors import KGraphError
-from kgraph.limits import Limits
-from kgraph.operations import Context, load_inputs, load_shape_index
-from kgraph.project import Project
-from kgraph.store import Dataset
+from kgraph.limits import fork_map
+from kgraph.shacl import engine as validation
 
 BROKEN = sorted((DATA / "shapes").glob("*.ttl"))[:12]
 
 
 def report(project: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> validation.Report:
     monkeypatch.setattr(validation, "CHUNK", chunk)
-    context = Context(Project(project), Limits())
-    dataset = Dataset.open(context.project, limits=context.limits)
-    load_inputs(dataset, [str(p) for p in BROKEN], context.limits)
-    return validation.validate(dataset, load_shape_index(context), dataset.asserted_graphs())
+    return Project.open(project, isolated=False).validate([str(p) for p in BROKEN])
 
 
 def test_many_small_chunks_in_several_processes_equal_one_pass(
@@ -47,8 +42,8 @@ def test_a_failing_chunk_fails_the_whole_validation() -> None:
         return []
 
     with pytest.raises(KGraphError, match="chunk 3 broke"):
-        validation.map_forked(fn, list(range(6)), 2)
-    assert validation.map_forked(lambda i: [], list(range(6)), 2) == [[] for _ in range(6)]
+        fork_map(fn, list(range(6)), 2)
+    assert fork_map(lambda i: [], list(range(6)), 2) == [[] for _ in range(6)]
 
 
 # -- a shape kgraph cannot localise: the whole graph is validated, and the report says so ----

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,13 @@ from kgraph.chains import check_chains
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular
-from kgraph.limits import Limits, Worker
-from kgraph.locate import skolemise
-from kgraph.namespaces import DCTERMS, KG, PROV, RDF, SKOLEM, XSD, graph_iri
+from kgraph.layout import BATCH_DIR
+from kgraph.limits import Limits, Phase, phase
+from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
 from kgraph.operations import Context, graph_sources, load_shape_index
-from kgraph.project import BATCH_DIR
 from kgraph.results import prefixes_for, serialize
-from kgraph.store import Dataset, Input, parse, read_input
-from kgraph.validation import Report
+from kgraph.shacl.model import Report, ValidationMode
+from kgraph.store import Dataset, Input, parse, read_input, skolemise
 
 _BATCH_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}$")
 
@@ -50,10 +50,23 @@ class BatchInfo:
     triples: int
 
 
+class AddStatus(StrEnum):
+    """What ``add`` did with a batch."""
+
+    ADDED = "added"
+    DRY_RUN = "dry-run"
+    """It would have been added; nothing was written."""
+    DUPLICATE = "duplicate"
+    """The same input was added before."""
+    EMPTY = "empty"
+    """The input states no triples."""
+    REJECTED = "rejected"
+    """It would introduce violations; nothing was written."""
+
+
 @dataclass(frozen=True)
 class AddResult:
-    status: str
-    """``added``, ``dry-run``, ``duplicate``, ``empty`` (no triples) or ``rejected``."""
+    status: AddStatus
     batch: BatchInfo | None
     report: Report
     content: bytes = b""
@@ -78,7 +91,6 @@ def digest(inputs: Sequence[Input]) -> str:
 
 def add(
     ctx: Context,
-    worker: Worker,
     files: Sequence[str],
     *,
     source: str | None = None,
@@ -90,9 +102,9 @@ def add(
 ) -> AddResult:
     import pyoxigraph as ox
 
-    from kgraph import report as reporting
     from kgraph.reasoning import closure
-    from kgraph.validation import validate_batch
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate_batch
 
     if ctx.project.shipped:
         raise UsageError(
@@ -109,8 +121,8 @@ def add(
     relative = batch_relative(batch_id)
     graph = graph_iri(relative)
 
-    worker.phase("parse")
-    skolem = f"{SKOLEM}{sha[:16]}/"
+    phase(Phase.PARSE)
+    skolem = batch_skolem(sha)
     quads: list[Any] = []
     for item in inputs:
         quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
@@ -119,11 +131,15 @@ def add(
 
     for existing in list_batches(ctx.project.root):
         if existing.sha256 == sha:
-            empty = Report((), 0, "incremental")
+            empty = Report((), 0, ValidationMode.INCREMENTAL)
             return AddResult(
-                "duplicate", existing, empty, duplicate_of=existing.id, input_triples=len(quads)
+                AddStatus.DUPLICATE,
+                existing,
+                empty,
+                duplicate_of=existing.id,
+                input_triples=len(quads),
             )
-    worker.phase("load")
+    phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
     target = ox.NamedNode(graph)
@@ -150,7 +166,9 @@ def add(
         triples=len(stated),
     )
     if not stated:
-        return AddResult("empty", info, Report((), 0, "incremental"), input_triples=0)
+        return AddResult(
+            AddStatus.EMPTY, info, Report((), 0, ValidationMode.INCREMENTAL), input_triples=0
+        )
 
     overlay = ox.Store()
     overlay.extend(stated.values())
@@ -159,21 +177,21 @@ def add(
     check_chains(dataset.store, overlay, source=", ".join(item.name for item in inputs))
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
-    worker.phase("validate")
+    phase(Phase.VALIDATE)
     if infer != "none":
         # The closure of graph + batch, minus the closure of the graph alone, joins the batch.
-        worker.phase("reason")
+        phase(Phase.REASON)
         inferred_before = {(t.subject, t.predicate, t.object) for t in closure(dataset, infer)}
-        inferred_graph = f"{graph}#inferred"
+        batch_inferred = inferred_graph(infer, batch=graph)
         with_batch = Dataset(ox.Store(), dataset.project, dataset.sources, limits=dataset.limits)
         with_batch.store.extend(dataset.store.quads_for_pattern(None, None, None, None))
         with_batch.store.extend(overlay.quads_for_pattern(None, None, None, None))
         with_batch.extra_graphs.append(graph)
         for t in closure(with_batch, infer):
             if (t.subject, t.predicate, t.object) not in inferred_before:
-                overlay.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(inferred_graph)))
-        worker.phase("validate")
-        report = validate_batch(dataset, shapes, base, overlay, [graph, inferred_graph])
+                overlay.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(batch_inferred)))
+        phase(Phase.VALIDATE)
+        report = validate_batch(dataset, shapes, base, overlay, [graph, batch_inferred])
     else:
         report = validate_batch(dataset, shapes, base, overlay, [graph])
     sources = {
@@ -182,10 +200,10 @@ def add(
     }
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
-        return AddResult("rejected", info, report, input_triples=len(quads))
+        return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
     content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
     return AddResult(
-        "dry-run" if dry_run else "added",
+        AddStatus.DRY_RUN if dry_run else AddStatus.ADDED,
         info,
         report,
         content,
@@ -206,7 +224,7 @@ def _check_source(source: str) -> str:
 
 
 def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
-    from kgraph.report import GraphSource
+    from kgraph.shacl.report import GraphSource
 
     if len(inputs) == 1:
         item = inputs[0]
@@ -341,15 +359,15 @@ def _same_file(spec: str, path: Path) -> bool:
         return False
 
 
-def check_removal(ctx: Context, worker: Worker, batch: BatchInfo) -> Report:
+def check_removal(ctx: Context, batch: BatchInfo) -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
-    from kgraph.validation import validate_removal
+    from kgraph.shacl.engine import validate_removal
 
     shapes = load_shape_index(ctx)
-    worker.phase("load")
+    phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
-    worker.phase("validate")
+    phase(Phase.VALIDATE)
     report = validate_removal(dataset, shapes, batch.graph)
-    from kgraph import report as reporting
+    from kgraph.shacl import report as reporting
 
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgraph import __version__
-from kgraph.limits import Worker
+from kgraph.limits import Phase, phase
 from kgraph.namespaces import KG, ONTOLOGY, OWL, SH
 from kgraph.operations import Context, load_shape_index, open_dataset
 from kgraph.queries import checks as check_queries
@@ -38,11 +38,11 @@ class CheckReport:
         return sum(f.level == "ERROR" for f in self.findings)
 
 
-def run(ctx: Context, worker: Worker, *, infer: str = "none") -> CheckReport:
+def run(ctx: Context, *, infer: str = "none") -> CheckReport:
     from kgraph.results import cell
 
-    dataset = open_dataset(ctx, worker, infer=infer)
-    worker.phase("query")
+    dataset = open_dataset(ctx, infer=infer)
+    phase(Phase.QUERY)
     findings: list[Finding] = []
     rules: list[str] = []
     for name, query in check_queries(ctx.project.queries_dir).items():

@@ -11,7 +11,7 @@ Three refusals, each with the nearest thing the user may have meant:
   language tag.
 
 Each problem is one :class:`Problem`, with the ``file:line`` of its triple where a
-:class:`~kgraph.locate.LineIndex` gives one; a report shows them all, so its count is
+:class:`~kgraph.shacl.locate.LineIndex` gives one; a report shows them all, so its count is
 the number it shows. Everything is a dictionary lookup per batch term: the cost is the
 batch's, not the graph's.
 """
@@ -31,8 +31,8 @@ from kgraph.namespaces import KG, KGD, OWL, PREFIXES, RDF, RDFS, SH, XSD, shorte
 if TYPE_CHECKING:
     import pyoxigraph as ox
 
-    from kgraph.locate import LineIndex
     from kgraph.names import NameIndex
+    from kgraph.shacl.locate import LineIndex
 
 UNKNOWN_TERM = "unknown-term"
 UNDESCRIBED = "undescribed-object"

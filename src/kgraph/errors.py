@@ -24,6 +24,10 @@ class ExitStatus(IntEnum):
     """A remote store or the local disk failed: unreachable store, HTTP error, disk full, lock held."""
     LIMIT = 4
     """A resource limit was hit: input size, triple count, nesting depth, time or memory."""
+    INTERNAL = 70
+    """kgraph's own bug (an unexpected exception), not bad input; `KGRAPH_DEBUG=1` shows the traceback."""
+    INTERRUPTED = 130
+    """Interrupted by Ctrl-C or SIGTERM; nothing was written."""
 
 
 class KGraphError(Exception):
@@ -93,3 +97,9 @@ class LimitError(KGraphError):
     """A resource limit stopped the command before it finished."""
 
     status = ExitStatus.LIMIT
+
+
+class InternalError(KGraphError):
+    """kgraph itself failed: an exception nobody expected (a bug to report, not bad input)."""
+
+    status = ExitStatus.INTERNAL

@@ -18,15 +18,17 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from kgraph import sandbox
-from kgraph.errors import KGraphError, LimitError
+from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError
 from kgraph.sandbox import Access
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 MB = 1024 * 1024
 
@@ -58,28 +60,36 @@ class Limits:
     """Address-space limit of the worker process (bytes)."""
 
     def describe_phase(self, phase: str) -> str:
-        return {
-            "query": "--timeout",
-            "reason": "--work-timeout",
-            "validate": "--work-timeout",
-            "load": "--work-timeout",
-        }.get(phase, "--work-timeout")
+        """The option that raises the budget of ``phase``."""
+        return "--timeout" if phase == Phase.QUERY else "--work-timeout"
 
     def budget(self, phase: str) -> float:
-        return self.query_timeout if phase == "query" else self.work_timeout
+        return self.query_timeout if phase == Phase.QUERY else self.work_timeout
 
 
-class Worker:
-    """What the work function sees: it announces phases so the parent applies their budgets."""
+class Phase(StrEnum):
+    """The steps of a command, each with its own deadline (see :meth:`Limits.budget`)."""
 
-    def __init__(self, limits: Limits, channel: int | None) -> None:
-        self.limits = limits
-        self._channel = channel
+    LOAD = "load"
+    PARSE = "parse"
+    QUERY = "query"
+    REASON = "reason"
+    VALIDATE = "validate"
+    EXPORT = "export"
 
-    def phase(self, name: str) -> None:
-        if self._channel is not None:
-            _send(self._channel, ("phase", name))
 
+# The pipe to the supervising parent, set only inside a bounded worker: phase() is then
+# a message, and a no-op everywhere else (in process, in tests, in the debugger).
+_channel: int | None = None
+
+
+def phase(step: Phase) -> None:
+    """Announce that ``step`` begins, so that the supervising parent applies its deadline."""
+    if _channel is not None:
+        _send(_channel, ("phase", step))
+
+
+# -- the one message protocol of every forked process: length-prefixed pickles on a pipe --
 
 _HEADER = struct.Struct("!cQ")
 
@@ -93,11 +103,102 @@ def _send(fd: int, message: tuple[Any, ...]) -> None:
         view = view[written:]
 
 
+class _Decoder:
+    """Splits the bytes read from a pipe back into the messages :func:`_send` wrote."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[tuple[Any, ...]]:
+        self._buffer += chunk
+        messages = []
+        while len(self._buffer) >= _HEADER.size:
+            _, length = _HEADER.unpack_from(self._buffer)
+            end = _HEADER.size + length
+            if len(self._buffer) < end:
+                break
+            messages.append(pickle.loads(bytes(self._buffer[_HEADER.size : end])))
+            del self._buffer[:end]
+        return messages
+
+
+def _failure(err: BaseException) -> KGraphError:
+    """What a forked process reports for an exception: errors as they are, bugs as such."""
+    if isinstance(err, KGraphError):
+        return err
+    if isinstance(err, MemoryError):
+        return LimitError("ran out of memory; raise the limit with --max-memory")
+    return InternalError(f"internal error: {type(err).__name__}: {err}")
+
+
+def _send_error(fd: int, err: KGraphError) -> None:  # pragma: no cover - child side
+    try:
+        _send(fd, ("error", err))
+    except Exception:
+        _send(fd, ("error", InternalError(str(err))))
+
+
+def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``[fn(item) for item in items]``, spread over ``workers`` forked processes.
+
+    Each child takes every ``workers``-th item and sends its results back over the same
+    protocol as the bounded worker; a child that fails makes the whole call fail with its
+    error. Runs in this process when ``workers <= 1`` or where ``fork`` is missing.
+    """
+    if workers <= 1 or not hasattr(os, "fork"):
+        return [fn(item) for item in items]
+    children = []
+    for index in range(workers):
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            global _channel
+            _channel = None  # phases belong to the bounded worker, not to its helpers
+            sandbox.die_with_parent()  # the worker's group is killed on timeout; be sure
+            os.close(read_fd)
+            code = 0
+            try:
+                part = [(i, fn(items[i])) for i in range(index, len(items), workers)]
+                _send(write_fd, ("ok", part))
+            except BaseException as err:  # handed to the parent, whatever it is
+                _send_error(write_fd, _failure(err))
+                code = 1
+            os._exit(code)
+        os.close(write_fd)
+        children.append((pid, read_fd))
+    results: dict[int, R] = {}
+    failure: BaseException | None = None
+    try:
+        for pid, read_fd in children:
+            decoder = _Decoder()
+            messages: list[tuple[Any, ...]] = []
+            while chunk := os.read(read_fd, 1 << 20):
+                messages += decoder.feed(chunk)
+            os.close(read_fd)
+            os.waitpid(pid, 0)
+            if not messages:
+                failure = failure or InternalError("a forked process ended without a result")
+                continue
+            kind, payload = messages[0]
+            if kind == "ok":
+                results.update(payload)
+            else:
+                failure = failure or payload
+    finally:
+        for pid, _ in children:
+            with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    if failure is not None:
+        raise failure
+    return [results[i] for i in range(len(items))]
+
+
 def run_bounded(
-    fn: Callable[[Worker], T],
+    fn: Callable[[], T],
     limits: Limits,
     *,
-    first_phase: str = "load",
+    first_phase: Phase = Phase.LOAD,
     access: Access | None = None,
 ) -> T:
     """Run ``fn`` in a forked worker under ``limits``; return its result or raise its error.
@@ -108,7 +209,7 @@ def run_bounded(
     debugging with a debugger).
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
-        return fn(Worker(limits, None))
+        return fn()
     sandbox.prepare()  # once in this process, so that every worker inherits the answers
     sys.stdout.flush()
     sys.stderr.flush()
@@ -131,8 +232,10 @@ def run_bounded(
 
 
 def _child(
-    fn: Callable[[Worker], Any], limits: Limits, fd: int, access: Access
+    fn: Callable[[], Any], limits: Limits, fd: int, access: Access
 ) -> None:  # pragma: no cover
+    global _channel
+    _channel = fd
     status = 0
     try:
         with contextlib.suppress(OSError):
@@ -145,7 +248,7 @@ def _child(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         _apply_memory_limit(limits.max_memory)
-        result = fn(Worker(limits, fd))
+        result = fn()
         _send(fd, ("ok", result))
     except KGraphError as err:
         _send_error(fd, err)
@@ -159,17 +262,10 @@ def _child(
             ),
         )
     except BaseException as err:
-        _send_error(fd, KGraphError(f"internal error: {type(err).__name__}: {err}"))
-        status = 70
+        _send_error(fd, _failure(err))
+        status = int(ExitStatus.INTERNAL)
     finally:
         os._exit(status)
-
-
-def _send_error(fd: int, err: KGraphError) -> None:  # pragma: no cover - child side
-    try:
-        _send(fd, ("error", err))
-    except Exception:
-        _send(fd, ("error", KGraphError(str(err))))
 
 
 def _apply_memory_limit(limit: int) -> None:  # pragma: no cover - child side
@@ -208,7 +304,7 @@ def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the wor
 def _collect(fd: int, limits: Limits, phase: str) -> tuple[tuple[Any, ...] | None, str]:
     """Read the worker's messages until its result, its end, or a phase's deadline."""
     deadline = time.monotonic() + limits.budget(phase)
-    buffer = bytearray()
+    decoder = _Decoder()
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -222,13 +318,7 @@ def _collect(fd: int, limits: Limits, phase: str) -> tuple[tuple[Any, ...] | Non
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             return None, phase
-        buffer += chunk
-        while len(buffer) >= _HEADER.size:
-            _, length = _HEADER.unpack_from(buffer)
-            if len(buffer) < _HEADER.size + length:
-                break
-            message = pickle.loads(bytes(buffer[_HEADER.size : _HEADER.size + length]))
-            del buffer[: _HEADER.size + length]
+        for message in decoder.feed(chunk):
             if message[0] != "phase":
                 return message, phase
             phase = message[1]
@@ -256,7 +346,7 @@ def _crash_error(status: int, limits: Limits, phase: str) -> KGraphError:
         if sig in (signal.SIGKILL, signal.SIGABRT):
             return LimitError(f"{_phase_title(phase)} ran out of memory: {_memory_message(limits)}")
         return LimitError(f"{_phase_title(phase)} was stopped by signal {sig}")
-    return KGraphError(
+    return InternalError(
         f"{_phase_title(phase)} ended without a result (exit {os.WEXITSTATUS(status)})"
     )
 

@@ -83,6 +83,53 @@ def graph_iri(relative_path: str) -> str:
     return GRAPH + iri_path(relative_path.replace("\\", "/"))
 
 
+def input_graph(index: int, name: str) -> str:
+    """The graph of the n-th file given on the command line (validate, add)."""
+    from pathlib import PurePath
+    from urllib.parse import quote
+
+    return f"{GRAPH}input/{index}/{quote(PurePath(name).name)}"
+
+
+def inferred_graph(profile: str, *, batch: str | None = None) -> str:
+    """The graph of the triples a closure (``profile``) infers.
+
+    ``INFERRED + profile`` for the whole graph; with ``batch`` (the named graph of a batch
+    being added) the triples the batch adds to that closure, under the same prefix so that
+    every inferred graph is recognised by one test (``startswith(INFERRED)``).
+    """
+    if batch is None:
+        return INFERRED + profile
+    return f"{INFERRED}{profile}/{batch.removeprefix(GRAPH)}"
+
+
+def is_inferred(graph: str) -> bool:
+    """Whether a named graph holds inferred, not asserted, triples."""
+    return graph.startswith(INFERRED)
+
+
+def file_skolem(relative: str) -> str:
+    """The skolem namespace of a project file's blank nodes."""
+    return f"{SKOLEM}{iri_path(relative)}/"
+
+
+def batch_skolem(sha: str) -> str:
+    """The skolem namespace of a batch's blank nodes, from the SHA-256 of its input."""
+    return f"{SKOLEM}{sha[:16]}/"
+
+
+def input_skolem(index: int) -> str:
+    """The skolem namespace of the n-th file given on the command line."""
+    return f"{SKOLEM}input/{index}/"
+
+
+def void_subset(graph: str) -> str:
+    """The VoID subset describing one named graph (``kgraph stats``)."""
+    # a graph IRI is a valid IRI, but its own '#' (a fragment) cannot follow ours
+    local = graph.removeprefix(GRAPH).replace("/", "-").replace("#", "%23")
+    return BASE + "void#graph-" + local
+
+
 def expand(curie_or_iri: str) -> str:
     """``kgd:ChoeSonHui`` -> full IRI; ``<...>`` and full IRIs are returned unwrapped."""
     text = curie_or_iri.strip()

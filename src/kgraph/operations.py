@@ -1,7 +1,7 @@
 """The library's entry points: one function per thing a user asks kgraph to do.
 
-Each takes a :class:`Context` and a :class:`~kgraph.limits.Worker` (which announces the
-phase, so the right time budget applies) and returns a plain, picklable result. The CLI
+Each takes a :class:`Context`, announces its phases with :func:`kgraph.limits.phase` (so
+the right time budget applies) and returns a plain, picklable result. The CLI
 runs them through :func:`kgraph.limits.run_bounded` and only formats and writes.
 """
 
@@ -18,9 +18,9 @@ from kgraph.errors import StorageError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
-from kgraph.limits import Limits, Worker
-from kgraph.namespaces import GRAPH, PREFIXES, SKOLEM
-from kgraph.project import Project
+from kgraph.layout import Layout
+from kgraph.limits import Limits, Phase, phase
+from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, input_graph, input_skolem
 from kgraph.queries import CannedQuery, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import (
@@ -31,29 +31,29 @@ from kgraph.results import (
     serialize,
     serialize_triples,
 )
-from kgraph.store import Dataset, file_skolem, input_graph, parse, read_input
+from kgraph.store import Dataset, parse, read_input
 
 
 @dataclass(frozen=True)
 class Context:
     """Which project, which store, and within which limits."""
 
-    project: Project
+    project: Layout
     limits: Limits
     store_dir: Path | None = None
 
 
-def open_dataset(ctx: Context, worker: Worker, *, infer: str = "none") -> Dataset:
-    worker.phase("load")
+def open_dataset(ctx: Context, *, infer: str = "none") -> Dataset:
+    phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     if infer != "none":
-        worker.phase("reason")
+        phase(Phase.REASON)
         materialise(dataset, infer)
     return dataset
 
 
 def run_query(
-    ctx: Context, worker: Worker, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
+    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
 ) -> Rendered:
     shape = check_query(
         query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
@@ -61,8 +61,8 @@ def run_query(
     # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
     if shape.form:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
-    dataset = open_dataset(ctx, worker, infer=infer)
-    worker.phase("query")
+    dataset = open_dataset(ctx, infer=infer)
+    phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return render(result, fmt)
 
@@ -90,14 +90,14 @@ def load_inputs(
     base_iri: str | None = None,
 ) -> list[LoadedInput]:
     """Parse files strictly (skolemising blank nodes) and add each as a graph of its own."""
-    from kgraph.locate import skolemise
+    from kgraph.store import skolemise
 
     loaded = []
     for i, path in enumerate(files):
         source = read_input(path, syntax, limits)
         graph = input_graph(i, source.name)
         base = base_iri or graph
-        skolem = f"{SKOLEM}input/{i}/"
+        skolem = input_skolem(i)
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
         dataset.add_graph(graph, quads)
         loaded.append(
@@ -110,7 +110,7 @@ def load_inputs(
 
 
 def load_shape_index(ctx: Context) -> Any:
-    from kgraph.shapes import load_shapes
+    from kgraph.shacl.index import load_shapes
 
     path = ctx.project.shapes_path
     data = read_regular(path, limit=ctx.limits.max_input_bytes, name=ctx.project.display(path))
@@ -121,7 +121,7 @@ def graph_sources(
     ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()
 ) -> dict[str, Any]:
     """Where each graph was read from (inputs first: they are what the user is checking)."""
-    from kgraph.report import GraphSource
+    from kgraph.shacl.report import GraphSource
 
     sources: dict[str, GraphSource] = {}
     for item in inputs:
@@ -145,7 +145,6 @@ def _constant(data: bytes) -> Callable[[], bytes]:
 
 def validate(
     ctx: Context,
-    worker: Worker,
     files: Sequence[str] = (),
     *,
     infer: str = "none",
@@ -153,28 +152,67 @@ def validate(
     base_iri: str | None = None,
 ) -> Any:
     """Validate the graph plus the given files against the project's shapes."""
-    from kgraph import report as reporting
-    from kgraph.validation import validate as run_validation
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate as run_validation
 
     shapes = load_shape_index(ctx)
-    worker.phase("load")
+    phase(Phase.LOAD)
     dataset = Dataset.open(
         ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir
     )
     inputs = load_inputs(dataset, files, ctx.limits, syntax=syntax, base_iri=base_iri)
     if infer != "none":
-        worker.phase("reason")
+        phase(Phase.REASON)
         materialise(dataset, infer)
-    worker.phase("validate")
+    phase(Phase.VALIDATE)
     report = run_validation(dataset, shapes, dataset.asserted_graphs() + dataset.inferred_graphs)
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+
+
+def overlay_validator(
+    ctx: Context, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+) -> Callable[[Sequence[str]], Any]:
+    """Load the graph and the shapes once; return a function that validates files as an
+    overlay on them (as ``add`` validates a batch: only the violations the files introduce,
+    at the nodes they can affect), leaving the loaded graph as it was."""
+    import pyoxigraph as ox
+
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl.engine import validate_batch
+    from kgraph.store import skolemise
+
+    shapes = load_shape_index(ctx)
+    dataset = Dataset.open(ctx.project, limits=ctx.limits)
+    base = dataset.asserted_graphs()
+
+    def check(files: Sequence[str]) -> Any:
+        overlay = ox.Store()
+        inputs = []
+        for i, path in enumerate(files):
+            source = read_input(path, syntax, ctx.limits)
+            graph = input_graph(i, source.name)
+            base_of = base_iri or graph
+            skolem = input_skolem(i)
+            quads = skolemise(parse(source, base_iri=base_of, limits=ctx.limits), skolem)
+            target = ox.NamedNode(graph)
+            overlay.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
+            inputs.append(
+                LoadedInput(
+                    source.name, graph, source.data, source.syntax, base_of, skolem, len(quads)
+                )
+            )
+        report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
+        sources = graph_sources(ctx, dataset, inputs)
+        return reporting.locate(report, [overlay, dataset.store], sources)
+
+    return check
 
 
 # -- reasoning and export -------------------------------------------------------------------
 
 
-def reason(ctx: Context, worker: Worker, *, profile: str, syntax: RdfSyntax) -> bytes:
-    dataset = open_dataset(ctx, worker, infer=profile)
+def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
+    dataset = open_dataset(ctx, infer=profile)
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
     if syntax.quads and graph:
@@ -191,7 +229,6 @@ def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
 
 def export(
     ctx: Context,
-    worker: Worker,
     *,
     fmt: str,
     inferred: str,
@@ -204,9 +241,9 @@ def export(
 
     compress = fmt.endswith(".gz")
     syntax = RdfSyntax.from_name(fmt.removesuffix(".gz"))
-    dataset = open_dataset(ctx, worker, infer=inferred)
+    dataset = open_dataset(ctx, infer=inferred)
     graphs = dataset.asserted_graphs() + dataset.inferred_graphs
-    worker.phase("export")
+    phase(Phase.EXPORT)
     if syntax.quads:
         items: Any = dataset.quads(graphs)
     else:
@@ -237,7 +274,6 @@ def export(
 
 def convert(
     ctx: Context,
-    worker: Worker,
     path: str,
     *,
     syntax: RdfSyntax | None,
@@ -246,7 +282,7 @@ def convert(
 ) -> bytes:
     """Strictly parse one file (guards included) and serialise it in ``target``."""
 
-    worker.phase("parse")
+    phase(Phase.PARSE)
     source = read_input(path, syntax, ctx.limits)
     quads = parse(source, base_iri=base_iri, limits=ctx.limits)
     if target.quads:

@@ -1,136 +1,417 @@
-"""Where a kgraph project's files are, and which named graph each one becomes.
+"""The front door of the library: one :class:`Project`, whose methods are the verbs.
 
-A project is a folder with ``ontology/`` (the OWL ontology and ``shapes.ttl``), ``data/``
-(the curated files, and ``data/batches/`` written by ``kgraph add``) and ``queries/``.
-Each RDF file is its own named graph, ``https://w3id.org/kgraph/graph/<relative path>``.
+    from kgraph import Project, Profile
+    project = Project.open("path/to/project")
+    report = project.validate(infer=Profile.RDFS)
+
+Each verb runs its engine in the confined, bounded worker (:mod:`kgraph.limits`,
+:mod:`kgraph.sandbox`) unless the project was opened with ``isolated=False`` (in process:
+for tests and the debugger). Nothing here prints, exits or knows a command-line flag; the
+verbs that write (``add``, ``remove``, ``export`` to a file) take the project lock, clean
+what a crashed writer left and write atomically themselves.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph.errors import UsageError
+from kgraph.errors import KGraphError, StorageError
 from kgraph.formats import RdfSyntax
-from kgraph.fsutil import TMP_PREFIX, check_no_links
-from kgraph.namespaces import graph_iri
+from kgraph.layout import Layout
+from kgraph.limits import Limits, run_bounded
+from kgraph.reasoning import Profile
 
-SHAPES_FILE = "shapes.ttl"
-BATCH_DIR = "batches"
+if TYPE_CHECKING:
+    from kgraph.batches import AddResult, BatchInfo
+    from kgraph.checks import CheckReport
+    from kgraph.operations import Context
+    from kgraph.queries import CannedQuery, Scan
+    from kgraph.remote import GraphFile
+    from kgraph.results import Rendered
+    from kgraph.shacl.model import Report
+    from kgraph.stats import Stats
+    from kgraph.store import Dataset
+
+T = TypeVar("T")
+
+
+class RemoveStatus(StrEnum):
+    """What ``remove`` did with a batch."""
+
+    REMOVED = "removed"
+    DRY_RUN = "dry-run"
+    """It would have been removed; nothing was."""
+    REFUSED = "refused"
+    """The graph without it would have violations (and ``force`` was not given)."""
 
 
 @dataclass(frozen=True)
-class SourceFile:
-    """One RDF file of the project and the named graph it is loaded into."""
-
-    path: Path
-    relative: str
-    syntax: RdfSyntax
-
-    @property
-    def graph(self) -> str:
-        return graph_iri(self.relative)
-
-    @property
-    def is_batch(self) -> bool:
-        return self.relative.startswith(f"data/{BATCH_DIR}/")
+class RemoveResult:
+    status: RemoveStatus
+    batch: BatchInfo
+    report: Report
+    """The validation of the graph without the batch."""
 
 
-@dataclass(frozen=True)
+_warned = False
+
+
 class Project:
-    root: Path
-    shipped: bool = False
-    """True when this is the read-only graph shipped inside the installed package."""
+    """A kgraph project (its :class:`~kgraph.layout.Layout`), an optional on-disk store and
+    the limits every verb runs within. Open it with :meth:`open`."""
 
-    @property
-    def ontology_dir(self) -> Path:
-        return self.safe(self.root / "ontology")
-
-    @property
-    def data_dir(self) -> Path:
-        return self.safe(self.root / "data")
-
-    @property
-    def batch_dir(self) -> Path:
-        return self.safe(self.data_dir / BATCH_DIR)
-
-    @property
-    def queries_dir(self) -> Path:
-        return self.safe(self.root / "queries")
-
-    @property
-    def shapes_path(self) -> Path:
-        return self.safe(self.ontology_dir / SHAPES_FILE)
+    def __init__(
+        self,
+        layout: Layout,
+        *,
+        store: Path | None = None,
+        limits: Limits | None = None,
+        isolated: bool = True,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self._layout = layout
+        self._store = store
+        self._limits = limits or Limits()
+        self._isolated = isolated
+        self._on_warning = on_warning
 
     @classmethod
-    def locate(cls, directory: str | Path | None = None) -> Project:
+    def open(
+        cls,
+        directory: str | Path | None = None,
+        *,
+        store: str | Path | None = None,
+        limits: Limits | None = None,
+        isolated: bool = True,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> Project:
         """The project in ``directory``; by default the current directory when it is one,
-        else the graph shipped with the package."""
-        if directory is not None:
-            root = Path(directory)
-            if not _is_project(root):
-                raise UsageError(f"{root} is not a kgraph project (it needs ontology/ and data/)")
-            return cls(root)
-        here = Path.cwd()
-        if _is_project(here):
-            return cls(here)
-        return cls(shipped_root(), shipped=True)
+        else the graph shipped with the package. ``store`` is an on-disk Oxigraph store
+        kept up to date with the files; ``on_warning`` hears, once per process, that the
+        kernel sandbox is not available."""
+        return cls(
+            Layout.locate(directory),
+            store=Path(store) if store else None,
+            limits=limits,
+            isolated=isolated,
+            on_warning=on_warning,
+        )
 
-    def safe(self, path: Path) -> Path:
-        """``path``, refused (:class:`~kgraph.errors.RefusedError`) when a symbolic link
-        on the way from the project folder leads elsewhere. The shipped graph is part of
-        the installed package and trusted as such."""
-        return path if self.shipped else check_no_links(path, self.root)
+    @property
+    def layout(self) -> Layout:
+        return self._layout
 
-    def source_files(self) -> list[SourceFile]:
-        """The ontology and data files, in a stable order (ontology first)."""
-        files: list[SourceFile] = []
-        for folder in (self.ontology_dir, self.data_dir):
-            for path in sorted(_rdf_files(self.safe(folder), self)):
-                if folder == self.ontology_dir and path.name == SHAPES_FILE:
-                    continue
-                relative = path.relative_to(self.root).as_posix()
-                files.append(SourceFile(path, relative, RdfSyntax.from_path(path)))
-        return files
+    @property
+    def limits(self) -> Limits:
+        return self._limits
 
-    def display(self, path: Path) -> str:
-        """A path as the user should see it: relative to the project when inside it."""
+    @property
+    def store(self) -> Path | None:
+        return self._store
+
+    # -- reading -------------------------------------------------------------------------
+
+    def queries(self) -> Scan:
+        """The canned queries (``.queries``, by name) and the files that did not load
+        (``.problems``, each an error with its file and line)."""
+        from kgraph.queries import scan
+
+        return scan(self._layout.queries_dir, limit=self._limits.max_input_bytes)
+
+    def resolve(self, query: str | None, text: str | None = None) -> CannedQuery:
+        """A canned query by name, a ``.rq`` file, or (``text``) SPARQL text."""
+        from kgraph.queries import resolve
+
+        return resolve(query, text, self._layout.queries_dir, limit=self._limits.max_input_bytes)
+
+    def query(
+        self,
+        query: str | CannedQuery,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        *,
+        infer: Profile = Profile.NONE,
+        fmt: str = "table",
+        endpoint: str | None = None,
+    ) -> Rendered:
+        """Run a query (a name, a ``.rq`` path, SPARQL text, or a resolved query) with its
+        parameters bound as typed terms; the answer serialised as ``fmt``. With
+        ``endpoint``, the query runs at that SPARQL endpoint over the project's graphs."""
+        from kgraph.queries import CannedQuery, bind
+
+        canned = query if isinstance(query, CannedQuery) else self._resolve_any(query)
+        pairs = tuple(params.items()) if isinstance(params, Mapping) else tuple(params)
+        bound = bind(canned, pairs)
+        if endpoint:
+            from kgraph.remote import remote_query
+
+            return remote_query(
+                endpoint, canned, bound, fmt=fmt, context=self._context(), infer=infer
+            )
+        from kgraph.operations import run_query
+
+        return self._run(run_query, canned, bound, fmt=fmt, infer=infer)
+
+    def _resolve_any(self, query: str) -> CannedQuery:
+        # SPARQL text has whitespace or braces; a name or a path has neither.
+        if "{" in query or query.split()[0].upper() in ("PREFIX", "BASE"):
+            return self.resolve(None, query)
+        return self.resolve(query)
+
+    def validate(
+        self,
+        files: Sequence[str] = (),
+        *,
+        infer: Profile = Profile.NONE,
+        syntax: RdfSyntax | None = None,
+        base_iri: str | None = None,
+    ) -> Report:
+        """SHACL validation of the graph (plus the new triples in ``files``)."""
+        from kgraph import operations
+
+        report: Report = self._run(
+            operations.validate, files, reads=files, infer=infer, syntax=syntax, base_iri=base_iri
+        )
+        return report
+
+    def reason(
+        self, profile: Profile = Profile.OWLRL, *, syntax: RdfSyntax = RdfSyntax.TURTLE
+    ) -> bytes:
+        """The inferred triples alone (the closure minus what is asserted), serialised."""
+        from kgraph import operations
+
+        return self._run(operations.reason, profile=profile, syntax=syntax)
+
+    def export(
+        self, fmt: str = "nq", *, infer: Profile = Profile.NONE, target: str | Path | None = None
+    ) -> bytes | None:
+        """The whole dataset as ``fmt``: returned, or written atomically to ``target``."""
+        from kgraph import operations
+        from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
+
+        if target is None:
+            data = self._run(operations.export, fmt=fmt, inferred=infer, target=None)
+            assert isinstance(data, bytes)
+            return data
+        name = str(target)
+        target = Path(target)
+        tmp = temp_path_for(target)
         try:
-            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return str(path)
+            try:
+                # The confined worker writes into a private folder of its own, next to the target.
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp.mkdir()
+                part = tmp / target.name
+                self._run(
+                    operations.export,
+                    fmt=fmt,
+                    inferred=infer,
+                    target=part,
+                    name=name,
+                    writes=(str(tmp),),
+                )
+                part.replace(target)
+                fsync_dir(target.parent)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError as err:
+            raise StorageError(describe_os_error(err, target)) from err
+        return None
 
+    def convert(
+        self,
+        file: str,
+        *,
+        syntax: RdfSyntax | None = None,
+        base_iri: str | None = None,
+        to: RdfSyntax = RdfSyntax.NT,
+    ) -> bytes:
+        """``file`` read with the strict parser and the input guards, written as ``to``."""
+        from kgraph import operations
 
-def _is_project(folder: Path) -> bool:
-    return (folder / "ontology").is_dir() and (folder / "data").is_dir()
+        return self._run(
+            operations.convert, file, reads=(file,), syntax=syntax, base_iri=base_iri, target=to
+        )
 
+    def stats(self, *, infer: Profile = Profile.NONE) -> Stats:
+        """Triples per graph, instances per class, properties used, shapes and targets."""
+        from kgraph import stats
 
-def _rdf_files(folder: Path, project: Project) -> list[Path]:
-    """The RDF files under ``folder``; a symbolic link among them (file or folder) is
-    refused rather than followed or skipped, so that nothing is silently left out."""
-    found: list[Path] = []
-    if not folder.is_dir():
-        return found
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in dirnames:
-            project.safe(Path(dirpath) / name)
-        for name in filenames:
-            if name.startswith(".") or name.startswith(TMP_PREFIX):
-                continue
-            if RdfSyntax.is_rdf_path(name):
-                found.append(project.safe(Path(dirpath) / name))
-    return found
+        return self._run(stats.collect, infer=infer)
 
+    def check(self, *, infer: Profile = Profile.NONE) -> CheckReport:
+        """The quality checks (``queries/checks/*-violation.rq`` and ontology hygiene)."""
+        from kgraph import checks
 
-def shipped_root() -> Path:
-    """The graph that ships with the package: inside the wheel, or the source checkout."""
-    package = Path(__file__).resolve().parent
-    inside = package / "_project"
-    if _is_project(inside):
-        return inside
-    checkout = package.parent.parent
-    if _is_project(checkout):
-        return checkout
-    raise UsageError("no kgraph project here and no shipped graph found; pass --project DIR")
+        return self._run(checks.run, infer=infer)
+
+    def overlay_validator(
+        self, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+    ) -> Callable[[Sequence[str]], Report]:
+        """Load the graph and the shapes once, in this process, and return a function that
+        validates files as an overlay on them: only the violations the files introduce,
+        at the nodes they can affect (as :meth:`add` validates a batch); the loaded graph
+        is left as it was. For checking many small inputs against one graph (the shape
+        fixtures' tests); trusted input only, like :meth:`dataset`."""
+        from kgraph.operations import overlay_validator
+
+        check: Callable[[Sequence[str]], Report] = overlay_validator(
+            self._context(), syntax=syntax, base_iri=base_iri
+        )
+        return check
+
+    def dataset(self, *, infer: Profile = Profile.NONE) -> Dataset:
+        """The loaded graph (with the closure of ``infer`` in its own graph), in this
+        process: for walking the triples or comparing engines, not for untrusted input."""
+        from kgraph.operations import open_dataset
+
+        return open_dataset(self._context(), infer=infer)
+
+    # -- the write path ------------------------------------------------------------------
+
+    def batches(self) -> list[BatchInfo]:
+        """The batches added with :meth:`add`, oldest first."""
+        from kgraph.batches import list_batches
+        from kgraph.fsutil import clean_leftovers
+        from kgraph.lock import project_lock
+
+        if not self._layout.shipped:
+            # A start after a crash cleans what the crashed writer left (only when no writer runs).
+            try:
+                with project_lock(self._layout.root, wait=0):
+                    clean_leftovers(self._layout.data_dir)
+            except StorageError:
+                pass
+        return list_batches(self._layout.root, limit=self._limits.max_input_bytes)
+
+    def add(
+        self,
+        files: Sequence[str],
+        *,
+        source: str | None = None,
+        dry_run: bool = False,
+        infer: Profile = Profile.NONE,
+        syntax: RdfSyntax | None = None,
+        base_iri: str | None = None,
+        wait: float = 60.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> AddResult:
+        """Validate new triples with the graph and, if they conform, store them as a batch
+        (``data/batches/<id>.ttl``); on any failure nothing is written."""
+        from kgraph import batches
+        from kgraph.batches import AddStatus
+        from kgraph.fsutil import clean_leftovers, write_atomic
+        from kgraph.lock import project_lock
+
+        layout = self._layout
+        if layout.shipped:
+            raise KGraphError(
+                "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
+            )
+        with project_lock(layout.root, wait=wait, on_wait=on_wait):
+            clean_leftovers(layout.data_dir)
+            result: AddResult = self._run(
+                batches.add,
+                files,
+                reads=tuple(files),
+                source=source,
+                syntax=syntax,
+                base_iri=base_iri,
+                infer=infer,
+                dry_run=dry_run,
+            )
+            if result.status == AddStatus.ADDED:
+                assert result.batch is not None
+                write_atomic(
+                    layout.safe(layout.root / result.batch.path), result.content, exclusive=True
+                )
+        return result
+
+    def remove(
+        self,
+        batch: str,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        wait: float = 60.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> RemoveResult:
+        """Take a batch out again (by id, or a unique prefix of it or of its SHA-256),
+        unless the graph without it would have violations and ``force`` is not given."""
+        from kgraph import batches
+        from kgraph.fsutil import clean_leftovers, remove_durably
+        from kgraph.lock import project_lock
+
+        layout = self._layout
+        if layout.shipped:
+            raise KGraphError("the shipped graph is read-only; pass --project DIR")
+        with project_lock(layout.root, wait=wait, on_wait=on_wait):
+            clean_leftovers(layout.data_dir)
+            info = batches.find_batch(layout.root, batch)
+            report: Report = self._run(batches.check_removal, info)
+            if not report.conforms and not force:
+                return RemoveResult(RemoveStatus.REFUSED, info, report)
+            if dry_run:
+                return RemoveResult(RemoveStatus.DRY_RUN, info, report)
+            remove_durably(layout.safe(layout.root / info.path))
+        return RemoveResult(RemoveStatus.REMOVED, info, report)
+
+    def prepare_push(
+        self, folder: str, *, graphs: Sequence[str] = (), infer: Profile = Profile.NONE
+    ) -> list[GraphFile]:
+        """The graphs to push, each serialised into a file in ``folder`` (by the worker)."""
+        from kgraph import remote
+
+        return self._run(
+            remote.prepare, graphs=graphs, inferred=infer, folder=folder, writes=(folder,)
+        )
+
+    # -- the bounded worker --------------------------------------------------------------
+
+    def _context(self) -> Context:
+        from kgraph.operations import Context
+
+        return Context(self._layout, self._limits, self._store)
+
+    def _run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        reads: Sequence[str] = (),
+        writes: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> T:
+        """``fn(context, ...)`` in the confined worker (or here, when not isolated); it
+        may read the project and ``reads``, and write the store and ``writes``."""
+        context = self._context()
+        if not self._isolated:
+            return fn(context, *args, **kwargs)
+        access = self._access(tuple(reads), tuple(writes))
+        return run_bounded(lambda: fn(context, *args, **kwargs), self._limits, access=access)
+
+    def _access(self, reads: tuple[str, ...], writes: tuple[str, ...]) -> Any:
+        from kgraph import sandbox
+
+        global _warned
+        warning = sandbox.support().warning()
+        if warning and not _warned:
+            _warned = True
+            if self._on_warning is not None:
+                self._on_warning(warning)
+        layout = self._layout
+        folders = [layout.ontology_dir, layout.data_dir, layout.queries_dir]
+        store = [str(self._store)] if self._store else []
+        if self._store and not self._store.exists():
+            # The worker may write only beneath folders that exist when it starts.
+            try:
+                self._store.mkdir(parents=True)
+            except OSError as err:
+                raise StorageError(f"cannot create the store folder {self._store}: {err}") from err
+        return sandbox.Access(
+            read=tuple(str(f) for f in folders) + sandbox.readable(reads),
+            write=(*store, *writes),
+        )

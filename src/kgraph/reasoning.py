@@ -18,6 +18,7 @@ RDFS, OWL or XSD vocabularies themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import UsageError
@@ -28,7 +29,16 @@ if TYPE_CHECKING:
 
     from kgraph.store import Dataset
 
-PROFILES = ("none", "rdfs", "owlrl")
+
+class Profile(StrEnum):
+    """Which closure joins the asserted triples (a ``str``: ``Profile.OWLRL == "owlrl"``)."""
+
+    NONE = "none"
+    RDFS = "rdfs"
+    OWLRL = "owlrl"
+
+
+PROFILES = tuple(p.value for p in Profile)
 
 _RDFS_RULES = [
     # rdfs7 (with rdfs5): sub-properties
@@ -149,7 +159,7 @@ def materialise(dataset: Dataset, profile: str) -> str | None:
     """Compute the closure and load it into its own graph; return that graph's IRI."""
     import pyoxigraph as ox
 
-    from kgraph.store import inferred_graph
+    from kgraph.namespaces import inferred_graph
 
     if profile == "none":
         return None

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from kgraph.errors import LimitError, RemoteError, UsageError
-from kgraph.namespaces import GRAPH, PREFIXES, graph_iri
+from kgraph.limits import Phase, phase
+from kgraph.namespaces import GRAPH, PREFIXES, graph_iri, is_inferred
 
 if TYPE_CHECKING:
     import http.client
     import socket
 
-    from kgraph.limits import Worker
     from kgraph.operations import Context
     from kgraph.queries import CannedQuery
     from kgraph.results import Rendered
@@ -595,15 +595,13 @@ class GraphFile:
     blank_nodes: bool
 
 
-def prepare(
-    ctx: Context, worker: Worker, *, graphs: Sequence[str], inferred: str, folder: str
-) -> list[GraphFile]:
+def prepare(ctx: Context, *, graphs: Sequence[str], inferred: str, folder: str) -> list[GraphFile]:
     """Write each graph to push (all asserted ones, the inferred one if asked) to ``folder``."""
     import pyoxigraph as ox
 
     from kgraph.operations import open_dataset
 
-    dataset = open_dataset(ctx, worker, infer=inferred)
+    dataset = open_dataset(ctx, infer=inferred)
     known = dataset.asserted_graphs() + dataset.inferred_graphs
     selected = known
     if graphs:
@@ -611,12 +609,12 @@ def prepare(
         for name in graphs:
             iri = name if name in known else graph_iri(name)
             if iri not in known:
-                hint = "; pass --inferred too" if iri.startswith(GRAPH + "inferred/") else ""
+                hint = "; pass --inferred too" if is_inferred(iri) else ""
                 raise UsageError(
                     f"no graph {name!r} in this project{hint}; it has: {', '.join(known)}"
                 )
             selected.append(iri)
-    worker.phase("export")
+    phase(Phase.EXPORT)
     files = []
     for index, graph in enumerate(dict.fromkeys(selected)):
         seen: dict[str, Any] = {"triples": 0, "blank": False}
@@ -952,10 +950,10 @@ def remote_query(
     import pyoxigraph as ox
 
     from kgraph.guards import check_query
+    from kgraph.namespaces import inferred_graph
     from kgraph.operations import check_profile
     from kgraph.queries import with_values
     from kgraph.results import check_format, form_of, render
-    from kgraph.store import inferred_graph
     from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
     check_url(endpoint, what="--endpoint")

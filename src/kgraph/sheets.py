@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from kgraph.errors import InputError, LimitError
 from kgraph.limits import Limits
-from kgraph.locate import LineIndex
 from kgraph.names import AmbiguousName, NameIndex, UnknownName, normal
 from kgraph.namespaces import (
     DCTERMS,
@@ -43,6 +42,7 @@ from kgraph.namespaces import (
     XSD,
     used_prefixes,
 )
+from kgraph.shacl.locate import LineIndex
 
 if TYPE_CHECKING:
     import pyoxigraph as ox

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgraph.formats import RdfSyntax
-from kgraph.limits import Worker
-from kgraph.namespaces import BASE, DCTERMS, GRAPH, RDF, VOID, XSD
+from kgraph.limits import Phase, phase
+from kgraph.namespaces import BASE, DCTERMS, RDF, VOID, XSD, void_subset
 from kgraph.operations import Context, load_shape_index, open_dataset
 from kgraph.results import serialize
 
@@ -31,9 +31,9 @@ class Stats:
     subjects: int
 
 
-def collect(ctx: Context, worker: Worker, *, infer: str = "none") -> Stats:
-    dataset = open_dataset(ctx, worker, infer=infer)
-    worker.phase("query")
+def collect(ctx: Context, *, infer: str = "none") -> Stats:
+    dataset = open_dataset(ctx, infer=infer)
+    phase(Phase.QUERY)
     sizes = dataset.graph_sizes()
     files = {s.graph: s.relative for s in dataset.sources}
     graphs = tuple((g, files.get(g, "(inferred)"), n) for g, n in sizes.items())
@@ -85,9 +85,7 @@ def void(stats: Stats) -> bytes:
         ox.Triple(dataset, v("properties"), integer(len(stats.properties))),
     ]
     for graph, _file, size in stats.graphs:
-        # a graph IRI is a valid IRI, but its own '#' (a fragment) cannot follow ours
-        local = graph.removeprefix(GRAPH).replace("/", "-").replace("#", "%23")
-        subset = n(BASE + "void#graph-" + local)
+        subset = n(void_subset(graph))
         triples += [
             ox.Triple(dataset, v("subset"), subset),
             ox.Triple(subset, n(RDF + "type"), v("Dataset")),

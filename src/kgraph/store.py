@@ -20,9 +20,9 @@ from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
+from kgraph.layout import Layout, SourceFile
 from kgraph.limits import Limits
-from kgraph.namespaces import GRAPH, INFERRED, PREFIXES, SKOLEM
-from kgraph.project import Project, SourceFile
+from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, inferred_graph
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -142,7 +142,7 @@ class Dataset:
     """The project's files loaded into an Oxigraph store, one named graph per file."""
 
     store: ox.Store
-    project: Project
+    project: Layout
     sources: list[SourceFile]
     store_dir: Path | None = None
     extra_graphs: list[str] = field(default_factory=list)
@@ -150,7 +150,7 @@ class Dataset:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def open(cls, project: Project, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
+    def open(cls, project: Layout, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
         """Load the project in memory, or open (and refresh if stale) an on-disk store."""
         import pyoxigraph as ox
 
@@ -301,13 +301,11 @@ class Dataset:
 
 
 def _load_file(
-    store: ox.Store, source: SourceFile, project: Project, limits: Limits, *, bulk: bool = False
+    store: ox.Store, source: SourceFile, project: Layout, limits: Limits, *, bulk: bool = False
 ) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
     the file's own namespace) so that exports and pushes never duplicate them."""
     import pyoxigraph as ox
-
-    from kgraph.locate import skolemise
 
     name = project.display(source.path)
     data = read_input(str(source.path), source.syntax, limits, name=name)
@@ -346,13 +344,6 @@ def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
     if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG):
         return b"_:" in data or b"[" in data or b"(" in data
     return True
-
-
-def file_skolem(relative: str) -> str:
-    """The skolem namespace of a project file's blank nodes."""
-    from kgraph.namespaces import iri_path
-
-    return f"{SKOLEM}{iri_path(relative)}/"
 
 
 STORE_LOCK = "kgraph-store.lock"
@@ -409,7 +400,7 @@ def lock_wait(limits: Limits) -> float:
 
 
 def _open_persistent(
-    store_dir: Path, project: Project, sources: list[SourceFile], limits: Limits
+    store_dir: Path, project: Layout, sources: list[SourceFile], limits: Limits
 ) -> ox.Store:
     """Open the on-disk store, bringing it up to date file by file.
 
@@ -518,12 +509,20 @@ def write_store_meta(store_dir: Path, meta: dict[str, Any]) -> None:
     write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode())
 
 
-def input_graph(index: int, name: str) -> str:
-    """The graph for the n-th file given on the command line (validate, add)."""
-    from urllib.parse import quote
+def skolemise(quads: Iterable[Any], namespace: str) -> list[Any]:
+    """Replace blank nodes by IRIs ``namespace + b<n>``, numbered by first appearance.
 
-    return f"{GRAPH}input/{index}/{quote(Path(name).name)}"
+    Parse order is deterministic, so the same input always gets the same IRIs.
+    """
+    import pyoxigraph as ox
 
+    names: dict[str, Any] = {}
 
-def inferred_graph(profile: str) -> str:
-    return INFERRED + profile
+    def fix(term: Any) -> Any:
+        if isinstance(term, ox.BlankNode):
+            if term.value not in names:
+                names[term.value] = ox.NamedNode(f"{namespace}b{len(names) + 1}")
+            return names[term.value]
+        return term
+
+    return [ox.Quad(fix(q.subject), q.predicate, fix(q.object), q.graph_name) for q in quads]

@@ -45,7 +45,7 @@ class App:
 
     settings: Settings
     pool: Pool
-    project: backend.Project
+    project: backend.Layout
     limits: backend.Limits
     graphs: dict[str, int]
     canned: dict[str, backend.CannedQuery]

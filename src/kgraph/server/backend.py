@@ -15,9 +15,9 @@ from typing import IO, Any
 from kgraph.errors import KGraphError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
-from kgraph.limits import Limits, run_bounded
+from kgraph.layout import Layout
+from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
-from kgraph.project import Project
 from kgraph.queries import CannedQuery, bind, registry, with_values
 from kgraph.store import Dataset, syntax_error
 
@@ -27,9 +27,9 @@ __all__ = [
     "CannedQuery",
     "Dataset",
     "KGraphError",
+    "Layout",
     "LimitError",
     "Limits",
-    "Project",
     "RdfSyntax",
     "StorageError",
     "ValidationStatus",
@@ -46,15 +46,15 @@ __all__ = [
 ]
 
 
-def locate_project(directory: str | None) -> Project:
-    return Project.locate(directory)
+def locate_project(directory: str | None) -> Layout:
+    return Layout.locate(directory)
 
 
-def open_dataset(project: Project, limits: Limits, store_dir: Path | None) -> Dataset:
+def open_dataset(project: Layout, limits: Limits, store_dir: Path | None) -> Dataset:
     return Dataset.open(project, limits=limits, store_dir=store_dir)
 
 
-def canned_queries(project: Project) -> dict[str, CannedQuery]:
+def canned_queries(project: Layout) -> dict[str, CannedQuery]:
     return registry(project.queries_dir)
 
 
@@ -128,13 +128,12 @@ class ValidationStatus:
     error: str = ""
 
 
-def validation_status(project: Project, limits: Limits, store_dir: Path | None) -> ValidationStatus:
+def validation_status(project: Layout, limits: Limits, store_dir: Path | None) -> ValidationStatus:
     """What ``kgraph validate`` says about the graph, run once (in its own worker)."""
-    from kgraph import operations
+    from kgraph.project import Project
 
-    context = operations.Context(project, limits, store_dir)
     try:
-        report = run_bounded(lambda worker: operations.validate(context, worker), limits)
+        report = Project(project, store=store_dir, limits=limits).validate()
     except KGraphError as err:
         return ValidationStatus(False, 0, 0, 0, error=str(err))
     violations = sum(1 for f in report.findings if f.is_violation)

@@ -19,7 +19,7 @@ MB = 1024 * 1024
 
 @dataclass
 class Loaded:
-    project: backend.Project
+    project: backend.Layout
     limits: backend.Limits
     store_dir: Path | None
     dataset: backend.Dataset | None
@@ -51,7 +51,7 @@ class CappedBuffer(io.RawIOBase):
         return self._buffer.getvalue()
 
 
-def load(project: backend.Project, limits: backend.Limits, store_dir: Path | None) -> Any:
+def load(project: backend.Layout, limits: backend.Limits, store_dir: Path | None) -> Any:
     """In the zygote: load (or refresh) the dataset; say which graphs it has."""
     dataset = backend.open_dataset(project, limits, store_dir)
     info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}

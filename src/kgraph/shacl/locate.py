@@ -8,11 +8,11 @@ so validation itself pays nothing for this.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from kgraph.formats import RdfSyntax
+from kgraph.store import skolemise
 
 
 class _LineReader(io.RawIOBase):
@@ -38,25 +38,6 @@ class _LineReader(io.RawIOBase):
             self.line = self._next
         buffer[: len(chunk)] = chunk
         return len(chunk)
-
-
-def skolemise(quads: Iterable[Any], namespace: str) -> list[Any]:
-    """Replace blank nodes by IRIs ``namespace + b<n>``, numbered by first appearance.
-
-    Parse order is deterministic, so the same input always gets the same IRIs.
-    """
-    import pyoxigraph as ox
-
-    names: dict[str, Any] = {}
-
-    def fix(term: Any) -> Any:
-        if isinstance(term, ox.BlankNode):
-            if term.value not in names:
-                names[term.value] = ox.NamedNode(f"{namespace}b{len(names) + 1}")
-            return names[term.value]
-        return term
-
-    return [ox.Quad(fix(q.subject), q.predicate, fix(q.object), q.graph_name) for q in quads]
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.queries import inline_values
+from kgraph.shacl.model import Finding
 
 _UNSUPPORTED = ("$currentShape", "?currentShape", "$shapesGraph", "?shapesGraph", "$PATH")
 
@@ -133,8 +134,6 @@ def evaluate(
 ) -> list[Any]:
     """Validation results of ``constraints`` on ``store``'s default graph, for ``focus`` only."""
     import pyoxigraph as ox
-
-    from kgraph.validation import Finding
 
     focus = set(focus)
     findings = []

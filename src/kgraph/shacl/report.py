@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kgraph.formats import RdfSyntax
-from kgraph.locate import LineIndex
 from kgraph.namespaces import PREFIXES, RDF, SH, shorten
 from kgraph.results import prefixes_for, serialize
-from kgraph.validation import Finding, Report, to_ox
+from kgraph.shacl.locate import LineIndex
+from kgraph.shacl.model import Finding, Report, to_ox
 
 REPORT_FORMATS = ("text", "turtle", "json")
 

@@ -21,6 +21,7 @@ from typing import Any
 from kgraph.errors import InputError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
+from kgraph.shacl.sparql import extract
 
 Edge = tuple[str, bool]
 ReadPath = tuple[Edge, ...]
@@ -47,7 +48,7 @@ class ShapeIndex:
     shape_count: int = 0
     targets_by_shape: dict[str, list[str]] = field(default_factory=dict)
     sparql: list[Any] = field(default_factory=list)
-    """SPARQL-based constraints kgraph evaluates itself (see sparql_constraints.py)."""
+    """SPARQL-based constraints kgraph evaluates itself (see shacl/sparql.py)."""
     core_graph: Any = None
     """The shapes graph without those constraints: what pySHACL is given."""
 
@@ -135,7 +136,6 @@ def analyse(graph: Any) -> ShapeIndex:
             _shape_reads(graph, shape, (), index.reads, 0)
         except _Unbounded:
             index.global_shapes.add(str(shape))
-    from kgraph.sparql_constraints import extract
 
     index.sparql, index.core_graph = extract(graph)
     return index

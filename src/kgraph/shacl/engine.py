@@ -1,7 +1,7 @@
 """SHACL validation with pySHACL, on bounded neighbourhoods of the focus nodes.
 
 pySHACL is handed an rdflib graph that holds, for a set of focus nodes, exactly the
-triples the shapes read from them (see :mod:`kgraph.shapes`) plus the ontology (for
+triples the shapes read from them (see :mod:`kgraph.shacl.index`) plus the ontology (for
 ``rdfs:subClassOf`` in targets and ``sh:class``), and validates those focus nodes only.
 
 * ``validate`` (the whole graph) runs over every target node in chunks, so memory stays
@@ -15,64 +15,23 @@ both fall back to pySHACL over the whole graph; the report says so.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
-import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, KGraphError
+from kgraph.errors import InputError
+from kgraph.limits import fork_map
 from kgraph.namespaces import RDF, RDFS, SH
-from kgraph.shapes import ReadPath, ShapeIndex
+from kgraph.shacl.index import ReadPath, ShapeIndex
+from kgraph.shacl.model import Finding, Report, ValidationMode
+from kgraph.shacl.sparql import evaluate
 
 if TYPE_CHECKING:
-    import pyoxigraph as ox
-
     from kgraph.store import Dataset
 
 CHUNK = 4000
 """Focus nodes validated per pySHACL call when validating a whole graph."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One SHACL validation result; terms in N-Triples form."""
-
-    focus: str
-    path: str | None
-    value: str | None
-    message: str
-    severity: str
-    shape: str
-    component: str
-    constraint: str | None = None
-    """The SPARQL-based constraint that produced it (sh:sourceConstraint), if any."""
-    location: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str | None, str | None, str, str, str | None]:
-        return (self.focus, self.path, self.value, self.shape, self.component, self.constraint)
-
-    @property
-    def is_violation(self) -> bool:
-        return self.severity == "Violation"
-
-
-@dataclass(frozen=True)
-class Report:
-    findings: tuple[Finding, ...]
-    focus_nodes: int
-    mode: str
-    """``chunked``, ``incremental`` or ``whole-graph`` (fallback for global shapes)."""
-    global_shapes: tuple[str, ...] = ()
-    preexisting: int = 0
-    """Violations already in the graph at the nodes a batch touched (not blamed on it)."""
-
-    @property
-    def conforms(self) -> bool:
-        return not any(f.is_violation for f in self.findings)
 
 
 @dataclass
@@ -134,69 +93,8 @@ def validate(dataset: Dataset, shapes: ShapeIndex, graphs: Sequence[str]) -> Rep
     # store (no background threads); an on-disk store's RocksDB threads are not, so it
     # is validated in this process.
     workers = 1 if dataset.store_dir is not None else min(len(chunks), os.cpu_count() or 1)
-    findings = [f for part in map_forked(check, chunks, workers) for f in part]
-    return Report(tuple(findings), len(focus), "chunked")
-
-
-def map_forked(
-    fn: Callable[[Any], list[Finding]], items: Sequence[Any], workers: int
-) -> list[list[Finding]]:
-    """``[fn(item) for item in items]``, spread over ``workers`` forked processes.
-
-    Each child takes every ``workers``-th item and sends back its results, pickled; a child
-    that fails makes the whole call fail with its error.
-    """
-    if workers <= 1 or not hasattr(os, "fork"):
-        return [fn(item) for item in items]
-    children = []
-    for index in range(workers):
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            from kgraph.sandbox import die_with_parent
-
-            die_with_parent()  # the worker's group is killed on timeout; be sure all the same
-            os.close(read_fd)
-            code = 0
-            try:
-                payload: Any = (
-                    "ok",
-                    [(i, fn(items[i])) for i in range(index, len(items), workers)],
-                )
-            except BaseException as err:  # handed to the parent, whatever it is
-                payload, code = (
-                    ("error", err if isinstance(err, KGraphError) else KGraphError(repr(err))),
-                    1,
-                )
-            with os.fdopen(write_fd, "wb") as out:
-                pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os._exit(code)
-        os.close(write_fd)
-        children.append((pid, read_fd))
-    results: list[list[Finding]] = [[] for _ in items]
-    failure: BaseException | None = None
-    try:
-        for pid, read_fd in children:
-            with os.fdopen(read_fd, "rb") as source:
-                data = source.read()
-            os.waitpid(pid, 0)
-            if not data:
-                failure = failure or KGraphError("a validation process ended without a result")
-                continue
-            kind, payload = pickle.loads(data)
-            if kind == "ok":
-                for i, part in payload:
-                    results[i] = part
-            else:
-                failure = failure or payload
-    finally:
-        for pid, _ in children:
-            with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-    if failure is not None:
-        raise failure
-    return results
+    findings = [f for part in fork_map(check, chunks, workers) for f in part]
+    return Report(tuple(findings), len(focus), ValidationMode.CHUNKED)
 
 
 def validate_batch(
@@ -210,10 +108,12 @@ def validate_batch(
         old = {f.key for f in _whole_graph(before, shapes).findings}
         report = _whole_graph(after, shapes)
         new = tuple(f for f in report.findings if f.key not in old)
-        return Report(new, report.focus_nodes, "whole-graph", report.global_shapes, len(old))
+        return Report(
+            new, report.focus_nodes, ValidationMode.WHOLE_GRAPH, report.global_shapes, len(old)
+        )
     focus = sorted(_affected(after, shapes, _Scope(dataset, [], overlay, list(batch))), key=str)
     if not focus:
-        return Report((), 0, "incremental")
+        return Report((), 0, ValidationMode.INCREMENTAL)
     old_findings = _run(_neighbourhood(before, shapes, focus), shapes, focus)
     old = {f.key for f in old_findings}
     fresh = [
@@ -222,7 +122,7 @@ def validate_batch(
     return Report(
         tuple(fresh),
         len(focus),
-        "incremental",
+        ValidationMode.INCREMENTAL,
         preexisting=sum(f.is_violation for f in old_findings),
     )
 
@@ -238,15 +138,15 @@ def validate_removal(dataset: Dataset, shapes: ShapeIndex, graph: str) -> Report
         return Report(
             tuple(f for f in report.findings if f.key not in old),
             report.focus_nodes,
-            "whole-graph",
+            ValidationMode.WHOLE_GRAPH,
             report.global_shapes,
         )
     focus = sorted(_affected(before, shapes, _Scope(dataset, [graph])), key=str)
     if not focus:
-        return Report((), 0, "incremental")
+        return Report((), 0, ValidationMode.INCREMENTAL)
     old = {f.key for f in _run(_neighbourhood(before, shapes, focus), shapes, focus)}
     new = [f for f in _run(_neighbourhood(after, shapes, focus), shapes, focus) if f.key not in old]
-    return Report(tuple(new), len(focus), "incremental")
+    return Report(tuple(new), len(focus), ValidationMode.INCREMENTAL)
 
 
 def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
@@ -374,7 +274,7 @@ def _whole_graph(scope: _Scope, shapes: ShapeIndex) -> Report:
     return Report(
         tuple(findings),
         len(checked),
-        "whole-graph",
+        ValidationMode.WHOLE_GRAPH,
         tuple(sorted(shapes.global_shapes)),
     )
 
@@ -390,7 +290,6 @@ def _run(quads: list[Any], shapes: ShapeIndex, focus: Sequence[Any] | None) -> l
     import pyoxigraph as ox
 
     from kgraph.convert import graph_of
-    from kgraph.sparql_constraints import evaluate
 
     findings = _pyshacl(graph_of(quads), shapes)
     if focus is not None:
@@ -489,14 +388,3 @@ def _path_text(graph: Any, path: Any) -> str | None:
         if members:
             return "/".join(_path_text(graph, m) or "" for m in members)
     return str(path)
-
-
-def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """Parse one N-Triples term back (as stored in a Finding)."""
-    import pyoxigraph as ox
-
-    quad = next(
-        iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES))
-    )
-    term: ox.NamedNode | ox.BlankNode | ox.Literal = quad.object
-    return term

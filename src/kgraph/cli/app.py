@@ -1,0 +1,204 @@
+"""The ``kgraph`` group: its options, the state the commands share, and the ONE mapping
+from errors to exit codes.
+
+Only the ``kgraph.cli`` package imports Click. Heavy libraries (Oxigraph, rdflib, pySHACL)
+are imported inside the commands that use them, so ``kgraph --help`` starts in a blink.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from kgraph.project import Project
+
+from kgraph import __version__
+from kgraph.cli.options import COUNT, INPUT_MEGABYTES, MEGABYTES, TIMEOUT
+from kgraph.errors import ExitStatus, InternalError, KGraphError
+from kgraph.limits import MB, Limits
+
+
+class KGraphGroup(click.Group):
+    """Turns every :class:`KGraphError` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KGraphError as err:
+            click.echo(_error_line(err), err=True)
+            ctx.exit(int(err.status))
+        except BrokenPipeError:  # `kgraph export | head`
+            sys.stderr.close()
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; nothing was written", err=True)
+            ctx.exit(int(ExitStatus.INTERRUPTED))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # Click's own usage errors and exits keep their meaning
+        except Exception as err:
+            # Anything else is kgraph's bug, not the user's input: say so, exit 70.
+            if os.environ.get("KGRAPH_DEBUG") == "1":
+                raise
+            internal = InternalError(f"internal error: {type(err).__name__}: {err}")
+            click.echo(_error_line(internal), err=True)
+            ctx.exit(int(internal.status))
+
+
+def _error_line(err: KGraphError) -> str:
+    """``Error: ...`` on one line, whatever the engines put in their messages (lists,
+    quoted newlines), with control characters escaped: a store's answer or a data value
+    quoted in a message must not drive the terminal (escape sequences)."""
+    from kgraph.results import printable
+
+    return "Error: " + printable(" ".join(str(err).split()))
+
+
+class State:
+    """What the group's options set up for the commands."""
+
+    def __init__(self, project: str | None, store: str | None, limits: Limits, quiet: bool) -> None:
+        self._project_dir = project
+        self.store_dir = Path(store) if store else None
+        self.limits = limits
+        self.quiet = quiet
+
+    def open(self) -> Project:
+        """The project the options name, its verbs run in the confined worker."""
+        from kgraph.project import Project
+
+        return Project.open(
+            self._project_dir,
+            store=self.store_dir,
+            limits=self.limits,
+            on_warning=lambda warning: click.echo(f"Warning: {warning}", err=True),
+        )
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(
+    cls=KGraphGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="kgraph")
+@click.option(
+    "--project",
+    "-C",
+    metavar="DIR",
+    help="Project folder (default: the current one if it holds ontology/ and data/, else the shipped graph).",
+)
+@click.option(
+    "--store",
+    metavar="DIR",
+    envvar="KGRAPH_STORE",
+    help="On-disk Oxigraph store: load the graph once, reuse it until a file changes.",
+)
+@click.option(
+    "--timeout",
+    type=TIMEOUT,
+    default=Limits.query_timeout,
+    show_default=True,
+    metavar="S",
+    help="Seconds a query may run.",
+)
+@click.option(
+    "--work-timeout",
+    type=TIMEOUT,
+    default=Limits.work_timeout,
+    show_default=True,
+    metavar="S",
+    help="Seconds loading, reasoning or validation may run.",
+)
+@click.option(
+    "--max-memory",
+    type=MEGABYTES,
+    default=None,
+    metavar="MB",
+    help="Memory limit of the worker process [default: 80% of RAM].",
+)
+@click.option(
+    "--max-input",
+    type=INPUT_MEGABYTES,
+    default=Limits.max_input_bytes // MB,
+    show_default=True,
+    metavar="MB",
+    help="Largest input file.",
+)
+@click.option(
+    "--max-triples",
+    type=COUNT,
+    default=Limits.max_triples,
+    show_default=True,
+    metavar="N",
+    help="Most triples read from files given on the command line.",
+)
+@click.option(
+    "--max-depth",
+    type=COUNT,
+    default=Limits.max_depth,
+    show_default=True,
+    metavar="N",
+    help="Deepest bracket nesting in a query or JSON-LD file.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary lines on stderr.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    project: str | None,
+    store: str | None,
+    timeout: float,
+    work_timeout: float,
+    max_memory: int | None,
+    max_input: int,
+    max_triples: int,
+    max_depth: int,
+    quiet: bool,
+) -> None:
+    """kgraph: a knowledge graph of news reporting that you can query, check and share.
+
+    Exit codes: 0 ok; 1 problems found (violations, failed checks); 2 bad input or usage;
+    3 remote store or I/O failure; 4 a resource limit hit; 70 kgraph's own bug;
+    130 interrupted.
+    """
+    limits = Limits(
+        max_input_bytes=max_input * MB,
+        max_triples=max_triples,
+        max_depth=max_depth,
+        query_timeout=timeout,
+        work_timeout=work_timeout,
+        max_memory=max_memory * MB if max_memory is not None else Limits().max_memory,
+    )
+    ctx.obj = State(project, store, limits, quiet)
+
+
+def _emit(data: bytes, output: str | None) -> None:
+    if output:
+        from kgraph.fsutil import write_atomic
+
+        write_atomic(Path(output), data)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def _note(state: State, message: str) -> None:
+    if not state.quiet:
+        click.echo(message, err=True)
+
+
+def main() -> None:
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        # SIGTERM unwinds like Ctrl-C, so that temporary files are removed on the way out.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    cli(prog_name="kgraph")

@@ -1,0 +1,280 @@
+"""The commands that read the graph: queries, query, validate, reason, export, convert,
+stats, check."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kgraph.cli.app import State, _emit, _error_line, cli, pass_state
+from kgraph.cli.options import (
+    PROFILE,
+    base_option,
+    format_option,
+    infer_option,
+    input_format_option,
+    output_option,
+)
+from kgraph.cli.render import table
+from kgraph.errors import ExitStatus, KGraphError
+from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
+from kgraph.reasoning import Profile
+
+# -- queries --------------------------------------------------------------------------------
+
+
+@cli.command("queries")
+@format_option(["table", "json"], "table")
+@pass_state
+def list_queries(state: State, fmt: str) -> None:
+    """List the canned queries with their parameters and summary.
+
+    A query file that does not load is named on stderr (exit 2); the others are listed.
+    """
+    import json
+
+    from kgraph.queries import summaries
+
+    scanned = state.open().queries()
+    found = scanned.queries
+    if fmt == "json":
+        rows = [
+            {
+                "name": q.name,
+                "summary": q.summary,
+                "params": [p.__dict__ for p in q.params],
+                "columns": list(q.columns),
+            }
+            for q in found.values()
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        from kgraph.results import table
+
+        click.echo(table(["name", "parameters", "summary"], summaries(found.values())).rstrip("\n"))
+    for problem in scanned.problems:
+        click.echo(_error_line(problem), err=True)
+    if scanned.problems:
+        click.get_current_context().exit(int(ExitStatus.BAD_INPUT))
+
+
+@cli.command("query")
+@click.argument("query", required=False, metavar="NAME|FILE.rq")
+@click.option("-e", "--expression", metavar="SPARQL", help="Run this query text instead of a file.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Bind a parameter (repeatable); typed by the query header.",
+)
+@infer_option("Query the graph plus its RDFS or OWL 2 RL closure.")
+@format_option(
+    QUERY_FORMATS,
+    "table",
+    "table/csv/tsv/json/xml for SELECT and ASK; turtle/nt/nq/trig/jsonld/xml for CONSTRUCT and DESCRIBE.",
+)
+@output_option("Write to FILE (atomically) instead of standard output.")
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="Run against this SPARQL 1.1 endpoint instead of the local graph.",
+)
+@pass_state
+def query_command(
+    state: State,
+    query: str | None,
+    expression: str | None,
+    params: tuple[tuple[str, str], ...],
+    infer: str,
+    fmt: str,
+    output: str | None,
+    endpoint: str | None,
+) -> None:
+    """Run a canned query (by NAME), a query file, or -e 'SPARQL'.
+
+    Only read queries run: updates, SERVICE, LOAD and FROM graphs outside the dataset
+    are refused. Examples:
+
+      kgraph query officials-and-posts -p date 2024-10-28
+
+      kgraph query -e 'SELECT ?s WHERE { ?s a kg:Visit }' -f csv
+    """
+    project = state.open()
+    canned = project.resolve(query, expression)
+    rendered = project.query(canned, params, infer=Profile(infer), fmt=fmt, endpoint=endpoint)
+    _emit(rendered.data, output)
+
+
+# -- validation, reasoning, export ----------------------------------------------------------
+
+
+@cli.command("validate")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@infer_option("Validate the graph plus its RDFS or OWL 2 RL closure.")
+@format_option(["text", "turtle", "json"], "text", "Report format.")
+@input_format_option()
+@base_option()
+@output_option("Write the report to FILE (atomically).")
+@pass_state
+def validate_command(
+    state: State,
+    files: tuple[str, ...],
+    infer: str,
+    fmt: str,
+    input_format: str | None,
+    base: str | None,
+    output: str | None,
+) -> None:
+    """Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.
+
+    Exit 0 when everything conforms, 1 when there are violations.
+    """
+    from kgraph.shacl.report import render
+
+    syntax = RdfSyntax.from_name(input_format) if input_format else None
+    report = state.open().validate(files, infer=Profile(infer), syntax=syntax, base_iri=base)
+    _emit(render(report, fmt), output)
+    if not report.conforms:
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))
+
+
+@cli.command("reason")
+@infer_option("RDFS or OWL 2 RL entailment.", default="owlrl", choices=PROFILE, alias="--profile")
+@format_option(RdfSyntax.names(), "turtle")
+@output_option()
+@pass_state
+def reason_command(state: State, infer: str, fmt: str, output: str | None) -> None:
+    """Print the inferred triples alone (the closure minus what is asserted)."""
+    data = state.open().reason(Profile(infer), syntax=RdfSyntax.from_name(fmt))
+    _emit(data, output)
+
+
+@cli.command("export")
+@format_option(
+    EXPORT_FORMATS,
+    "nq",
+    "Quad formats (nq, trig, jsonld) keep the named graphs; .gz for bulk loaders.",
+)
+@infer_option("Also export the RDFS or OWL 2 RL closure, in its own graph.", alias="--inferred")
+@output_option()
+@pass_state
+def export_command(state: State, fmt: str, infer: str, output: str | None) -> None:
+    """Write the whole dataset: every source file's graph (and the inferred one)."""
+    if fmt.endswith(".gz") and not output and sys.stdout.isatty():
+        raise KGraphError("refusing to write gzip to a terminal; use -o FILE")
+    data = state.open().export(fmt, infer=Profile(infer), target=output)
+    if data is not None:
+        _emit(data, None)
+
+
+@cli.command("convert")
+@click.argument("file", metavar="FILE")
+@format_option(RdfSyntax.names(), "nt", "Output syntax.")
+@input_format_option("FILE")
+@base_option("FILE")
+@output_option()
+@pass_state
+def convert_command(
+    state: State,
+    file: str,
+    fmt: str,
+    input_format: str | None,
+    base: str | None,
+    output: str | None,
+) -> None:
+    """Read FILE with the strict parser and the input guards, and write it in another syntax.
+
+    The same reading as `validate` and `add`: use it to check a file before adding it.
+    """
+    syntax = RdfSyntax.from_name(input_format) if input_format else None
+    project = state.open()
+    data = project.convert(file, syntax=syntax, base_iri=base, to=RdfSyntax.from_name(fmt))
+    _emit(data, output)
+
+
+@cli.command("stats")
+@infer_option("Count the closure too.")
+@format_option(["table", "json", "turtle"], "table", "turtle gives a VoID description.")
+@pass_state
+def stats_command(state: State, infer: str, fmt: str) -> None:
+    """Triples per graph, instances per class, properties used, shapes and their targets."""
+    import json
+
+    from kgraph import stats
+    from kgraph.namespaces import shorten
+
+    found = state.open().stats(infer=Profile(infer))
+    if fmt == "turtle":
+        _emit(stats.void(found), None)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(found.__dict__, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{found.triples} triples, {found.subjects} subjects, {len(found.graphs)} graphs\n")
+    click.echo(
+        table(
+            ["graph", "file", "triples"], [[shorten(g), f, n] for g, f, n in found.graphs], "graph"
+        )
+    )
+    click.echo(
+        table(
+            ["class", "instances"], [[shorten(c), n] for c, n in found.classes], "class", "classes"
+        )
+    )
+    click.echo(
+        table(
+            ["property", "triples"],
+            [[shorten(p), n] for p, n in found.properties],
+            "property",
+            "properties",
+        )
+    )
+    click.echo(
+        table(
+            ["shape", "targets"],
+            [[shorten(s), ", ".join(shorten(t) for t in ts.split(", "))] for s, ts in found.shapes],
+            "shape",
+        ),
+        nl=False,
+    )
+
+
+@cli.command("check")
+@infer_option("Run the checks on the closure too (disjointness, owl:Nothing).")
+@format_option(["table", "tsv", "json"], "table", "tsv is ROBOT's report format.")
+@output_option("Write the report to FILE (atomically).")
+@pass_state
+def check_command(state: State, infer: str, fmt: str, output: str | None) -> None:
+    """Run the quality checks (queries/checks/*-violation.rq and ontology hygiene).
+
+    ROBOT-style report: Level, Rule Name, Subject, Property, Value. Exit 1 on any ERROR.
+    """
+    import json
+
+    report = state.open().check(infer=Profile(infer))
+    columns = ["Level", "Rule Name", "Subject", "Property", "Value"]
+    rows = [[f.level, f.rule, f.subject, f.property, f.value] for f in report.findings]
+    if fmt == "json":
+        data = (
+            json.dumps(
+                {
+                    "rules": list(report.rules),
+                    "findings": [dict(zip(columns, r, strict=True)) for r in rows],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    elif fmt == "tsv":
+        data = "\n".join("\t".join(r) for r in [columns, *rows]) + "\n"
+    else:
+        data = table(columns, rows, "finding")
+        data += f"{len(report.rules)} rules, {report.errors} errors, {len(rows) - report.errors} warnings/info\n"
+    _emit(data.encode(), output)
+    if report.errors:
+        click.get_current_context().exit(int(ExitStatus.FINDINGS))

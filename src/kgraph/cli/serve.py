@@ -1,0 +1,87 @@
+"""kgraph serve: options only; the server lives in kgraph.server."""
+
+from __future__ import annotations
+
+import click
+
+from kgraph.cli.app import State, cli, pass_state
+from kgraph.limits import MB, Limits
+
+# -- serve (issue 12): options only; the server lives in kgraph.server ----------------------
+
+
+@cli.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (any other than 127.0.0.1 is warned about).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7878,
+    show_default=True,
+    help="Port (0: any free one).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=2,
+    show_default=True,
+    metavar="N",
+    help="Queries run at once, each in its own worker process.",
+)
+@click.option(
+    "--timeout",
+    "query_timeout",
+    type=float,
+    default=None,
+    metavar="S",
+    help="Seconds one query may run [default: 30, or kgraph --timeout when given].",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    metavar="MB",
+    help="Largest answer.",
+)
+@click.option(
+    "--queue-wait",
+    type=float,
+    default=10.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds a request waits for a free worker before a 503.",
+)
+@pass_state
+def serve_command(
+    state: State,
+    host: str,
+    port: int,
+    workers: int,
+    query_timeout: float | None,
+    max_bytes: int,
+    queue_wait: float,
+) -> None:
+    """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
+    from kgraph.server import Settings, serve
+
+    if query_timeout is None:
+        query_timeout = (
+            state.limits.query_timeout
+            if state.limits.query_timeout != Limits.query_timeout
+            else 30.0
+        )
+    settings = Settings(
+        host=host,
+        port=port,
+        workers=workers,
+        timeout=query_timeout,
+        max_bytes=max_bytes * MB,
+        queue_wait=queue_wait,
+        quiet=state.quiet,
+    )
+    serve(state._project_dir, state.store_dir, state.limits, settings)

@@ -1,0 +1,74 @@
+"""What validation produces: findings, the report, and how the report was computed.
+
+Plain, picklable data (it crosses the worker's pipe); no engine is imported here, so every
+module of the package can use it without an import cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+
+class ValidationMode(StrEnum):
+    """How a report's focus nodes were validated (shown in the report)."""
+
+    CHUNKED = "chunked"
+    """Every target node of the graph, in chunks of bounded neighbourhoods."""
+    INCREMENTAL = "incremental"
+    """Only the nodes a batch (or its removal) can affect."""
+    WHOLE_GRAPH = "whole-graph"
+    """pySHACL over the whole graph: the fallback for global shapes."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL validation result; terms in N-Triples form."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    severity: str
+    shape: str
+    component: str
+    constraint: str | None = None
+    """The SPARQL-based constraint that produced it (sh:sourceConstraint), if any."""
+    location: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None, str, str, str | None]:
+        return (self.focus, self.path, self.value, self.shape, self.component, self.constraint)
+
+    @property
+    def is_violation(self) -> bool:
+        return self.severity == "Violation"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    focus_nodes: int
+    mode: ValidationMode
+    global_shapes: tuple[str, ...] = ()
+    preexisting: int = 0
+    """Violations already in the graph at the nodes a batch touched (not blamed on it)."""
+
+    @property
+    def conforms(self) -> bool:
+        return not any(f.is_violation for f in self.findings)
+
+
+def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Parse one N-Triples term back (as stored in a Finding)."""
+    import pyoxigraph as ox
+
+    quad = next(
+        iter(ox.parse(f"<urn:x:s> <urn:x:p> {nt} .".encode(), format=ox.RdfFormat.N_TRIPLES))
+    )
+    term: ox.NamedNode | ox.BlankNode | ox.Literal = quad.object
+    return term
