@@ -260,7 +260,7 @@ def queries_kgraph(
     from kgraph.guards import check_query
     from kgraph.limits import Limits
     from kgraph.namespaces import GRAPH, PREFIXES
-    from kgraph.results import render
+    from kgraph.results import capture
 
     limits = Limits()
     start = time.perf_counter()
@@ -270,8 +270,8 @@ def queries_kgraph(
     dataset = project.dataset()
     load = time.perf_counter() - start
     # Warm the code path here, once: every timed run is a fresh fork of this process.
-    render(dataset.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1"), "json")
-    render(dataset.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"), "nt")
+    capture(dataset.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1"), "json")
+    capture(dataset.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"), "nt")
     check_query("ASK {}", max_depth=limits.max_depth, allowed_graph_prefix=GRAPH)
     out: dict[str, Any] = {}
     raw_here: dict[str, Any] = {}
@@ -284,7 +284,7 @@ def queries_kgraph(
                 q["text"], max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=q["name"]
             )
             result = dataset.query(q["text"], substitutions=subs, source=q["name"])
-            return bytes(render(result, "nt" if q["form"] == "GRAPH" else "json").data)
+            return capture(result, "nt" if q["form"] == "GRAPH" else "json").data
 
         out[q["name"]] = _forked(run, rows, q["runs"], q["timeout"], q["cheap"])
         if not same_store or out[q["name"]].get("error"):
