@@ -68,13 +68,17 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
-def _fit(natural: list[int], width: int) -> list[int]:
-    """Column widths within ``width``: the widest columns are capped first (each column
-    keeps at least ``_MIN``), so narrow columns stay whole."""
+def _fit(natural: list[int], heads: list[int], width: int) -> list[int]:
+    """Column widths within ``width``: the widest columns are capped first, so narrow
+    columns stay whole; each keeps its heading's width, or ``_MIN`` when the headings alone
+    are too wide."""
     room = width - len(_GAP) * (len(natural) - 1)
-    floors = [min(n, _MIN) for n in natural]
     if sum(natural) <= room:
         return natural
+    # Keep the headings whole when they fit: a column is read by its name.
+    floors = [min(n, max(h, _MIN)) for n, h in zip(natural, heads, strict=True)]
+    if sum(floors) > room:
+        floors = [min(n, _MIN) for n in natural]
     if sum(floors) >= room:
         return floors
 
@@ -124,7 +128,7 @@ def table(
     full = sum(natural) + len(_GAP) * (len(natural) - 1)
     if width is not None and full > width and len(rows) == 1 and record:
         return _record(heads, cells[0]) + count
-    widths = natural if width is None else _fit(natural, width)
+    widths = natural if width is None else _fit(natural, [display_width(h) for h in heads], width)
     aligned = [c in right for c in columns]
 
     def line(texts: Sequence[str]) -> str:
