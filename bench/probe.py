@@ -522,6 +522,15 @@ def export_rdflib(files: list[list[str]], target: str) -> dict[str, Any]:
     }
 
 
+def _drawn(result: Any) -> str:
+    """The table ``kgraph query`` draws from a result (the worker sends TSV; the command
+    line parses the rows and draws them), so the command's cost includes the table's as
+    it did when the worker drew it."""
+    from kgraph.cli.render import table
+
+    return table(result.variables, result.rows())
+
+
 # -- the input guards -------------------------------------------------------------------------
 
 
@@ -543,7 +552,7 @@ def guards(
     canned = from_text(query["text"], name=query["name"])
     bound = {name: _term(value) for name, value in query["bindings"].items()}
     commands: dict[str, tuple[Callable[[], Any], int]] = {
-        "query": (lambda: run_query(context, canned, bound, fmt="table", infer="none"), runs),
+        "query": (lambda: _drawn(run_query(context, canned, bound, fmt=None, infer="none")), runs),
         "validate": (project.validate, validate_runs),
         "convert": (lambda: project.convert(convert), runs),
     }

@@ -211,7 +211,19 @@ def overlay_validator(
 # -- reasoning and export -------------------------------------------------------------------
 
 
-def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
+@dataclass(frozen=True)
+class ReasonResult:
+    """The inferred triples alone (the closure minus what is asserted), serialised."""
+
+    profile: str
+    graph: str | None
+    """The named graph the closure goes in (None for no closure)."""
+    data: bytes
+    syntax: RdfSyntax
+    triples: int
+
+
+def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
     dataset = open_dataset(ctx, infer=profile)
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
@@ -219,8 +231,10 @@ def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
         import pyoxigraph as ox
 
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
-        return serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
-    return serialize_triples(triples, syntax)
+        data = serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
+    else:
+        data = serialize_triples(triples, syntax)
+    return ReasonResult(profile, graph, data, syntax, len(triples))
 
 
 def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:

@@ -30,7 +30,7 @@ from kgraph.remote import StoreKind
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
     from kgraph.checks import CheckReport
-    from kgraph.operations import Context
+    from kgraph.operations import Context, ReasonResult
     from kgraph.queries import CannedQuery, Scan
     from kgraph.remote import GraphFile, PushOptions, PushPlan, PushReport
     from kgraph.results import QueryResult
@@ -193,7 +193,7 @@ class Project:
 
     def reason(
         self, profile: Profile = Profile.OWLRL, *, syntax: RdfSyntax = RdfSyntax.TURTLE
-    ) -> bytes:
+    ) -> ReasonResult:
         """The inferred triples alone (the closure minus what is asserted), serialised."""
         from kgraph import operations
 

@@ -163,8 +163,8 @@ def validate_command(
 @pass_state
 def reason_command(state: State, infer: str, fmt: str, output: str | None) -> None:
     """Print the inferred triples alone (the closure minus what is asserted)."""
-    data = state.open().reason(Profile(infer), syntax=RdfSyntax.from_name(fmt))
-    _emit(data, output)
+    result = state.open().reason(Profile(infer), syntax=RdfSyntax.from_name(fmt))
+    _emit(result.data, output)
 
 
 @cli.command("export")
