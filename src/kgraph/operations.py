@@ -24,10 +24,10 @@ from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, input_graph, input_s
 from kgraph.queries import CannedQuery, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import (
-    Rendered,
+    QueryResult,
+    capture,
     check_format,
     prefixes_for,
-    render,
     serialize,
     serialize_triples,
 )
@@ -53,18 +53,18 @@ def open_dataset(ctx: Context, *, infer: str = "none") -> Dataset:
 
 
 def run_query(
-    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
-) -> Rendered:
+    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str | None, infer: str
+) -> QueryResult:
     shape = check_query(
         query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
     )
     # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
-    if shape.form:
+    if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = open_dataset(ctx, infer=infer)
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
-    return render(result, fmt)
+    return capture(result, fmt)
 
 
 # -- reading files given on the command line ----------------------------------------------
@@ -211,7 +211,19 @@ def overlay_validator(
 # -- reasoning and export -------------------------------------------------------------------
 
 
-def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
+@dataclass(frozen=True)
+class ReasonResult:
+    """The inferred triples alone (the closure minus what is asserted), serialised."""
+
+    profile: str
+    graph: str | None
+    """The named graph the closure goes in (None for no closure)."""
+    data: bytes
+    syntax: RdfSyntax
+    triples: int
+
+
+def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
     dataset = open_dataset(ctx, infer=profile)
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
@@ -219,8 +231,10 @@ def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
         import pyoxigraph as ox
 
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
-        return serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
-    return serialize_triples(triples, syntax)
+        data = serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
+    else:
+        data = serialize_triples(triples, syntax)
+    return ReasonResult(profile, graph, data, syntax, len(triples))
 
 
 def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:

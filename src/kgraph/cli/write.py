@@ -14,7 +14,7 @@ from kgraph.cli.options import (
     input_format_option,
     wait_option,
 )
-from kgraph.cli.render import table
+from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus
 from kgraph.formats import RdfSyntax
 from kgraph.reasoning import Profile
@@ -146,6 +146,12 @@ def batches_command(state: State, fmt: str) -> None:
         return
     rows = [[b.id, b.added, b.triples, ", ".join(b.sources), b.source or ""] for b in found]
     click.echo(
-        table(["batch", "added", "triples", "from", "source"], rows, "batch", "batches"),
+        table(
+            ["batch", "added", "triples", "from", "source"],
+            rows,
+            "batch",
+            "batches",
+            width=terminal_width(),
+        ),
         nl=False,
     )
