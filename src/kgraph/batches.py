@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from kgraph.chains import check_chains
+from kgraph.closed import Part
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular, read_regular
 from kgraph.layout import BATCH_DIR
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
-from kgraph.operations import Context, graph_sources, load_shape_index
+from kgraph.operations import Context, closed_part, graph_sources, load_shape_index, refuse_closed
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.model import Report, ValidationMode
 from kgraph.store import Dataset, Input, parse, read_input, skolemise
@@ -138,9 +139,11 @@ def add(
     phase(Phase.PARSE)
     skolem = batch_skolem(sha)
     quads: list[Any] = []
+    counts = []
     if not sheet:
         for item in inputs:
             quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
+            counts.append(len(quads))
         quads = skolemise(quads, skolem)
     shapes = load_shape_index(ctx)
 
@@ -163,6 +166,21 @@ def add(
         compiled = _compile_sheet(dataset, inputs[0], ctx.limits)
         quads, lines = list(compiled.quads), compiled.lines
         source = source or compiled.document
+        parts = [Part(inputs[0].name, quads, lines)]
+    else:
+        starts = [0, *counts]
+        parts = [
+            closed_part(
+                item.name,
+                quads[starts[i] : starts[i + 1]],
+                item.data,
+                item.syntax,
+                base_iri or graph,
+                skolem,
+            )
+            for i, item in enumerate(inputs)
+        ]
+    refuse_closed(dataset, parts)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
     target = ox.NamedNode(graph)
     # The batch records every triple its input states (once each), not only the ones new to
