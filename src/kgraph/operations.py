@@ -21,7 +21,7 @@ from kgraph.guards import check_query
 from kgraph.layout import Layout
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, input_graph, input_skolem
-from kgraph.queries import CannedQuery, with_values
+from kgraph.queries import CannedQuery, resolve_names, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import (
     QueryResult,
@@ -62,6 +62,7 @@ def run_query(
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = open_dataset(ctx, infer=infer)
+    bound = resolve_names(bound, dataset.store)
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)
@@ -89,21 +90,54 @@ def load_inputs(
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
 ) -> list[LoadedInput]:
-    """Parse files strictly (skolemising blank nodes) and add each as a graph of its own."""
+    """Parse files strictly (skolemising blank nodes), refuse them at the closed door
+    (:mod:`kgraph.closed`), and add each as a graph of its own."""
     from kgraph.store import skolemise
 
     loaded = []
+    parsed = []
     for i, path in enumerate(files):
         source = read_input(path, syntax, limits)
         graph = input_graph(i, source.name)
         base = base_iri or graph
         skolem = input_skolem(i)
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
-        dataset.add_graph(graph, quads)
+        parsed.append(quads)
         loaded.append(
             LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads))
         )
+    parts = [
+        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
+        for item, quads in zip(loaded, parsed, strict=True)
+    ]
+    refuse_closed(dataset, parts)
+    for item, quads in zip(loaded, parsed, strict=True):
+        dataset.add_graph(item.graph, quads)
     return loaded
+
+
+def closed_part(
+    name: str,
+    quads: Sequence[Any],
+    data: bytes,
+    syntax: RdfSyntax,
+    base_iri: str | None,
+    skolem: str | None,
+) -> Any:
+    """One input for :func:`refuse_closed`, with the line of each of its triples."""
+    from kgraph.closed import Part
+    from kgraph.shacl.locate import LineIndex
+
+    return Part(name, quads, LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+
+
+def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
+    """The closed door (:func:`kgraph.closed.refuse`) against the loaded graph."""
+    from kgraph.closed import refuse
+    from kgraph.names import NameIndex
+
+    ontology = [s.graph for s in dataset.sources if s.relative.startswith("ontology/")]
+    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.from_store(dataset.store))
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -299,6 +333,11 @@ def convert(
     phase(Phase.PARSE)
     source = read_input(path, syntax, ctx.limits)
     quads = parse(source, base_iri=base_iri, limits=ctx.limits)
+    # A file checked with convert before `add` meets the same closed door as `add`.
+    phase(Phase.LOAD)
+    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    part = closed_part(source.name, quads, source.data, source.syntax, base_iri, None)
+    refuse_closed(dataset, [part])
     if target.quads:
         return serialize(quads, target, prefixes=prefixes_for(quads, target))
     return serialize_triples([q.triple for q in quads], target)

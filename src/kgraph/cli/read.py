@@ -70,7 +70,7 @@ def list_queries(state: State, fmt: str) -> None:
     type=(str, str),
     multiple=True,
     metavar="NAME VALUE",
-    help="Bind a parameter (repeatable); typed by the query header.",
+    help='Bind a parameter (repeatable); typed by the query header. An iri parameter takes an IRI, a CURIE or a name ("Choe Son Hui", speculated).',
 )
 @infer_option("Query the graph plus its RDFS or OWL 2 RL closure.")
 @format_option(
