@@ -1,8 +1,10 @@
-"""SHACL validation: the engine in one package, layered without an import cycle.
+"""SHACL validation: the engines in one package, layered without an import cycle.
 
 ``model`` (findings, reports) <- ``sparql`` (SPARQL-based constraints) <- ``index`` (what
-each shape reads) <- ``engine`` (validation on bounded neighbourhoods); ``locate`` and
-``report`` find the file and line of each finding and render the report.
+each shape reads) <- ``engine`` (pySHACL on bounded neighbourhoods, the reference);
+``compiled`` (shapes compiled to SPARQL: ``evaluate``, ``components``, ``sparqltext``,
+``literals``) is the default engine and leaves what it does not handle to ``engine``;
+``locate`` and ``report`` find the file and line of each finding and render the report.
 """
 
 from __future__ import annotations

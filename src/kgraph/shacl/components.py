@@ -1,0 +1,396 @@
+"""SHACL Core constraint components (SHACL 1.0 §4) as SELECTs over a focus pattern."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kgraph.namespaces import RDF, RDFS, SH, XSD
+from kgraph.shacl import literals as lit
+from kgraph.shacl.compiled import Shape, sh
+from kgraph.shacl.evaluate import CASTABLE, NODE_KINDS, RANGES, SUB, TYPE, Engine, Focus, Hit
+from kgraph.shacl.sparqltext import Uncompilable, term
+
+
+def evaluate(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits: list[Hit] = []
+    for local, method in _VALUE_FILTERS.items():
+        for param in shape.values(local):
+            condition = method(e, shape, param)
+            hits += _value_hits(e, shape, focus, local, condition, param)
+    for local, check in _SPECIAL.items():
+        if shape.values(local):
+            hits += check(e, shape, focus)
+    if any(shape.values(k) for k in ("node", "not", "and", "or", "xone")):
+        hits += _logical(e, shape, focus)
+    for constraint in shape.values("sparql"):
+        hits += e.sparql(shape, constraint, focus)
+    return hits
+
+
+def _component(local: str) -> str:
+    return local[0].upper() + local[1:] + "ConstraintComponent"
+
+
+def _hit(shape: Shape, this: Any, value: Any, local: str, exact: bool = False) -> Hit:
+    return Hit(this, value, shape, _component(local), shape.path_text, exact=exact)
+
+
+# -- components that are a condition on one value node ---------------------------------------
+
+
+def _class(e: Engine, shape: Shape, param: Any) -> str:
+    inner = f"?v {TYPE} ?kgraph_t . ?kgraph_t {SUB}* {term(param)}"
+    return f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
+
+
+def _datatype(e: Engine, shape: Shape, param: Any) -> str:
+    d = str(param)
+    if d == RDFS + "Literal":
+        return "FILTER(!isLiteral(?v))"
+    if d == RDF + "langString":
+        return "FILTER(!COALESCE(isLiteral(?v) && lang(?v) != '', false))"
+    if d == XSD + "string":
+        return f"FILTER(!COALESCE(isLiteral(?v) && sameTerm(datatype(?v), <{d}>), false))"
+    if d in CASTABLE:
+        return (
+            f"FILTER(!COALESCE(isLiteral(?v) && sameTerm(datatype(?v), <{d}>)"
+            f" && isLiteral(<{d}>(STR(?v))), false))"
+        )
+    # No cast decides it: the literals with that datatype are checked in Python.
+    return f"FILTER(!COALESCE(isLiteral(?v) && sameTerm(datatype(?v), {term(param)}), false))"
+
+
+def _node_kind(e: Engine, shape: Shape, param: Any) -> str:
+    kind = str(param).removeprefix(SH)
+    if kind not in NODE_KINDS:
+        raise Uncompilable(f"unknown sh:nodeKind {param}")
+    return f"FILTER({NODE_KINDS[kind]})"
+
+
+def _range(local: str) -> Callable[[Engine, Shape, Any], str]:
+    def condition(e: Engine, shape: Shape, param: Any) -> str:
+        return f"FILTER(!COALESCE(?v {RANGES[local]} {_constant(param)}, false))"
+
+    return condition
+
+
+def _min_length(e: Engine, shape: Shape, param: Any) -> str:
+    return f"FILTER(!COALESCE(!isBlank(?v) && STRLEN(STR(?v)) >= {int(param)}, false))"
+
+
+def _max_length(e: Engine, shape: Shape, param: Any) -> str:
+    return f"FILTER(!COALESCE(!isBlank(?v) && STRLEN(STR(?v)) <= {int(param)}, false))"
+
+
+def _pattern(e: Engine, shape: Shape, param: Any) -> str:
+    import pyoxigraph as ox
+
+    flags = str(shape.value("flags") or "")
+    args = f"{ox.Literal(str(param))}" + (f", {ox.Literal(flags)}" if flags else "")
+    return f"FILTER(!COALESCE(!isBlank(?v) && REGEX(STR(?v), {args}), false))"
+
+
+def _language_in(e: Engine, shape: Shape, param: Any) -> str:
+    import pyoxigraph as ox
+
+    tags = [str(ox.Literal(str(t))) for t in shape.graph.items(param)]
+    tests = " || ".join(f"langMatches(lang(?v), {t})" for t in tags) or "false"
+    return f"FILTER(!COALESCE({tests}, false))"
+
+
+def _in(e: Engine, shape: Shape, param: Any) -> str:
+    tests = " || ".join(f"sameTerm(?v, {_constant(m)})" for m in shape.graph.items(param))
+    return f"FILTER(!({tests or 'false'}))"
+
+
+_VALUE_FILTERS: dict[str, Callable[[Engine, Shape, Any], str]] = {
+    "class": _class,
+    "datatype": _datatype,
+    "nodeKind": _node_kind,
+    **{local: _range(local) for local in RANGES},
+    "minLength": _min_length,
+    "maxLength": _max_length,
+    "pattern": _pattern,
+    "languageIn": _language_in,
+    "in": _in,
+}
+
+
+def _constant(node: Any) -> str:
+    """A constant as the store would hold it (``1.0`` is stored as ``1``), so that sameTerm
+    compares it with stored values."""
+    import pyoxigraph as ox
+
+    from kgraph.shacl.sparqltext import ox_term
+
+    value = ox_term(node)
+    if isinstance(value, ox.Literal):
+        value = lit.canonical_forms([value])[value]
+    return str(value)
+
+
+_LITERAL_LEVEL = {"datatype", "pattern", "minLength", "maxLength"}
+
+
+def _python_check(shape: Shape, local: str, param: Any) -> Callable[[Any], bool]:
+    if local == "datatype":
+        return lambda t: lit.datatype_ok(t, str(param))
+    if local == "pattern":
+        flags = str(shape.value("flags") or "")
+        return lambda t: lit.pattern_ok(t, str(param), flags)
+    if local == "minLength":
+        return lambda t: lit.length_ok(t, int(param), None)
+    return lambda t: lit.length_ok(t, None, int(param))
+
+
+def _value_hits(
+    e: Engine, shape: Shape, focus: Focus, local: str, condition: str, param: Any
+) -> list[Hit]:
+    import pyoxigraph as ox
+
+    rows = e.pairs(shape, focus, condition)
+    literal_level = local in _LITERAL_LEVEL
+    check = _python_check(shape, local, param) if literal_level else None
+    special = (XSD + "string", RDF + "langString", RDFS + "Literal")
+    if local == "datatype" and str(param) not in CASTABLE and str(param) not in special:
+        # Same datatype: well-formed? (rdflib's judgement, as pySHACL's)
+        same = f"FILTER(isLiteral(?v) && sameTerm(datatype(?v), {term(param)}))"
+        assert check is not None
+        rows += [(t, v) for t, v in e.pairs(shape, focus, same) if not check(v)]
+    if not (literal_level and e.exact):
+        return [_hit(shape, t, v, local) for t, v in rows]
+    assert check is not None
+    hits = [
+        _hit(shape, t, v, local)
+        for t, v in rows
+        if not isinstance(v, ox.Literal) or e.exact.forms(t, shape.predicate, v) is None
+    ]
+    for t, v in e.pairs(shape, focus, e.rewritten):
+        for form in e.exact.forms(t, shape.predicate, v) or ():
+            if not check(form):
+                hits.append(_hit(shape, t, form, local, exact=True))
+    return hits
+
+
+# -- components over all the value nodes of a focus node --------------------------------------
+
+
+def _select_this(e: Engine, body: str) -> list[Any]:
+    return [r["this"] for r in e.q(f"SELECT DISTINCT ?this WHERE {{ {body} }}")]
+
+
+def _min_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits = []
+    for param in shape.values("minCount"):
+        n = int(param)
+        if n <= 0 or not shape.is_property:
+            continue
+        if n == 1:
+            inner = f"?this {shape.path_sparql} ?kgraph_v"
+            simple = shape.predicate is not None and e.wide
+            test = f"MINUS {{ {inner} }}" if simple else f"FILTER NOT EXISTS {{ {inner} }}"
+            nodes = _select_this(e, f"{focus('this')} {test}")
+        else:
+            body = f"{focus('this')} OPTIONAL {{ ?this {shape.path_sparql} ?v }}"
+            nodes = [
+                r["this"]
+                for r in e.q(
+                    f"SELECT ?this WHERE {{ {body} }} GROUP BY ?this"
+                    f" HAVING (COUNT(DISTINCT ?v) < {n})"
+                )
+            ]
+        hits += [_hit(shape, t, None, "minCount") for t in nodes]
+    return hits
+
+
+def _max_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits = []
+    for param in shape.values("maxCount"):
+        n = int(param)
+        if n == 0:
+            nodes = list({t for t, _ in e.pairs(shape, focus)})
+        elif n == 1:
+            second = f"?this {shape.path_sparql} ?kgraph_w FILTER(!sameTerm(?v, ?kgraph_w))"
+            nodes = list({t for t, _ in e.pairs(shape, focus, second)})
+        else:
+            nodes = [
+                r["this"]
+                for r in e.q(
+                    f"SELECT ?this WHERE {{ {e.vals(shape, focus)} }} GROUP BY ?this"
+                    f" HAVING (COUNT(DISTINCT ?v) > {n})"
+                )
+            ]
+        hits += [_hit(shape, t, None, "maxCount") for t in nodes]
+    return hits
+
+
+def _unique_lang(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    if str(shape.value("uniqueLang")).lower() != "true" or not shape.is_property:
+        return []
+    body = (
+        f"{e.vals(shape, focus)} ?this {shape.path_sparql} ?kgraph_w"
+        " FILTER(!sameTerm(?v, ?kgraph_w) && lang(?v) != ''"
+        " && LCASE(lang(?v)) = LCASE(lang(?kgraph_w)))"
+        " BIND(LCASE(lang(?v)) AS ?kgraph_l)"
+    )
+    rows = e.q(f"SELECT DISTINCT ?this ?kgraph_l WHERE {{ {body} }}")
+    return [_hit(shape, r["this"], None, "uniqueLang") for r in rows]
+
+
+def _has_value(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits = []
+    for param in shape.values("hasValue"):
+        constant = _constant(param)
+        if shape.is_property:
+            inner = f"?this {shape.path_sparql} {constant}"
+            test = f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
+            nodes = _select_this(e, f"{focus('this')} {test}")
+            hits += [_hit(shape, t, None, "hasValue") for t in nodes]
+        else:
+            rows = e.pairs(shape, focus, f"FILTER(!sameTerm(?v, {constant}))")
+            hits += [_hit(shape, t, None, "hasValue") for t, _ in rows]
+    return hits
+
+
+def _pair_component(local: str) -> Callable[[Engine, Shape, Focus], list[Hit]]:
+    def check(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+        hits = []
+        for param in shape.values(local):
+            other = term(param)
+            vals = e.vals(shape, focus)
+            if local == "equals":
+                rows = e.pairs(shape, focus, f"FILTER NOT EXISTS {{ ?this {other} ?v }}")
+                # A node shape's one value node is the focus node itself.
+                inner = (
+                    f"?this {shape.path_sparql} ?v"
+                    if shape.is_property
+                    else "FILTER(sameTerm(?this, ?v))"
+                )
+                query = (
+                    f"SELECT DISTINCT ?this ?v WHERE {{ {focus('this')} ?this {other} ?v"
+                    f" FILTER NOT EXISTS {{ {inner} }} }}"
+                )
+                rows += [(r["this"], r["v"]) for r in e.q(query)]
+            elif local == "disjoint":
+                rows = e.pairs(shape, focus, f"?this {other} ?v .")
+            else:
+                op = "<" if local == "lessThan" else "<="
+                query = (
+                    f"SELECT DISTINCT ?this ?v WHERE {{ {vals} ?this {other} ?kgraph_w"
+                    f" FILTER(!COALESCE(?v {op} ?kgraph_w, false)) }}"
+                )
+                rows = [(r["this"], r["v"]) for r in e.q(query)]
+            hits += [_hit(shape, t, v, local) for t, v in rows]
+        return hits
+
+    return check
+
+
+def _closed(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    from rdflib import URIRef
+
+    if str(shape.value("closed")).lower() != "true":
+        return []
+    allowed = {
+        p
+        for child in shape.values("property")
+        for p in [e.compiled.shape(child).path_node]
+        if isinstance(p, URIRef)
+    }
+    allowed |= set(shape.members("ignoredProperties"))
+    listed = ", ".join(term(p) for p in sorted(allowed))
+    condition = f"FILTER(?kgraph_p NOT IN ({listed}))" if listed else ""
+    query = (
+        f"SELECT DISTINCT ?this ?kgraph_p ?kgraph_o WHERE {{ {e.vals(shape, focus)}"
+        f" ?v ?kgraph_p ?kgraph_o {condition} }}"
+    )
+    hits = []
+    for row in e.q(query):
+        hit = _hit(shape, row["this"], row["kgraph_o"], "closed")
+        hit.path = f"<{row['kgraph_p'].value}>"
+        hits.append(hit)
+    return hits
+
+
+# -- components over nested shapes: sets combined in Python ----------------------------------
+
+
+def _logical(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits: list[Hit] = []
+    nested = e.nested_focus(shape, focus)
+    pairs: list[tuple[Any, Any]] | None = None
+
+    def value_pairs() -> list[tuple[Any, Any]]:
+        nonlocal pairs
+        if pairs is None:
+            pairs = e.pairs(shape, focus)
+        return pairs
+
+    for member in shape.values("node"):
+        bad = e.failing(member, nested)
+        hits += [_hit(shape, t, v, "node") for t, v in value_pairs() if v in bad]
+    for member in shape.values("not"):
+        bad = e.failing(member, nested)
+        hits += [_hit(shape, t, v, "not") for t, v in value_pairs() if v not in bad]
+    for local in ("and", "or", "xone"):
+        for lst in shape.values(local):
+            failing = [e.failing(m, nested) for m in shape.graph.items(lst)]
+            for t, v in value_pairs():
+                good = sum(v not in bad for bad in failing)
+                broken = {
+                    "and": good < len(failing),
+                    "or": good == 0,
+                    "xone": good != 1,
+                }[local]
+                if broken:
+                    hits.append(_hit(shape, t, v, local))
+    return hits
+
+
+def _qualified(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    hits: list[Hit] = []
+    nested = e.nested_focus(shape, focus)
+    pairs = e.pairs(shape, focus)
+    siblings: list[Any] = []
+    if str(shape.value("qualifiedValueShapesDisjoint")).lower() == "true":
+        parents = set(shape.graph.subjects(sh("property"), shape.node))
+        for parent in parents:
+            for sibling in shape.graph.objects(parent, sh("property")):
+                siblings += [
+                    q
+                    for q in shape.graph.objects(sibling, sh("qualifiedValueShape"))
+                    if sibling != shape.node
+                ]
+    sibling_bad = [e.failing(s, nested) for s in siblings]
+    for q in shape.values("qualifiedValueShape"):
+        bad = e.failing(q, nested)
+        counts: dict[Any, int] = {}
+        for t, _ in _focus_nodes(e, focus):
+            counts[t] = 0
+        for t, v in pairs:
+            if v not in bad and all(v in other for other in sibling_bad):
+                counts[t] = counts.get(t, 0) + 1
+        for param in shape.values("qualifiedMinCount"):
+            hits += [_hit(shape, t, None, "qualifiedMinCount") for t, c in counts.items()
+                     if c < int(param)]  # fmt: skip
+        for param in shape.values("qualifiedMaxCount"):
+            hits += [_hit(shape, t, None, "qualifiedMaxCount") for t, c in counts.items()
+                     if c > int(param)]  # fmt: skip
+    return hits
+
+
+def _focus_nodes(e: Engine, focus: Focus) -> list[tuple[Any, None]]:
+    return [(r["this"], None) for r in e.q(f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}")]
+
+
+_SPECIAL: dict[str, Callable[[Engine, Shape, Focus], list[Hit]]] = {
+    "minCount": _min_count,
+    "maxCount": _max_count,
+    "uniqueLang": _unique_lang,
+    "hasValue": _has_value,
+    **{local: _pair_component(local) for local in ("equals", "disjoint", "lessThan")},
+    "lessThanOrEquals": _pair_component("lessThanOrEquals"),
+    "closed": _closed,
+    "qualifiedValueShape": _qualified,
+}

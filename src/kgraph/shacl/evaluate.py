@@ -1,0 +1,397 @@
+"""The evaluation of compiled shapes over an Oxigraph store (see ``compiled``).
+
+A *focus pattern* is a function of a variable name returning a SPARQL group that binds that
+variable to the focus nodes: a shape's targets, a ``VALUES`` block of given nodes, or the
+value nodes of an enclosing shape. Each component is one SELECT over it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kgraph.namespaces import RDF, RDFS, SH, XSD
+from kgraph.shacl import literals as lit
+from kgraph.shacl.compiled import Shape, as_graphs, sh
+from kgraph.shacl.sparqltext import FOCUS_MARK, Uncompilable, prebound_select, term
+
+if TYPE_CHECKING:
+    from kgraph.shacl.compiled import CompiledShapes
+    from kgraph.shacl.model import Finding
+
+Focus = Callable[[str], str]
+
+OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
+TYPE, SUB = f"<{RDF}type>", f"<{RDFS}subClassOf>"
+# Datatypes whose well-formedness an XSD cast in Oxigraph decides (SPARQL 1.1 §17.5).
+CASTABLE = {
+    XSD + local
+    for local in ("integer", "decimal", "float", "double", "boolean", "dateTime", "date", "time")
+}
+NODE_KINDS = {
+    "IRI": "!isIRI(?v)",
+    "BlankNode": "!isBlank(?v)",
+    "Literal": "!isLiteral(?v)",
+    "BlankNodeOrIRI": "isLiteral(?v)",
+    "BlankNodeOrLiteral": "isIRI(?v)",
+    "IRIOrLiteral": "isBlank(?v)",
+}
+RANGES = {"minExclusive": ">", "minInclusive": ">=", "maxExclusive": "<", "maxInclusive": "<="}
+DEFAULT_MESSAGES = {
+    "ClassConstraintComponent": "Value is not an instance of the class",
+    "DatatypeConstraintComponent": "Value does not have the datatype (or is ill-formed)",
+    "NodeKindConstraintComponent": "Value is not of the node kind",
+    "MinCountConstraintComponent": "Fewer values than sh:minCount",
+    "MaxCountConstraintComponent": "More values than sh:maxCount",
+    "MinLengthConstraintComponent": "Value is shorter than sh:minLength",
+    "MaxLengthConstraintComponent": "Value is longer than sh:maxLength",
+    "PatternConstraintComponent": "Value does not match the pattern",
+    "LanguageInConstraintComponent": "Language tag not in sh:languageIn",
+    "UniqueLangConstraintComponent": "Language tag used more than once",
+    "InConstraintComponent": "Value is not in sh:in",
+    "HasValueConstraintComponent": "The required value is missing",
+    "ClosedConstraintComponent": "Property not allowed by the closed shape",
+    "NotConstraintComponent": "Value conforms to the sh:not shape",
+    "AndConstraintComponent": "Value does not conform to every sh:and shape",
+    "OrConstraintComponent": "Value conforms to none of the sh:or shapes",
+    "XoneConstraintComponent": "Value does not conform to exactly one sh:xone shape",
+    "NodeConstraintComponent": "Value does not conform to the sh:node shape",
+    "QualifiedMinCountConstraintComponent": "Too few values conform to the qualified shape",
+    "QualifiedMaxCountConstraintComponent": "Too many values conform to the qualified shape",
+    "EqualsConstraintComponent": "Values differ from those of sh:equals",
+    "DisjointConstraintComponent": "Value also a value of sh:disjoint",
+    "LessThanConstraintComponent": "Value is not less than the other property's",
+    "LessThanOrEqualsConstraintComponent": "Value is greater than the other property's",
+    "SPARQLConstraintComponent": "SPARQL constraint violated",
+}
+for _name, _op in RANGES.items():
+    DEFAULT_MESSAGES[_name[0].upper() + _name[1:] + "ConstraintComponent"] = (
+        f"Value is not {_op} the sh:{_name} bound"
+    )
+
+
+@dataclass
+class Hit:
+    focus: Any
+    value: Any
+    shape: Shape
+    component: str
+    path: str | None
+    constraint: Any = None
+    row: Any = None
+    exact: bool = False
+
+
+class Engine:
+    def __init__(
+        self,
+        compiled: CompiledShapes,
+        store: Any,
+        graphs: Sequence[Any],
+        focus: Collection[Any] | None,
+        exact: lit.ExactLiterals,
+    ) -> None:
+        import pyoxigraph as ox
+
+        self.compiled = compiled
+        self.store = store
+        self.graphs = as_graphs(graphs)
+        self.exact = exact
+        self.only: set[Any] | None = None
+        self.values: list[Any] | None = None
+        if focus is not None:
+            if any(isinstance(n, ox.BlankNode) for n in focus):
+                self.only = set(focus)  # not writable in a query: filter afterwards
+            else:
+                self.values = list(focus)
+        self.wide = self.values is None
+        self.counter = 0
+        self.graph_set = set(self.graphs)
+        self.labels: dict[Any, str] = {}
+        self.taken: set[str] = set()
+        self.cache: dict[tuple[Any, str, bool], list[Hit]] = {}
+        self.rewritten = (
+            "VALUES ?v { " + " ".join(str(o) for o in exact.by_object) + " }" if exact else ""
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def q(self, text: str) -> list[Any]:
+        return list(self.store.query(text, default_graph=self.graphs))
+
+    def fresh(self) -> str:
+        self.counter += 1
+        return f"kgraph_{self.counter}"
+
+    def run(self, shapes: Sequence[Shape]) -> list[Finding]:
+        out: dict[Any, Finding] = {}
+
+        def emit(hits: list[Hit]) -> None:
+            for hit in hits:
+                if self.only is None or hit.focus in self.only:
+                    finding = self.finding(hit)
+                    out.setdefault(finding.key, finding)
+
+        # A property shape that several node shapes share (PrefLabelShape) is evaluated once,
+        # over the union of their focus nodes: its results at a node do not depend on which
+        # node shape brought the node in.
+        shared: dict[Any, list[tuple[Shape, Focus]]] = {}
+        for shape in shapes:
+            try:
+                focus = self.top_focus(shape)
+                if self.values is not None:
+                    # The given nodes this shape targets, found once: most shapes target
+                    # none of a batch's nodes and cost no further query.
+                    nodes = self.focus_nodes(focus)
+                    if not nodes:
+                        continue
+                    block = "VALUES ?THIS { " + " ".join(str(n) for n in nodes) + " }"
+                    focus = _values_focus(block)
+                elif not self.store.query(f"ASK {{ {focus('this')} }}", default_graph=self.graphs):
+                    continue
+                emit(self.results(shape, focus, children=shape.is_property))
+            except (Uncompilable, SyntaxError, OSError, ValueError) as err:
+                self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
+                continue
+            if not shape.is_property:
+                for child in shape.values("property"):
+                    shared.setdefault(child, []).append((shape, focus))
+        for child, parents in shared.items():
+            foci = [focus for _, focus in parents]
+            try:
+                emit(self.results(self.compiled.shape(child), _union(foci)))
+            except (Uncompilable, SyntaxError, OSError, ValueError) as err:
+                for parent, _ in parents:
+                    self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
+        return list(out.values())
+
+    # -- focus patterns ----------------------------------------------------------------------
+
+    def top_focus(self, shape: Shape) -> Focus:
+        from rdflib import RDF as R
+        from rdflib import BNode, URIRef
+
+        classes = list(shape.values("targetClass"))
+        if (
+            any((shape.node, R.type, sh(k)) in shape.graph for k in ("NodeShape", "PropertyShape"))
+            and (shape.node, R.type, URIRef(RDFS + "Class")) in shape.graph
+        ):
+            classes.append(shape.node)
+        nodes = [n for n in shape.values("targetNode") if not isinstance(n, BNode)]
+        subjects, objects = shape.values("targetSubjectsOf"), shape.values("targetObjectsOf")
+        if self.values is not None:
+            block = " ".join(str(n) for n in self.values)
+            tests = [f"EXISTS {{ ?THIS {TYPE}/{SUB}* {term(c)} }}" for c in classes]
+            tests += [f"sameTerm(?THIS, {term(n)})" for n in nodes]
+            tests += [f"EXISTS {{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
+            tests += [f"EXISTS {{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
+            text = f"VALUES ?THIS {{ {block} }} FILTER({' || '.join(tests) or 'false'})"
+            return lambda var: text.replace("?THIS", f"?{var}")
+        parts = [f"{{ ?kgraph_c {SUB}* {term(c)} . ?THIS {TYPE} ?kgraph_c }}" for c in classes]
+        parts += [f"{{ VALUES ?THIS {{ {term(n)} }} }}" for n in nodes]
+        parts += [f"{{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
+        parts += [f"{{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
+        body = " UNION ".join(parts) or "FILTER(false)"
+        text = f"{{ SELECT DISTINCT ?THIS WHERE {{ {body} }} }}"
+        return lambda var: text.replace("?THIS", f"?{var}")
+
+    def vals(self, shape: Shape, focus: Focus, this: str = "this", v: str = "v") -> str:
+        if shape.is_property:
+            return f"{focus(this)} ?{this} {shape.path_sparql} ?{v} ."
+        return f"{focus(this)} BIND(?{this} AS ?{v})"
+
+    def nested_focus(self, shape: Shape, focus: Focus) -> Focus:
+        if not shape.is_property:
+            return focus
+        t = self.fresh()
+        inner = focus(t)
+        return lambda var: (
+            f"{{ SELECT DISTINCT ?{var} WHERE {{ {inner} ?{t} {shape.path_sparql} ?{var} }} }}"
+        )
+
+    # -- shapes ------------------------------------------------------------------------------
+
+    def results(self, shape: Shape, focus: Focus, *, children: bool = True) -> list[Hit]:
+        """The results of ``shape`` at the nodes ``focus`` binds (and, with ``children``,
+        of its sh:property shapes at its value nodes)."""
+        if shape.deactivated:
+            return []
+        key = (shape.node, focus("this"), children)
+        if key in self.cache:
+            return self.cache[key]
+        from kgraph.shacl.components import evaluate
+
+        hits = evaluate(self, shape, focus)
+        for child in shape.values("property") if children else ():
+            hits += self.results(self.compiled.shape(child), self.nested_focus(shape, focus))
+        self.cache[key] = hits
+        return hits
+
+    def failing(self, node: Any, focus: Focus) -> set[Any]:
+        """The focus nodes that do not conform to the shape ``node``."""
+        return {h.focus for h in self.results(self.compiled.shape(node), focus)}
+
+    def focus_nodes(self, focus: Focus) -> list[Any]:
+        return [r["this"] for r in self.q(f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}")]
+
+    def pairs(self, shape: Shape, focus: Focus, extra: str = "") -> list[tuple[Any, Any]]:
+        rows = self.q(f"SELECT DISTINCT ?this ?v WHERE {{ {self.vals(shape, focus)} {extra} }}")
+        return [(r["this"], r["v"]) for r in rows]
+
+    def sparql(self, shape: Shape, constraint: Any, focus: Focus) -> list[Hit]:
+        """A SHACL-SPARQL constraint (§5): ``$this`` bound by the focus pattern."""
+        import pyoxigraph as ox
+        from rdflib import URIRef
+
+        graph = shape.graph
+        if str(graph.value(constraint, sh("deactivated"))).lower() == "true":
+            return []
+        from rdflib import URIRef as Iri
+
+        own = term(shape.node) if isinstance(shape.node, Iri) else None
+        query = prebound_select(str(graph.value(constraint, sh("select"))), shape.path_sparql, own)
+        prefixes = ""
+        ontologies = list(graph.objects(constraint, sh("prefixes")))
+        for ontology in ontologies:  # and what they owl:import (SHACL 1.0 §5.2.1)
+            for imported in graph.objects(ontology, Iri(OWL_IMPORTS)):
+                if imported not in ontologies:
+                    ontologies.append(imported)
+        for ontology in ontologies:
+            for declaration in graph.objects(ontology, sh("declare")):
+                prefix = graph.value(declaration, sh("prefix"))
+                namespace = graph.value(declaration, sh("namespace"))
+                if prefix is not None and namespace is not None:
+                    prefixes += f"PREFIX {prefix}: {term(URIRef(str(namespace)))}\n"
+        if query.join:
+            text = prefixes + query.text.replace(FOCUS_MARK, focus("this") + "\n")
+            rows = [(r["this"], r) for r in self.q(text)]
+        else:
+            text = prefixes + query.text
+            rows = []
+            for node in self.focus_nodes(focus):
+                bound = {ox.Variable("this"): node}
+                found = self.store.query(text, default_graph=self.graphs, substitutions=bound)
+                rows += [(node, r) for r in found]
+        hits = []
+        for this, row in rows:
+            value = _get(row, "value")
+            if value is None and not shape.is_property:
+                value = this  # pySHACL's sh:value for a node shape
+            path = _get(row, "path")
+            hits.append(
+                Hit(
+                    this,
+                    value,
+                    shape,
+                    "SPARQLConstraintComponent",
+                    f"<{path.value}>" if isinstance(path, ox.NamedNode) else shape.path_text,
+                    constraint,
+                    row,
+                )
+            )
+        return hits
+
+    # -- findings ----------------------------------------------------------------------------
+
+    def label(self, node: Any) -> str:
+        """A term in N-Triples; a blank node by a label made from the triples it is in, so
+        that the same data gives the same label on every run (a parser names ``[]`` anew
+        each time), kept apart from any other blank node of this validation."""
+        import hashlib
+
+        import pyoxigraph as ox
+
+        if not isinstance(node, ox.BlankNode):
+            return str(node)
+        if node not in self.labels:
+
+            def show(term: Any) -> str:
+                return "_:" if isinstance(term, ox.BlankNode) else str(term)
+
+            lines = sorted(
+                f"{show(q.subject) if q.subject != node else '_:self'} {q.predicate}"
+                f" {show(q.object) if q.object != node else '_:self'}"
+                for pattern in ((node, None, None), (None, None, node))
+                for q in self.store.quads_for_pattern(*pattern, None)
+                if q.graph_name in self.graph_set
+            )
+            digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+            label, n = f"_:b{digest}", 1
+            while label in self.taken:  # the same triples around two blank nodes
+                n += 1
+                label = f"_:b{digest}x{n}"
+            self.taken.add(label)
+            self.labels[node] = label
+        return self.labels[node]
+
+    def finding(self, hit: Hit) -> Finding:
+        import pyoxigraph as ox
+        from rdflib import URIRef
+
+        from kgraph.shacl.model import Finding
+
+        value = hit.value
+        if self.exact and isinstance(value, ox.Literal) and not hit.exact:
+            forms = self.exact.forms(hit.focus, hit.shape.predicate, value)
+            if forms is not None and len(forms) == 1:
+                value = forms[0]
+        messages = hit.shape.messages
+        if hit.constraint is not None:
+            own = sorted(str(m) for m in hit.shape.graph.objects(hit.constraint, sh("message")))
+            messages = tuple(own) or messages
+        template = messages[0] if messages else DEFAULT_MESSAGES.get(hit.component, "")
+        return Finding(
+            focus=self.label(hit.focus),
+            path=hit.path,
+            value=None if value is None else self.label(value),
+            message=_fill(template, hit, value),
+            severity=hit.shape.severity,
+            shape=hit.shape.name,
+            component=hit.component,
+            constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
+        )
+
+
+def _union(foci: Sequence[Focus]) -> Focus:
+    if len(foci) == 1:
+        return foci[0]
+
+    def pattern(var: str) -> str:
+        parts = " UNION ".join(f"{{ {focus(var)} }}" for focus in foci)
+        return f"{{ SELECT DISTINCT ?{var} WHERE {{ {parts} }} }}"
+
+    return pattern
+
+
+def _values_focus(block: str) -> Focus:
+    return lambda var: block.replace("?THIS", f"?{var}")
+
+
+def _get(row: Any, name: str) -> Any:
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None
+
+
+_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+
+
+def _fill(template: str, hit: Hit, value: Any) -> str:
+    """``{$this}``, ``{?value}`` ... replaced by the result's terms (SHACL 1.0 §5.3.2)."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = {"this": hit.focus, "value": value}.get(name)
+        if found is None and hit.row is not None:
+            found = _get(hit.row, name)
+        if found is None:
+            return match.group(0)
+        return str(getattr(found, "value", found))
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+__all__ = ["SH", "Engine", "Hit"]
