@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from kgraph.limits import Limits
     from kgraph.project import Project, RemoveResult, RemoveStatus
     from kgraph.reasoning import Profile
-    from kgraph.shacl.model import Finding, Report, ValidationMode
+    from kgraph.shacl.model import Engine, Finding, Report, ValidationMode
     from kgraph.stats import Stats
 
 _PUBLIC = {
@@ -40,6 +40,7 @@ _PUBLIC = {
     "RemoveResult": "kgraph.project",
     "RemoveStatus": "kgraph.project",
     "Profile": "kgraph.reasoning",
+    "Engine": "kgraph.shacl.model",
     "Finding": "kgraph.shacl.model",
     "Report": "kgraph.shacl.model",
     "ValidationMode": "kgraph.shacl.model",
@@ -51,6 +52,7 @@ __all__ = [
     "AddStatus",
     "BatchInfo",
     "CheckReport",
+    "Engine",
     "ExitStatus",
     "Finding",
     "KGraphError",

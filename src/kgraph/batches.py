@@ -99,13 +99,16 @@ def add(
     infer: str = "none",
     dry_run: bool = False,
     now: datetime | None = None,
+    engine: str = "compiled",
 ) -> AddResult:
     import pyoxigraph as ox
 
     from kgraph.reasoning import closure
+    from kgraph.shacl import engine as reference
     from kgraph.shacl import report as reporting
-    from kgraph.shacl.engine import validate_batch
+    from kgraph.shacl import run
 
+    validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
     if ctx.project.shipped:
         raise UsageError(
             "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
@@ -359,9 +362,12 @@ def _same_file(spec: str, path: Path) -> bool:
         return False
 
 
-def check_removal(ctx: Context, batch: BatchInfo) -> Report:
+def check_removal(ctx: Context, batch: BatchInfo, engine: str = "compiled") -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
-    from kgraph.shacl.engine import validate_removal
+    from kgraph.shacl import engine as reference
+    from kgraph.shacl import run
+
+    validate_removal = reference.validate_removal if engine == "pyshacl" else run.validate_removal
 
     shapes = load_shape_index(ctx)
     phase(Phase.LOAD)

@@ -135,6 +135,11 @@ def render_text(report: Report, *, title: str = "") -> str:
             "validated the whole graph because these shapes are not local: "
             + ", ".join(shorten(s) for s in report.global_shapes)
         )
+    if report.pyshacl_shapes:
+        lines.append(
+            "validated by pySHACL (not compiled): "
+            + ", ".join(shorten(s) for s in report.pyshacl_shapes)
+        )
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault(finding.focus, []).append(finding)
@@ -178,6 +183,8 @@ def render_json(report: Report) -> bytes:
     }
     if report.global_shapes:
         document["globalShapes"] = list(report.global_shapes)
+    if report.pyshacl_shapes:
+        document["pyshaclShapes"] = list(report.pyshacl_shapes)
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
 
 
