@@ -85,6 +85,9 @@ class Response:
     content_type: str
     body: bytes
     location: str = ""
+    challenge: str = ""
+    """The WWW-Authenticate header of a 401."""
+    headers: tuple[tuple[str, str], ...] = ()
 
     def first_line(self) -> str:
         text = self.body.decode("utf-8", "replace")
@@ -146,12 +149,25 @@ def _clean(value: str, name: str) -> str:
 
 
 def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, str]:
-    """(Authorization header value, where it came from) for a request to ``url``.
+    """(Authorization header value, where it came from) for a request to ``url``."""
+    token, pair, source = credentials(url, trusted=trusted)
+    if token:
+        return f"Bearer {token}", source
+    if pair:
+        return _basic(*pair), source
+    return None, source
+
+
+def credentials(
+    url: str, *, trusted: str | None = None
+) -> tuple[str | None, tuple[str, str] | None, str]:
+    """(bearer token, (user, password), where they came from) for a request to ``url``.
 
     Credentials from the environment go only to the origin (scheme, host, port) of
     ``trusted`` (the push URL), or to the host KGRAPH_STORE_HOST names; any other host gets
     only its own ``~/.netrc`` entry. So a token meant for one store never reaches an
-    ``--endpoint`` or ``--query-endpoint`` elsewhere.
+    ``--endpoint`` or ``--query-endpoint`` elsewhere. The user and password go as Basic or,
+    when the store challenges for it, as Digest (kgraph.httpauth).
     """
     target = origin(url)
     env_allowed = (trusted is not None and origin(trusted) == target) or _allowed_by_store_host(
@@ -163,19 +179,17 @@ def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, 
         _clean(token, "KGRAPH_STORE_TOKEN")
         if not token.isascii():
             raise UsageError("KGRAPH_STORE_TOKEN holds non-ASCII characters; refusing to send it")
-        return f"Bearer {token}", "KGRAPH_STORE_TOKEN"
+        return token, None, "KGRAPH_STORE_TOKEN"
     if env_allowed and (user or password):
         if not (user and password):
             raise UsageError("set both KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD, or neither")
-        return (
-            _basic(_clean(user, "KGRAPH_STORE_USER"), _clean(password, "KGRAPH_STORE_PASSWORD")),
-            "KGRAPH_STORE_USER",
-        )
+        pair = (_clean(user, "KGRAPH_STORE_USER"), _clean(password, "KGRAPH_STORE_PASSWORD"))
+        return None, pair, "KGRAPH_STORE_USER"
     import netrc
 
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
     if not path.is_file():
-        return None, _withheld(env_allowed, token, user)
+        return None, None, _withheld(env_allowed, token, user)
     host = target[1]
     try:
         entry = netrc.netrc(str(path)).authenticators(host)
@@ -190,8 +204,8 @@ def authorization(url: str, *, trusted: str | None = None) -> tuple[str | None, 
         ) from None
     if entry and entry[0] and entry[2]:
         where = f"{path} ({host})"
-        return _basic(_clean(entry[0], where), _clean(entry[2], where)), where
-    return None, _withheld(env_allowed, token, user)
+        return None, (_clean(entry[0], where), _clean(entry[2], where)), where
+    return None, None, _withheld(env_allowed, token, user)
 
 
 def _withheld(env_allowed: bool, token: str | None, user: str | None) -> str:
@@ -291,15 +305,63 @@ def request(
     Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
     after it (timeout, reset, cut-off answer) say the outcome is unknown.
     """
-    import http.client
-    import socket
-    import ssl
+    from kgraph.httpauth import parse_challenge, remember, remembered
 
-    deadline = time.monotonic() + timeout
+    check_url(url)
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     where = f"{host}:{port}"
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    token, pair, auth_source = credentials(url, trusted=trusted)
+    sent = {"User-Agent": "kgraph", **(headers or {})}
+    challenge = remembered(where) if pair else None
+    # Virtuoso's authenticated endpoint speaks Digest only: never show it the password
+    basic = not parts.path.endswith("/sparql-graph-crud-auth")
+    for attempt in range(3):
+        sent.pop("Authorization", None)
+        if challenge and pair:
+            sent["Authorization"] = challenge.authorization(method, target, *pair)
+        elif token:
+            sent["Authorization"] = f"Bearer {token}"
+        elif pair and basic:
+            sent["Authorization"] = _basic(*pair)
+        limits = (timeout, option, max_body)
+        result = _once(parts, method, target, body, sent, where, limits)
+        if result.status != 401 or not pair or attempt == 2:
+            break
+        # A Digest challenge (RFC 7616): answer it once with the same user and password.
+        # Virtuoso answers a Basic header with a bare 401: ask again without it for the
+        # challenge. Only the first request to a host pays; the challenge is remembered.
+        fresh = parse_challenge(result.challenge)
+        if fresh is None and "Authorization" in sent and not challenge and not result.challenge:
+            basic = False
+            continue
+        if fresh is None or (challenge is not None and not basic and attempt):
+            break
+        challenge = fresh
+        remember(where, challenge)
+    _check_status(result, where, auth_source, maybe_applied=method != "GET")
+    return result
+
+
+def _once(
+    parts: Any,
+    method: str,
+    target: str,
+    body: bytes,
+    sent: dict[str, str],
+    where: str,
+    limits: tuple[float, str, int | None],
+) -> Response:
+    import http.client
+    import socket
+    import ssl
+
+    timeout, option, _ = limits
+    deadline = time.monotonic() + timeout
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(
@@ -307,13 +369,7 @@ def request(
         )
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-    check_url(url)
-    auth, auth_source = authorization(url, trusted=trusted)
-    sent = {"User-Agent": "kgraph", **(headers or {})}
     raw: socket.socket | None = None
-    if auth:
-        sent["Authorization"] = auth
     try:
         try:
             conn.connect()
@@ -335,8 +391,7 @@ def request(
             raise HttpFailure(f"cannot connect to {where}: {err.strerror or err}") from err
         raw = conn.sock
         conn.sock = _DeadlineSocket(raw, deadline)
-        limits = (timeout, option, max_body)
-        return _exchange(conn, method, target, body, sent, where, limits, auth_source)
+        return _exchange(conn, method, target, body, sent, where, limits)
     finally:
         conn.close()
         if raw is not None:  # also when an answer was left half-read
@@ -351,7 +406,6 @@ def _exchange(
     headers: dict[str, str],
     where: str,
     limits: tuple[float, str, int | None],
-    auth_source: str,
 ) -> Response:
     import http.client
 
@@ -391,15 +445,15 @@ def _exchange(
         raise HttpFailure(
             f"{where} sent a malformed answer: {type(err).__name__}", maybe_applied=unknown
         ) from err
-    result = Response(
+    return Response(
         response.status,
         response.reason,
         response.getheader("Content-Type", ""),
         data,
         response.getheader("Location", ""),
+        ", ".join(response.headers.get_all("WWW-Authenticate") or ()),
+        tuple(response.getheaders()),
     )
-    _check_status(result, where, auth_source, maybe_applied=method != "GET")
-    return result
 
 
 def _read_body(
@@ -638,6 +692,8 @@ class GraphCount:
     local: int
     remote: int
     ok: bool
+    content: str = ""
+    """Why the content differs (kgraph.verify), empty when it is the same or unchecked."""
 
 
 @dataclass(frozen=True)
@@ -673,6 +729,17 @@ def push(
         raise RemoteError(
             f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
         ) from err
+    if not options.merge:  # with --merge the store may hold more: counts only
+        try:
+            counts = tuple(
+                _content(item, c, query_endpoint, options, url) if c.ok else c
+                for item, c in zip(files, counts, strict=True)
+            )
+        except HttpFailure as err:
+            raise RemoteError(
+                f"{err.message} (while reading the pushed graphs back at {query_endpoint}); "
+                "the push itself completed"
+            ) from err
     return PushReport(counts, state["requests"], sum(f.triples for f in files))
 
 
@@ -746,6 +813,46 @@ def _count(item: GraphFile, query_endpoint: str, options: PushOptions, url: str)
     return GraphCount(item.graph, item.triples, remote, ok)
 
 
+READ_BACK_CAP = 256 << 20
+"""The most kgraph reads of one bucket of a graph read back for verification."""
+
+
+def _content(
+    item: GraphFile, count: GraphCount, query_endpoint: str, options: PushOptions, url: str
+) -> GraphCount:
+    """Read the graph back through the query endpoint and compare it with what was sent."""
+    import pyoxigraph as ox
+
+    from kgraph.storeresults import check_not_cut, normalise_json
+    from kgraph.verify import check_graph
+
+    def ask(query: str) -> Any:
+        answer = sparql(
+            query_endpoint,
+            query,
+            accept=SPARQL_JSON,
+            timeout=options.timeout,
+            max_body=READ_BACK_CAP,
+            trusted=url,
+        )
+        check_not_cut(answer.headers, query_endpoint, f"the read-back of <{item.graph}>")
+        try:
+            return ox.parse_query_results(
+                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+            )
+        except (SyntaxError, ValueError) as err:
+            raise HttpFailure(
+                f"{query_endpoint} answered a read-back query with something that is not SPARQL JSON"
+            ) from err
+
+    with open(item.path, "rb") as sent:
+        triples = [q.triple for q in ox.parse(sent, format=ox.RdfFormat.N_TRIPLES)]
+    check = check_graph(item.graph, triples, ask, triples=item.triples)
+    if check.same:
+        return count
+    return GraphCount(count.graph, count.local, count.remote, False, check.message())
+
+
 def _count_value(answer: Response, where: str) -> int:
     document = _json_answer(answer, where, "the count query")
     try:
@@ -772,6 +879,11 @@ def check_counts(report: PushReport, *, merge: bool) -> None:
     if bad:
         first = bad[0]
         more = f" (and {len(bad) - 1} more graphs)" if len(bad) > 1 else ""
+        if first.content:
+            raise RemoteError(
+                f"{first.content}{more}; push again, and check that nothing else writes it "
+                "and that the store keeps the values it is sent (docs/stores.md)"
+            )
         expected = "at least " if merge else ""
         raise RemoteError(
             f"graph <{first.graph}> has {first.remote} triples in the store, expected {expected}"
@@ -842,6 +954,7 @@ def remote_query(
     from kgraph.operations import check_profile
     from kgraph.queries import with_values
     from kgraph.results import check_format, form_of, render
+    from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
     check_url(endpoint, what="--endpoint")
     limits = context.limits
@@ -868,11 +981,15 @@ def remote_query(
         )
     except HttpFailure as err:
         raise RemoteError(f"{err.message} (query {canned.name} at {endpoint})") from err
+    check_not_cut(answer.headers, endpoint, canned.name)
     try:
         if graph_form:
-            result: Any = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+            triples = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+            result: Any = normalise_triples(triples)
         else:
-            result = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+            result = ox.parse_query_results(
+                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+            )
         if not graph_form and form_of(result) != shape.form:
             raise RemoteError(
                 f"{endpoint} answered the {shape.form} query with a {form_of(result)} result"

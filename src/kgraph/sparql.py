@@ -120,6 +120,26 @@ _HEX4 = "[0-9A-Fa-f]{4}"
 _UCHAR = rf"\\u{_HEX4}|\\U[0-9A-Fa-f]{{8}}"
 _ECHAR = r"""\\[tbnrf\\"']"""
 
+# A token scan, for rewriting SPARQL that the guard has already read with the parse below
+# (the shapes' constraints, where ``$this`` and ``$PATH`` are replaced before Oxigraph sees
+# them): never for deciding what is refused — a scan reads ``SERVICEx:a`` as one name.
+TOKEN = re.compile(
+    r"""
+      (?P<comment>\#[^\n\r]*)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+        |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
+    | (?P<var>[?$][^\s{}()\[\];,.<>=!&|+*/"'#^]+)
+    | (?P<pname>(?:[A-Za-z_][\w.\-]*)?:(?:[^\s{}()\[\];,<>"'#^\\]|\\[_~.\-!$&'()*+,;=/?#@%])*)
+    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<word>[A-Za-z_]\w*)
+    | (?P<open>[{(\[])
+    | (?P<close>[})\]])
+    | (?P<other>\S)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
 _SPACE = re.compile(r"(?:[ \t\n\r]|#[^\r\n]*+)*+")
 _WS = re.compile(r"[ \t\n\r]*+")
 _VAR = re.compile(f"[?$]({_VARNAME})")

@@ -53,7 +53,7 @@ STORE_KINDS = [
 @click.option(
     "--query-endpoint",
     metavar="URL",
-    help="SPARQL endpoint that verifies the counts [default: derived from URL].",
+    help="SPARQL endpoint that verifies counts and content [default: derived from URL].",
 )
 @click.option(
     "--store-kind",
@@ -94,9 +94,10 @@ def push_command(
     """Send every named graph to a store's SPARQL Graph Store endpoint URL, then verify.
 
     Each graph is replaced (PUT, then POST for further chunks), so pushing twice leaves the
-    same store. The counts are then checked through the SPARQL endpoint. Credentials come
-    from KGRAPH_STORE_TOKEN (bearer), KGRAPH_STORE_USER + KGRAPH_STORE_PASSWORD (basic) or
-    ~/.netrc. URLs for each store: docs/stores.md. Example:
+    same store. Counts and content (each graph read back) are then checked through the SPARQL
+    endpoint. Credentials come from KGRAPH_STORE_TOKEN (bearer), KGRAPH_STORE_USER +
+    KGRAPH_STORE_PASSWORD (basic, or digest when the store asks) or ~/.netrc. URLs for each
+    store: docs/stores.md. Example:
 
       kgraph push http://127.0.0.1:7878/store
     """
@@ -119,11 +120,12 @@ def push_command(
             click.echo(f"Error: interrupted; {rerun}", err=True)
             click.get_current_context().exit(int(ExitStatus.INTERRUPTED))
     click.echo(remote.render_counts(report), nl=False)
+    remote.check_counts(report, merge=not replace)
+    checked = "counts and content" if replace else "counts"
     _note(
         state,
-        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; counts verified at {verify_at}",
+        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; {checked} verified at {verify_at}",
     )
-    remote.check_counts(report, merge=not replace)
 
 
 class _Progress:

@@ -1,10 +1,14 @@
-"""SHACL validation: the engines in one package, layered without an import cycle.
+"""SHACL validation: the engine in one package, layered without an import cycle.
 
 ``model`` (findings, reports) <- ``sparql`` (SPARQL-based constraints) <- ``index`` (what
-each shape reads) <- ``engine`` (pySHACL on bounded neighbourhoods, the reference);
-``compiled`` (shapes compiled to SPARQL: ``evaluate``, ``components``, ``sparqltext``,
-``literals``) is the default engine and leaves what it does not handle to ``engine``;
-``locate`` and ``report`` find the file and line of each finding and render the report.
+each shape reads) <- ``engine`` (validation on bounded neighbourhoods); ``locate`` and
+``report`` find the file and line of each finding and render the report.
+
+``compiled`` compiles the shapes into SPARQL evaluated set-at-a-time by Oxigraph
+(``evaluation`` runs them, ``components`` holds one compiler per SHACL Core component,
+``literals`` the checks of a literal's exact lexical form, ``sparqltext`` the query text);
+pySHACL on neighbourhoods (``engine``) is the reference and the fallback for what the
+compiler leaves over.
 """
 
 from __future__ import annotations

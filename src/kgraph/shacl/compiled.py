@@ -2,14 +2,14 @@
 
 Entry point::
 
-    compiled = compile_shapes(shapes_graph)          # an rdflib Graph (shacl.index.load_shapes)
+    compiled = compile_shapes(shapes_graph)          # an rdflib Graph (shapes.load_shapes)
     findings, left = compiled.validate(store, graphs, focus=None, exact_literals=None)
 
 ``validate`` evaluates every shape that has a target over the union of the named graphs
 ``graphs`` of a ``pyoxigraph.Store``: the whole graph when ``focus`` is None, else only the
 given focus nodes (the nodes a batch affects; they still have to be targets of a shape).
-It returns :class:`kgraph.shacl.model.Finding` objects in the form pySHACL's results are
-reported in (terms in N-Triples, the path as ``shacl.engine._path_text`` writes it, and
+It returns :class:`kgraph.validation.Finding` objects in the form pySHACL's results are
+reported in (terms in N-Triples, the path as ``validation._path_text`` writes it, and
 ``(p)*``, ``(p)+``, ``(p)?`` where it would write a blank node's label), and the
 names (``<iri>`` or ``_:label`` of the shapes graph) of the top-level shapes it left to
 pySHACL: the caller runs pySHACL for exactly those.
@@ -168,7 +168,7 @@ class CompiledShapes:
         ``exact_literals`` (``literals.exact_literals`` of the parsed quads) makes
         sh:datatype, sh:pattern and the lengths judge the source's literals.
         """
-        from kgraph.shacl.evaluate import Engine
+        from kgraph.shacl.evaluation import Engine
 
         engine = Engine(self, store, graphs, focus, exact_literals or ExactLiterals())
         findings = engine.run(self.top)

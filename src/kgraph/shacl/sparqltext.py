@@ -2,38 +2,19 @@
 
 Nothing from the shapes file is pasted into a query as text: every IRI and literal goes
 through an Oxigraph term (which checks an IRI's syntax and escapes a literal), and the
-SPARQL of a SHACL-SPARQL constraint has passed the SPARQL guards when the shapes were
-loaded (``shacl.index.load_shapes``).
+SPARQL of a SHACL-SPARQL constraint has passed ``guards.check_query`` when the shapes were
+loaded (``shapes.load_shapes``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from kgraph.namespaces import RDF, SH
+from kgraph.sparql import TOKEN as _SPARQL_TOKEN
 
 RDF_FIRST = RDF + "first"
-
-# One SPARQL token, enough to find $this, $value and the keywords SHACL 1.0 §5.2.1 forbids
-# (the query passed sparql.parse when the shapes were loaded; this only rewrites it).
-_TOKEN = re.compile(
-    r"""
-      (?P<comment>\#[^\n\r]*)
-    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-        |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
-    | (?P<var>[?$][^\s{}()\[\];,.<>=!&|+*/"'#^]+)
-    | (?P<pname>(?:[A-Za-z_][\w.\-]*)?:(?:[^\s{}()\[\];,<>"'#^\\]|\\[_~.\-!$&'()*+,;=/?#@%])*)
-    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<word>[A-Za-z_]\w*)
-    | (?P<open>[{(\[])
-    | (?P<close>[})\]])
-    | (?P<other>\S)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 
 class Uncompilable(Exception):
@@ -139,7 +120,7 @@ def prebound_select(select: str, path_text: str | None, shape_text: str | None =
     parens = 0
     previous = ""
     join = True
-    for match in _TOKEN.finditer(select):
+    for match in _SPARQL_TOKEN.finditer(select):
         token, kind = match.group(), match.lastgroup
         if kind == "comment":
             continue
@@ -214,7 +195,7 @@ def _check_sub_select(in_projection: bool, selects: int, projection: set[str]) -
 def _top_projection(text: str) -> set[str]:
     names: set[str] = set()
     started = False
-    for match in _TOKEN.finditer(text):
+    for match in _SPARQL_TOKEN.finditer(text):
         token, kind = match.group(), match.lastgroup
         if kind == "word" and token.upper() == "SELECT":
             started = True
@@ -236,7 +217,7 @@ def _insert(text: str, projected: bool) -> str:
     depth = 0
     selects = 0
     insert_at: int | None = None
-    for match in _TOKEN.finditer(text):
+    for match in _SPARQL_TOKEN.finditer(text):
         token, kind = match.group(), match.lastgroup
         if kind == "word" and token.upper() == "SELECT" and selects == 0:
             selects = 1
