@@ -108,7 +108,6 @@ def add(
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
 
-    validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
     if ctx.project.shipped:
         raise UsageError(
             "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
@@ -181,6 +180,19 @@ def add(
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
     phase(Phase.VALIDATE)
+    from kgraph.shacl.literals import exact_literals
+
+    # The store rewrites "12"^^xsd:long to xsd:integer; the compiled engine judges the
+    # batch's literals as its source wrote them.
+    exact = exact_literals(stated.values())
+
+    def validate_batch(
+        dataset: Dataset, shapes: Any, base: Sequence[str], overlay: Any, graphs: list[str]
+    ) -> Report:
+        if engine == "pyshacl":
+            return reference.validate_batch(dataset, shapes, base, overlay, graphs)
+        return run.validate_batch(dataset, shapes, base, overlay, graphs, exact)
+
     if infer != "none":
         # The closure of graph + batch, minus the closure of the graph alone, joins the batch.
         phase(Phase.REASON)
@@ -204,7 +216,8 @@ def add(
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
         return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
-    content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
+    # From the parsed quads, not from the store: it would write "12"^^xsd:long as an integer.
+    content = serialise(info, list(dict.fromkeys([*_provenance(info), *stated.values()])))
     return AddResult(
         AddStatus.DRY_RUN if dry_run else AddStatus.ADDED,
         info,
