@@ -64,3 +64,25 @@ def test_batch_file_keeps_the_source_datatype(kgraph, project: Path, tmp_path: P
     text = written.read_text()
     assert re.search(r'"5"\^\^(xsd:int|<http://www.w3.org/2001/XMLSchema#int>)\s', text), text
     assert "XMLSchema#integer" not in text and "xsd:integer" not in text
+
+
+LITERAL_TARGET = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix kgs: <https://w3id.org/kgraph/shapes#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+kgs:LiteralTarget
+    a sh:NodeShape ;
+    sh:targetNode "x" ;
+    sh:datatype xsd:integer ;
+    sh:message "A literal target node, checked as the node it is." .
+"""
+
+
+def test_literal_target_node_is_validated_not_an_internal_error(kgraph, project: Path) -> None:
+    shapes = project / "ontology" / "shapes.ttl"
+    shapes.write_text(shapes.read_text() + LITERAL_TARGET)
+    result = kgraph("validate")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "A literal target node, checked as the node it is." in result.stdout
+    assert "Traceback" not in result.stderr

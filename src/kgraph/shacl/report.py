@@ -50,6 +50,8 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
         return indexes[graph]
 
     def graphs_with(s: Any, p: Any, o: Any) -> list[str]:
+        if isinstance(s, ox.Literal):
+            return []  # a literal focus node (sh:targetNode "x") is the subject of no triple
         found = {
             q.graph_name.value
             for store in stores
