@@ -126,6 +126,8 @@ class ShapeFixture:
     breaks: str
     component: str
     """Local name of the constraint component the fixture exercises."""
+    also: tuple[str, ...] = ()
+    """Other shapes the breakage must fail too (``# also:``), where SHACL says it does."""
 
     @property
     def name(self) -> str:
@@ -146,7 +148,7 @@ def _expand(curie: str) -> str:
 def read_header(path: Path) -> ShapeFixture:
     fields: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"# (shape|focus|breaks|component): (.+)", line)
+        match = re.fullmatch(r"# (shape|focus|breaks|component|also): (.+)", line)
         if not match:
             break
         fields[match[1]] = match[2].strip()
@@ -158,6 +160,7 @@ def read_header(path: Path) -> ShapeFixture:
         focus=_expand(fields["focus"]),
         breaks=fields["breaks"],
         component=_expand(fields["component"]).removeprefix(SH),
+        also=tuple(_expand(s) for s in fields.get("also", "").split()),
     )
 
 
@@ -377,12 +380,15 @@ def expected_shape_of(fixture: ShapeFixture) -> tuple[str, str | None]:
 def assert_only_the_fixture_fails(results: list[dict[str, Any]], fixture: ShapeFixture) -> None:
     shape, constraint = expected_shape_of(fixture)
     assert results, "no validation result"
+    allowed = {(f"<{fixture.focus}>", shape, constraint)}
+    allowed |= {(f"<{fixture.focus}>", f"<{other}>", None) for other in fixture.also}
     stray = [
         r
         for r in results
-        if (r["focusNode"], r["sourceShape"], r["sourceConstraint"])
-        != (f"<{fixture.focus}>", shape, constraint)
+        if (r["focusNode"], r["sourceShape"], r["sourceConstraint"]) not in allowed
     ]
+    found = {r["sourceShape"] for r in results}
+    assert all(f"<{other}>" in found for other in fixture.also), f"not all of {fixture.also}"
     assert not stray, f"results from other shapes or focus nodes: {stray}"
     components = {r["constraintComponent"] for r in results}
     assert fixture.component in components

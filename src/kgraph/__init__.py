@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kgraph.reasoning import Profile
     from kgraph.remote import PushOptions, PushReport, StoreKind
     from kgraph.results import Form, QueryResult
-    from kgraph.shacl.model import Finding, Report, ValidationMode
+    from kgraph.shacl.model import Engine, Finding, Report, ValidationMode
     from kgraph.stats import Stats
 
 _PUBLIC = {
@@ -43,6 +43,7 @@ _PUBLIC = {
     "RemoveResult": "kgraph.project",
     "RemoveStatus": "kgraph.project",
     "Profile": "kgraph.reasoning",
+    "Engine": "kgraph.shacl.model",
     "Finding": "kgraph.shacl.model",
     "Report": "kgraph.shacl.model",
     "ValidationMode": "kgraph.shacl.model",
@@ -62,6 +63,7 @@ __all__ = [
     "AddStatus",
     "BatchInfo",
     "CheckReport",
+    "Engine",
     "ExitStatus",
     "Finding",
     "Form",

@@ -100,12 +100,14 @@ def add(
     infer: str = "none",
     dry_run: bool = False,
     now: datetime | None = None,
+    engine: str = "compiled",
 ) -> AddResult:
     import pyoxigraph as ox
 
     from kgraph.reasoning import closure
+    from kgraph.shacl import engine as reference
     from kgraph.shacl import report as reporting
-    from kgraph.shacl.engine import validate_batch
+    from kgraph.shacl import run
 
     if ctx.project.shipped:
         raise UsageError(
@@ -218,6 +220,19 @@ def add(
     overlay.extend(_provenance(info))
     base = dataset.asserted_graphs()
     phase(Phase.VALIDATE)
+    from kgraph.shacl.literals import exact_literals
+
+    # The store rewrites "12"^^xsd:long to xsd:integer; the compiled engine judges the
+    # batch's literals as its source wrote them.
+    exact = exact_literals(stated.values())
+
+    def validate_batch(
+        dataset: Dataset, shapes: Any, base: Sequence[str], overlay: Any, graphs: list[str]
+    ) -> Report:
+        if engine == "pyshacl":
+            return reference.validate_batch(dataset, shapes, base, overlay, graphs)
+        return run.validate_batch(dataset, shapes, base, overlay, graphs, exact)
+
     if infer != "none":
         # The closure of graph + batch, minus the closure of the graph alone, joins the batch.
         phase(Phase.REASON)
@@ -241,7 +256,8 @@ def add(
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
         return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
-    content = serialise(info, [q for q in overlay.quads_for_pattern(None, None, None, target)])
+    # From the parsed quads, not from the store: it would write "12"^^xsd:long as an integer.
+    content = serialise(info, list(dict.fromkeys([*_provenance(info), *stated.values()])))
     return AddResult(
         AddStatus.DRY_RUN if dry_run else AddStatus.ADDED,
         info,
@@ -415,9 +431,12 @@ def _same_file(spec: str, path: Path) -> bool:
         return False
 
 
-def check_removal(ctx: Context, batch: BatchInfo) -> Report:
+def check_removal(ctx: Context, batch: BatchInfo, engine: str = "compiled") -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
-    from kgraph.shacl.engine import validate_removal
+    from kgraph.shacl import engine as reference
+    from kgraph.shacl import run
+
+    validate_removal = reference.validate_removal if engine == "pyshacl" else run.validate_removal
 
     shapes = load_shape_index(ctx)
     phase(Phase.LOAD)

@@ -184,10 +184,12 @@ def validate(
     infer: str = "none",
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
+    engine: str = "compiled",
 ) -> Any:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
-    from kgraph.shacl.engine import validate as run_validation
+    from kgraph.shacl import run
+    from kgraph.shacl.engine import validate as run_pyshacl
 
     shapes = load_shape_index(ctx)
     phase(Phase.LOAD)
@@ -199,22 +201,32 @@ def validate(
         phase(Phase.REASON)
         materialise(dataset, infer)
     phase(Phase.VALIDATE)
-    report = run_validation(dataset, shapes, dataset.asserted_graphs() + dataset.inferred_graphs)
+    graphs = dataset.asserted_graphs() + dataset.inferred_graphs
+    if engine == "pyshacl":
+        report = run_pyshacl(dataset, shapes, graphs)
+    else:
+        report = run.validate(dataset, shapes, graphs)
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
 
 
 def overlay_validator(
-    ctx: Context, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+    ctx: Context,
+    *,
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+    engine: str = "compiled",
 ) -> Callable[[Sequence[str]], Any]:
     """Load the graph and the shapes once; return a function that validates files as an
     overlay on them (as ``add`` validates a batch: only the violations the files introduce,
     at the nodes they can affect), leaving the loaded graph as it was."""
     import pyoxigraph as ox
 
+    from kgraph.shacl import engine as reference
     from kgraph.shacl import report as reporting
-    from kgraph.shacl.engine import validate_batch
+    from kgraph.shacl import run
     from kgraph.store import skolemise
 
+    validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
     shapes = load_shape_index(ctx)
     dataset = Dataset.open(ctx.project, limits=ctx.limits)
     base = dataset.asserted_graphs()

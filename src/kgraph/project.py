@@ -26,6 +26,7 @@ from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
 from kgraph.reasoning import Profile
 from kgraph.remote import StoreKind
+from kgraph.shacl.model import Engine
 
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
@@ -182,12 +183,20 @@ class Project:
         infer: Profile = Profile.NONE,
         syntax: RdfSyntax | None = None,
         base_iri: str | None = None,
+        engine: Engine = Engine.COMPILED,
     ) -> Report:
-        """SHACL validation of the graph (plus the new triples in ``files``)."""
+        """SHACL validation of the graph (plus the new triples in ``files``), by the
+        compiled engine or by pySHACL (``Engine.PYSHACL``, the reference)."""
         from kgraph import operations
 
         report: Report = self._run(
-            operations.validate, files, reads=files, infer=infer, syntax=syntax, base_iri=base_iri
+            operations.validate,
+            files,
+            reads=files,
+            infer=infer,
+            syntax=syntax,
+            base_iri=base_iri,
+            engine=str(Engine(engine)),
         )
         return report
 
@@ -263,7 +272,11 @@ class Project:
         return self._run(checks.run, infer=infer)
 
     def overlay_validator(
-        self, *, syntax: RdfSyntax | None = None, base_iri: str | None = None
+        self,
+        *,
+        syntax: RdfSyntax | None = None,
+        base_iri: str | None = None,
+        engine: Engine = Engine.COMPILED,
     ) -> Callable[[Sequence[str]], Report]:
         """Load the graph and the shapes once, in this process, and return a function that
         validates files as an overlay on them: only the violations the files introduce,
@@ -273,7 +286,7 @@ class Project:
         from kgraph.operations import overlay_validator
 
         check: Callable[[Sequence[str]], Report] = overlay_validator(
-            self._context(), syntax=syntax, base_iri=base_iri
+            self._context(), syntax=syntax, base_iri=base_iri, engine=str(Engine(engine))
         )
         return check
 
@@ -312,6 +325,7 @@ class Project:
         base_iri: str | None = None,
         wait: float = 60.0,
         on_wait: Callable[[str], None] | None = None,
+        engine: Engine = Engine.COMPILED,
     ) -> AddResult:
         """Validate new triples with the graph and, if they conform, store them as a batch
         (``data/batches/<id>.ttl``); on any failure nothing is written."""
@@ -336,6 +350,7 @@ class Project:
                 base_iri=base_iri,
                 infer=infer,
                 dry_run=dry_run,
+                engine=str(Engine(engine)),
             )
             if result.status == AddStatus.ADDED:
                 assert result.batch is not None
@@ -352,6 +367,7 @@ class Project:
         dry_run: bool = False,
         wait: float = 60.0,
         on_wait: Callable[[str], None] | None = None,
+        engine: Engine = Engine.COMPILED,
     ) -> RemoveResult:
         """Take a batch out again (by id, or a unique prefix of it or of its SHA-256),
         unless the graph without it would have violations and ``force`` is not given."""
@@ -365,7 +381,7 @@ class Project:
         with project_lock(layout.root, wait=wait, on_wait=on_wait):
             clean_leftovers(layout.data_dir)
             info = batches.find_batch(layout.root, batch)
-            report: Report = self._run(batches.check_removal, info)
+            report: Report = self._run(batches.check_removal, info, engine=str(Engine(engine)))
             if not report.conforms and not force:
                 return RemoveResult(RemoveStatus.REFUSED, info, report)
             if dry_run:

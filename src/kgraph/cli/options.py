@@ -21,6 +21,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 INFER = click.Choice(["none", "rdfs", "owlrl"])
 PROFILE = click.Choice(["rdfs", "owlrl"])
+ENGINE = click.Choice(["compiled", "pyshacl"])
+
+
+def engine_option() -> Callable[[F], F]:
+    """``--engine``: the compiled engine, or pySHACL (the reference) to compare with it."""
+    return click.option(
+        "--engine",
+        type=ENGINE,
+        default="compiled",
+        show_default=True,
+        help="SHACL engine: shapes compiled to SPARQL, or pySHACL (the reference).",
+    )
 
 
 class _Seconds(click.FloatRange):

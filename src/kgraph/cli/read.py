@@ -11,6 +11,7 @@ from kgraph.cli.app import State, _emit, _error_line, cli, pass_state
 from kgraph.cli.options import (
     PROFILE,
     base_option,
+    engine_option,
     format_option,
     infer_option,
     input_format_option,
@@ -20,6 +21,7 @@ from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus, KGraphError
 from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
 from kgraph.reasoning import Profile
+from kgraph.shacl.model import Engine
 
 # -- queries --------------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ def query_command(
 @input_format_option()
 @base_option()
 @output_option("Write the report to FILE (atomically).")
+@engine_option()
 @pass_state
 def validate_command(
     state: State,
@@ -142,6 +145,7 @@ def validate_command(
     input_format: str | None,
     base: str | None,
     output: str | None,
+    engine: str,
 ) -> None:
     """Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.
 
@@ -150,7 +154,9 @@ def validate_command(
     from kgraph.shacl.report import render
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    report = state.open().validate(files, infer=Profile(infer), syntax=syntax, base_iri=base)
+    report = state.open().validate(
+        files, infer=Profile(infer), syntax=syntax, base_iri=base, engine=Engine(engine)
+    )
     _emit(render(report, fmt), output)
     if not report.conforms:
         click.get_current_context().exit(int(ExitStatus.FINDINGS))

@@ -9,6 +9,7 @@ import click
 from kgraph.cli.app import State, _emit, _note, cli, pass_state
 from kgraph.cli.options import (
     base_option,
+    engine_option,
     format_option,
     infer_option,
     input_format_option,
@@ -18,6 +19,7 @@ from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus
 from kgraph.formats import RdfSyntax
 from kgraph.reasoning import Profile
+from kgraph.shacl.model import Engine
 
 # -- the write path ------------------------------------------------------------------------
 
@@ -41,6 +43,7 @@ from kgraph.reasoning import Profile
 @input_format_option()
 @base_option()
 @wait_option()
+@engine_option()
 @pass_state
 def add_command(
     state: State,
@@ -52,6 +55,7 @@ def add_command(
     input_format: str | None,
     base: str | None,
     wait: float,
+    engine: str,
 ) -> None:
     """Validate new triples together with the graph and, if they conform, store them.
 
@@ -73,6 +77,7 @@ def add_command(
         base_iri=base,
         wait=wait,
         on_wait=lambda message: _note(state, message),
+        engine=Engine(engine),
     )
     if fmt == "turtle":
         from kgraph.shacl.report import render_text

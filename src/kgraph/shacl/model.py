@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
 
+class Engine(StrEnum):
+    """Which SHACL engine validates (``--engine``)."""
+
+    COMPILED = "compiled"
+    """Shapes compiled to SPARQL, evaluated by Oxigraph (``shacl.compiled``); the default."""
+    PYSHACL = "pyshacl"
+    """pySHACL on bounded neighbourhoods (``shacl.engine``): the reference."""
+
+
 class ValidationMode(StrEnum):
     """How a report's focus nodes were validated (shown in the report)."""
 
@@ -23,6 +32,8 @@ class ValidationMode(StrEnum):
     """Only the nodes a batch (or its removal) can affect."""
     WHOLE_GRAPH = "whole-graph"
     """pySHACL over the whole graph: the fallback for global shapes."""
+    COMPILED = "compiled"
+    """Every target node of the graph, by the compiled engine in one pass."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class Report:
     global_shapes: tuple[str, ...] = ()
     preexisting: int = 0
     """Violations already in the graph at the nodes a batch touched (not blamed on it)."""
+    pyshacl_shapes: tuple[str, ...] = ()
+    """Shapes the compiled engine left to pySHACL (it validated them instead)."""
 
     @property
     def conforms(self) -> bool:

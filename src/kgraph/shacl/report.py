@@ -56,6 +56,8 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
         return indexes[graph]
 
     def graphs_with(s: Any, p: Any, o: Any) -> list[str]:
+        if isinstance(s, ox.Literal):
+            return []  # a literal focus node (sh:targetNode "x") is the subject of no triple
         found = {
             q.graph_name.value
             for store in stores
@@ -141,6 +143,11 @@ def render_text(report: Report, *, title: str = "") -> str:
             "validated the whole graph because these shapes are not local: "
             + ", ".join(shorten(s) for s in report.global_shapes)
         )
+    if report.pyshacl_shapes:
+        lines.append(
+            "validated by pySHACL (not compiled): "
+            + ", ".join(shorten(s) for s in report.pyshacl_shapes)
+        )
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault(finding.focus, []).append(finding)
@@ -184,6 +191,8 @@ def render_json(report: Report) -> bytes:
     }
     if report.global_shapes:
         document["globalShapes"] = list(report.global_shapes)
+    if report.pyshacl_shapes:
+        document["pyshaclShapes"] = list(report.pyshacl_shapes)
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
 
 

@@ -1,0 +1,186 @@
+"""Validation of a project's dataset with the compiled engine (``compiled``), the default.
+
+The same three entry points as ``engine`` (the pySHACL reference), with the same reports:
+
+* ``validate``: every target node of the graph, in one pass of SPARQL over the store;
+* ``validate_batch`` / ``validate_removal``: the nodes a batch (or its removal) can affect,
+  found by ``engine._affected``, validated on their bounded neighbourhood with and without
+  the batch; only what the batch introduces is reported.
+
+Shapes the compiler leaves over go to pySHACL for exactly those shapes (the other shapes'
+targets are taken out of the copy pySHACL is given), and the report names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from kgraph.namespaces import RDFS, SH
+from kgraph.shacl import engine as reference
+from kgraph.shacl.index import ShapeIndex, analyse
+from kgraph.shacl.model import Finding, Report, ValidationMode
+
+if TYPE_CHECKING:
+    from kgraph.shacl.compiled import CompiledShapes
+    from kgraph.shacl.literals import ExactLiterals
+    from kgraph.store import Dataset
+
+TARGET_PREDICATES = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target")
+
+
+# Per ShapeIndex (a mutable dataclass, so not hashable): by id, holding the index so that
+# its id is not reused. A process loads one or two shapes files.
+_CACHE: dict[int, tuple[ShapeIndex, CompiledShapes, ShapeIndex | None]] = {}
+
+
+def _compiled(shapes: ShapeIndex) -> CompiledShapes:
+    return _prepared(shapes)[1]
+
+
+def _leftover(shapes: ShapeIndex) -> ShapeIndex | None:
+    """The shape index of only the shapes the compiler left to pySHACL (None: none left)."""
+    return _prepared(shapes)[2]
+
+
+def _prepared(shapes: ShapeIndex) -> tuple[ShapeIndex, CompiledShapes, ShapeIndex | None]:
+    from kgraph.shacl.compiled import compile_shapes
+
+    if id(shapes) not in _CACHE:
+        compiled = compile_shapes(shapes.graph)
+        _CACHE[id(shapes)] = (shapes, compiled, _untargeted(shapes, compiled))
+    return _CACHE[id(shapes)]
+
+
+def _untargeted(shapes: ShapeIndex, compiled: CompiledShapes) -> ShapeIndex | None:
+    from rdflib import RDF as R
+    from rdflib import Graph, URIRef
+
+    if not compiled.left:
+        return None
+    graph = Graph()
+    for triple in shapes.graph:
+        graph.add(triple)
+    for shape in compiled.top:
+        # Untargeted, a compiled shape is still there for the left shapes that nest it.
+        for local in TARGET_PREDICATES:
+            graph.remove((shape.node, URIRef(SH + local), None))
+        graph.remove((shape.node, R.type, URIRef(RDFS + "Class")))
+    return analyse(graph)
+
+
+def _graph_names(graphs: Sequence[str]) -> list[Any]:
+    import pyoxigraph as ox
+
+    return [ox.NamedNode(g) for g in graphs]
+
+
+def validate(
+    dataset: Dataset,
+    shapes: ShapeIndex,
+    graphs: Sequence[str],
+    exact: ExactLiterals | None = None,
+) -> Report:
+    """Validate every target node of ``graphs`` against the shapes."""
+    findings, left = _compiled(shapes).validate(
+        dataset.store, _graph_names(graphs), exact_literals=exact
+    )
+    scope = reference._Scope(dataset, list(graphs))
+    checked = {str(n) for n in reference._targets(scope, shapes)} | {f.focus for f in findings}
+    rest = _leftover(shapes)
+    if rest is not None:
+        findings += reference.validate(dataset, rest, graphs).findings
+    return Report(tuple(findings), len(checked), ValidationMode.COMPILED, pyshacl_shapes=left)
+
+
+def _on(
+    quads: list[Any],
+    shapes: ShapeIndex,
+    focus: Sequence[Any] | None,
+    exact: ExactLiterals | None,
+) -> list[Finding]:
+    """The compiled engine (and pySHACL for what it left) on exactly ``quads``."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
+    findings, _ = _compiled(shapes).validate(
+        store, [ox.DefaultGraph()], focus=focus, exact_literals=exact
+    )
+    rest = _leftover(shapes)
+    if rest is not None:
+        findings += reference._run(quads, rest, focus)
+    return findings
+
+
+def _compare(
+    before: reference._Scope,
+    after: reference._Scope,
+    changed: reference._Scope,
+    shapes: ShapeIndex,
+    exact: ExactLiterals | None,
+    *,
+    walk_before: bool = False,
+) -> tuple[list[Finding], int, int, ValidationMode]:
+    """(new findings, nodes checked, violations there before, mode) of ``after`` over
+    ``before`` at the nodes ``changed`` can affect (the whole graph for global shapes)."""
+    if not shapes.is_local:
+        # An unbounded path: any node may be affected, and the compiled engine's findings
+        # name paths and blank nodes stably, so the whole graph is compared.
+        old_findings = _on(list(before.all_quads()), shapes, None, exact)
+        new_findings = _on(list(after.all_quads()), shapes, None, exact)
+        focus_count = len({str(n) for n in reference._targets(after, shapes)})
+        mode = ValidationMode.WHOLE_GRAPH
+    else:
+        focus = sorted(
+            reference._affected(before if walk_before else after, shapes, changed), key=str
+        )
+        if not focus:
+            return [], 0, 0, ValidationMode.INCREMENTAL
+        old_findings = _on(reference._neighbourhood(before, shapes, focus), shapes, focus, exact)
+        new_findings = _on(reference._neighbourhood(after, shapes, focus), shapes, focus, exact)
+        focus_count = len(focus)
+        mode = ValidationMode.INCREMENTAL
+    old = {f.key for f in old_findings}
+    fresh = [f for f in new_findings if f.key not in old]
+    return fresh, focus_count, sum(f.is_violation for f in old_findings), mode
+
+
+def validate_batch(
+    dataset: Dataset,
+    shapes: ShapeIndex,
+    base: Sequence[str],
+    overlay: Any,
+    batch: Sequence[str],
+    exact: ExactLiterals | None = None,
+) -> Report:
+    """As ``engine.validate_batch``: only the violations the batch (in ``overlay``) brings."""
+    before = reference._Scope(dataset, list(base))
+    after = reference._Scope(dataset, list(base), overlay, list(batch))
+    changed = reference._Scope(dataset, [], overlay, list(batch))
+    fresh, count, preexisting, mode = _compare(before, after, changed, shapes, exact)
+    left = tuple(sorted(_compiled(shapes).left))
+    return Report(
+        tuple(fresh),
+        count,
+        mode,
+        tuple(sorted(shapes.global_shapes)),
+        preexisting=preexisting,
+        pyshacl_shapes=left,
+    )
+
+
+def validate_removal(
+    dataset: Dataset, shapes: ShapeIndex, graph: str, exact: ExactLiterals | None = None
+) -> Report:
+    """As ``engine.validate_removal``: the violations taking ``graph`` out would introduce."""
+    everything = dataset.asserted_graphs()
+    before = reference._Scope(dataset, everything)
+    after = reference._Scope(dataset, [g for g in everything if g != graph])
+    # The nodes are found in the graph as it is (the removed triples are still there).
+    removed = reference._Scope(dataset, [graph])
+    fresh, count, _, mode = _compare(before, after, removed, shapes, exact, walk_before=True)
+    left = tuple(sorted(_compiled(shapes).left))
+    return Report(
+        tuple(fresh), count, mode, tuple(sorted(shapes.global_shapes)), pyshacl_shapes=left
+    )
