@@ -273,7 +273,9 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         "",
         "Written by `python -m bench.serve` (part of `make bench`); do not edit by hand.",
         "",
-        f"Command: `{meta['command']}`; {meta['cpus']} CPUs; {meta['queries']} canned queries "
+        f"Command: `{meta['command']}` at commit {meta['commit']}; {meta['cpus']} CPUs "
+        f"(shared; load average {meta['load']} when the run started); "
+        f"{meta['queries']} canned queries "
         f"per size, parameters unbound; {meta['seconds']} s per figure; kgraph with "
         f"--workers {meta['workers']}.",
         "",
@@ -323,9 +325,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sizes = [s for s in args.sizes.split(",") if s]
     clients = [int(c) for c in args.clients.split(",") if c]
+    load_at_start = os.getloadavg()  # the machine is shared: say how busy it was
     results = run(sizes, clients, args.seconds, args.workers, args.seed)
     meta = {
         "command": "python -m bench.serve " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commit": subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
+        "load": " ".join(f"{x:.1f}" for x in load_at_start),
         "cpus": os.cpu_count(),
         "queries": len(canned_texts(REPO)),
         "seconds": args.seconds,
