@@ -110,8 +110,10 @@ def test_query_file_and_parameters(kgraph, tmp_path: Path) -> None:
     assert missing.exit_code == ExitStatus.BAD_INPUT and "needs parameter(s): who" in missing.stderr
     unknown = kgraph("query", str(query), "-p", "nobody", "x")
     assert unknown.exit_code == ExitStatus.BAD_INPUT and "no parameter 'nobody'" in unknown.stderr
+    # an iri parameter that is not an IRI is a name, looked up in the graph (issue 11)
     bad_iri = kgraph("query", str(query), "-p", "who", "not an iri")
-    assert bad_iri.exit_code == ExitStatus.BAD_INPUT and "not a valid iri" in bad_iri.stderr
+    assert bad_iri.exit_code == ExitStatus.BAD_INPUT
+    assert bad_iri.stderr == "Error: no who is named 'not an iri'\n"
 
 
 def test_bad_date_parameter_exits_2(kgraph) -> None:

@@ -210,10 +210,14 @@ def test_timeline_leaves_out_hypothetical_events(run_in: Callable[..., Run]) -> 
     assert "visit-kim-russia-potential" not in run_in("query", "visits", "-f", "tsv").stdout
 
 
-def test_unknown_stance_gives_no_rows_not_an_error(run_in: Callable[..., Run]) -> None:
+def test_unknown_stance_is_exit_2_with_the_nearest_not_an_empty_answer(
+    run_in: Callable[..., Run],
+) -> None:
+    # Issue 11: a misspelled IRI used to give 0 rows and exit 0.
     result = run_in("query", "claims-by-stance", "-p", "stance", "kg:NoSuchStance", "-f", "tsv")
-    assert result.exit_code == 0
-    assert result.stdout.count("\n") == 1
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: kg:NoSuchStance is not a known stance; nearest: ")
 
 
 def test_bad_date_param_is_refused_with_exit_2(run_in: Callable[..., Run]) -> None:

@@ -137,8 +137,10 @@ def test_the_readme_library_example_runs(
     monkeypatch.chdir(project)
     exec(compile(_readme_example(), "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("state,stateName,")
-    assert printed[1].endswith(" graphs") and int(printed[1].split()[0]) > 1000
+    variables, _, count = printed[0].rpartition(" ")
+    assert variables == "('state', 'stateName')" and int(count) > 0
+    assert printed[1].startswith("state,stateName,")
+    assert printed[2].endswith(" graphs") and int(printed[2].split()[0]) > 1000
 
 
 def test_project_verbs_in_process_equal_the_cli(project: Path, kgraph) -> None:

@@ -836,7 +836,7 @@ def test_random_binary_exits_2(kgraph, server, tmp_path: Path, suffix: str) -> N
 def test_query_file_with_invalid_utf8_exits_2(kgraph, server, tmp_path: Path) -> None:
     path = tmp_path / "latin1.rq"
     path.write_bytes(b'SELECT ?x WHERE { BIND("caf\xe9" AS ?x) }')
-    assert_error(kgraph("query", str(path)), ExitStatus.BAD_INPUT, f"{path}", "utf-8")
+    assert_error(kgraph("query", str(path)), ExitStatus.BAD_INPUT, f"{path}:1: not valid UTF-8")
 
 
 def test_query_argument_with_invalid_utf8_exits_2(kgraph, server) -> None:

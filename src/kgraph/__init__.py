@@ -18,12 +18,15 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, AddStatus, BatchInfo
-    from kgraph.checks import CheckReport
+    from kgraph.checks import CheckReport, Level
     from kgraph.errors import ExitStatus, KGraphError
-    from kgraph.formats import RdfSyntax
+    from kgraph.formats import RdfSyntax, ResultFormat
     from kgraph.limits import Limits
+    from kgraph.operations import ReasonResult
     from kgraph.project import Project, RemoveResult, RemoveStatus
     from kgraph.reasoning import Profile
+    from kgraph.remote import PushOptions, PushReport, StoreKind
+    from kgraph.results import Form, QueryResult
     from kgraph.shacl.model import Finding, Report, ValidationMode
     from kgraph.stats import Stats
 
@@ -44,6 +47,14 @@ _PUBLIC = {
     "Report": "kgraph.shacl.model",
     "ValidationMode": "kgraph.shacl.model",
     "Stats": "kgraph.stats",
+    "Level": "kgraph.checks",
+    "ResultFormat": "kgraph.formats",
+    "ReasonResult": "kgraph.operations",
+    "PushOptions": "kgraph.remote",
+    "PushReport": "kgraph.remote",
+    "StoreKind": "kgraph.remote",
+    "Form": "kgraph.results",
+    "QueryResult": "kgraph.results",
 }
 
 __all__ = [
@@ -53,15 +64,23 @@ __all__ = [
     "CheckReport",
     "ExitStatus",
     "Finding",
+    "Form",
     "KGraphError",
+    "Level",
     "Limits",
     "Profile",
     "Project",
+    "PushOptions",
+    "PushReport",
+    "QueryResult",
     "RdfSyntax",
+    "ReasonResult",
     "RemoveResult",
     "RemoveStatus",
     "Report",
+    "ResultFormat",
     "Stats",
+    "StoreKind",
     "ValidationMode",
     "__version__",
 ]

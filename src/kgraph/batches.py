@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from kgraph.chains import check_chains
+from kgraph.closed import Part
 from kgraph.errors import InputError, UsageError
 from kgraph.formats import RdfSyntax
-from kgraph.fsutil import check_no_links, open_regular
+from kgraph.fsutil import check_no_links, open_regular, read_regular
 from kgraph.layout import BATCH_DIR
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
-from kgraph.operations import Context, graph_sources, load_shape_index
+from kgraph.operations import Context, closed_part, graph_sources, load_shape_index, refuse_closed
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.model import Report, ValidationMode
 from kgraph.store import Dataset, Input, parse, read_input, skolemise
@@ -114,7 +115,21 @@ def add(
         raise UsageError("give at least one FILE to add (or - for standard input)")
     if source is not None:
         source = _check_source(source)
-    inputs = [read_input(path, syntax, ctx.limits) for path in files]
+    sheet = len(files) == 1 and is_sheet(files[0])
+    if not sheet and any(is_sheet(path) for path in files):
+        raise UsageError("add a claim sheet on its own: one SHEET.yaml per `kgraph add`")
+    if sheet:
+        # The sheet itself is the batch's input (its bytes, its SHA-256); the triples come
+        # from compiling it against the loaded graph, below.
+        inputs = [
+            Input(
+                files[0],
+                read_regular(files[0], limit=ctx.limits.max_input_bytes, name=files[0]),
+                RdfSyntax.TURTLE,
+            )
+        ]
+    else:
+        inputs = [read_input(path, syntax, ctx.limits) for path in files]
     sha = digest(inputs)
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     batch_id = f"{stamp:%Y%m%dT%H%M%SZ}-{sha[:12]}"
@@ -124,11 +139,16 @@ def add(
     phase(Phase.PARSE)
     skolem = batch_skolem(sha)
     quads: list[Any] = []
-    for item in inputs:
-        quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
-    quads = skolemise(quads, skolem)
+    counts = []
+    if not sheet:
+        for item in inputs:
+            quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
+            counts.append(len(quads))
+        quads = skolemise(quads, skolem)
     shapes = load_shape_index(ctx)
 
+    # Before compiling a sheet: the sheet refuses to mint IRIs the graph already holds, so
+    # a sheet added before would otherwise be refused instead of reported as added.
     for existing in list_batches(ctx.project.root):
         if existing.sha256 == sha:
             empty = Report((), 0, ValidationMode.INCREMENTAL)
@@ -141,6 +161,26 @@ def add(
             )
     phase(Phase.LOAD)
     dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    lines = None
+    if sheet:
+        compiled = _compile_sheet(dataset, inputs[0], ctx.limits)
+        quads, lines = list(compiled.quads), compiled.lines
+        source = source or compiled.document
+        parts = [Part(inputs[0].name, quads, lines)]
+    else:
+        starts = [0, *counts]
+        parts = [
+            closed_part(
+                item.name,
+                quads[starts[i] : starts[i + 1]],
+                item.data,
+                item.syntax,
+                base_iri or graph,
+                skolem,
+            )
+            for i, item in enumerate(inputs)
+        ]
+    refuse_closed(dataset, parts)
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
     target = ox.NamedNode(graph)
     # The batch records every triple its input states (once each), not only the ones new to
@@ -195,7 +235,7 @@ def add(
     else:
         report = validate_batch(dataset, shapes, base, overlay, [graph])
     sources = {
-        graph: _input_source(inputs, base_iri or graph, skolem),
+        graph: _input_source(inputs, base_iri or graph, skolem, lines),
         **graph_sources(ctx, dataset),
     }
     report = reporting.locate(report, [overlay, dataset.store], sources)
@@ -223,12 +263,28 @@ def _check_source(source: str) -> str:
     return source.strip()
 
 
-def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str) -> Any:
+SHEET_SUFFIXES = (".yaml", ".yml")
+
+
+def is_sheet(path: str) -> bool:
+    """A claim sheet (:mod:`kgraph.sheets`) rather than RDF, by its file name."""
+    return path.lower().endswith(SHEET_SUFFIXES)
+
+
+def _compile_sheet(dataset: Dataset, item: Input, limits: Limits) -> Any:
+    from kgraph.names import NameIndex
+    from kgraph.sheets import compile_sheet
+
+    index = NameIndex.from_store(dataset.store)
+    return compile_sheet(item.data, name=item.name, index=index, limits=limits)
+
+
+def _input_source(inputs: Sequence[Input], base_iri: str, skolem: str, lines: Any = None) -> Any:
     from kgraph.shacl.report import GraphSource
 
     if len(inputs) == 1:
         item = inputs[0]
-        return GraphSource(item.name, lambda: item.data, item.syntax, base_iri, skolem)
+        return GraphSource(item.name, lambda: item.data, item.syntax, base_iri, skolem, lines)
     return GraphSource(
         ", ".join(i.name for i in inputs), lambda: b"", inputs[0].syntax, base_iri, skolem
     )

@@ -8,6 +8,7 @@ shapes files that SPARQL cannot express well (version, messages, declared reads)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from kgraph import __version__
@@ -16,12 +17,22 @@ from kgraph.namespaces import KG, ONTOLOGY, OWL, SH
 from kgraph.operations import Context, load_shape_index, open_dataset
 from kgraph.queries import checks as check_queries
 
-LEVELS = ("ERROR", "WARN", "INFO")
+
+class Level(StrEnum):
+    """How bad a finding is (a check query's ``#+ level:`` header; ERROR when missing or
+    unknown). ERROR findings make ``kgraph check`` exit 1."""
+
+    ERROR = "ERROR"
+    WARN = "WARN"
+    INFO = "INFO"
+
+
+LEVELS = tuple(Level)
 
 
 @dataclass(frozen=True)
 class Finding:
-    level: str
+    level: Level
     rule: str
     subject: str
     property: str
@@ -35,7 +46,7 @@ class CheckReport:
 
     @property
     def errors(self) -> int:
-        return sum(f.level == "ERROR" for f in self.findings)
+        return sum(f.level is Level.ERROR for f in self.findings)
 
 
 def run(ctx: Context, *, infer: str = "none") -> CheckReport:
@@ -48,9 +59,8 @@ def run(ctx: Context, *, infer: str = "none") -> CheckReport:
     for name, query in check_queries(ctx.project.queries_dir).items():
         rule = name.removesuffix("-violation")
         rules.append(rule)
-        level = str(query.extra.get("level", "ERROR")).upper()
-        if level not in LEVELS:
-            level = "ERROR"
+        named = str(query.extra.get("level", "ERROR")).upper()
+        level = Level(named) if named in Level.__members__ else Level.ERROR
         for row in dataset.query(query.text, source=query.source):
             findings.append(
                 Finding(level, rule, *(cell(_get(row, v)) for v in ("entity", "property", "value")))
@@ -85,7 +95,7 @@ def _hygiene(ctx: Context) -> list[Finding]:
         if versions != [__version__]:
             findings.append(
                 Finding(
-                    "ERROR",
+                    Level.ERROR,
                     "ontology-version",
                     f"<{ONTOLOGY}>",
                     "owl:versionInfo",
@@ -101,13 +111,13 @@ def _hygiene(ctx: Context) -> list[Finding]:
         for needed in ("message", "name"):
             if (shape, URIRef(SH + needed), None) not in graph:
                 findings.append(
-                    Finding("WARN", "shape-message", f"<{shape}>", f"sh:{needed}", "missing")
+                    Finding(Level.WARN, "shape-message", f"<{shape}>", f"sh:{needed}", "missing")
                 )
     for constraint in sorted(graph.subjects(R.type, URIRef(SH + "SPARQLConstraint")), key=str):
         if (constraint, URIRef(KG + "reads"), None) not in graph:
             findings.append(
                 Finding(
-                    "WARN",
+                    Level.WARN,
                     "sparql-reads",
                     f"<{constraint}>",
                     "kg:reads",

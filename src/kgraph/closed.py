@@ -56,6 +56,12 @@ _BUILTIN = {
         "XMLLiteral",
         "JSON",
         "dirLangString",
+        "Bag",
+        "Seq",
+        "Alt",
+        "CompoundLiteral",
+        "language",
+        "direction",
     },
     RDFS: {
         "label",
@@ -142,12 +148,14 @@ def check_batch(
     names: NameIndex | None = None,
     lines: LineIndex | None = None,
     source: str | None = None,
+    described_elsewhere: Iterable[Any] = (),
 ) -> tuple[Problem, ...]:
-    """Every closed-door problem of a batch, in the order of its triples."""
+    """Every closed-door problem of a batch, in the order of its triples.
+    ``described_elsewhere``: subjects of the other files read with this one."""
     import pyoxigraph as ox
 
     batch = list(quads)
-    described = {q.subject for q in batch}
+    described = {q.subject for q in batch} | set(described_elsewhere)
     problems: list[Problem] = []
     seen: set[tuple[str, str, str | None]] = set()
 
@@ -190,6 +198,60 @@ def check_batch(
     return tuple(problems)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One input file's triples, as read, and where they came from."""
+
+    name: str
+    quads: Sequence[ox.Quad]
+    lines: LineIndex | None
+
+
+def refuse(
+    parts: Sequence[Part],
+    store: ox.Store,
+    ontology_graphs: Sequence[str],
+    *,
+    names: Callable[[], NameIndex] | None = None,
+) -> None:
+    """Raise :class:`~kgraph.errors.InputError` listing every closed-door problem of the
+    inputs (checked against ``store``, which must not hold them yet). Refused rather than
+    reported as findings: these are mistakes in the input (a typo), not violations of the
+    model, and shapes run on a misspelled term would only report its consequences (a
+    "missing" property). ``names`` builds the name index, only when an undescribed object
+    needs its nearest name."""
+    from kgraph.errors import InputError
+
+    vocabulary = Vocabulary.from_store(store, ontology_graphs)
+    subjects = [{q.subject for q in part.quads} for part in parts]
+    problems: list[Problem] = []
+    for i, part in enumerate(parts):
+        others = set().union(*(s for j, s in enumerate(subjects) if j != i))
+        found = check_batch(
+            part.quads,
+            store,
+            vocabulary,
+            lines=part.lines,
+            source=part.name,
+            described_elsewhere=others,
+        )
+        if names is not None and any(p.kind == UNDESCRIBED for p in found):
+            found = check_batch(
+                part.quads,
+                store,
+                vocabulary,
+                names=names(),
+                lines=part.lines,
+                source=part.name,
+                described_elsewhere=others,
+            )
+        problems += found
+    if len(problems) == 1:
+        raise InputError(str(problems[0]))
+    if problems:
+        raise InputError(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems))
+
+
 def _term_problem(iri: str, vocabulary: Vocabulary, store: Any) -> tuple[str, str | None] | None:
     namespace, local = split(iri)
     known = vocabulary.terms.get(namespace)
@@ -208,6 +270,8 @@ def _term_problem(iri: str, vocabulary: Vocabulary, store: Any) -> tuple[str, st
         )
     if local in known or not local:
         return None
+    if namespace == RDF and re.fullmatch(r"_[1-9][0-9]*", local):
+        return None  # rdf:_1, rdf:_2 ...: container membership, an infinite family (RDF 1.1 Semantics §5.1)
     import pyoxigraph as ox
 
     # Used by the graph already (schema:Female, time:Monday in the shapes' lists): known.

@@ -21,9 +21,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 TRANSCRIPT = [
     ["validate"],
-    ["query", "officials-and-posts", "-p", "date", "2024-10-28"],
-    ["query", "troop-estimates-over-time"],
-    ["query", "claims-by-stance", "-p", "stance", "kg:NotDenied"],
+    # --columns picks what reads well in 100 columns; the other cells are a -f tsv away.
+    [
+        "query",
+        "officials-and-posts",
+        "-p",
+        "date",
+        "2024-10-28",
+        "--columns",
+        "personName,relation,postName,startDate,endDate",
+    ],
+    [
+        "query",
+        "troop-estimates-over-time",
+        "--columns",
+        "stateName,estimateDate,count,qualifier,sourceName,factId,supersededBy,isCurrent",
+    ],
+    [
+        "query",
+        "claims-by-stance",
+        "-p",
+        "stance",
+        "kg:NotDenied",
+        "--columns",
+        "factId,sourceName,statement",
+    ],
     ["check"],
 ]
 

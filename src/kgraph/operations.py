@@ -20,14 +20,14 @@ from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
 from kgraph.layout import Layout
 from kgraph.limits import Limits, Phase, phase
-from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, input_graph, input_skolem
-from kgraph.queries import CannedQuery, with_values
+from kgraph.namespaces import GRAPH, KGD, PREFIXES, file_skolem, input_graph, input_skolem
+from kgraph.queries import CannedQuery, resolve_names, with_values
 from kgraph.reasoning import materialise
 from kgraph.results import (
-    Rendered,
+    QueryResult,
+    capture,
     check_format,
     prefixes_for,
-    render,
     serialize,
     serialize_triples,
 )
@@ -53,18 +53,19 @@ def open_dataset(ctx: Context, *, infer: str = "none") -> Dataset:
 
 
 def run_query(
-    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str, infer: str
-) -> Rendered:
+    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str | None, infer: str
+) -> QueryResult:
     shape = check_query(
         query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
     )
     # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
-    if shape.form:
+    if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = open_dataset(ctx, infer=infer)
+    bound = resolve_names(bound, dataset.store)
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
-    return render(result, fmt)
+    return capture(result, fmt)
 
 
 # -- reading files given on the command line ----------------------------------------------
@@ -89,21 +90,54 @@ def load_inputs(
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
 ) -> list[LoadedInput]:
-    """Parse files strictly (skolemising blank nodes) and add each as a graph of its own."""
+    """Parse files strictly (skolemising blank nodes), refuse them at the closed door
+    (:mod:`kgraph.closed`), and add each as a graph of its own."""
     from kgraph.store import skolemise
 
     loaded = []
+    parsed = []
     for i, path in enumerate(files):
         source = read_input(path, syntax, limits)
         graph = input_graph(i, source.name)
         base = base_iri or graph
         skolem = input_skolem(i)
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
-        dataset.add_graph(graph, quads)
+        parsed.append(quads)
         loaded.append(
             LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads))
         )
+    parts = [
+        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
+        for item, quads in zip(loaded, parsed, strict=True)
+    ]
+    refuse_closed(dataset, parts)
+    for item, quads in zip(loaded, parsed, strict=True):
+        dataset.add_graph(item.graph, quads)
     return loaded
+
+
+def closed_part(
+    name: str,
+    quads: Sequence[Any],
+    data: bytes,
+    syntax: RdfSyntax,
+    base_iri: str | None,
+    skolem: str | None,
+) -> Any:
+    """One input for :func:`refuse_closed`, with the line of each of its triples."""
+    from kgraph.closed import Part
+    from kgraph.shacl.locate import LineIndex
+
+    return Part(name, quads, LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+
+
+def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
+    """The closed door (:func:`kgraph.closed.refuse`) against the loaded graph."""
+    from kgraph.closed import refuse
+    from kgraph.names import NameIndex
+
+    ontology = [s.graph for s in dataset.sources if s.relative.startswith("ontology/")]
+    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.from_store(dataset.store))
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -211,7 +245,19 @@ def overlay_validator(
 # -- reasoning and export -------------------------------------------------------------------
 
 
-def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
+@dataclass(frozen=True)
+class ReasonResult:
+    """The inferred triples alone (the closure minus what is asserted), serialised."""
+
+    profile: str
+    graph: str | None
+    """The named graph the closure goes in (None for no closure)."""
+    data: bytes
+    syntax: RdfSyntax
+    triples: int
+
+
+def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
     dataset = open_dataset(ctx, infer=profile)
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
@@ -219,8 +265,10 @@ def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> bytes:
         import pyoxigraph as ox
 
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
-        return serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
-    return serialize_triples(triples, syntax)
+        data = serialize(quads, syntax, prefixes=prefixes_for(triples, syntax))
+    else:
+        data = serialize_triples(triples, syntax)
+    return ReasonResult(profile, graph, data, syntax, len(triples))
 
 
 def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
@@ -281,10 +329,23 @@ def convert(
     target: RdfSyntax,
 ) -> bytes:
     """Strictly parse one file (guards included) and serialise it in ``target``."""
+    import pyoxigraph as ox
 
     phase(Phase.PARSE)
     source = read_input(path, syntax, ctx.limits)
     quads = parse(source, base_iri=base_iri, limits=ctx.limits)
+    # A file checked with convert before `add` meets the same closed door as `add`. Only
+    # objects in the data namespace need the data to be judged (is the entity described?);
+    # for the rest the ontology suffices, which keeps convert fast on files of any origin.
+    phase(Phase.LOAD)
+    names_data = any(
+        isinstance(q.object, ox.NamedNode) and q.object.value.startswith(KGD) for q in quads
+    )
+    dataset = Dataset.open(
+        ctx.project, limits=ctx.limits, store_dir=ctx.store_dir, ontology_only=not names_data
+    )
+    part = closed_part(source.name, quads, source.data, source.syntax, base_iri, None)
+    refuse_closed(dataset, [part])
     if target.quads:
         return serialize(quads, target, prefixes=prefixes_for(quads, target))
     return serialize_triples([q.triple for q in quads], target)

@@ -21,18 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kgraph.errors import KGraphError, StorageError
-from kgraph.formats import RdfSyntax
+from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
 from kgraph.reasoning import Profile
+from kgraph.remote import StoreKind
 
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
     from kgraph.checks import CheckReport
-    from kgraph.operations import Context
+    from kgraph.operations import Context, ReasonResult
     from kgraph.queries import CannedQuery, Scan
-    from kgraph.remote import GraphFile
-    from kgraph.results import Rendered
+    from kgraph.remote import GraphFile, PushOptions, PushPlan, PushReport
+    from kgraph.results import QueryResult
     from kgraph.shacl.model import Report
     from kgraph.stats import Stats
     from kgraph.store import Dataset
@@ -59,6 +60,10 @@ class RemoveResult:
 
 
 _warned = False
+
+
+def _ignore(n: int, total: int) -> None:
+    """No progress to show."""
 
 
 class Project:
@@ -135,14 +140,22 @@ class Project:
         params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         *,
         infer: Profile = Profile.NONE,
-        fmt: str = "table",
+        fmt: ResultFormat | RdfSyntax | str | None = None,
         endpoint: str | None = None,
-    ) -> Rendered:
+    ) -> QueryResult:
         """Run a query (a name, a ``.rq`` path, SPARQL text, or a resolved query) with its
-        parameters bound as typed terms; the answer serialised as ``fmt``. With
-        ``endpoint``, the query runs at that SPARQL endpoint over the project's graphs."""
+        parameters bound as typed terms. The answer comes serialised as ``fmt`` when given
+        (where the query ran, so nothing is serialised twice), else in its lossless native
+        encoding (SPARQL TSV, N-Triples). With ``endpoint``, the query runs at that SPARQL
+        endpoint over the project's graphs, and gives the same QueryResult."""
         from kgraph.queries import CannedQuery, bind
 
+        if isinstance(fmt, ResultFormat):
+            fmt = fmt.value
+        elif isinstance(fmt, RdfSyntax):
+            fmt = fmt.cli_name
+        if fmt == "table":
+            fmt = None
         canned = query if isinstance(query, CannedQuery) else self._resolve_any(query)
         pairs = tuple(params.items()) if isinstance(params, Mapping) else tuple(params)
         bound = bind(canned, pairs)
@@ -180,7 +193,7 @@ class Project:
 
     def reason(
         self, profile: Profile = Profile.OWLRL, *, syntax: RdfSyntax = RdfSyntax.TURTLE
-    ) -> bytes:
+    ) -> ReasonResult:
         """The inferred triples alone (the closure minus what is asserted), serialised."""
         from kgraph import operations
 
@@ -360,9 +373,61 @@ class Project:
             remove_durably(layout.safe(layout.root / info.path))
         return RemoveResult(RemoveStatus.REMOVED, info, report)
 
-    def prepare_push(
-        self, folder: str, *, graphs: Sequence[str] = (), infer: Profile = Profile.NONE
-    ) -> list[GraphFile]:
+    def push(
+        self,
+        url: str,
+        *,
+        graphs: Sequence[str] = (),
+        infer: Profile = Profile.NONE,
+        options: PushOptions | None = None,
+        query_endpoint: str | None = None,
+        store_kind: StoreKind = StoreKind.AUTO,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PushReport:
+        """Send the graphs (all, or ``graphs``; the closure too with ``infer``) to the Graph
+        Store endpoint ``url`` and count each through the SPARQL endpoint (``query_endpoint``,
+        or derived from ``url`` for ``store_kind``). The graphs are serialised by the worker
+        into a temporary folder, sent from here; ``progress(triples, total)`` is told of each
+        chunk sent. Raises :class:`RemoteError`; bad counts are
+        in the report (:func:`kgraph.remote.check_counts` raises on them)."""
+        import tempfile
+
+        from kgraph import remote
+
+        options = options or remote.PushOptions()
+        verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
+        with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
+            files = self._push_files(folder, graphs, infer)
+            total = sum(f.triples for f in files)
+            tell = progress or _ignore
+
+            def advance(n: int) -> None:
+                tell(n, total)
+
+            return remote.push(files, url, verify_at, options, progress=advance)
+
+    def push_plan(
+        self,
+        url: str,
+        *,
+        graphs: Sequence[str] = (),
+        infer: Profile = Profile.NONE,
+        options: PushOptions | None = None,
+        query_endpoint: str | None = None,
+        store_kind: StoreKind = StoreKind.AUTO,
+    ) -> PushPlan:
+        """What :meth:`push` would send, sending nothing."""
+        import tempfile
+
+        from kgraph import remote
+
+        options = options or remote.PushOptions()
+        verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
+        with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
+            files = self._push_files(folder, graphs, infer)
+        return remote.PushPlan(tuple(remote.plan(files, options)), url, verify_at)
+
+    def _push_files(self, folder: str, graphs: Sequence[str], infer: Profile) -> list[GraphFile]:
         """The graphs to push, each serialised into a file in ``folder`` (by the worker)."""
         from kgraph import remote
 

@@ -23,7 +23,7 @@ from kgraph.errors import InputError, KGraphError, UsageError
 from kgraph.fsutil import check_no_links, read_regular
 from kgraph.guards import parse_checked
 from kgraph.limits import Limits
-from kgraph.namespaces import PREFIXES, XSD, expand
+from kgraph.namespaces import PREFIXES, XSD, expand, shorten
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -199,6 +199,18 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
 
 
 @dataclass(frozen=True)
+class Name:
+    """An ``iri`` parameter given as a label or alternative name ("Choe Son Hui"): it is
+    resolved against the graph (:func:`resolve_names`, in the worker, which has the graph)."""
+
+    text: str
+    param: str
+
+
+Bound = dict[str, "ox.NamedNode | ox.Literal | Name"]
+
+
+@dataclass(frozen=True)
 class Scan:
     """The queries of a folder that load, and one error for each file that does not."""
 
@@ -311,11 +323,10 @@ def guess_type(value: str) -> str:
     return "string"
 
 
-def bind(
-    query: CannedQuery, values: Sequence[tuple[str, str]]
-) -> dict[str, ox.NamedNode | ox.Literal]:
-    """Check ``-p NAME VALUE`` pairs against the header and turn them into terms."""
-    bound: dict[str, ox.NamedNode | ox.Literal] = {}
+def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
+    """Check ``-p NAME VALUE`` pairs against the header and turn them into terms (a
+    :class:`Name` for a declared ``iri`` parameter given as a name)."""
+    bound: Bound = {}
     for name, value in values:
         name = name.lstrip("?$")
         if name in bound:
@@ -330,13 +341,55 @@ def bind(
             if not re.search(rf"[?$]{re.escape(name)}\b", query.text):
                 raise UsageError(f"query {query.name} has no variable ?{name} to bind")
             ptype = guess_type(value)
-        bound[name] = term(value, ptype, name=name)
+        bound[name] = (
+            Name(value.strip(), name)
+            if query.params and ptype == "iri" and _is_name(value)
+            else term(value, ptype, name=name)
+        )
     missing = [p.name for p in query.params if p.required and p.name not in bound]
     if missing:
         raise UsageError(
             f"query {query.name} needs parameter(s): {', '.join(missing)} (-p NAME VALUE)"
         )
     return bound
+
+
+def _is_name(value: str) -> bool:
+    """Not an IRI (``<...>``, ``scheme:...``) nor a prefixed name: a label to look up."""
+    text = value.strip()
+    if not text or text.startswith("<"):
+        return False
+    prefix, sep, local = text.partition(":")
+    return not sep or " " in prefix or (prefix not in PREFIXES and not local.startswith("//"))
+
+
+def resolve_names(bound: Bound, store: Any) -> dict[str, Any]:
+    """``bound`` with each :class:`Name` resolved to the IRI it names in ``store``, and each
+    IRI of the project's namespaces checked to be in it: an unknown or ambiguous name, or a
+    misspelled IRI, is an error with the nearest names, never a silent empty answer."""
+    import pyoxigraph as ox
+
+    from kgraph.names import NameIndex
+    from kgraph.namespaces import KG, KGD
+
+    index: NameIndex | None = None
+    resolved: dict[str, Any] = {}
+    for name, value in bound.items():
+        text = None
+        if isinstance(value, Name):
+            text = value.text
+        elif (
+            isinstance(value, ox.NamedNode)
+            and value.value.startswith((KGD, KG))
+            and next(store.quads_for_pattern(value, None, None), None) is None
+        ):
+            text = shorten(value.value)  # nothing describes it: find what was meant
+        if text is None:
+            resolved[name] = value
+            continue
+        index = index or NameIndex.from_store(store)
+        resolved[name] = ox.NamedNode(index.resolve(text, what=name))
+    return resolved
 
 
 def with_values(text: str, bound: dict[str, Any]) -> str:
@@ -347,6 +400,12 @@ def with_values(text: str, bound: dict[str, Any]) -> str:
     """
     if not bound:
         return text
+    for value in bound.values():
+        if isinstance(value, Name):
+            raise UsageError(
+                f"parameter {value.param}: {value.text!r} is a name; names are looked up "
+                "in the local graph only, give an IRI (e.g. kgd:ChoeSonHui) here"
+            )
     names = list(bound)
     block = (
         "VALUES ("

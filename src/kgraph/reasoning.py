@@ -170,10 +170,12 @@ def materialise(dataset: Dataset, profile: str) -> str | None:
         dataset.inferred_graphs.append(graph)
         return graph
     triples = closure(dataset, profile)
-    store = dataset.writable()
     target = ox.NamedNode(graph)
-    store.clear_graph(target)
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in triples)
+    # No name may keep the writable store: remember_inference closes it and opens the
+    # folder read-only, and a writable instance still alive beside that one compacts away
+    # files the reader needs ("Corruption: ... .sst: No such file").
+    dataset.writable().clear_graph(target)
+    dataset.writable().extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in triples)
     dataset.inferred_graphs.append(graph)
     dataset.remember_inference(profile)
     return graph

@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -36,19 +37,24 @@ if TYPE_CHECKING:
 
     from kgraph.operations import Context
     from kgraph.queries import CannedQuery
-    from kgraph.results import Rendered
+    from kgraph.results import QueryResult
 
-STORE_KINDS = (
-    "auto",
-    "oxigraph",
-    "fuseki",
-    "graphdb",
-    "virtuoso",
-    "neptune",
-    "stardog",
-    "qlever",
-    "generic",
-)
+
+class StoreKind(StrEnum):
+    """Which store a Graph Store URL belongs to: how its SPARQL query endpoint is derived."""
+
+    AUTO = "auto"
+    OXIGRAPH = "oxigraph"
+    FUSEKI = "fuseki"
+    GRAPHDB = "graphdb"
+    VIRTUOSO = "virtuoso"
+    NEPTUNE = "neptune"
+    STARDOG = "stardog"
+    QLEVER = "qlever"
+    GENERIC = "generic"
+
+
+STORE_KINDS = tuple(k.value for k in StoreKind)
 DEFAULT_CHUNK = 50_000
 MIN_CHUNK = 100
 """The smallest chunk a 413 (payload too large) may shrink the chunks to."""
@@ -549,7 +555,7 @@ _DERIVE: dict[str, tuple[str, str, str]] = {
 }
 
 
-def query_endpoint_for(url: str, kind: str, query_endpoint: str | None) -> str:
+def query_endpoint_for(url: str, kind: StoreKind | str, query_endpoint: str | None) -> str:
     """The SPARQL query endpoint that verifies a push to the GSP endpoint ``url``."""
     if kind not in STORE_KINDS:
         raise UsageError(f"unknown store kind {kind!r}; use one of {', '.join(STORE_KINDS)}")
@@ -609,7 +615,7 @@ def prepare(ctx: Context, *, graphs: Sequence[str], inferred: str, folder: str) 
         for name in graphs:
             iri = name if name in known else graph_iri(name)
             if iri not in known:
-                hint = "; pass --inferred too" if is_inferred(iri) else ""
+                hint = "; pass --infer too" if is_inferred(iri) else ""
                 raise UsageError(
                     f"no graph {name!r} in this project{hint}; it has: {', '.join(known)}"
                 )
@@ -665,27 +671,6 @@ def plan(files: Sequence[GraphFile], options: PushOptions) -> list[GraphPlan]:
     return plans
 
 
-def render_plan(plans: Sequence[GraphPlan], url: str, query_endpoint: str) -> str:
-    rows = []
-    for p in plans:
-        counts = {m: p.methods.count(m) for m in ("PUT", "POST") if m in p.methods}
-        requests = " + ".join(f"{n} {m}" for m, n in counts.items()) or "none"
-        rows.append(
-            [
-                p.graph,
-                str(p.triples),
-                str(p.chunks) + (" (blank nodes: one request)" if p.blank_nodes else ""),
-                requests,
-            ]
-        )
-    total = sum(len(p.methods) for p in plans)
-    text = _table(["graph", "triples", "chunks", "requests"], rows)
-    return text + (
-        f"dry run: would send {total} requests to {url} and verify the counts through "
-        f"{query_endpoint}; nothing sent\n"
-    )
-
-
 @dataclass(frozen=True)
 class GraphCount:
     graph: str
@@ -701,6 +686,21 @@ class PushReport:
     counts: tuple[GraphCount, ...]
     requests: int
     triples: int
+    query_endpoint: str = ""
+    """Where the counts were verified."""
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    """What a push would send (``kgraph push --dry-run``)."""
+
+    graphs: tuple[GraphPlan, ...]
+    url: str
+    query_endpoint: str
+
+    @property
+    def requests(self) -> int:
+        return sum(len(p.methods) for p in self.graphs)
 
 
 def push(
@@ -740,7 +740,7 @@ def push(
                 f"{err.message} (while reading the pushed graphs back at {query_endpoint}); "
                 "the push itself completed"
             ) from err
-    return PushReport(counts, state["requests"], sum(f.triples for f in files))
+    return PushReport(counts, state["requests"], sum(f.triples for f in files), query_endpoint)
 
 
 def _push_graph(
@@ -869,11 +869,6 @@ def _count_value(answer: Response, where: str) -> int:
     )
 
 
-def render_counts(report: PushReport) -> str:
-    rows = [[c.graph, str(c.local), str(c.remote), "yes" if c.ok else "NO"] for c in report.counts]
-    return _table(["graph", "local", "remote", "ok"], rows)
-
-
 def check_counts(report: PushReport, *, merge: bool) -> None:
     bad = [c for c in report.counts if not c.ok]
     if bad:
@@ -889,23 +884,6 @@ def check_counts(report: PushReport, *, merge: bool) -> None:
             f"graph <{first.graph}> has {first.remote} triples in the store, expected {expected}"
             f"{first.local} (the local count){more}; push again, and check that nothing else writes it"
         )
-
-
-def _table(columns: list[str], rows: list[list[str]]) -> str:
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
-    right = {i for i, c in enumerate(columns) if c in ("triples", "local", "remote")}
-
-    def line(cells: Sequence[str]) -> str:
-        out = [
-            v.rjust(w) if i in right else v.ljust(w)
-            for i, (v, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(out).rstrip()
-
-    return (
-        "\n".join([line(columns), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
-        + "\n"
-    )
 
 
 # -- querying an endpoint -------------------------------------------------------------------
@@ -942,18 +920,19 @@ def remote_query(
     canned: CannedQuery,
     bound: dict[str, Any],
     *,
-    fmt: str,
+    fmt: str | None,
     context: Context,
     infer: str,
-) -> Rendered:
-    """Run a canned query at ``endpoint`` over the project's graphs; render it as locally."""
+) -> QueryResult:
+    """Run a canned query at ``endpoint`` over the project's graphs; the same QueryResult as
+    the local query gives (the answer re-encoded as the worker would have)."""
     import pyoxigraph as ox
 
     from kgraph.guards import check_query
     from kgraph.namespaces import inferred_graph
     from kgraph.operations import check_profile
     from kgraph.queries import with_values
-    from kgraph.results import check_format, form_of, render
+    from kgraph.results import capture, check_format, form_of
     from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
     check_url(endpoint, what="--endpoint")
@@ -962,7 +941,8 @@ def remote_query(
         canned.text, max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=canned.source
     )
     graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
-    check_format("GRAPH" if graph_form else shape.form, fmt)
+    if fmt:
+        check_format("GRAPH" if graph_form else shape.form, fmt)
     graphs = [s.graph for s in context.project.source_files()]
     if check_profile(infer) != "none":
         graphs.append(inferred_graph(infer))
@@ -994,8 +974,8 @@ def remote_query(
             raise RemoteError(
                 f"{endpoint} answered the {shape.form} query with a {form_of(result)} result"
             )
-        # Oxigraph reads solutions lazily: a bad one further down surfaces while rendering.
-        return render(result, fmt)
+        # Oxigraph reads solutions lazily: a bad one further down surfaces while encoding.
+        return capture(result, fmt)
     except (SyntaxError, ValueError, TypeError) as err:
         got = answer.content_type or "no Content-Type"
         raise RemoteError(
@@ -1042,7 +1022,7 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
     if not present:
         raise UsageError(
             f"the store has no inferred graph <{graph}>; push it first with "
-            f"`kgraph push URL --inferred {profile}`, or query without --infer"
+            f"`kgraph push URL --infer {profile}`, or query without --infer"
         )
 
 

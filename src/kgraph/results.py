@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from kgraph.errors import UsageError
@@ -31,15 +32,108 @@ _PLAIN_DATATYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A query result rendered for output."""
+class Form(Enum):
+    """What a query answers: solutions, a boolean, or a graph (CONSTRUCT / DESCRIBE)."""
 
+    SELECT = "SELECT"
+    ASK = "ASK"
+    GRAPH = "GRAPH"
+
+
+NATIVE = {Form.SELECT: "tsv", Form.GRAPH: "nt", Form.ASK: ""}
+"""What a result carries unless a format was asked for: SPARQL TSV for solutions (terms
+written as in Turtle, so lossless, and far cheaper to send from the worker than pickled
+terms), N-Triples for a graph, nothing for ASK (its boolean is enough)."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A query's answer as the engine serialised it (in the worker, or from an endpoint).
+
+    ``data`` holds the answer in ``encoding`` (:data:`NATIVE` for the form, or the format
+    the query was asked to answer in); ``rows()`` and ``triples()`` parse it on demand and
+    ``serialize`` re-serialises it only when another format is wanted."""
+
+    form: Form
+    variables: tuple[str, ...]
     data: bytes
-    form: str
-    """SELECT, ASK or GRAPH (CONSTRUCT / DESCRIBE)."""
-    count: int
-    """Rows, triples, or 1/0 for ASK; -1 where it was not counted (streamed formats)."""
+    encoding: str
+    answer: bool | None = None
+    """ASK's boolean."""
+
+    @property
+    def boolean(self) -> bool:
+        if self.form is not Form.ASK or self.answer is None:
+            raise ValueError(f"a {self.form.value} result has no boolean")
+        return self.answer
+
+    def _solutions(self) -> Any:
+        import pyoxigraph as ox
+
+        if self.form is not Form.SELECT or self.encoding not in ("tsv", "json", "xml"):
+            raise ValueError(f"a {self.form.value} result in {self.encoding!r} has no rows")
+        fmt = getattr(ox.QueryResultsFormat, self.encoding.upper())
+        return ox.parse_query_results(self.data, format=fmt)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The solutions, one tuple of terms (None where unbound) per row."""
+        names = self.variables
+        return [tuple(s[v] for v in names) for s in self._solutions()]
+
+    def triples(self) -> list[Any]:
+        import pyoxigraph as ox
+
+        if self.form is not Form.GRAPH:
+            raise ValueError(f"a {self.form.value} result has no triples")
+        syntax = RdfSyntax.from_name(self.encoding)
+        if syntax.quads:
+            return [q.triple for q in ox.parse(self.data, format=syntax.oxigraph())]
+        return list(ox.parse(self.data, format=syntax.oxigraph()))
+
+    def serialize(self, fmt: ResultFormat | RdfSyntax | str) -> bytes:
+        """The answer in ``fmt`` (a W3C result format for SELECT and ASK, an RDF syntax for a
+        graph); the bytes as they are when they already are in it."""
+        name = (
+            fmt
+            if isinstance(fmt, str)
+            else fmt.value
+            if isinstance(fmt, ResultFormat)
+            else fmt.cli_name
+        )
+        check_format(self.form.value, name)
+        if name == "table":
+            raise ValueError("a table is drawn by the command line, from rows()")
+        if name == self.encoding:
+            return self.data
+        if self.form is Form.GRAPH:
+            return serialize_triples(self.triples(), RdfSyntax.from_name(name))
+        return encode(
+            self.form, self._solutions() if self.form is Form.SELECT else self.boolean, name
+        )
+
+    def select(self, columns: Sequence[str]) -> QueryResult:
+        """The solutions with only ``columns``, in that order (the names must be variables)."""
+        if self.encoding != "tsv":
+            return QueryResult(self.form, self.variables, self.serialize("tsv"), "tsv").select(
+                columns
+            )
+        # TSV escapes tabs and newlines inside terms, so a line is a row and a tab a cell
+        # (a row of one unbound variable is an empty line: keep it).
+        lines = self.data.removesuffix(b"\n").split(b"\n")
+        index = [self.variables.index(c) for c in columns]
+        picked = [b"\t".join(line.split(b"\t")[i] for i in index) for line in lines]
+        return QueryResult(self.form, tuple(columns), b"\n".join(picked) + b"\n", "tsv")
+
+
+def encode(form: Form, answer: Any, fmt: str) -> bytes:
+    """Oxigraph's solutions or boolean (``answer``) in the result format ``fmt``."""
+    import pyoxigraph as ox
+
+    if form is Form.ASK and isinstance(answer, bool):
+        # Oxigraph cannot construct a QueryBoolean; an empty store answers one.
+        answer = ox.Store().query("ASK {}" if answer else "ASK { FILTER(false) }")
+    data = answer.serialize(format=getattr(ox.QueryResultsFormat, fmt.upper()))
+    return _with_newline(data)
 
 
 def form_of(result: Any) -> str:
@@ -64,28 +158,26 @@ def check_format(form: str, fmt: str) -> None:
         raise UsageError(f"a {form} result is a table: use -f {'|'.join(ResultFormat.names())}")
 
 
-def render(result: Any, fmt: str) -> Rendered:
-    """Render an Oxigraph result (local, or parsed from an endpoint's answer)."""
-    import pyoxigraph as ox
-
-    form = form_of(result)
-    check_format(form, fmt)
-    if form == "GRAPH":
+def capture(result: Any, fmt: str | None = None) -> QueryResult:
+    """An Oxigraph result (local, or parsed from an endpoint's answer) as a QueryResult, in
+    ``fmt`` when given (so that ``-f csv`` is serialised once, where the query ran)."""
+    form = Form(form_of(result))
+    fmt = None if fmt == "table" else fmt  # the command line draws tables, from rows()
+    encoding = fmt or NATIVE[form]
+    if fmt is not None:
+        check_format(form.value, fmt)
+    if form is Form.GRAPH:
         triples = list(result)
-        syntax = RdfSyntax.TURTLE if fmt == "table" else RdfSyntax.from_name(fmt)
-        return Rendered(serialize_triples(triples, syntax), form, len(triples))
-    if form == "ASK":
+        return QueryResult(
+            form, (), serialize_triples(triples, RdfSyntax.from_name(encoding)), encoding
+        )
+    if form is Form.ASK:
         value = bool(result)
-        if fmt == "table":
-            return Rendered(b"true\n" if value else b"false\n", form, int(value))
-        data = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.upper()))
-        return Rendered(_with_newline(data), form, int(value))
-    if fmt == "table":
-        variables = [v.value for v in result.variables]
-        rows = [[solution[v] for v in variables] for solution in result]
-        return Rendered(table(variables, rows).encode(), form, len(rows))
-    data = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.upper()))
-    return Rendered(_with_newline(data), form, -1)
+        return QueryResult(
+            form, (), encode(form, result, encoding) if encoding else b"", encoding, value
+        )
+    variables = tuple(v.value for v in result.variables)
+    return QueryResult(form, variables, encode(form, result, encoding), encoding)
 
 
 def serialize(
@@ -167,23 +259,3 @@ def printable(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned plain-text table (one line per row; newlines in values shown as ⏎, other
-    control characters escaped)."""
-    cells = [[printable(cell(v).replace("\n", "⏎")) for v in row] for row in rows]
-    widths = [len(c) for c in columns]
-    for row in cells:
-        for i, text in enumerate(row):
-            widths[i] = max(widths[i], len(text))
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += [
-        "  ".join(t.ljust(w) for t, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    noun = "row" if len(rows) == 1 else "rows"
-    lines.append(f"({len(rows)} {noun})")
-    return "\n".join(lines) + "\n"

@@ -150,11 +150,24 @@ class Dataset:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def open(cls, project: Layout, *, limits: Limits, store_dir: Path | None = None) -> Dataset:
-        """Load the project in memory, or open (and refresh if stale) an on-disk store."""
+    def open(
+        cls,
+        project: Layout,
+        *,
+        limits: Limits,
+        store_dir: Path | None = None,
+        ontology_only: bool = False,
+    ) -> Dataset:
+        """Load the project in memory, or open (and refresh if stale) an on-disk store.
+
+        ``ontology_only``: just the ontology's files, in memory (what a check of terms
+        needs, without the cost of the data)."""
         import pyoxigraph as ox
 
         sources = project.source_files()
+        if ontology_only:
+            sources = [s for s in sources if s.relative.startswith("ontology/")]
+            store_dir = None
         if store_dir is None:
             store = ox.Store()
             for source in sources:

@@ -16,7 +16,7 @@ from kgraph.cli.options import (
     input_format_option,
     output_option,
 )
-from kgraph.cli.render import table
+from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus, KGraphError
 from kgraph.formats import EXPORT_FORMATS, QUERY_FORMATS, RdfSyntax
 from kgraph.reasoning import Profile
@@ -50,9 +50,10 @@ def list_queries(state: State, fmt: str) -> None:
         ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        from kgraph.results import table
-
-        click.echo(table(["name", "parameters", "summary"], summaries(found.values())).rstrip("\n"))
+        listed = summaries(found.values())
+        click.echo(
+            table(["name", "parameters", "summary"], listed, width=terminal_width()), nl=False
+        )
     for problem in scanned.problems:
         click.echo(_error_line(problem), err=True)
     if scanned.problems:
@@ -69,7 +70,7 @@ def list_queries(state: State, fmt: str) -> None:
     type=(str, str),
     multiple=True,
     metavar="NAME VALUE",
-    help="Bind a parameter (repeatable); typed by the query header.",
+    help='Bind a parameter (repeatable); typed by the query header. An iri parameter takes an IRI, a CURIE or a name ("Choe Son Hui", speculated).',
 )
 @infer_option("Query the graph plus its RDFS or OWL 2 RL closure.")
 @format_option(
@@ -83,6 +84,11 @@ def list_queries(state: State, fmt: str) -> None:
     metavar="URL",
     help="Run against this SPARQL 1.1 endpoint instead of the local graph.",
 )
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="Show only these variables of a SELECT, in this order (any result format).",
+)
 @pass_state
 def query_command(
     state: State,
@@ -93,6 +99,7 @@ def query_command(
     fmt: str,
     output: str | None,
     endpoint: str | None,
+    columns: str | None,
 ) -> None:
     """Run a canned query (by NAME), a query file, or -e 'SPARQL'.
 
@@ -102,11 +109,18 @@ def query_command(
       kgraph query officials-and-posts -p date 2024-10-28
 
       kgraph query -e 'SELECT ?s WHERE { ?s a kg:Visit }' -f csv
+
+    Tables fit the terminal (or COLUMNS): long cells are cut, marked with …; a one-row
+    answer that does not fit is shown as `name: value` lines. Piped, nothing is cut.
     """
+    from kgraph.cli.render import query_output
+
     project = state.open()
     canned = project.resolve(query, expression)
-    rendered = project.query(canned, params, infer=Profile(infer), fmt=fmt, endpoint=endpoint)
-    _emit(rendered.data, output)
+    # The worker serialises straight to -f, unless the CLI still has work on the rows.
+    direct = None if fmt == "table" or columns else fmt
+    result = project.query(canned, params, infer=Profile(infer), fmt=direct, endpoint=endpoint)
+    _emit(query_output(result, fmt, columns=columns, to_terminal=output is None), output)
 
 
 # -- validation, reasoning, export ----------------------------------------------------------
@@ -149,8 +163,8 @@ def validate_command(
 @pass_state
 def reason_command(state: State, infer: str, fmt: str, output: str | None) -> None:
     """Print the inferred triples alone (the closure minus what is asserted)."""
-    data = state.open().reason(Profile(infer), syntax=RdfSyntax.from_name(fmt))
-    _emit(data, output)
+    result = state.open().reason(Profile(infer), syntax=RdfSyntax.from_name(fmt))
+    _emit(result.data, output)
 
 
 @cli.command("export")
@@ -215,14 +229,22 @@ def stats_command(state: State, infer: str, fmt: str) -> None:
         click.echo(json.dumps(found.__dict__, indent=2, ensure_ascii=False))
         return
     click.echo(f"{found.triples} triples, {found.subjects} subjects, {len(found.graphs)} graphs\n")
+    width = terminal_width()
     click.echo(
         table(
-            ["graph", "file", "triples"], [[shorten(g), f, n] for g, f, n in found.graphs], "graph"
+            ["graph", "file", "triples"],
+            [[shorten(g), f, n] for g, f, n in found.graphs],
+            "graph",
+            width=width,
         )
     )
     click.echo(
         table(
-            ["class", "instances"], [[shorten(c), n] for c, n in found.classes], "class", "classes"
+            ["class", "instances"],
+            [[shorten(c), n] for c, n in found.classes],
+            "class",
+            "classes",
+            width=width,
         )
     )
     click.echo(
@@ -231,6 +253,7 @@ def stats_command(state: State, infer: str, fmt: str) -> None:
             [[shorten(p), n] for p, n in found.properties],
             "property",
             "properties",
+            width=width,
         )
     )
     click.echo(
@@ -238,6 +261,7 @@ def stats_command(state: State, infer: str, fmt: str) -> None:
             ["shape", "targets"],
             [[shorten(s), ", ".join(shorten(t) for t in ts.split(", "))] for s, ts in found.shapes],
             "shape",
+            width=width,
         ),
         nl=False,
     )
@@ -273,7 +297,7 @@ def check_command(state: State, infer: str, fmt: str, output: str | None) -> Non
     elif fmt == "tsv":
         data = "\n".join("\t".join(r) for r in [columns, *rows]) + "\n"
     else:
-        data = table(columns, rows, "finding")
+        data = table(columns, rows, "finding", width=terminal_width() if output is None else None)
         data += f"{len(report.rules)} rules, {report.errors} errors, {len(rows) - report.errors} warnings/info\n"
     _emit(data.encode(), output)
     if report.errors:

@@ -13,22 +13,14 @@ from kgraph.cli.options import (
     TIMEOUT,
     infer_option,
 )
+from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus
 from kgraph.reasoning import Profile
+from kgraph.remote import PushPlan, PushReport, StoreKind
 
 # -- remote stores ---------------------------------------------------------------------------
 
-STORE_KINDS = [
-    "auto",
-    "oxigraph",
-    "fuseki",
-    "graphdb",
-    "virtuoso",
-    "neptune",
-    "stardog",
-    "qlever",
-    "generic",
-]
+STORE_KINDS = [k.value for k in StoreKind]
 
 
 @cli.command("push")
@@ -101,46 +93,85 @@ def push_command(
 
       kgraph push http://127.0.0.1:7878/store
     """
-    import tempfile
-
     from kgraph import remote
 
-    verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
+    project = state.open()
     options = remote.PushOptions(merge=not replace, chunk_size=chunk_size, timeout=http_timeout)
-    with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
-        files = state.open().prepare_push(folder, graphs=graphs, infer=Profile(infer))
-        if dry_run:
-            click.echo(remote.render_plan(remote.plan(files, options), url, verify_at), nl=False)
-            return
-        try:
-            with _Progress(state, sum(f.triples for f in files)) as advance:
-                report = remote.push(files, url, verify_at, options, progress=advance)
-        except KeyboardInterrupt:
-            rerun = remote.RERUN_SAFE if replace else remote.RERUN_MERGE
-            click.echo(f"Error: interrupted; {rerun}", err=True)
-            click.get_current_context().exit(int(ExitStatus.INTERRUPTED))
-    click.echo(remote.render_counts(report), nl=False)
+    kind, profile = StoreKind(store_kind), Profile(infer)
+    if dry_run:
+        plan = project.push_plan(
+            url,
+            graphs=graphs,
+            infer=profile,
+            options=options,
+            query_endpoint=query_endpoint,
+            store_kind=kind,
+        )
+        click.echo(render_plan(plan), nl=False)
+        return
+    try:
+        with _Progress(state) as advance:
+            report = project.push(
+                url,
+                graphs=graphs,
+                infer=profile,
+                options=options,
+                query_endpoint=query_endpoint,
+                store_kind=kind,
+                progress=advance,
+            )
+    except KeyboardInterrupt:
+        rerun = remote.RERUN_SAFE if replace else remote.RERUN_MERGE
+        click.echo(f"Error: interrupted; {rerun}", err=True)
+        click.get_current_context().exit(int(ExitStatus.INTERRUPTED))
+    click.echo(render_counts(report), nl=False)
     remote.check_counts(report, merge=not replace)
     checked = "counts and content" if replace else "counts"
     _note(
         state,
-        f"pushed {len(files)} graphs ({report.triples} triples) in {report.requests} requests; {checked} verified at {verify_at}",
+        f"pushed {len(report.counts)} graphs ({report.triples} triples) in {report.requests} requests; {checked} verified at {report.query_endpoint}",
     )
 
 
+def render_plan(plan: PushPlan) -> str:
+    rows = []
+    for p in plan.graphs:
+        counts = {m: p.methods.count(m) for m in ("PUT", "POST") if m in p.methods}
+        requests = " + ".join(f"{n} {m}" for m, n in counts.items()) or "none"
+        chunks = str(p.chunks) + (" (blank nodes: one request)" if p.blank_nodes else "")
+        rows.append([p.graph, str(p.triples), chunks, requests])
+    columns = ["graph", "triples", "chunks", "requests"]
+    text = table(columns, rows, None, width=terminal_width(), right={"triples"})
+    return text + (
+        f"dry run: would send {plan.requests} requests to {plan.url} and verify the counts "
+        f"through {plan.query_endpoint}; nothing sent\n"
+    )
+
+
+def render_counts(report: PushReport) -> str:
+    rows = [[c.graph, str(c.local), str(c.remote), "yes" if c.ok else "NO"] for c in report.counts]
+    columns = ["graph", "local", "remote", "ok"]
+    return table(columns, rows, None, width=terminal_width(), right={"local", "remote"})
+
+
 class _Progress:
-    """A progress bar on stderr when it is a terminal and not --quiet; else nothing."""
+    """A progress bar on stderr when it is a terminal and not --quiet; else nothing. The bar
+    starts at the first chunk sent, when the total is known."""
 
-    def __init__(self, state: State, total: int) -> None:
-        quiet = state.quiet or not sys.stderr.isatty()
-        self._bar = (
-            None
-            if quiet
-            else click.progressbar(length=total, label="pushing", file=sys.stderr, show_pos=True)
-        )
+    def __init__(self, state: State) -> None:
+        self._quiet = state.quiet or not sys.stderr.isatty()
+        self._bar: Any = None
 
-    def __enter__(self) -> Callable[[int], None]:
-        return self._bar.__enter__().update if self._bar is not None else (lambda n: None)
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self._advance
+
+    def _advance(self, n: int, total: int) -> None:
+        if self._quiet:
+            return
+        if self._bar is None:
+            bar = click.progressbar(length=total, label="pushing", file=sys.stderr, show_pos=True)
+            self._bar = bar.__enter__()
+        self._bar.update(n)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:

@@ -1,23 +1,179 @@
-"""The one plain-text table renderer of the command line."""
+"""The one plain-text table renderer of the command line.
+
+A table fits the terminal: cells that would make a line wider than the terminal are
+**truncated** (never wrapped), marked with ``…``, so each row stays one line that ``grep``
+and ``wc -l`` can count; the full values are a ``-f tsv`` (or ``--columns``) away. A one-row
+answer that does not fit is shown as a record instead (``name: value`` lines, nothing cut).
+Without a terminal and without ``COLUMNS`` there is no width, so piped output is the whole
+table. Control characters in cells are escaped, newlines shown as ⏎: data must not drive
+the terminal.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import shutil
+import sys
+import unicodedata
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kgraph.results import cell, printable
+
+if TYPE_CHECKING:
+    from kgraph.results import QueryResult
+
+_GAP = "  "
+_MIN = 6
+"""The narrowest a truncated column gets (five characters and the mark)."""
 
 
-def table(columns: list[str], rows: list[list[Any]], noun: str = "row", plural: str = "") -> str:
-    """An aligned table of plain Python values (control characters escaped, as in
-    :func:`kgraph.results.table`)."""
-    from kgraph.results import printable
+def terminal_width() -> int | None:
+    """The width to fit: ``COLUMNS`` if set, else the terminal's; None when standard output
+    is not a terminal (a pipe or a file takes the whole table)."""
+    if os.environ.get("COLUMNS", "").strip().isdigit() or sys.stdout.isatty():
+        width = shutil.get_terminal_size().columns
+        return width if width > 0 else None
+    return None
 
-    cells = [[printable(str(v).replace("\n", "⏎")) for v in row] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
-        "  ".join("-" * w for w in widths),
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (wide East Asian characters take two, combining
+    marks none)."""
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, the cut marked with …."""
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for char in text:
+        w = _char_width(char)
+        if used + w > width - 1:
+            break
+        out.append(char)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(width - display_width(text), 0)
+    return fill + text if right else text + fill
+
+
+def _fit(natural: list[int], heads: list[int], width: int) -> list[int]:
+    """Column widths within ``width``: the widest columns are capped first, so narrow
+    columns stay whole; each keeps its heading's width, or ``_MIN`` when the headings alone
+    are too wide."""
+    room = width - len(_GAP) * (len(natural) - 1)
+    if sum(natural) <= room:
+        return natural
+    # Keep the headings whole when they fit: a column is read by its name.
+    floors = [min(n, max(h, _MIN)) for n, h in zip(natural, heads, strict=True)]
+    if sum(floors) > room:
+        floors = [min(n, _MIN) for n in natural]
+    if sum(floors) >= room:
+        return floors
+
+    def used(cap: int) -> int:
+        return sum(max(f, min(n, cap)) for n, f in zip(natural, floors, strict=True))
+
+    low, high = 0, max(natural)
+    while low < high:  # the largest cap that fits
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if used(mid) <= room else (low, mid - 1)
+    widths = [max(f, min(n, low)) for n, f in zip(natural, floors, strict=True)]
+    spare = room - sum(widths)
+    for i, n in enumerate(natural):  # what the integer cap left over, to the capped ones
+        if spare and widths[i] < n:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+def text_of(value: Any) -> str:
+    """A cell as it is printed: terms as people read them (CURIEs, bare literals), newlines
+    as ⏎, control characters escaped."""
+    return printable(cell(value).replace("\n", "⏎"))
+
+
+def table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    noun: str | None = "row",
+    plural: str = "",
+    *,
+    width: int | None = None,
+    right: Collection[str] = (),
+    record: bool = True,
+) -> str:
+    """An aligned table fitted to ``width`` (None: as wide as it needs), with a count line
+    ``(N rows)`` unless ``noun`` is None; ``right`` names right-aligned (number) columns.
+    One row that does not fit is a record (``record=False`` keeps it a table)."""
+    heads = [printable(c) for c in columns]
+    cells = [[text_of(v) for v in row] for row in rows]
+    natural = [
+        max([display_width(h), *(display_width(r[i]) for r in cells)]) for i, h in enumerate(heads)
     ]
-    lines += [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    lines.append(f"({len(rows)} {noun if len(rows) == 1 else plural or noun + 's'})")
-    return "\n".join(lines) + "\n"
+    count = ""
+    if noun is not None:
+        count = f"({len(rows)} {noun if len(rows) == 1 else plural or noun + 's'})\n"
+    full = sum(natural) + len(_GAP) * (len(natural) - 1)
+    if width is not None and full > width and len(rows) == 1 and record:
+        return _record(heads, cells[0]) + count
+    widths = natural if width is None else _fit(natural, [display_width(h) for h in heads], width)
+    aligned = [c in right for c in columns]
+
+    def line(texts: Sequence[str]) -> str:
+        parts = [_pad(truncate(t, w), w, r) for t, w, r in zip(texts, widths, aligned, strict=True)]
+        return _GAP.join(parts).rstrip()
+
+    lines = [line(heads), _GAP.join("-" * w for w in widths), *(line(r) for r in cells)]
+    return "\n".join(lines) + "\n" + count
+
+
+def _record(names: Sequence[str], values: Sequence[str]) -> str:
+    """One row as ``name: value`` lines, the values aligned and whole."""
+    pad = max(display_width(n) for n in names)
+    return "".join(
+        f"{_pad(n + ':', pad + 1, False)} {v}".rstrip() + "\n"
+        for n, v in zip(names, values, strict=True)
+    )
+
+
+def query_output(
+    result: QueryResult, fmt: str, *, columns: str | None = None, to_terminal: bool = True
+) -> bytes:
+    """What ``kgraph query`` writes: a table drawn from ``rows()`` (fitted to the terminal
+    when ``to_terminal``), or the result in ``fmt``; ``columns`` picks the variables."""
+    from kgraph.errors import UsageError
+    from kgraph.results import Form
+
+    if columns is not None:
+        if result.form is not Form.SELECT:
+            raise UsageError(
+                f"--columns picks the variables of a SELECT; this is {result.form.value}"
+            )
+        wanted = [c.strip().removeprefix("?") for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in result.variables]
+        if unknown or not wanted:
+            raise UsageError(
+                f"--columns: no column {', '.join(unknown) or '(none given)'}; "
+                f"the columns are {', '.join(result.variables)}"
+            )
+        result = result.select(wanted)
+    if fmt != "table":
+        return result.serialize(fmt)
+    if result.form is Form.GRAPH:
+        return result.serialize("turtle")
+    if result.form is Form.ASK:
+        return b"true\n" if result.boolean else b"false\n"
+    width = terminal_width() if to_terminal else None
+    return table(result.variables, result.rows(), width=width).encode()

@@ -14,7 +14,7 @@ from kgraph.cli.options import (
     input_format_option,
     wait_option,
 )
-from kgraph.cli.render import table
+from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus
 from kgraph.formats import RdfSyntax
 from kgraph.reasoning import Profile
@@ -23,7 +23,7 @@ from kgraph.reasoning import Profile
 
 
 @cli.command("add")
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...|SHEET.yaml")
 @click.option(
     "--source",
     metavar="IRI|TEXT",
@@ -31,7 +31,13 @@ from kgraph.reasoning import Profile
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
 @infer_option("Validate with the RDFS or OWL 2 RL closure (costs a closure of the whole graph).")
-@format_option(["text", "turtle", "json"], "text", "Report format.")
+@format_option(
+    ["text", "turtle", "json"],
+    "text",
+    "Output: text (a summary and the report), turtle (the batch file it adds, or would add "
+    "with --dry-run; the report goes to stderr), json. The SHACL report in RDF comes from "
+    "`kgraph validate FILE -f turtle`.",
+)
 @input_format_option()
 @base_option()
 @wait_option()
@@ -52,6 +58,10 @@ def add_command(
     The batch becomes data/batches/<id>.ttl, its own named graph, with a provenance
     record. Only violations the batch introduces are reported; on any failure nothing
     is written. Adding the same input twice adds nothing the second time.
+
+    A claim sheet (SHEET.yaml or .yml, one per add; `kgraph template` prints one) is
+    compiled against the graph, its names resolved through the graph's labels, and stored
+    as a batch whose record keeps the sheet as its input.
     """
     syntax = RdfSyntax.from_name(input_format) if input_format else None
     result = state.open().add(
@@ -64,7 +74,17 @@ def add_command(
         wait=wait,
         on_wait=lambda message: _note(state, message),
     )
-    _emit(_add_output(result, fmt), None)
+    if fmt == "turtle":
+        from kgraph.shacl.report import render_text
+
+        if result.content:
+            _emit(result.content, None)
+        summary = _add_output(result, "text").decode().splitlines()[0]
+        _note(state, summary)
+        if result.status == "rejected":
+            click.echo(render_text(result.report, title="batch "), err=True, nl=False)
+    else:
+        _emit(_add_output(result, fmt), None)
     if result.status == "rejected":
         click.get_current_context().exit(int(ExitStatus.FINDINGS))
 
@@ -75,8 +95,6 @@ def _add_output(result: Any, fmt: str) -> bytes:
     from kgraph.shacl.report import render, render_text
 
     info = result.batch
-    if fmt == "turtle":
-        return render(result.report, "turtle")
     if fmt == "json":
         document = {
             "status": result.status,
@@ -146,6 +164,20 @@ def batches_command(state: State, fmt: str) -> None:
         return
     rows = [[b.id, b.added, b.triples, ", ".join(b.sources), b.source or ""] for b in found]
     click.echo(
-        table(["batch", "added", "triples", "from", "source"], rows, "batch", "batches"),
+        table(
+            ["batch", "added", "triples", "from", "source"],
+            rows,
+            "batch",
+            "batches",
+            width=terminal_width(),
+        ),
         nl=False,
     )
+
+
+@cli.command("template")
+def template_command() -> None:
+    """Print a commented claim sheet to copy and edit, then add with `kgraph add SHEET.yaml`."""
+    from kgraph.sheets import TEMPLATE
+
+    click.echo(TEMPLATE, nl=False)

@@ -25,6 +25,8 @@ class GraphSource:
     syntax: RdfSyntax
     base_iri: str | None
     skolem: str | None = None
+    lines: LineIndex | None = None
+    """Lines already known (a compiled claim sheet's, which is not RDF to re-read)."""
 
 
 def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource]) -> Report:
@@ -44,8 +46,12 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
     def index(graph: str) -> LineIndex:
         if graph not in indexes:
             src = sources[graph]
-            indexes[graph] = LineIndex.build(
-                src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem
+            indexes[graph] = (
+                src.lines
+                if src.lines is not None
+                else LineIndex.build(
+                    src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem
+                )
             )
         return indexes[graph]
 
