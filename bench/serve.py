@@ -321,7 +321,10 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         "process tree: the workers share the loaded graph with the process they are forked",
         "from until a query's own working memory (large intermediate results) grows them, and",
         "each Python process adds a fixed overhead; Oxigraph is one process that reads RocksDB",
-        "through the page cache, which PSS does not count. Figures on a shared machine (2 CPUs,",
+        "through the page cache, which PSS does not count. The goals line is at 16 clients",
+        "only: read the memory column at 1 and 4 clients too, where kgraph's tree (an HTTP",
+        "process, a zygote and --workers workers, Python each) can weigh many times Oxigraph's",
+        "one process. Figures on a shared machine (2 CPUs,",
         "other developers' jobs running) vary from run to run by tens of percent.",
     ]
     return "\n".join(lines) + "\n"
