@@ -418,6 +418,32 @@ def test_result_larger_than_max_bytes_is_refused(server: Served) -> None:
     assert get(server, COUNT).status == 200
 
 
+def test_select_with_more_rows_than_max_rows_is_refused_whole() -> None:
+    # The canned timeline, its rows counted by the CLI; the server allows one row fewer.
+    cli = kgraph_cli("query", "timeline", "-f", "json")
+    rows = len(json.loads(cli.stdout)["results"]["bindings"])
+    assert rows >= 3
+    served = start(["--workers", "1", "--max-rows", str(rows - 1)])
+    try:
+        for accept in (
+            "application/sparql-results+json",
+            "application/sparql-results+xml",
+            "text/csv",
+            "text/tab-separated-values",
+        ):
+            answer = request(served.url("/queries/timeline"), headers={"Accept": accept})
+            reason = one_line_refusal(answer, 422)
+            assert f"more than {rows - 1:,} rows" in reason and "--max-rows" in reason
+        # At the limit exactly: the whole answer, not refused.
+        limited = f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {rows - 1}"
+        answer = get(served, limited)
+        assert answer.status == 200  # type: ignore[attr-defined]
+        bindings = json.loads(answer.body)["results"]["bindings"]  # type: ignore[attr-defined]
+        assert len(bindings) == rows - 1
+    finally:
+        served.stop()
+
+
 def test_many_concurrent_clients_all_get_answers(server: Served) -> None:
     answers: list[object] = []
     lock = threading.Lock()

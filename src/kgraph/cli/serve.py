@@ -49,6 +49,14 @@ from kgraph.limits import MB, Limits
     help="Largest answer.",
 )
 @click.option(
+    "--max-rows",
+    type=click.IntRange(1),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Most rows in a SELECT answer; more gets 422, never a cut answer.",
+)
+@click.option(
     "--queue-wait",
     type=float,
     default=10.0,
@@ -64,6 +72,7 @@ def serve_command(
     workers: int,
     query_timeout: float | None,
     max_bytes: int,
+    max_rows: int,
     queue_wait: float,
 ) -> None:
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
@@ -81,6 +90,7 @@ def serve_command(
         workers=workers,
         timeout=query_timeout,
         max_bytes=max_bytes * MB,
+        max_rows=max_rows,
         queue_wait=queue_wait,
         quiet=state.quiet,
     )

@@ -23,6 +23,8 @@ class Settings:
     """Seconds one query may run before its worker is killed."""
     max_bytes: int = 64 * 1024 * 1024
     """Largest answer (bytes, as serialised)."""
+    max_rows: int = 100_000
+    """Most rows in a SELECT answer; more gets a 422, never a cut answer."""
     queue_wait: float = 10.0
     """Seconds a request waits for a free worker before a 503."""
     max_body: int = 1024 * 1024
@@ -58,6 +60,7 @@ class App:
 
     def run(self, request: dict[str, Any]) -> bytes:
         request.setdefault("max_bytes", self.settings.max_bytes)
+        request.setdefault("max_rows", self.settings.max_rows)
         try:
             reply = self.pool.run(
                 request, timeout=self.settings.timeout, wait=self.settings.queue_wait
