@@ -301,7 +301,12 @@ def test_a_chain_grown_batch_by_batch_is_refused_at_the_bound(
     half = MAX_REACH // 2
     assert kgraph("add", str(write(tmp_path, "a.ttl", chain(half, tag="a")))).exit_code == 0
     # above the first chain's top: kgd:a0 would now reach both chains
-    upper = chain(half + 2, tag="b", top="kgd:Asia") + "kgd:Russia kg:locatedIn kgd:b0 .\n"
+    # (the top is described: the closed door refuses a place nothing describes first)
+    upper = (
+        chain(half + 2, tag="b", top="kgd:Asia")
+        + 'kgd:Asia a kg:Region ; skos:prefLabel "Asia"@en .\n'
+        + "kgd:Russia kg:locatedIn kgd:b0 .\n"
+    )
     refused = kgraph("add", str(write(tmp_path, "b.ttl", upper)))
     assert refused.exit_code == ExitStatus.LIMIT, refused.stdout + refused.stderr
     # below the first chain's bottom
