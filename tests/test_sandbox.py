@@ -325,7 +325,19 @@ def test_stopped_validate_returns_promptly_and_leaves_no_process(
     name, value = marker.split("=")
     timeout = ["--work-timeout", "4"] if stop == "timeout" else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "kgraph", "--project", str(big_project), "-q", *timeout, "validate"],
+        [
+            sys.executable,
+            "-m",
+            "kgraph",
+            "--project",
+            str(big_project),
+            "-q",
+            *timeout,
+            # pySHACL forks one validation process per core (the compiled engine does not)
+            "validate",
+            "--engine",
+            "pyshacl",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, name: value},
