@@ -252,6 +252,7 @@ def _check_constants(compiled: CompiledShapes, shape: Shape) -> None:
     from kgraph.shacl.sparqltext import prebound_select
 
     _ = shape.path_sparql
+    _check_counts(shape)
     for constraint in shape.values("sparql"):
         if str(compiled.graph.value(constraint, sh("deactivated"))).lower() == "true":
             continue
@@ -267,6 +268,39 @@ def _check_constants(compiled: CompiledShapes, shape: Shape) -> None:
             term(value)
     for value in shape.members("in"):
         term(value)
+
+
+_COUNTS = (
+    "minCount",
+    "maxCount",
+    "minLength",
+    "maxLength",
+    "qualifiedMinCount",
+    "qualifiedMaxCount",
+)
+
+
+def _check_counts(shape: Shape) -> None:
+    """A count parameter that is not a non-negative integer makes the shapes ill-formed
+    (SHACL 1.0 §4): an error in the shapes file, as pySHACL says it, never a verdict on the
+    data nor a shape quietly left to the other engine."""
+    from rdflib import Literal
+    from rdflib.namespace import XSD as X
+
+    for local in _COUNTS:
+        for value in shape.values(local):
+            ok = isinstance(value, Literal) and value.datatype == X.integer
+            if ok:
+                try:
+                    ok = int(value) >= 0
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise InputError(
+                    f"the shapes cannot be used: sh:{local} of {shape.node.n3()} must be a "
+                    f"non-negative xsd:integer, not {value.n3()}",
+                    path="ontology/shapes.ttl",
+                )
 
 
 def rdf_type() -> str:

@@ -146,7 +146,7 @@ def render_text(report: Report, *, title: str = "") -> str:
     if report.pyshacl_shapes:
         lines.append(
             "validated by pySHACL (not compiled): "
-            + ", ".join(shorten(s) for s in report.pyshacl_shapes)
+            + ", ".join(_term(s) for s in report.pyshacl_shapes)
         )
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
