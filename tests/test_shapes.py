@@ -544,7 +544,13 @@ def test_reference_fixture(
     # The reference itself sees the fixture fail on its shape and focus node only.
     shape, constraint = expected_shape_of(fixture)
     assert {(r[0], r[1], r[4]) for r in expected} == {(f"<{fixture.focus}>", shape, constraint)}
-    assert kgraph_results(validated(fixture.path)) == expected
+    got = kgraph_results(validated(fixture.path))
+    # `# also:` names shapes SHACL says fail where pySHACL lets them pass (sh:lessThan between
+    # an xsd:date and an xsd:dateTime: incomparable, so a violation, SHACL 1.0 §4.5.3): kgraph
+    # follows the spec there, and agrees with the reference everywhere else.
+    also = {f"<{other}>" for other in fixture.also}
+    assert {r for r in got if r[1] not in also} == expected
+    assert all(any(r[1] == other for r in got) for other in also)
 
 
 # Inputs outside the fixture set that probe the neighbourhood extraction.
