@@ -127,14 +127,10 @@ VIRTUOSO_WRONG = {
     "about-entity": "error SQ156 (internal optimizer error) on a|b paths with NOT EXISTS",
     "background-facts": "wrong rows: ^rdfs:subClassOf* in NOT EXISTS next to GRAPH "
     "(OPTIONAL+!BOUND and MINUS forms equally wrong)",
-    "casualty-estimates": PATH_JOIN,
     "events-on-date": PATH_JOIN,
-    "quotations": PATH_JOIN,
-    "reporting-chain": "error 37000: a transitive path with neither end bound",
     "sub-events": "error RDFXX: LANG() of an aggregated name",
     "took-part-together": "error RDFXX: LANG() of an aggregated name; wrong rows with "
     "rdfs:subPropertyOf* in an OPTIONAL join",
-    "treaty-status-on-date": PATH_JOIN,
     "troop-estimates-over-time": PATH_JOIN,
 }
 
