@@ -906,9 +906,7 @@ class _Compiler:
             return None
         actual = _WEEKDAYS[dt.date.fromisoformat(date).weekday()]
         if named != [actual]:
-            self.fail(
-                f"said {said!r} names {' and '.join(named)}, but {date} is a {actual}", line
-            )
+            self.fail(f"said {said!r} names {' and '.join(named)}, but {date} is a {actual}", line)
         return actual
 
     def statement(self, claim: str, node: Node, about: list[tuple[str, int]]) -> str:
