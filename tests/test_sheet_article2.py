@@ -151,3 +151,20 @@ def test_the_template_stays_within_25_lines() -> None:
     from kgraph.sheets import TEMPLATE
 
     assert len(TEMPLATE.splitlines()) <= 25
+
+
+def test_source_date_epoch_stamps_the_batch(
+    kgraph, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "article2.yaml"
+    (project / "data" / "article2.yaml").rename(outside)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1730764800")
+    run = kgraph("add", str(outside))
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert run.stdout.startswith("added batch 20241105T000000Z-")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    bad = kgraph("add", str(DATA / "article2.ttl"))
+    assert bad.exit_code == ExitStatus.BAD_INPUT
+    assert bad.stderr == (
+        "Error: SOURCE_DATE_EPOCH must be whole seconds since 1970, not 'yesterday'\n"
+    )
