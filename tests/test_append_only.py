@@ -8,7 +8,7 @@ points 1, 2 and 6), proved through the CLI on a private copy of the project.
   changes.
 * The default validation rejects what `--infer owlrl` would read into a supersession
   stated only as kg:supersedes (a second successor, another quantity).
-* The second article (data/article2.ttl) goes in as a batch of its own; its sentences are
+* The second article (its claim sheet, data/article2.yaml) goes in as a batch of its own; its sentences are
   the text kept in tests/data/article2.txt, word for word.
 * No canned query names a data file's graph.
 """
@@ -20,6 +20,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,22 @@ kgd:test-later-report-s01
     kg:sentenceNumber 1 ;
     schema:text "Test input: 11,000 North Korean soldiers have been sent to Russia."@en .
 """
+
+
+def shipped_graph(relative: str) -> Any:
+    """The triples of one graph of the shipped project, as the project loads it (a claim
+    sheet compiled), in an rdflib Graph."""
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits
+    from kgraph.namespaces import graph_iri
+    from kgraph.store import Dataset
+
+    dataset = Dataset.open(Layout(ROOT), limits=Limits())
+    triples = [q.triple for q in dataset.quads([graph_iri(relative)])]
+    return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
 
 
 def estimate(iri: str, quantity: str, count: int, extra: str = "") -> str:
@@ -234,11 +251,11 @@ def test_supersession_stated_as_supersedes_is_checked_without_inference(
 def test_second_article_goes_in_as_a_batch_alone(
     tmp_path: Path, project: Path, kgraph: Callable[..., Run]
 ) -> None:
-    article2 = tmp_path / "article2.ttl"
-    (project / "data" / "article2.ttl").rename(article2)
+    article2 = tmp_path / "article2.yaml"
+    (project / "data" / "article2.yaml").rename(article2)
     before = kgraph("query", "troop-estimates-over-time", "-f", "tsv")
     assert iri("claim-B06") not in before.stdout
-    added = kgraph("add", str(article2), "--source", "https://www.aljazeera.com/news/2024/11/4/")
+    added = kgraph("add", str(article2))
     assert added.exit_code == ExitStatus.OK, added.stdout + added.stderr
 
     table = by_estimate(kgraph)
@@ -261,12 +278,12 @@ def test_second_article_goes_in_as_a_batch_alone(
 
 
 def test_second_article_sentences_are_the_kept_text_word_for_word() -> None:
-    from rdflib import Graph, Literal, URIRef
+    from rdflib import Literal, URIRef
 
     text = (DATA / "article2.txt").read_text(encoding="utf-8")
     header = dict(re.findall(r"^# (\w+): (.+)$", text, flags=re.MULTILINE))
     body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    graph = Graph().parse(ROOT / "data" / "article2.ttl", format="turtle")
+    graph = shipped_graph("data/article2.yaml")
     document = URIRef(KGD + "article2")
     assert str(graph.value(document, URIRef("http://schema.org/url"))) == header["address"]
     assert graph.value(document, URIRef("http://purl.org/dc/terms/issued")) == Literal(

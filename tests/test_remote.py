@@ -42,7 +42,7 @@ RERUN = "re-running `kgraph push` is safe (each graph is replaced)"
 SHIPPED_GRAPHS = [
     "https://w3id.org/kgraph/graph/ontology/kgraph.ttl",
     "https://w3id.org/kgraph/graph/data/article.ttl",
-    "https://w3id.org/kgraph/graph/data/article2.ttl",
+    "https://w3id.org/kgraph/graph/data/article2.yaml",
     "https://w3id.org/kgraph/graph/data/background.ttl",
 ]
 

@@ -133,7 +133,7 @@ def add(
     else:
         inputs = [read_input(path, syntax, ctx.limits) for path in files]
     sha = digest(inputs)
-    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    stamp = (now or _source_date() or datetime.now(UTC)).astimezone(UTC)
     batch_id = f"{stamp:%Y%m%dT%H%M%SZ}-{sha[:12]}"
     relative = batch_relative(batch_id)
     graph = graph_iri(relative)
@@ -266,6 +266,19 @@ def add(
         input_triples=len(quads),
         new_triples=new,
     )
+
+
+def _source_date() -> datetime | None:
+    """The reproducible-builds clock (SOURCE_DATE_EPOCH, seconds since 1970), when set: the
+    README's transcript adds a batch and must come out the same each time."""
+    import os
+
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {value!r}")
+    return datetime.fromtimestamp(int(value), UTC)
 
 
 def _check_source(source: str) -> str:

@@ -18,6 +18,7 @@ from kgraph.namespaces import graph_iri
 
 SHAPES_FILE = "shapes.ttl"
 BATCH_DIR = "batches"
+SHEET_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class SourceFile:
     @property
     def is_batch(self) -> bool:
         return self.relative.startswith(f"data/{BATCH_DIR}/")
+
+    @property
+    def is_sheet(self) -> bool:
+        """A claim sheet in data/: compiled (kgraph.sheets), its triples its own graph."""
+        return self.relative.lower().endswith(SHEET_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -84,15 +90,22 @@ class Layout:
         return path if self.shipped else check_no_links(path, self.root)
 
     def source_files(self) -> list[SourceFile]:
-        """The ontology and data files, in a stable order (ontology first)."""
+        """The ontology and data files, in a stable order: the ontology, the files of
+        data/ in path order, then the batches. A claim sheet is compiled against the files
+        before it in this order, never against the batches or the files after it: a source
+        added later (named to sort later: article2.yaml, article3.yaml) cannot change what
+        an earlier sheet compiles to, nor make one of its names ambiguous."""
         files: list[SourceFile] = []
         for folder in (self.ontology_dir, self.data_dir):
-            for path in sorted(_rdf_files(self.safe(folder), self)):
+            sheets = folder == self.data_dir
+            for path in sorted(_rdf_files(self.safe(folder), self, sheets=sheets)):
                 if folder == self.ontology_dir and path.name == SHAPES_FILE:
                     continue
                 relative = path.relative_to(self.root).as_posix()
-                files.append(SourceFile(path, relative, RdfSyntax.from_path(path)))
-        return files
+                syntax = RdfSyntax.TURTLE if _is_sheet(path) else RdfSyntax.from_path(path)
+                files.append(SourceFile(path, relative, syntax))
+        # Stable: each group keeps its path order.
+        return sorted(files, key=lambda s: (not s.relative.startswith("ontology/"), s.is_batch))
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the project when inside it."""
@@ -106,7 +119,11 @@ def _is_project(folder: Path) -> bool:
     return (folder / "ontology").is_dir() and (folder / "data").is_dir()
 
 
-def _rdf_files(folder: Path, project: Layout) -> list[Path]:
+def _is_sheet(path: Path) -> bool:
+    return path.name.lower().endswith(SHEET_SUFFIXES)
+
+
+def _rdf_files(folder: Path, project: Layout, *, sheets: bool = False) -> list[Path]:
     """The RDF files under ``folder``; a symbolic link among them (file or folder) is
     refused rather than followed or skipped, so that nothing is silently left out."""
     found: list[Path] = []
@@ -119,7 +136,7 @@ def _rdf_files(folder: Path, project: Layout) -> list[Path]:
         for name in filenames:
             if name.startswith(".") or name.startswith(TMP_PREFIX):
                 continue
-            if RdfSyntax.is_rdf_path(name):
+            if RdfSyntax.is_rdf_path(name) or (sheets and _is_sheet(Path(name))):
                 found.append(project.safe(Path(dirpath) / name))
     return found
 

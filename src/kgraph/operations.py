@@ -163,6 +163,15 @@ def graph_sources(
             item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
         )
     for src in dataset.sources:
+        if src.is_sheet:
+            sources[src.graph] = GraphSource(
+                ctx.project.display(src.path),
+                partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
+                src.syntax,
+                src.graph,
+                lines_of=partial(_sheet_lines, ctx, dataset, src),
+            )
+            continue
         sources[src.graph] = GraphSource(
             ctx.project.display(src.path),
             partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
@@ -171,6 +180,15 @@ def graph_sources(
             file_skolem(src.relative),
         )
     return sources
+
+
+def _sheet_lines(ctx: Context, dataset: Dataset, src: Any) -> Any:
+    """The lines of a project sheet's triples: it is compiled again, as the project did."""
+    from kgraph.store import compile_project_sheet, sheet_base
+
+    base = sheet_base(dataset.sources, src, ctx.project, ctx.limits)
+    data = read_regular(src.path, limit=ctx.limits.max_input_bytes)
+    return compile_project_sheet(data, ctx.project.display(src.path), base, ctx.limits).lines
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:

@@ -37,6 +37,7 @@ from kgraph.namespaces import (
     OWL,
     PROV,
     RDF,
+    RDFS,
     SCHEMA,
     SKOS,
     XSD,
@@ -80,8 +81,31 @@ _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 TOP = ("document", "sentences", "new", "claims")
-DOCUMENT = ("id", "url", "citation", "title", "publisher", "date", "language", "type")
-CLAIM = ("id", "text", "sentence", "source", "for", "stance", "date", "said", "about")
+DOCUMENT = (
+    "id",
+    "url",
+    "citation",
+    "title",
+    "label",
+    "name",
+    "publisher",
+    "date",
+    "language",
+    "type",
+)
+CLAIM = (
+    "id",
+    "text",
+    "sentence",
+    "source",
+    "for",
+    "stance",
+    "date",
+    "said",
+    "about",
+    "characterisation",
+    "occasion",
+)
 CLAIM_KINDS = ("estimate", "event", "statement", "quote")
 ESTIMATE = ("count", "qualifier", "of", "supersedes")
 EVENT = (
@@ -99,6 +123,9 @@ STATEMENT = ("subject", "property", "object")
 QUOTE = ("speaker", "text")
 NEW_PROPERTIES = {
     "also": SKOS + "altLabel",
+    "comment": RDFS + "comment",
+    "agent": PROV + "agent",
+    "role": PROV + "hadRole",
     "country": KG + "country",
     "in": KG + "locatedIn",
     "speaks for": PROV + "actedOnBehalfOf",
@@ -107,6 +134,8 @@ NEW_PROPERTIES = {
     "post in": ORG + "postIn",
     "holds": ORG + "holds",
 }
+NEW_LITERALS = {"also", "comment"}
+"""Keys of a new entry whose values are text, not names."""
 NEW = ("class", "id", *NEW_PROPERTIES)
 CSV_COLUMNS = {
     "id": ("id",),
@@ -257,6 +286,8 @@ class _Compiler:
         self.lines = LineIndex()
         self.minted: list[str] = []
         self.speaks_for: dict[str, str] = {}
+        self.attributions: dict[str, str] = {}
+        """Person -> the attribution the sheet declares for them (new: ... class: Attribution)."""
         self.language = "en"
 
     # -- helpers --
@@ -406,15 +437,18 @@ class _Compiler:
             for key, prop in NEW_PROPERTIES.items():
                 if key not in spec:
                     continue
-                if key == "also":
-                    for alias, line in self.values(spec[key], key):
-                        self.emit(iri, prop, self.text(alias, "en"), line)
+                if key in NEW_LITERALS:
+                    for words, line in self.values(spec[key], key):
+                        self.emit(iri, prop, self.text(words, "en"), line)
                     continue
                 for value, line in self.values(spec[key], key):
                     target = self.resolve_text(value, line, key)
                     self.emit(iri, prop, target, line)
                     if key == "speaks for":
                         self.speaks_for[iri] = target
+                    elif key == "agent":
+                        # A declared attribution is the one the person's claims get.
+                        self.attributions.setdefault(target, iri)
 
     def klass(self, node: Node) -> str:
         return self.resolve(node, "class", within=OWL + "Class")
@@ -423,9 +457,15 @@ class _Compiler:
 
     def document(self, node: Node) -> _Document:
         spec = self.mapping(node, DOCUMENT, "document")
-        if "title" not in spec:
-            self.fail("the document needs a title", node.line)
-        title = self.scalar(spec["title"], "title")
+        if "title" not in spec and "label" not in spec:
+            self.fail("the document needs a title (or, when it has none, a label)", node.line)
+        # The title is the document's own (dcterms:title); the label is how the graph names
+        # it (skos:prefLabel), the title unless given; the name is how its sentences' labels
+        # refer to it ("Sentence 3 of the Al Jazeera report of 4 November 2024").
+        title = self.scalar(spec["title"], "title") if "title" in spec else None
+        label = self.scalar(spec["label"], "label") if "label" in spec else title
+        assert label is not None
+        name = self.scalar(spec["name"], "name") if "name" in spec else label
         date = self.date(spec["date"], "date") if "date" in spec else None
         if "language" in spec:
             self.language = self.scalar(spec["language"], "language")
@@ -437,15 +477,17 @@ class _Compiler:
         local = (
             self.scalar(spec["id"], "id")
             if "id" in spec
-            else "-".join(filter(None, [_kebab(title, words=6), date]))
+            else "-".join(filter(None, [_kebab(label, words=6), date]))
         )
         if not _ID.fullmatch(local):
             self.fail(f"document id {local!r} must be letters, digits, '-', '_' or '.'", node.line)
         iri = self.mint(local, node.line)
         cls = self.klass(spec["type"]) if "type" in spec else KG + "NewsArticle"
         self.emit(iri, RDF + "type", cls, node.line)
-        self.emit(iri, SKOS + "prefLabel", self.text(title, "en"), spec["title"].line)
-        self.emit(iri, DCTERMS + "title", self.text(title), spec["title"].line)
+        label_line = spec["label" if "label" in spec else "title"].line
+        self.emit(iri, SKOS + "prefLabel", self.text(label, "en"), label_line)
+        if title is not None:
+            self.emit(iri, DCTERMS + "title", self.text(title), spec["title"].line)
         if "url" in spec:
             url = self.scalar(spec["url"], "url")
             if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", url):
@@ -468,7 +510,7 @@ class _Compiler:
         if "publisher" in spec:
             publisher = self.resolve(spec["publisher"], "publisher", within=PROV + "Agent")
             self.emit(iri, DCTERMS + "publisher", publisher, spec["publisher"].line)
-        return _Document(iri, local, title, date, publisher)
+        return _Document(iri, local, name, date, publisher)
 
     def sentences(self, node: Node, document: _Document) -> dict[int, tuple[str, str]]:
         items: list[tuple[int, Node, int]] = []
@@ -491,7 +533,7 @@ class _Compiler:
             self.emit(
                 iri,
                 SKOS + "prefLabel",
-                self.text(f"Sentence {number} of {document.title}", "en"),
+                self.text(f"Sentence {number} of {document.name}", "en"),
                 line,
             )
             self.emit(iri, KG + "inDocument", document.iri, line)
@@ -579,7 +621,11 @@ class _Compiler:
             self.fail(
                 f"claim id {fact!r} must start with a capital letter, like C01", spec["id"].line
             )
-        iri = self.mint(f"{doc.local}-claim-{fact.lower()}", node.line)
+        # An id the sheet gives is the project's fact id (F05, B01, unique across sources,
+        # as docs/iri-policy.md's kgd:claim-F05); a numbered one (C01) is the sheet's own, so
+        # its IRI carries the document's.
+        local = f"claim-{fact}" if "id" in spec else f"{doc.local}-claim-{fact.lower()}"
+        iri = self.mint(local, node.line)
         date = self.date(spec["date"], "date") if "date" in spec else None
         stance_name = (
             self.scalar(spec["stance"], "stance")
@@ -595,12 +641,20 @@ class _Compiler:
         if date:
             self.emit(iri, KG + "assertedOn", self.typed(date, "date"), spec["date"].line)
         if "said" in spec:
-            self.emit(
-                iri,
-                KG + "dateSurfaceForm",
-                self.text(self.scalar(spec["said"], "said")),
-                spec["said"].line,
-            )
+            said = self.scalar(spec["said"], "said")
+            if date:
+                self.weekday(said, date, spec["said"].line)
+            self.emit(iri, KG + "dateSurfaceForm", self.text(said), spec["said"].line)
+        if "characterisation" in spec:
+            words = self.scalar(spec["characterisation"], "characterisation")
+            self.emit(iri, KG + "characterisation", self.text(words), spec["characterisation"].line)
+        if "occasion" in spec:
+            occasion = spec["occasion"]
+            if isinstance(occasion.value, dict):
+                made = self.event_node(occasion, doc)
+            else:
+                made = self.resolve(occasion, "occasion", within=KG + "Event")
+            self.emit(iri, PROV + "wasGeneratedBy", made, occasion.line)
         about = [
             (self.resolve_text(v, line, "about"), line)
             for v, line in (self.values(spec["about"], "about") if "about" in spec else ())
@@ -705,6 +759,8 @@ class _Compiler:
     def attribution(self, person: str, organisation: str, line: int) -> str:
         import pyoxigraph as ox
 
+        if person in self.attributions:
+            return self.attributions[person]
         store = self.index.store
         if store is not None:  # reuse the graph's attribution of this person, if there is one
             for quad in store.quads_for_pattern(
@@ -757,10 +813,26 @@ class _Compiler:
             for value, line in self.values(spec["supersedes"], "supersedes"):
                 earlier = self.resolve_text(value, line, "estimate", within=KG + "Estimate")
                 self.emit(iri, KG + "supersedes", earlier, line)
-        about.insert(0, (quantity, spec["of"].line))
+        if not about:  # what else would it be about? (named, it is about what it names)
+            about.append((quantity, spec["of"].line))
         return f"{int(digits):,} {self.index.label(quantity)} (estimate of {date})"
 
     def event(self, claim: str, node: Node, doc: _Document, about: list[tuple[str, int]]) -> str:
+        made = self.made_event(node, doc)
+        about.insert(0, (made.iri, node.line))
+        # The claim is that the first participant took part; a hypothetical event's claim is
+        # that it may happen, which no triple about it states (data/article.ttl does the same).
+        if made.participants and not made.hypothetical:
+            self.emit(claim, RDF + "subject", made.iri, node.line)
+            self.emit(claim, RDF + "predicate", KG + "participant", node.line)
+            self.emit(claim, RDF + "object", made.participants[0], node.line)
+        return made.label
+
+    def event_node(self, node: Node, doc: _Document) -> str:
+        """An event given in place (a claim's occasion:), minted like a claim's event."""
+        return self.made_event(node, doc).iri
+
+    def made_event(self, node: Node, doc: _Document) -> _Event:
         spec = self.mapping(node, EVENT, "an event")
         if "type" not in spec:
             self.fail("an event needs its type (type: Meeting, Visit, ...)", node.line)
@@ -801,9 +873,13 @@ class _Compiler:
         )
         if "id" in spec:
             slug = self.scalar(spec["id"], "id")
+            if not _ID.fullmatch(slug):
+                self.fail(f"id {slug!r} must be letters, digits, '-', '_' or '.'", spec["id"].line)
         elif not (participants or date):
             slug = f"{doc.local}-{slug}"
         iri = self.mint(slug, node.line)
+        # Later claims of the sheet may name the event (about:, statement subject:).
+        self.index.add(iri, label, rank=0, types={cls})
         self.emit(iri, RDF + "type", cls, node.line)
         self.emit(iri, SKOS + "prefLabel", self.text(label, "en"), node.line)
         modality = KG + ("Hypothetical" if hypothetical else "Actual")
@@ -815,18 +891,23 @@ class _Compiler:
         if date:
             self.emit(iri, KG + "date", self.typed(date, "date"), spec["date"].line)
         if "said" in spec:
-            self.emit(
-                iri,
-                KG + "dateSurfaceForm",
-                self.text(self.scalar(spec["said"], "said")),
-                spec["said"].line,
-            )
-        about.insert(0, (iri, node.line))
-        if participants:
-            self.emit(claim, RDF + "subject", iri, node.line)
-            self.emit(claim, RDF + "predicate", KG + "participant", node.line)
-            self.emit(claim, RDF + "object", participants[0][0], node.line)
-        return label
+            said = self.scalar(spec["said"], "said")
+            day = self.weekday(said, date, spec["said"].line) if date else None
+            if day is not None:
+                self.emit(iri, KG + "dayOfWeek", TIME + day, spec["said"].line)
+            self.emit(iri, KG + "dateSurfaceForm", self.text(said), spec["said"].line)
+        return _Event(iri, label, tuple(p for p, _ in participants), hypothetical)
+
+    def weekday(self, said: str, date: str, line: int) -> str | None:
+        """The day of the week the document's words name ("on Monday"), checked against
+        the date: a sheet that says Monday of a Tuesday has one of them wrong."""
+        named = [d for d in _WEEKDAYS if re.search(rf"\b{d}\b", said, flags=re.IGNORECASE)]
+        if not named:
+            return None
+        actual = _WEEKDAYS[dt.date.fromisoformat(date).weekday()]
+        if named != [actual]:
+            self.fail(f"said {said!r} names {' and '.join(named)}, but {date} is a {actual}", line)
+        return actual
 
     def statement(self, claim: str, node: Node, about: list[tuple[str, int]]) -> str:
         spec = self.mapping(node, STATEMENT, "a statement")
@@ -919,13 +1000,24 @@ class _Compiler:
 
 
 RDFS_RANGE = "http://www.w3.org/2000/01/rdf-schema#range"
+TIME = "http://www.w3.org/2006/time#"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class _Event:
+    iri: str
+    label: str
+    participants: tuple[str, ...]
+    hypothetical: bool
 
 
 @dataclass(frozen=True)
 class _Document:
     iri: str
     local: str
-    title: str
+    name: str
+    """How sentence labels name the document."""
     date: str | None
     publisher: str | None
 

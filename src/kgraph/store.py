@@ -20,7 +20,7 @@ from kgraph.errors import InputError, LimitError, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
-from kgraph.layout import Layout, SourceFile
+from kgraph.layout import SHEET_SUFFIXES, Layout, SourceFile
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, file_skolem, inferred_graph
 
@@ -314,15 +314,27 @@ class Dataset:
 
 
 def _load_file(
-    store: ox.Store, source: SourceFile, project: Layout, limits: Limits, *, bulk: bool = False
+    store: ox.Store,
+    source: SourceFile,
+    project: Layout,
+    limits: Limits,
+    *,
+    bulk: bool = False,
+    base: ox.Store | None = None,
 ) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
-    the file's own namespace) so that exports and pushes never duplicate them."""
+    the file's own namespace) so that exports and pushes never duplicate them. A claim
+    sheet is compiled against ``base`` (by default ``store``, which then holds just what
+    comes before it in :meth:`Layout.source_files`' order)."""
     import pyoxigraph as ox
 
     name = project.display(source.path)
     data = read_input(str(source.path), source.syntax, limits, name=name)
     graph = ox.NamedNode(source.graph)
+    if source.is_sheet:
+        compiled = compile_project_sheet(data.data, name, store if base is None else base, limits)
+        store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in compiled.quads)
+        return
     try:
         if source.syntax.quads or _may_have_blank_nodes(data.data, source.syntax):
             quads = parse(
@@ -348,6 +360,30 @@ def _load_file(
         if too_long is None:
             raise
         raise too_long from err
+
+
+def compile_project_sheet(data: bytes, name: str, base: ox.Store, limits: Limits) -> Any:
+    """A claim sheet of data/ compiled against ``base`` (the ontology, the curated files
+    and the sheets before it): the same files always give the same triples."""
+    from kgraph.names import NameIndex
+    from kgraph.sheets import compile_sheet
+
+    return compile_sheet(data, name=name, index=NameIndex.from_store(base), limits=limits)
+
+
+def sheet_base(
+    sources: Sequence[SourceFile], sheet: SourceFile, project: Layout, limits: Limits
+) -> ox.Store:
+    """What a sheet of data/ is compiled against, in a store of its own: the sources before
+    it (an on-disk store also holds the batches, which must not change the sheet)."""
+    import pyoxigraph as ox
+
+    base = ox.Store()
+    for source in sources:
+        if source.graph == sheet.graph or source.is_batch:
+            break
+        _load_file(base, source, project, limits)
+    return base
 
 
 def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
@@ -451,6 +487,10 @@ def _open_persistent(
         _refuse_foreign(store_dir)
         have = dict(meta.get("files", {})) if meta else {}
         keep = {g: stamp for g, stamp in have.items() if wanted.get(g) == stamp}
+        if any(s.graph not in keep for s in sources if not s.is_batch):
+            # A sheet compiles against the files before it: when one of them changed, so
+            # may the sheet's triples.
+            keep = {g: st for g, st in keep.items() if not g.lower().endswith(SHEET_SUFFIXES)}
         # Written before the store is even created: a failure from here on (a full disk
         # included) leaves a folder that the next run recognises and rebuilds.
         write_store_meta(store_dir, {"format": STORE_FORMAT, "files": keep, "inferred": {}})
@@ -465,7 +505,10 @@ def _open_persistent(
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
             for source in fresh:
-                _load_file(store, source, project, limits, bulk=len(fresh) > 1 or meta is None)
+                base = sheet_base(sources, source, project, limits) if source.is_sheet else None
+                _load_file(
+                    store, source, project, limits, bulk=len(fresh) > 1 or meta is None, base=base
+                )
             store.flush()
         except OSError as err:
             raise StorageError(f"cannot update the store in {store_dir}: {err}") from err

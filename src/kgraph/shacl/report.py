@@ -27,6 +27,8 @@ class GraphSource:
     skolem: str | None = None
     lines: LineIndex | None = None
     """Lines already known (a compiled claim sheet's, which is not RDF to re-read)."""
+    lines_of: Callable[[], LineIndex] | None = None
+    """Lines found on demand (a claim sheet of the project, compiled again if needed)."""
 
 
 def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource]) -> Report:
@@ -49,6 +51,8 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
             indexes[graph] = (
                 src.lines
                 if src.lines is not None
+                else src.lines_of()
+                if src.lines_of is not None
                 else LineIndex.build(
                     src.load(), src.syntax, base_iri=src.base_iri, skolem=src.skolem
                 )
