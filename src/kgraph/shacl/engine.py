@@ -30,6 +30,8 @@ from kgraph.shacl.sparql import evaluate
 if TYPE_CHECKING:
     from kgraph.store import Dataset
 
+_TYPE_EDGE = (RDF + "type", False)
+
 CHUNK = 4000
 """Focus nodes validated per pySHACL call when validating a whole graph."""
 
@@ -188,7 +190,15 @@ def _affected(after: _Scope, shapes: ShapeIndex, batch: _Scope) -> set[Any]:
     for quad in batch.all_quads():
         affected.add(quad.subject)
         if quad.predicate.value == sub_class_of:
-            affected |= _instances(after, [quad.subject])
+            # A subclass axiom changes the classes of every instance below it: as if each
+            # of their rdf:type triples had changed, for the targets (the instance itself)
+            # and for every read path that ends in rdf:type (sh:class, also under sh:not
+            # and sh:qualifiedValueShape) from the nodes that reach the instance.
+            instances = _instances(after, [quad.subject])
+            affected |= instances
+            for path, i in by_edge.get(_TYPE_EDGE, ()):
+                for instance in instances:
+                    affected |= _walk_back(after, instance, path[:i])
         for inverse, node in ((False, quad.subject), (True, quad.object)):
             if isinstance(node, ox.Literal):
                 continue
