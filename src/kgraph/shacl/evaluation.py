@@ -82,6 +82,7 @@ class Hit:
     constraint: Any = None
     row: Any = None
     exact: bool = False
+    note: str | None = None
 
 
 class Engine:
@@ -351,6 +352,7 @@ class Engine:
             shape=hit.shape.name,
             component=hit.component,
             constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
+            note=hit.note,
         )
 
 
