@@ -8,7 +8,7 @@ from typing import Any
 from kgraph.namespaces import RDF, RDFS, SH, XSD
 from kgraph.shacl import literals as lit
 from kgraph.shacl.compiled import Shape, sh
-from kgraph.shacl.evaluation import CASTABLE, NODE_KINDS, RANGES, SUB, TYPE, Engine, Focus, Hit
+from kgraph.shacl.evaluation import BLANK, CASTABLE, NODE_KINDS, RANGES, SUB, TYPE, Engine, Focus, Hit
 from kgraph.shacl.sparqltext import Uncompilable, term
 
 
@@ -82,11 +82,11 @@ def _range(local: str) -> Callable[[Engine, Shape, Any], str]:
 
 
 def _min_length(e: Engine, shape: Shape, param: Any) -> str:
-    return f"FILTER(!COALESCE(!isBlank(?v) && STRLEN(STR(?v)) >= {int(param)}, false))"
+    return f"FILTER(!COALESCE(!{BLANK} && STRLEN(STR(?v)) >= {int(param)}, false))"
 
 
 def _max_length(e: Engine, shape: Shape, param: Any) -> str:
-    return f"FILTER(!COALESCE(!isBlank(?v) && STRLEN(STR(?v)) <= {int(param)}, false))"
+    return f"FILTER(!COALESCE(!{BLANK} && STRLEN(STR(?v)) <= {int(param)}, false))"
 
 
 def _pattern(e: Engine, shape: Shape, param: Any) -> str:
@@ -94,7 +94,7 @@ def _pattern(e: Engine, shape: Shape, param: Any) -> str:
 
     flags = str(shape.value("flags") or "")
     args = f"{ox.Literal(str(param))}" + (f", {ox.Literal(flags)}" if flags else "")
-    return f"FILTER(!COALESCE(!isBlank(?v) && REGEX(STR(?v), {args}), false))"
+    return f"FILTER(!COALESCE(!{BLANK} && REGEX(STR(?v), {args}), false))"
 
 
 def _language_in(e: Engine, shape: Shape, param: Any) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgraph.namespaces import RDF, RDFS, XSD
+from kgraph.namespaces import RDF, RDFS, SKOLEM, XSD
 
 Key = tuple[Any, Any, Any]
 """(subject, predicate, object as the store holds it), Oxigraph terms."""
@@ -123,19 +123,24 @@ def _value_fits(literal: Any, datatype: str) -> bool:
     return kind is None or isinstance(value, kind)
 
 
-def length_ok(term: Any, minimum: int | None, maximum: int | None) -> bool:
+def is_blank(term: Any) -> bool:
+    """A blank node, or the skolem IRI kgraph gave one (``evaluation.BLANK``)."""
     import pyoxigraph as ox
 
-    if isinstance(term, ox.BlankNode):
+    return isinstance(term, ox.BlankNode) or (
+        isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM)
+    )
+
+
+def length_ok(term: Any, minimum: int | None, maximum: int | None) -> bool:
+    if is_blank(term):
         return False
     size = len(term.value)
     return (minimum is None or size >= minimum) and (maximum is None or size <= maximum)
 
 
 def pattern_ok(term: Any, pattern: str, flags: str) -> bool:
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.BlankNode):
+    if is_blank(term):
         return False
     return re.search(pattern, term.value, python_flags(flags)) is not None
 
