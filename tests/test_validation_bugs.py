@@ -139,7 +139,7 @@ def test_nested_property_and_closed_nested_shape(kgraph, project: Path, tmp_path
     extend_shapes(project, NESTED)
     ok = write(tmp_path, "ok.ttl", "ex:s ex:has ex:o . ex:o ex:size 1 .\nex:t ex:holds ex:p .\n")
     assert kgraph("add", "--dry-run", str(ok)).exit_code == 0
-    bad = "ex:s ex:has ex:o . ex:o ex:size \"big\" .\nex:t ex:holds ex:p . ex:p ex:colour 1 .\n"
+    bad = 'ex:s ex:has ex:o . ex:o ex:size "big" .\nex:t ex:holds ex:p . ex:p ex:colour 1 .\n'
     batch = write(tmp_path, "bad.ttl", bad)
     result = kgraph("add", str(batch))
     assert result.exit_code == 1, out(result)
@@ -262,11 +262,13 @@ def test_validate_accepts_a_project_file_int_where_the_shape_says_int(
     extend_shapes(
         project,
         "ex:IntShape a sh:NodeShape ; sh:targetSubjectsOf ex:small ;\n"
-        "  sh:property [ sh:path ex:small ; sh:datatype xsd:int ; sh:message \"an xsd:int\" ] .\n"
+        '  sh:property [ sh:path ex:small ; sh:datatype xsd:int ; sh:message "an xsd:int" ] .\n'
         "ex:FlagShape a sh:NodeShape ; sh:targetSubjectsOf ex:flag ;\n"
-        "  sh:property [ sh:path ex:flag ; sh:pattern \"^[01]$\" ; sh:message \"0 or 1\" ] .\n",
+        '  sh:property [ sh:path ex:flag ; sh:pattern "^[01]$" ; sh:message "0 or 1" ] .\n',
     )
-    write(project / "data", "extra.ttl", 'ex:s ex:small "5"^^xsd:int ; ex:flag "1"^^xsd:boolean .\n')
+    write(
+        project / "data", "extra.ttl", 'ex:s ex:small "5"^^xsd:int ; ex:flag "1"^^xsd:boolean .\n'
+    )
     result = kgraph("validate")
     assert result.exit_code == 0, out(result)
 

@@ -8,7 +8,17 @@ from typing import Any
 from kgraph.namespaces import RDF, RDFS, SH, XSD
 from kgraph.shacl import literals as lit
 from kgraph.shacl.compiled import Shape, sh
-from kgraph.shacl.evaluation import BLANK, CASTABLE, NODE_KINDS, RANGES, SUB, TYPE, Engine, Focus, Hit
+from kgraph.shacl.evaluation import (
+    BLANK,
+    CASTABLE,
+    NODE_KINDS,
+    RANGES,
+    SUB,
+    TYPE,
+    Engine,
+    Focus,
+    Hit,
+)
 from kgraph.shacl.sparqltext import Uncompilable, term
 
 
