@@ -266,6 +266,29 @@ class Dataset:
         for graph in graphs:
             yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
 
+    def source_literals(self) -> Iterator[ox.Quad]:
+        """The project files' triples with a literal the store may have rewritten, as the
+        files write them (``"12"^^xsd:long``, which the store holds as an xsd:integer), with
+        the subjects the store holds (the same skolem IRIs): what validation judges
+        literals on (:mod:`kgraph.shacl.literals`). Costs a parse of the files, no store."""
+        import pyoxigraph as ox
+
+        from kgraph.shacl.literals import may_be_rewritten
+
+        for source in self.sources:
+            name = self.project.display(source.path)
+            data = read_input(str(source.path), source.syntax, self.limits, name=name)
+            quads = parse(data, base_iri=source.graph, limits=self.limits, bounded=False)
+            kept = [
+                q for q in quads if isinstance(q.object, ox.Literal) and may_be_rewritten(q.object)
+            ]
+            if kept:  # numbered over the whole file, as _load_file numbers them
+                yield from (
+                    q
+                    for q in skolemise(quads, file_skolem(source.relative))
+                    if isinstance(q.object, ox.Literal) and may_be_rewritten(q.object)
+                )
+
     def source_for_graph(self, graph: str) -> SourceFile | None:
         return next((s for s in self.sources if s.graph == graph), None)
 

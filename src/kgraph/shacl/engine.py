@@ -30,6 +30,8 @@ from kgraph.shacl.sparql import evaluate
 if TYPE_CHECKING:
     from kgraph.store import Dataset
 
+_TYPE_EDGE = (RDF + "type", False)
+
 CHUNK = 4000
 """Focus nodes validated per pySHACL call when validating a whole graph."""
 
@@ -67,6 +69,10 @@ class _Scope:
         return self._hierarchy
 
     def match(self, s: Any, p: Any, o: Any) -> Iterable[Any]:
+        import pyoxigraph as ox
+
+        if isinstance(s, ox.Literal):
+            return  # a literal focus node (sh:targetObjectsOf) is the subject of nothing
         for store, names in self._parts:
             if not names:
                 continue
@@ -163,11 +169,8 @@ def _targets(scope: _Scope, shapes: ShapeIndex) -> set[Any]:
     for predicate in shapes.subjects_of:
         nodes |= {q.subject for q in scope.match(None, ox.NamedNode(predicate), None)}
     for predicate in shapes.objects_of:
-        nodes |= {
-            q.object
-            for q in scope.match(None, ox.NamedNode(predicate), None)
-            if not isinstance(q.object, ox.Literal)
-        }
+        # Literal objects too: sh:targetObjectsOf targets every object (SHACL 1.0 §2.1.3.5).
+        nodes |= {q.object for q in scope.match(None, ox.NamedNode(predicate), None)}
     return nodes
 
 
@@ -188,13 +191,29 @@ def _affected(after: _Scope, shapes: ShapeIndex, batch: _Scope) -> set[Any]:
     for quad in batch.all_quads():
         affected.add(quad.subject)
         if quad.predicate.value == sub_class_of:
-            affected |= _instances(after, [quad.subject])
+            # A subclass axiom changes the classes of every instance below it: as if each
+            # of their rdf:type triples had changed, for the targets (the instance itself)
+            # and for every read path that ends in rdf:type (sh:class, also under sh:not
+            # and sh:qualifiedValueShape) from the nodes that reach the instance.
+            instances = _instances(after, [quad.subject])
+            affected |= instances
+            for path, i in by_edge.get(_TYPE_EDGE, ()):
+                for instance in instances:
+                    affected |= _walk_back(after, instance, path[:i])
         for inverse, node in ((False, quad.subject), (True, quad.object)):
             if isinstance(node, ox.Literal):
                 continue
             for path, i in by_edge.get((quad.predicate.value, inverse), ()):
                 affected |= _walk_back(after, node, path[:i])
-    return {n for n in affected if not isinstance(n, ox.Literal)}
+    # A literal is a focus node only as the object of a sh:targetObjectsOf predicate (a
+    # literal sh:targetNode is there with or without the batch).
+    literals = {
+        q.object
+        for predicate in shapes.objects_of
+        for q in batch.match(None, ox.NamedNode(predicate), None)
+        if isinstance(q.object, ox.Literal)
+    }
+    return {n for n in affected if not isinstance(n, ox.Literal)} | literals
 
 
 def _instances(scope: _Scope, roots: Iterable[Any]) -> set[Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kgraph.namespaces import RDF, RDFS, SH, XSD
+from kgraph.namespaces import RDF, RDFS, SH, SKOLEM, XSD
 from kgraph.shacl import literals as lit
 from kgraph.shacl.compiled import Shape, as_graphs, sh
 from kgraph.shacl.sparqltext import FOCUS_MARK, Uncompilable, prebound_select, term
@@ -30,13 +30,19 @@ CASTABLE = {
     XSD + local
     for local in ("integer", "decimal", "float", "double", "boolean", "dateTime", "date", "time")
 }
+# kgraph skolemises blank nodes as it loads them (one IRI per blank node, under SKOLEM, so
+# that exports and batch files name them stably), and a skolem IRI stands for a blank node
+# (RDF 1.1 Concepts §3.5): node kinds and the string of a value judge it as the blank node
+# the source wrote, as pySHACL on the parsed file does.
+BLANK = f'(isBlank(?v) || (isIRI(?v) && STRSTARTS(STR(?v), "{SKOLEM}")))'
+IRI = f'(isIRI(?v) && !STRSTARTS(STR(?v), "{SKOLEM}"))'
 NODE_KINDS = {
-    "IRI": "!isIRI(?v)",
-    "BlankNode": "!isBlank(?v)",
+    "IRI": f"!{IRI}",
+    "BlankNode": f"!{BLANK}",
     "Literal": "!isLiteral(?v)",
     "BlankNodeOrIRI": "isLiteral(?v)",
-    "BlankNodeOrLiteral": "isIRI(?v)",
-    "IRIOrLiteral": "isBlank(?v)",
+    "BlankNodeOrLiteral": IRI,
+    "IRIOrLiteral": BLANK,
 }
 RANGES = {"minExclusive": ">", "minInclusive": ">=", "maxExclusive": "<", "maxInclusive": "<="}
 DEFAULT_MESSAGES = {
@@ -82,6 +88,7 @@ class Hit:
     constraint: Any = None
     row: Any = None
     exact: bool = False
+    note: str | None = None
 
 
 class Engine:
@@ -351,6 +358,7 @@ class Engine:
             shape=hit.shape.name,
             component=hit.component,
             constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
+            note=hit.note,
         )
 
 

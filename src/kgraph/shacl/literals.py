@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgraph.namespaces import RDF, RDFS, XSD
+from kgraph.namespaces import RDF, RDFS, SKOLEM, XSD
 
 Key = tuple[Any, Any, Any]
 """(subject, predicate, object as the store holds it), Oxigraph terms."""
@@ -65,7 +65,7 @@ def exact_literals(quads: Iterable[Any]) -> ExactLiterals:
     in a store: only the triples whose literal the store rewrites are kept."""
     import pyoxigraph as ox
 
-    triples = [q for q in quads if isinstance(q.object, ox.Literal)]
+    triples = [q for q in quads if isinstance(q.object, ox.Literal) and may_be_rewritten(q.object)]
     canonical = canonical_forms(q.object for q in triples)
     grouped: dict[Key, list[Any]] = {}
     rewritten: set[Key] = set()
@@ -79,6 +79,26 @@ def exact_literals(quads: Iterable[Any]) -> ExactLiterals:
     for (_, _, obj), forms in by_triple.items():
         by_object[obj] = tuple(dict.fromkeys(by_object.get(obj, ()) + forms))
     return ExactLiterals(by_triple, by_object)
+
+
+_CANONICAL = {
+    XSD + "integer": re.compile(r"0|-?[1-9][0-9]*"),
+    XSD + "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}Z?"),
+    XSD + "dateTime": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z?"),
+    XSD + "boolean": re.compile(r"true|false"),
+}
+_KEPT = {XSD + "string", RDF + "langString"}
+
+
+def may_be_rewritten(literal: Any) -> bool:
+    """False for the forms the store is known to keep as they are (most literals of a
+    project: strings, dates, plain integers), so that only the rest is put through a store
+    to see (``canonical_forms`` costs a store insert per literal)."""
+    datatype = literal.datatype.value
+    if literal.language or datatype in _KEPT:
+        return False
+    form = _CANONICAL.get(datatype)
+    return form is None or form.fullmatch(literal.value) is None
 
 
 # -- the literal-level components, judged in Python on one literal ---------------------------
@@ -123,19 +143,24 @@ def _value_fits(literal: Any, datatype: str) -> bool:
     return kind is None or isinstance(value, kind)
 
 
-def length_ok(term: Any, minimum: int | None, maximum: int | None) -> bool:
+def is_blank(term: Any) -> bool:
+    """A blank node, or the skolem IRI kgraph gave one (``evaluation.BLANK``)."""
     import pyoxigraph as ox
 
-    if isinstance(term, ox.BlankNode):
+    return isinstance(term, ox.BlankNode) or (
+        isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM)
+    )
+
+
+def length_ok(term: Any, minimum: int | None, maximum: int | None) -> bool:
+    if is_blank(term):
         return False
     size = len(term.value)
     return (minimum is None or size >= minimum) and (maximum is None or size <= maximum)
 
 
 def pattern_ok(term: Any, pattern: str, flags: str) -> bool:
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.BlankNode):
+    if is_blank(term):
         return False
     return re.search(pattern, term.value, python_flags(flags)) is not None
 

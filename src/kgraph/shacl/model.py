@@ -50,6 +50,8 @@ class Finding:
     constraint: str | None = None
     """The SPARQL-based constraint that produced it (sh:sourceConstraint), if any."""
     location: str | None = None
+    note: str | None = None
+    """Where the engines disagree by design on this result (the compiled engine's view)."""
 
     @property
     def key(self) -> tuple[str, str | None, str | None, str, str, str | None]:

@@ -170,6 +170,8 @@ def render_text(report: Report, *, title: str = "") -> str:
             where = f"  ({f.location})" if f.location else ""
             lines.append(f"  {f.severity}: {_path(f.path)}{value}{where}")
             lines.append(f"    {f.message}  [{_term(f.constraint or f.shape)}]")
+            if f.note:
+                lines.append(f"    engines disagree: {f.note}")
     return "\n".join(lines) + "\n"
 
 
@@ -189,12 +191,16 @@ def render_json(report: Report) -> bytes:
                 "constraintComponent": f.component,
                 "sourceConstraint": f.constraint,
                 "location": f.location,
+                **({"engineNote": f.note} if f.note else {}),
             }
             for f in report.findings
         ],
     }
     if report.global_shapes:
         document["globalShapes"] = list(report.global_shapes)
+    notes = sorted({f.note for f in report.findings if f.note})
+    if notes:
+        document["engineDisagreements"] = notes
     if report.pyshacl_shapes:
         document["pyshaclShapes"] = list(report.pyshacl_shapes)
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
