@@ -162,7 +162,16 @@ def graph_sources(
         sources[item.graph] = GraphSource(
             item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
         )
-    for src in dataset.sources:
+    sources.update(file_sources(ctx, dataset.sources))
+    return sources
+
+
+def file_sources(ctx: Context, files: Sequence[Any]) -> dict[str, Any]:
+    """Where each project file's graph was read from (``Layout.source_files``)."""
+    from kgraph.shacl.report import GraphSource
+
+    sources: dict[str, GraphSource] = {}
+    for src in files:
         sources[src.graph] = GraphSource(
             ctx.project.display(src.path),
             partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
@@ -185,6 +194,7 @@ def validate(
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
     engine: str = "compiled",
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
@@ -205,8 +215,29 @@ def validate(
     if engine == "pyshacl":
         report = run_pyshacl(dataset, shapes, graphs)
     else:
-        report = run.validate(dataset, shapes, graphs)
+        report = run.validate(dataset, shapes, graphs, progress=progress)
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+
+
+def validate_endpoint(
+    ctx: Context, endpoint: str, *, progress: Callable[[int, int], None] | None = None
+) -> Any:
+    """Validate the graph a remote store holds (its default graph, the union of the
+    project's graphs) with the compiled queries; findings located in the project's files.
+
+    Runs in the calling process (the worker has no network), as ``query --endpoint`` does;
+    only the shapes file and, for the report's locations, the files named by findings are
+    read here."""
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl import run
+    from kgraph.shacl.endpoint import EndpointStore
+
+    shapes = load_shape_index(ctx)
+    store = EndpointStore(
+        endpoint, timeout=ctx.limits.query_timeout, max_body=ctx.limits.max_input_bytes
+    )
+    report = run.validate_endpoint(store, shapes, progress=progress)
+    return reporting.locate(report, [store], file_sources(ctx, ctx.project.source_files()))
 
 
 def overlay_validator(
