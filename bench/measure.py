@@ -460,6 +460,18 @@ class Bench:
             self.kgraph("--project", root, "validate"),
             key="validate",
         )
+        # the compiled engine's goals: ratios to the load measured in one process
+        self.measure(
+            "validate",
+            "compiled engine",
+            size,
+            "kgraph",
+            "in-process",
+            "validate_compiled",
+            runs=1,
+            root=root,
+            batch=batch,
+        )
 
         # reasoning
         ours = self.measure(

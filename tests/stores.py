@@ -116,10 +116,11 @@ class Store:
 class OxigraphServer(Store):
     name = "oxigraph"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, union_default_graph: bool = False) -> None:
         if not OXIGRAPH.exists():
             missing(f"the oxigraph server ({OXIGRAPH})")
         self.folder = folder
+        self.union = union_default_graph
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -130,7 +131,8 @@ class OxigraphServer(Store):
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [OXIGRAPH, "serve", "--location", self.folder, "--bind", f"127.0.0.1:{self.port}"],
+            [OXIGRAPH, "serve", "--location", self.folder, "--bind", f"127.0.0.1:{self.port}"]
+            + (["--union-default-graph"] if self.union else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

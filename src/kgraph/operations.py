@@ -172,14 +172,23 @@ def graph_sources(
         sources[item.graph] = GraphSource(
             item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
         )
-    for src in dataset.sources:
+    sources.update(file_sources(ctx, dataset.sources))
+    return sources
+
+
+def file_sources(ctx: Context, files: Sequence[Any]) -> dict[str, Any]:
+    """Where each project file's graph was read from (``Layout.source_files``)."""
+    from kgraph.shacl.report import GraphSource
+
+    sources: dict[str, GraphSource] = {}
+    for src in files:
         if src.is_sheet:
             sources[src.graph] = GraphSource(
                 ctx.project.display(src.path),
                 partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
                 src.syntax,
                 src.graph,
-                lines_of=partial(_sheet_lines, ctx, dataset, src),
+                lines_of=partial(_sheet_lines, ctx, files, src),
             )
             continue
         sources[src.graph] = GraphSource(
@@ -192,11 +201,11 @@ def graph_sources(
     return sources
 
 
-def _sheet_lines(ctx: Context, dataset: Dataset, src: Any) -> Any:
+def _sheet_lines(ctx: Context, files: Sequence[Any], src: Any) -> Any:
     """The lines of a project sheet's triples: it is compiled again, as the project did."""
     from kgraph.store import compile_project_sheet, sheet_base
 
-    base = sheet_base(dataset.sources, src, ctx.project, ctx.limits)
+    base = sheet_base(files, src, ctx.project, ctx.limits)
     data = read_regular(src.path, limit=ctx.limits.max_input_bytes)
     return compile_project_sheet(data, ctx.project.display(src.path), base, ctx.limits).lines
 
@@ -213,6 +222,7 @@ def validate(
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
     engine: str = "compiled",
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
@@ -238,8 +248,29 @@ def validate(
         # The store rewrote "12"^^xsd:long to xsd:integer: literals are judged as the
         # project's files (and the files given) write them.
         exact = exact_literals([*dataset.source_literals(), *(q for i in inputs for q in i.quads)])
-        report = run.validate(dataset, shapes, graphs, exact)
+        report = run.validate(dataset, shapes, graphs, exact, progress=progress)
     return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+
+
+def validate_endpoint(
+    ctx: Context, endpoint: str, *, progress: Callable[[int, int], None] | None = None
+) -> Any:
+    """Validate the graph a remote store holds (its default graph, the union of the
+    project's graphs) with the compiled queries; findings located in the project's files.
+
+    Runs in the calling process (the worker has no network), as ``query --endpoint`` does;
+    only the shapes file and, for the report's locations, the files named by findings are
+    read here."""
+    from kgraph.shacl import report as reporting
+    from kgraph.shacl import run
+    from kgraph.shacl.endpoint import EndpointStore
+
+    shapes = load_shape_index(ctx)
+    store = EndpointStore(
+        endpoint, timeout=ctx.limits.query_timeout, max_body=ctx.limits.max_input_bytes
+    )
+    report = run.validate_endpoint(store, shapes, progress=progress)
+    return reporting.locate(report, [store], file_sources(ctx, ctx.project.source_files()))
 
 
 def overlay_validator(

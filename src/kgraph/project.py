@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph.errors import KGraphError, StorageError
+from kgraph.errors import KGraphError, StorageError, UsageError
 from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
@@ -184,11 +184,28 @@ class Project:
         syntax: RdfSyntax | None = None,
         base_iri: str | None = None,
         engine: Engine = Engine.COMPILED,
+        endpoint: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Report:
         """SHACL validation of the graph (plus the new triples in ``files``), by the
-        compiled engine or by pySHACL (``Engine.PYSHACL``, the reference)."""
+        compiled engine or by pySHACL (``Engine.PYSHACL``, the reference).
+
+        With ``endpoint``, the compiled queries run at that SPARQL endpoint over its default
+        graph (which must be the union of the project's graphs: docs/stores.md), and no
+        graph is loaded here; ``files``, ``infer`` and the pySHACL engine need the graph
+        here and are refused. ``progress(done, total)`` follows the shapes evaluated."""
         from kgraph import operations
 
+        if endpoint:
+            if files or infer != Profile.NONE or Engine(engine) != Engine.COMPILED:
+                raise UsageError(
+                    "--endpoint validates the store's graph with the compiled engine: "
+                    "it takes no FILE, --infer or --engine pyshacl"
+                )
+            remote: Report = operations.validate_endpoint(
+                self._context(), endpoint, progress=progress
+            )
+            return remote
         report: Report = self._run(
             operations.validate,
             files,
@@ -197,6 +214,7 @@ class Project:
             syntax=syntax,
             base_iri=base_iri,
             engine=str(Engine(engine)),
+            progress=progress,
         )
         return report
 

@@ -276,6 +276,8 @@ class Dataset:
         from kgraph.shacl.literals import may_be_rewritten
 
         for source in self.sources:
+            if source.is_sheet:  # compiled by kgraph, in the forms the store keeps
+                continue
             name = self.project.display(source.path)
             data = read_input(str(source.path), source.syntax, self.limits, name=name)
             quads = parse(data, base_iri=source.graph, limits=self.limits, bounded=False)

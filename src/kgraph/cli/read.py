@@ -136,6 +136,12 @@ def query_command(
 @base_option()
 @output_option("Write the report to FILE (atomically).")
 @engine_option()
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="Validate the graph a SPARQL 1.1 endpoint holds (its default graph: the union of "
+    "the pushed graphs), where it is.",
+)
 @pass_state
 def validate_command(
     state: State,
@@ -146,17 +152,31 @@ def validate_command(
     base: str | None,
     output: str | None,
     engine: str,
+    endpoint: str | None,
 ) -> None:
     """Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.
 
-    Exit 0 when everything conforms, 1 when there are violations.
+    Exit 0 when everything conforms, 1 when there are violations. With --endpoint URL the
+    compiled queries run in the store (credentials as for push; docs/stores.md) and the
+    report is the local one; exit 3 when the store fails or does not answer within
+    --timeout, 2 when a shape can only be validated here. Example:
+
+      kgraph validate --endpoint http://127.0.0.1:7878/query
     """
+    from kgraph.cli.render import ShapeProgress
     from kgraph.shacl.report import render
 
     syntax = RdfSyntax.from_name(input_format) if input_format else None
-    report = state.open().validate(
-        files, infer=Profile(infer), syntax=syntax, base_iri=base, engine=Engine(engine)
-    )
+    with ShapeProgress(enabled=not state.quiet) as progress:
+        report = state.open().validate(
+            files,
+            infer=Profile(infer),
+            syntax=syntax,
+            base_iri=base,
+            engine=Engine(engine),
+            endpoint=endpoint,
+            progress=progress,
+        )
     _emit(render(report, fmt), output)
     if not report.conforms:
         click.get_current_context().exit(int(ExitStatus.FINDINGS))

@@ -11,6 +11,7 @@ the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -177,3 +178,61 @@ def query_output(
         return b"true\n" if result.boolean else b"false\n"
     width = terminal_width() if to_terminal else None
     return table(result.variables, result.rows(), width=width).encode()
+
+
+class ShapeProgress:
+    """``validating: 12/95 shapes, 4.2 s`` on stderr, redrawn in place, when stderr is a
+    terminal; nothing otherwise (a log or a pipe gets no carriage returns).
+
+    Used as ``with ShapeProgress() as progress: ... progress(done, total)``; the local
+    validation calls it from its worker process, whose fd 2 is /dev/null (native code's
+    own complaints must not reach the user), so the line goes to a duplicate of this
+    process's stderr taken here, which the forked worker inherits. The line is erased when
+    the block ends, so the report (or an error) starts on a clean line.
+    """
+
+    REDRAW = 0.1
+    """Seconds between redraws: a terminal is not a log."""
+
+    def __init__(self, *, enabled: bool = True, stream: Any = None) -> None:
+        import time
+
+        self._stream = stream if stream is not None else sys.stderr
+        self._on = enabled and _isatty(self._stream)
+        self._started = time.monotonic()
+        self._drawn = 0.0
+        self._fd = -1
+
+    def __enter__(self) -> ShapeProgress | None:
+        if not self._on:
+            return None
+        self._stream.flush()
+        self._fd = os.dup(self._stream.fileno())
+        return self
+
+    def _write(self, text: str) -> None:
+        with contextlib.suppress(OSError):  # a terminal gone away is no reason to fail
+            os.write(self._fd, text.encode())
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done < total and now - self._drawn < self.REDRAW:
+            return
+        self._drawn = now
+        line = f"validating: {done}/{total} shapes, {now - self._started:.1f} s"
+        self._write(f"\r{line}\x1b[K")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fd >= 0:
+            self._write("\r\x1b[K")
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty()) and stream.fileno() >= 0
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -48,7 +48,7 @@ with its source forms by its value alone; two source literals that the store mer
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -160,6 +160,7 @@ class CompiledShapes:
         *,
         focus: Collection[Any] | None = None,
         exact_literals: ExactLiterals | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[list[Finding], tuple[str, ...]]:
         """Validate the union of ``graphs`` (``NamedNode``/``DefaultGraph`` or IRI strings) of
         ``store``: every target node, or only the ``focus`` nodes (Oxigraph terms).
@@ -167,11 +168,12 @@ class CompiledShapes:
         Returns the findings (sorted) and the names of the shapes left to pySHACL.
         ``exact_literals`` (``literals.exact_literals`` of the parsed quads) makes
         sh:datatype, sh:pattern and the lengths judge the source's literals.
+        ``progress(done, total)`` is called as the shapes are evaluated.
         """
         from kgraph.shacl.evaluation import Engine
 
         engine = Engine(self, store, graphs, focus, exact_literals or ExactLiterals())
-        findings = engine.run(self.top)
+        findings = engine.run(self.top, progress)
         findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or "", f.component))
         return findings, tuple(sorted(self.left))
 

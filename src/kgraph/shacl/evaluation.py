@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from kgraph.shacl.model import Finding
 
 Focus = Callable[[str], str]
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: shapes evaluated so far, of how many."""
 
 OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 TYPE, SUB = f"<{RDF}type>", f"<{RDFS}subClassOf>"
@@ -132,8 +134,18 @@ class Engine:
         self.counter += 1
         return f"kgraph_{self.counter}"
 
-    def run(self, shapes: Sequence[Shape]) -> list[Finding]:
+    def run(self, shapes: Sequence[Shape], progress: Progress | None = None) -> list[Finding]:
+        """The findings of ``shapes``; ``progress(done, total)`` after each shape (the top
+        shapes, then the property shapes they share)."""
         out: dict[Any, Finding] = {}
+        children = {c for s in shapes if not s.is_property for c in s.values("property")}
+        total, done = len(shapes) + len(children), 0
+
+        def step() -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(min(done, total), total)
 
         def emit(hits: list[Hit]) -> None:
             for hit in hits:
@@ -146,6 +158,7 @@ class Engine:
         # node shape brought the node in.
         shared: dict[Any, list[tuple[Shape, Focus]]] = {}
         for shape in shapes:
+            step()
             try:
                 focus = self.top_focus(shape)
                 if self.values is not None:
@@ -166,12 +179,15 @@ class Engine:
                 for child in shape.values("property"):
                     shared.setdefault(child, []).append((shape, focus))
         for child, parents in shared.items():
+            step()
             foci = [focus for _, focus in parents]
             try:
                 emit(self.results(self.compiled.shape(child), _union(foci)))
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 for parent, _ in parents:
                     self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
+        if progress is not None:
+            progress(total, total)  # the shared shapes of shapes without focus nodes: none left
         return list(out.values())
 
     # -- focus patterns ----------------------------------------------------------------------

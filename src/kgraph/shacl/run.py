@@ -23,6 +23,8 @@ from kgraph.shacl.model import Finding, Report, ValidationMode
 
 if TYPE_CHECKING:
     from kgraph.shacl.compiled import CompiledShapes
+    from kgraph.shacl.endpoint import EndpointStore
+    from kgraph.shacl.evaluation import Progress
     from kgraph.shacl.literals import ExactLiterals
     from kgraph.store import Dataset
 
@@ -80,10 +82,12 @@ def validate(
     shapes: ShapeIndex,
     graphs: Sequence[str],
     exact: ExactLiterals | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Validate every target node of ``graphs`` against the shapes."""
+    """Validate every target node of ``graphs`` against the shapes (``progress(done,
+    total)`` as the compiled shapes are evaluated)."""
     findings, left = _compiled(shapes).validate(
-        dataset.store, _graph_names(graphs), exact_literals=exact
+        dataset.store, _graph_names(graphs), exact_literals=exact, progress=progress
     )
     scope = reference._Scope(dataset, list(graphs))
     checked = {str(n) for n in reference._targets(scope, shapes)} | {f.focus for f in findings}
@@ -91,6 +95,23 @@ def validate(
     if rest is not None:
         findings += reference.validate(dataset, rest, graphs).findings
     return Report(tuple(findings), len(checked), ValidationMode.COMPILED, pyshacl_shapes=left)
+
+
+def validate_endpoint(
+    store: EndpointStore, shapes: ShapeIndex, progress: Progress | None = None
+) -> Report:
+    """``validate`` with the compiled queries answered by a remote store (its default
+    graph: the union of the project's graphs). Shapes the compiler leaves to pySHACL are
+    refused (UsageError) before anything is sent, or when the store cannot evaluate them."""
+    from kgraph.shacl.endpoint import check_default_graph, count_checked, refuse_left
+
+    compiled = _compiled(shapes)
+    refuse_left(compiled.left, store.endpoint)
+    check_default_graph(store)
+    findings, left = compiled.validate(store, [], progress=progress)
+    refuse_left(left, store.endpoint)
+    checked = count_checked(store, shapes, sorted({f.focus for f in findings}))
+    return Report(tuple(findings), checked, ValidationMode.COMPILED)
 
 
 def _on(

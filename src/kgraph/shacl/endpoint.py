@@ -1,0 +1,168 @@
+"""The compiled engine's queries answered by a remote SPARQL endpoint (``validate --endpoint``).
+
+The compiled engine (``compiled``/``evaluation``) asks a store for three things: SELECT and
+ASK answers, ``quads_for_pattern`` (to label blank nodes and, in ``report.locate``, to
+find the graph a finding's triple is in) and, for SHACL-SPARQL constraints whose ``$this``
+a join cannot bind, Oxigraph's pre-binding (``substitutions``). :class:`EndpointStore`
+gives the first two over the SPARQL 1.1 Protocol, so the same queries run inside the
+user's store and only their answers (the violations) come back; the third has no
+equivalent in the protocol, so such a shape is left over, and left-over shapes are refused.
+
+The queries go without a dataset (no ``default-graph-uri``): they read the store's own
+default graph, which must be the union of the project's named graphs (docs/stores.md).
+Naming the dataset instead would make Oxigraph's server evaluate every query over a
+dataset of one graph per file, far more slowly than over its union graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from kgraph.errors import RemoteError, UsageError
+from kgraph.namespaces import RDF, RDFS
+from kgraph.shacl.sparqltext import Uncompilable
+
+
+class EndpointStore:
+    """The part of ``pyoxigraph.Store`` the compiled engine and ``report.locate`` use,
+    answered by ``endpoint`` over its default graph."""
+
+    def __init__(self, endpoint: str, *, timeout: float, max_body: int) -> None:
+        from kgraph.remote import check_url
+
+        check_url(endpoint, what="--endpoint")
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.max_body = max_body
+        self.requests = 0
+
+    def query(
+        self,
+        text: str,
+        *,
+        default_graph: Sequence[Any] | None = None,
+        substitutions: dict[Any, Any] | None = None,
+    ) -> Any:
+        """A SELECT's solutions or an ASK's boolean, as pyoxigraph gives them.
+
+        ``default_graph`` is the local engine's list of graphs; here the store's default
+        graph stands for it (the module docstring says why)."""
+        import pyoxigraph as ox
+
+        from kgraph.remote import SPARQL_JSON, HttpFailure, _one_line, sparql
+        from kgraph.storeresults import check_not_cut, normalise_json
+
+        if substitutions:
+            # Uncompilable: the engine leaves the shape over, and left shapes are refused.
+            raise Uncompilable("its $this can be pre-bound only inside kgraph's own store")
+        self.requests += 1
+        try:
+            answer = sparql(
+                self.endpoint,
+                text,
+                accept=SPARQL_JSON,
+                timeout=self.timeout,
+                max_body=self.max_body,
+                option="--timeout",
+            )
+        except HttpFailure as err:
+            raise RemoteError(f"{err.message} (validating at {self.endpoint})") from err
+        check_not_cut(answer.headers, self.endpoint, "a validation query")
+        try:
+            result = ox.parse_query_results(
+                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+            )
+            # Solutions are read lazily: a bad one further down must fail here, as ours.
+            return result if isinstance(result, ox.QueryBoolean) else list(result)
+        except (SyntaxError, ValueError, TypeError) as err:
+            got = answer.content_type or "no Content-Type"
+            raise RemoteError(
+                f"{self.endpoint} answered with {got}, not valid SPARQL JSON results: "
+                f"{_one_line(err)}"
+            ) from None
+
+    def quads_for_pattern(self, s: Any, p: Any, o: Any, g: Any = None) -> Iterator[Any]:
+        """The store's quads matching the pattern (in its named graphs). A blank node
+        cannot be named in a query: a pattern with one matches nothing."""
+        import pyoxigraph as ox
+
+        if any(isinstance(t, ox.BlankNode) for t in (s, p, o, g)):
+            return iter(())
+        names = {"s": s, "p": p, "o": o, "g": g}
+        terms = {k: (f"?{k}" if v is None else str(v)) for k, v in names.items()}
+        text = (
+            f"SELECT * WHERE {{ GRAPH {terms['g']} {{ {terms['s']} {terms['p']} {terms['o']} }} }}"
+        )
+        rows = self.query(text)
+        return iter(
+            [
+                ox.Quad(
+                    s if s is not None else row["s"],
+                    p if p is not None else row["p"],
+                    o if o is not None else row["o"],
+                    g if g is not None else row["g"],
+                )
+                for row in rows
+            ]
+        )
+
+
+def refuse_left(left: dict[str, str] | Sequence[str], endpoint: str) -> None:
+    """Shapes the compiler leaves to pySHACL need the graph in this process: say so."""
+    from kgraph.shacl.report import _term
+
+    if left:
+        names = ", ".join(_term(name) for name in sorted(left))
+        raise UsageError(
+            f"cannot validate at {endpoint}: the compiled engine leaves {names} to pySHACL, "
+            "which needs the graph here; run `kgraph validate` without --endpoint"
+        )
+
+
+def count_checked(store: EndpointStore, shapes: Any, focuses: Sequence[str]) -> int:
+    """How many nodes the report says were checked: as ``engine._targets`` counts them
+    locally (every node some shape targets, plus any other node a finding is on), counted
+    by the store."""
+    import pyoxigraph as ox
+
+    from kgraph.convert import from_rdflib
+
+    def iri(value: str) -> str:
+        return str(ox.NamedNode(value))  # checked and escaped, never pasted as text
+
+    parts = [
+        f"{{ ?kgraph_c <{RDFS}subClassOf>* {iri(c)} . ?this <{RDF}type> ?kgraph_c }}"
+        for c in sorted(shapes.target_classes)
+    ]
+    parts += [f"{{ ?this {iri(p)} ?kgraph_o }}" for p in sorted(shapes.subjects_of)]
+    parts += [
+        f"{{ ?kgraph_s {iri(p)} ?this FILTER(!isLiteral(?this)) }}"
+        for p in sorted(shapes.objects_of)
+    ]
+    constants = sorted({str(from_rdflib(n)) for n in shapes.target_nodes} | set(focuses))
+    # A blank node (a finding's focus as the store labels it) cannot be written in a query;
+    # it is a target node anyway, counted by the patterns above.
+    constants = [c for c in constants if not c.startswith("_:")]
+    if constants:
+        parts.append("{ VALUES ?this { " + " ".join(constants) + " } }")
+    if not parts:
+        return 0
+    text = f"SELECT (COUNT(DISTINCT ?this) AS ?n) WHERE {{ {' UNION '.join(parts)} }}"
+    rows = store.query(text)
+    try:
+        return int(rows[0]["n"].value)
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+        raise RemoteError(f"{store.endpoint} answered a COUNT query without a count") from None
+
+
+def check_default_graph(store: EndpointStore) -> None:
+    """An empty default graph conforms to every shape: refuse to call that a verdict. It is
+    what a store whose default graph is not the union of its graphs (Oxigraph without
+    --union-default-graph, Fuseki without unionDefaultGraph) shows kgraph."""
+    if not store.query("ASK { ?s ?p ?o }"):
+        raise RemoteError(
+            f"{store.endpoint} shows an empty default graph: push the project first, and "
+            "make the store's default graph the union of its named graphs (Oxigraph: "
+            "--union-default-graph; docs/stores.md)"
+        )
