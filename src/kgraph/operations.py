@@ -1,8 +1,11 @@
-"""The library's entry points: one function per thing a user asks kgraph to do.
+"""The worker's half of :class:`~kgraph.project.Project`: what its verbs run in the
+bounded worker.
 
-Each takes a :class:`Context`, announces its phases with :func:`kgraph.limits.phase` (so
-the right time budget applies) and returns a plain, picklable result. The CLI
-runs them through :func:`kgraph.limits.run_bounded` and only formats and writes.
+Each function takes the loaded graph (a :class:`~kgraph.store.Dataset`) or, when it has
+work to do before loading (reading and checking its input), the project, which loads
+(:meth:`~kgraph.project.Project.dataset`, :meth:`~kgraph.project.Project.shapes`). Each
+announces its phases with :func:`kgraph.limits.phase` (so the right time budget applies)
+and returns a plain, picklable result.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from kgraph.errors import StorageError, UsageError
+from kgraph.errors import StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
-from kgraph.layout import Layout
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import GRAPH, KGD, PREFIXES, file_skolem, input_graph, input_skolem
 from kgraph.queries import CannedQuery, resolve_names, with_values
@@ -33,35 +35,30 @@ from kgraph.results import (
 )
 from kgraph.store import Dataset, parse, read_input
 
-
-@dataclass(frozen=True)
-class Context:
-    """Which project, which store, and within which limits."""
-
-    project: Layout
-    limits: Limits
-    store_dir: Path | None = None
-
-
-def open_dataset(ctx: Context, *, infer: str = "none") -> Dataset:
-    phase(Phase.LOAD)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
-    if infer != "none":
-        phase(Phase.REASON)
-        materialise(dataset, infer)
-    return dataset
+if TYPE_CHECKING:
+    from kgraph.project import Project
+    from kgraph.reasoning import Profile
+    from kgraph.shacl.model import Report
 
 
 def run_query(
-    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str | None, infer: str
+    project: Project,
+    query: CannedQuery,
+    bound: dict[str, Any],
+    *,
+    fmt: str | None,
+    infer: Profile,
 ) -> QueryResult:
     shape = check_query(
-        query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
+        query.text,
+        max_depth=project.limits.max_depth,
+        allowed_graph_prefix=GRAPH,
+        source=query.source,
     )
     # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
-    dataset = open_dataset(ctx, infer=infer)
+    dataset = project.dataset(infer=infer)
     bound = resolve_names(bound, dataset.store)
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
@@ -143,17 +140,7 @@ def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
 # -- validation -----------------------------------------------------------------------------
 
 
-def load_shape_index(ctx: Context) -> Any:
-    from kgraph.shacl.index import load_shapes
-
-    path = ctx.project.shapes_path
-    data = read_regular(path, limit=ctx.limits.max_input_bytes, name=ctx.project.display(path))
-    return load_shapes(data, name=ctx.project.display(path), max_depth=ctx.limits.max_depth)
-
-
-def graph_sources(
-    ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()
-) -> dict[str, Any]:
+def graph_sources(dataset: Dataset, inputs: Sequence[LoadedInput] = ()) -> dict[str, Any]:
     """Where each graph was read from (inputs first: they are what the user is checking)."""
     from kgraph.shacl.report import GraphSource
 
@@ -164,8 +151,8 @@ def graph_sources(
         )
     for src in dataset.sources:
         sources[src.graph] = GraphSource(
-            ctx.project.display(src.path),
-            partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
+            dataset.project.display(src.path),
+            partial(read_regular, src.path, limit=dataset.limits.max_input_bytes),
             src.syntax,
             src.graph,
             file_skolem(src.relative),
@@ -178,25 +165,26 @@ def _constant(data: bytes) -> Callable[[], bytes]:
 
 
 def validate(
-    ctx: Context,
+    project: Project,
     files: Sequence[str] = (),
     *,
     infer: str = "none",
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
     engine: str = "compiled",
-) -> Any:
+) -> Report:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
     from kgraph.shacl.engine import validate as run_pyshacl
 
-    shapes = load_shape_index(ctx)
+    shapes = project.shapes()
     phase(Phase.LOAD)
+    # The files join the graph as graphs of their own: in memory, never in an on-disk store.
     dataset = Dataset.open(
-        ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir
+        project.layout, limits=project.limits, store_dir=None if files else project.store
     )
-    inputs = load_inputs(dataset, files, ctx.limits, syntax=syntax, base_iri=base_iri)
+    inputs = load_inputs(dataset, files, project.limits, syntax=syntax, base_iri=base_iri)
     if infer != "none":
         phase(Phase.REASON)
         materialise(dataset, infer)
@@ -206,16 +194,16 @@ def validate(
         report = run_pyshacl(dataset, shapes, graphs)
     else:
         report = run.validate(dataset, shapes, graphs)
-    return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+    return reporting.locate(report, [dataset.store], graph_sources(dataset, inputs))
 
 
 def overlay_validator(
-    ctx: Context,
+    project: Project,
     *,
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
     engine: str = "compiled",
-) -> Callable[[Sequence[str]], Any]:
+) -> Callable[[Sequence[str]], Report]:
     """Load the graph and the shapes once; return a function that validates files as an
     overlay on them (as ``add`` validates a batch: only the violations the files introduce,
     at the nodes they can affect), leaving the loaded graph as it was."""
@@ -227,19 +215,20 @@ def overlay_validator(
     from kgraph.store import skolemise
 
     validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
-    shapes = load_shape_index(ctx)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits)
+    limits = project.limits
+    shapes = project.shapes()
+    dataset = Dataset.open(project.layout, limits=limits)
     base = dataset.asserted_graphs()
 
-    def check(files: Sequence[str]) -> Any:
+    def check(files: Sequence[str]) -> Report:
         overlay = ox.Store()
         inputs = []
         for i, path in enumerate(files):
-            source = read_input(path, syntax, ctx.limits)
+            source = read_input(path, syntax, limits)
             graph = input_graph(i, source.name)
             base_of = base_iri or graph
             skolem = input_skolem(i)
-            quads = skolemise(parse(source, base_iri=base_of, limits=ctx.limits), skolem)
+            quads = skolemise(parse(source, base_iri=base_of, limits=limits), skolem)
             target = ox.NamedNode(graph)
             overlay.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
             inputs.append(
@@ -248,7 +237,7 @@ def overlay_validator(
                 )
             )
         report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
-        sources = graph_sources(ctx, dataset, inputs)
+        sources = graph_sources(dataset, inputs)
         return reporting.locate(report, [overlay, dataset.store], sources)
 
     return check
@@ -269,8 +258,8 @@ class ReasonResult:
     triples: int
 
 
-def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
-    dataset = open_dataset(ctx, infer=profile)
+def reason(dataset: Dataset, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
+    """``dataset`` holds the closure of ``profile`` (it was opened with it)."""
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
     if syntax.quads and graph:
@@ -288,20 +277,15 @@ def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
 
 
 def export(
-    ctx: Context,
-    *,
-    fmt: str,
-    inferred: str,
-    target: Path | None,
-    name: str | None = None,
+    dataset: Dataset, *, fmt: str, target: Path | None = None, name: str | None = None
 ) -> bytes | int:
-    """The whole dataset in ``fmt``; written to ``target`` (a temporary path the caller
-    renames into place, ``name`` in messages) when given, else returned."""
+    """The whole dataset (its closure too, if it was opened with one) in ``fmt``; written to
+    ``target`` (a temporary path the caller renames into place, ``name`` in messages) when
+    given, else returned."""
     import pyoxigraph as ox
 
     compress = fmt.endswith(".gz")
     syntax = RdfSyntax.from_name(fmt.removesuffix(".gz"))
-    dataset = open_dataset(ctx, infer=inferred)
     graphs = dataset.asserted_graphs() + dataset.inferred_graphs
     phase(Phase.EXPORT)
     if syntax.quads:
@@ -333,7 +317,7 @@ def export(
 
 
 def convert(
-    ctx: Context,
+    project: Project,
     path: str,
     *,
     syntax: RdfSyntax | None,
@@ -344,8 +328,8 @@ def convert(
     import pyoxigraph as ox
 
     phase(Phase.PARSE)
-    source = read_input(path, syntax, ctx.limits)
-    quads = parse(source, base_iri=base_iri, limits=ctx.limits)
+    source = read_input(path, syntax, project.limits)
+    quads = parse(source, base_iri=base_iri, limits=project.limits)
     # A file checked with convert before `add` meets the same closed door as `add`. Only
     # objects in the data namespace need the data to be judged (is the entity described?);
     # for the rest the ontology suffices, which keeps convert fast on files of any origin.
@@ -354,18 +338,10 @@ def convert(
         isinstance(q.object, ox.NamedNode) and q.object.value.startswith(KGD) for q in quads
     )
     dataset = Dataset.open(
-        ctx.project, limits=ctx.limits, store_dir=ctx.store_dir, ontology_only=not names_data
+        project.layout, limits=project.limits, store_dir=project.store, ontology_only=not names_data
     )
     part = closed_part(source.name, quads, source.data, source.syntax, base_iri, None)
     refuse_closed(dataset, [part])
     if target.quads:
         return serialize(quads, target, prefixes=prefixes_for(quads, target))
     return serialize_triples([q.triple for q in quads], target)
-
-
-def check_profile(name: str) -> str:
-    from kgraph.reasoning import PROFILES
-
-    if name not in PROFILES:
-        raise UsageError(f"unknown inference {name!r}; use {', '.join(PROFILES)}")
-    return name
