@@ -89,28 +89,38 @@ def load_inputs(
 ) -> list[LoadedInput]:
     """Parse files strictly (skolemising blank nodes), refuse them at the closed door
     (:mod:`kgraph.closed`), and add each as a graph of its own."""
+    read = read_inputs(files, limits, syntax=syntax, base_iri=base_iri)
+    parts = [
+        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
+        for item, quads in read
+    ]
+    refuse_closed(dataset, parts)
+    for item, quads in read:
+        dataset.add_graph(item.graph, quads)
+    return [item for item, _ in read]
+
+
+def read_inputs(
+    files: Sequence[str],
+    limits: Limits,
+    *,
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+) -> list[tuple[LoadedInput, list[Any]]]:
+    """Each file read within the limits and parsed strictly, its blank nodes skolemised, as
+    the graph of input ``i``: what was read, and its quads."""
     from kgraph.store import skolemise
 
-    loaded = []
-    parsed = []
+    read = []
     for i, path in enumerate(files):
         source = read_input(path, syntax, limits)
         graph = input_graph(i, source.name)
         base = base_iri or graph
         skolem = input_skolem(i)
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
-        parsed.append(quads)
-        loaded.append(
-            LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads))
-        )
-    parts = [
-        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
-        for item, quads in zip(loaded, parsed, strict=True)
-    ]
-    refuse_closed(dataset, parts)
-    for item, quads in zip(loaded, parsed, strict=True):
-        dataset.add_graph(item.graph, quads)
-    return loaded
+        item = LoadedInput(source.name, graph, source.data, source.syntax, base, skolem, len(quads))
+        read.append((item, quads))
+    return read
 
 
 def closed_part(
@@ -212,7 +222,6 @@ def overlay_validator(
     from kgraph.shacl import engine as reference
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
-    from kgraph.store import skolemise
 
     validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
     limits = project.limits
@@ -222,20 +231,11 @@ def overlay_validator(
 
     def check(files: Sequence[str]) -> Report:
         overlay = ox.Store()
-        inputs = []
-        for i, path in enumerate(files):
-            source = read_input(path, syntax, limits)
-            graph = input_graph(i, source.name)
-            base_of = base_iri or graph
-            skolem = input_skolem(i)
-            quads = skolemise(parse(source, base_iri=base_of, limits=limits), skolem)
-            target = ox.NamedNode(graph)
+        read = read_inputs(files, limits, syntax=syntax, base_iri=base_iri)
+        for item, quads in read:
+            target = ox.NamedNode(item.graph)
             overlay.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
-            inputs.append(
-                LoadedInput(
-                    source.name, graph, source.data, source.syntax, base_of, skolem, len(quads)
-                )
-            )
+        inputs = [item for item, _ in read]
         report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
         sources = graph_sources(dataset, inputs)
         return reporting.locate(report, [overlay, dataset.store], sources)
