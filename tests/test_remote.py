@@ -824,8 +824,7 @@ def test_tls_certificate_is_verified(kgraph, fake_store, tmp_path: Path, monkeyp
     untrusted = kgraph("push", store.base + "/store")
     assert untrusted.exit_code == ExitStatus.REMOTE_OR_IO
     assert (
-        f"the TLS certificate of 127.0.0.1:{store.loopback.port} is not trusted"
-        in untrusted.stderr
+        f"the TLS certificate of 127.0.0.1:{store.loopback.port} is not trusted" in untrusted.stderr
     )
     assert store.graphs == {}
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # a private CA, trusted the OpenSSL way
