@@ -587,17 +587,20 @@ def guards(
     as they are and with every guard function replaced by a no-op, alternately; and the
     time spent inside the guard functions, measured by wrapping them."""
     import kgraph.guards
-    from kgraph.operations import Context, run_query
+    from kgraph.operations import run_query
     from kgraph.queries import from_text
+    from kgraph.reasoning import Profile
 
     project = _project(root)
     # The query's bindings are N-Triples terms already: the engine function behind
     # Project.query takes them as they are.
-    context = Context(project.layout, project.limits)
     canned = from_text(query["text"], name=query["name"])
     bound = {name: _term(value) for name, value in query["bindings"].items()}
     commands: dict[str, tuple[Callable[[], Any], int]] = {
-        "query": (lambda: _drawn(run_query(context, canned, bound, fmt=None, infer="none")), runs),
+        "query": (
+            lambda: _drawn(run_query(project, canned, bound, fmt=None, infer=Profile.NONE)),
+            runs,
+        ),
         "validate": (project.validate, validate_runs),
         "convert": (lambda: project.convert(convert), runs),
     }

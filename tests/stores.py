@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from servers import free_port, stop, wait_http
 
 HERE = Path(__file__).resolve().parent
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
@@ -60,7 +61,6 @@ JENA_DEPENDENCIES = [
     "thrift",
     "protobuf",
 ]
-START_TIMEOUT = 90.0
 
 
 def missing(what: str) -> None:
@@ -68,38 +68,6 @@ def missing(what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is not installed, and CI is set (.ci/run installs it)")
     pytest.skip(f"{what} is not installed (.ci/run installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], what: str, log: Path | None) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-800:] if log and log.exists() else ""
-            pytest.fail(f"{what} exited with {process.returncode}: {tail}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{what} did not answer within {START_TIMEOUT:g} s")
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 class Store:
@@ -141,6 +109,30 @@ class OxigraphServer(Store):
 
     def stop(self) -> None:
         stop(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no chance to flush or answer."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def dump(self) -> list[str]:
+        """The whole store as sorted N-Quads lines."""
+        req = urllib.request.Request(
+            self.base + "/store", headers={"Accept": "application/n-quads"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            return sorted(answer.read().decode().splitlines())
+
+    def add(self, graph: str, ntriples: str) -> None:
+        """POST N-Triples into ``graph`` through the Graph Store protocol."""
+        req = urllib.request.Request(
+            f"{self.base}/store?graph={graph}",
+            data=ntriples.encode(),
+            method="POST",
+            headers={"Content-Type": "application/n-triples"},
+        )
+        urllib.request.urlopen(req, timeout=30).close()
 
     def bulk_load(self, nquads: Path) -> float:
         """Seconds for the offline loader (the server is stopped meanwhile)."""

@@ -9,13 +9,11 @@ could hang on the old code runs in a process of its own with a timeout.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +23,7 @@ import pytest
 
 from conftest import Run
 from kgraph.errors import ExitStatus
+from servers import Loopback, QuietHandler
 
 FIFO_HANG = 60  # seconds a subprocess may take before a hang fails the test
 
@@ -278,7 +277,7 @@ class Stub:
     """An HTTP server on 127.0.0.1 in a thread; ``answer(handler, method, body)`` replies."""
 
     def __init__(self, answer: Callable[[Any, str, bytes], None]) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _any(self) -> None:
@@ -289,21 +288,14 @@ class Stub:
 
             do_GET = do_PUT = do_POST = _any
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.base
 
     def __enter__(self) -> Stub:
-        self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 def trickle(handler: Any, data: bytes, pause: float = 0.1) -> None:

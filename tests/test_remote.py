@@ -17,13 +17,10 @@ import select
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,10 +31,11 @@ import pytest
 from conftest import ROOT, Run, interruptible, invoke
 from kgraph.errors import ExitStatus
 from kgraph.queries import registry
+from servers import Loopback, QuietHandler, free_port
+from stores import OXIGRAPH, OxigraphServer
 
 pytestmark = pytest.mark.server
 
-OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 RERUN = "re-running `kgraph push` is safe (each graph is replaced)"
 SHIPPED_GRAPHS = [
     "https://w3id.org/kgraph/graph/ontology/kgraph.ttl",
@@ -78,87 +76,9 @@ QUERY_NAMES = sorted({*registry(ROOT / "queries"), *TEST_QUERIES})
 # -- helpers: servers -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Oxigraph:
-    """`oxigraph serve` on 127.0.0.1; restartable on the same data folder."""
-
-    def __init__(self, location: Path) -> None:
-        if not OXIGRAPH.exists():
-            pytest.fail(f"no oxigraph server binary at {OXIGRAPH}; pip install -e '.[test]'")
-        self.location = location
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(OXIGRAPH),
-                "serve",
-                "--location",
-                str(self.location),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"oxigraph serve exited with {self.process.returncode}")
-            try:
-                urllib.request.urlopen(self.base + "/", timeout=1).close()
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail("oxigraph serve did not answer within 30 s")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def dump(self) -> list[str]:
-        """The whole store as sorted N-Quads lines."""
-        req = urllib.request.Request(
-            self.base + "/store", headers={"Accept": "application/n-quads"}
-        )
-        with urllib.request.urlopen(req, timeout=30) as answer:
-            return sorted(answer.read().decode().splitlines())
-
-    def add(self, graph: str, ntriples: str) -> None:
-        req = urllib.request.Request(
-            f"{self.base}/store?graph={graph}",
-            data=ntriples.encode(),
-            method="POST",
-            headers={"Content-Type": "application/n-triples"},
-        )
-        urllib.request.urlopen(req, timeout=30).close()
-
-
 @pytest.fixture
-def oxigraph(tmp_path: Path) -> Iterator[Oxigraph]:
-    server = Oxigraph(tmp_path / "oxigraph-data")
+def oxigraph(tmp_path: Path) -> Iterator[OxigraphServer]:
+    server = OxigraphServer(tmp_path / "oxigraph-data")
     yield server
     server.stop()
 
@@ -182,36 +102,23 @@ class FakeStore:
         self.auth, self.max_body, self.fault = auth, max_body, fault
         store = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_GET(self) -> None:
                 store.handle(self)
 
             do_PUT = do_POST = do_GET
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda *args: None  # type: ignore[method-assign]
-        self.scheme = "http"
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-            self.scheme = "https"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        # Quiet errors: kgraph hangs up on the cut and the hanging answers, on purpose.
+        self.loopback = Loopback(Handler, tls=tls, quiet_errors=True)
 
     @property
     def base(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
+        return self.loopback.base
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
     def handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
@@ -336,7 +243,7 @@ class KillingRelay:
     (one connection per request): the first bytes of that request reach the server, then
     the server dies and the connection drops."""
 
-    def __init__(self, server: Oxigraph, kill_on: int) -> None:
+    def __init__(self, server: OxigraphServer, kill_on: int) -> None:
         self.target, self.kill_on, self.connections = server, kill_on, 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -421,7 +328,7 @@ def add_big_file(project: Path, triples: int = 50_000) -> None:
 # -- push: the happy paths ------------------------------------------------------------------
 
 
-def test_push_then_verify_prints_counts_and_exits_0(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_then_verify_prints_counts_and_exits_0(kgraph, oxigraph: OxigraphServer) -> None:
     result = kgraph("push", oxigraph.base + "/store")
     assert result.exit_code == ExitStatus.OK, result.stderr
     assert result.stdout.splitlines()[0].split() == ["graph", "local", "remote", "ok"]
@@ -432,7 +339,7 @@ def test_push_then_verify_prints_counts_and_exits_0(kgraph, oxigraph: Oxigraph) 
     assert oxigraph.dump() == local_nquads(kgraph)
 
 
-def test_push_twice_leaves_the_same_store(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_twice_leaves_the_same_store(kgraph, oxigraph: OxigraphServer) -> None:
     first = kgraph("push", oxigraph.base + "/store", "--chunk-size", "500")
     before = oxigraph.dump()
     second = kgraph("push", oxigraph.base + "/store", "--chunk-size", "500")
@@ -441,7 +348,7 @@ def test_push_twice_leaves_the_same_store(kgraph, oxigraph: Oxigraph) -> None:
     assert oxigraph.dump() == before == local_nquads(kgraph)
 
 
-def test_push_replaces_extra_triples_and_merge_keeps_them(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_replaces_extra_triples_and_merge_keeps_them(kgraph, oxigraph: OxigraphServer) -> None:
     graph = SHIPPED_GRAPHS[1]
     stray = "<https://example.org/stray> <https://example.org/p> <https://example.org/o> .\n"
     assert kgraph("push", oxigraph.base + "/store").exit_code == 0
@@ -456,7 +363,7 @@ def test_push_replaces_extra_triples_and_merge_keeps_them(kgraph, oxigraph: Oxig
     assert oxigraph.dump() == local_nquads(kgraph)
 
 
-def test_push_graph_sends_only_that_graph(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_graph_sends_only_that_graph(kgraph, oxigraph: OxigraphServer) -> None:
     result = kgraph("push", oxigraph.base + "/store", "--graph", SHIPPED_GRAPHS[2])
     assert result.exit_code == ExitStatus.OK, result.stderr
     assert list(counts(result)) == [SHIPPED_GRAPHS[2]]
@@ -465,7 +372,7 @@ def test_push_graph_sends_only_that_graph(kgraph, oxigraph: Oxigraph) -> None:
     assert list(counts(by_path)) == [SHIPPED_GRAPHS[1]]
 
 
-def test_push_unknown_graph_exits_2_and_lists_the_graphs(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_unknown_graph_exits_2_and_lists_the_graphs(kgraph, oxigraph: OxigraphServer) -> None:
     result = kgraph("push", oxigraph.base + "/store", "--graph", "https://example.org/none")
     assert result.exit_code == ExitStatus.BAD_INPUT
     assert "no graph 'https://example.org/none' in this project" in result.stderr
@@ -488,7 +395,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(kgraph, fake_store) -> None:
     assert lines[-1].endswith(f"verify the counts through {store.base}/query; nothing sent")
 
 
-def test_push_inferred_owlrl_pushes_the_closure_graph(kgraph, oxigraph: Oxigraph) -> None:
+def test_push_inferred_owlrl_pushes_the_closure_graph(kgraph, oxigraph: OxigraphServer) -> None:
     inferred = "https://w3id.org/kgraph/graph/inferred/owlrl"
     result = kgraph("push", oxigraph.base + "/store", "--inferred", "owlrl")
     assert result.exit_code == ExitStatus.OK, result.stderr
@@ -511,7 +418,7 @@ def test_push_inferred_owlrl_pushes_the_closure_graph(kgraph, oxigraph: Oxigraph
     assert len(here.stdout.splitlines()) > len(kgraph(*query[:-2]).stdout.splitlines())
 
 
-def test_query_infer_without_the_pushed_closure_exits_2(kgraph, oxigraph: Oxigraph) -> None:
+def test_query_infer_without_the_pushed_closure_exits_2(kgraph, oxigraph: OxigraphServer) -> None:
     assert kgraph("push", oxigraph.base + "/store").exit_code == 0
     result = kgraph(
         "query", "-e", "ASK { ?s ?p ?o }", "--infer", "rdfs", "--endpoint", oxigraph.base + "/query"
@@ -528,7 +435,7 @@ def test_query_infer_without_the_pushed_closure_exits_2(kgraph, oxigraph: Oxigra
 
 
 @pytest.fixture(scope="module")
-def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Oxigraph]]:
+def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, OxigraphServer]]:
     """A project copy with the test queries, pushed once to a server for the module."""
     root = tmp_path_factory.mktemp("remote-queries")
     project = root / "project"
@@ -540,7 +447,7 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Oxi
     (project / "queries").mkdir(exist_ok=True)
     for name, text in TEST_QUERIES.items():
         (project / "queries" / f"{name}.rq").write_text(text)
-    server = Oxigraph(root / "oxigraph-data")
+    server = OxigraphServer(root / "oxigraph-data")
     result = invoke(["--project", str(project), "push", server.base + "/store"])
     assert result.exit_code == 0, result.stderr
     yield project, server
@@ -692,7 +599,7 @@ def test_parameter_outside_the_projection_works_locally(pushed) -> None:
 
 @pytest.mark.slow
 def test_server_killed_mid_push_then_push_again_repairs(
-    kgraph, project: Path, oxigraph: Oxigraph
+    kgraph, project: Path, oxigraph: OxigraphServer
 ) -> None:
     add_big_file(project)
     relay = KillingRelay(oxigraph, kill_on=4)
@@ -889,7 +796,9 @@ def test_blank_node_graph_goes_in_one_request(fake_store, tmp_path: Path) -> Non
     assert len(small.requests) == 1
 
 
-def test_empty_graph_is_replaced_by_an_empty_one(kgraph, project: Path, oxigraph: Oxigraph) -> None:
+def test_empty_graph_is_replaced_by_an_empty_one(
+    kgraph, project: Path, oxigraph: OxigraphServer
+) -> None:
     graph = "https://w3id.org/kgraph/graph/data/empty.ttl"
     (project / "data" / "empty.ttl").write_text("# nothing yet\n")
     oxigraph.add(
@@ -915,8 +824,7 @@ def test_tls_certificate_is_verified(kgraph, fake_store, tmp_path: Path, monkeyp
     untrusted = kgraph("push", store.base + "/store")
     assert untrusted.exit_code == ExitStatus.REMOTE_OR_IO
     assert (
-        f"the TLS certificate of 127.0.0.1:{store.server.server_address[1]} is not trusted"
-        in untrusted.stderr
+        f"the TLS certificate of 127.0.0.1:{store.loopback.port} is not trusted" in untrusted.stderr
     )
     assert store.graphs == {}
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # a private CA, trusted the OpenSSL way
@@ -1034,7 +942,9 @@ def test_credentials_in_the_url_are_refused_exit_2(kgraph) -> None:
     assert "s3cret" not in result.stderr
 
 
-def test_push_the_shipped_graph_from_outside_a_project(oxigraph: Oxigraph, workdir: Path) -> None:
+def test_push_the_shipped_graph_from_outside_a_project(
+    oxigraph: OxigraphServer, workdir: Path
+) -> None:
     result = invoke(["push", oxigraph.base + "/store"])
     assert result.exit_code == ExitStatus.OK, result.stderr
     assert list(counts(result)) == SHIPPED_GRAPHS

@@ -8,7 +8,6 @@ command needs, and a stopped worker takes its validation processes with it.
 from __future__ import annotations
 
 import errno
-import http.server
 import os
 import shutil
 import signal
@@ -16,7 +15,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +26,7 @@ from conftest import Run, interruptible
 from kgraph import operations, sandbox, store
 from kgraph.limits import Limits, run_bounded
 from kgraph.sandbox import Access, Support
+from servers import Loopback, QuietHandler
 
 SUPPORT = sandbox.support()
 needs_landlock = pytest.mark.skipif(
@@ -217,7 +216,7 @@ class _Counter:
         self.hits = 0
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 owner.hits += 1
                 self.send_response(500)
@@ -225,26 +224,18 @@ class _Counter:
 
             do_POST = do_GET
 
-            def log_message(self, *args: object) -> None:
-                pass
+        def connected() -> None:
+            owner.hits += 1
 
-        class Server(http.server.ThreadingHTTPServer):
-            def verify_request(self, request: object, address: object) -> bool:
-                owner.hits += 1
-                return True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
+        self.loopback = Loopback(Handler, on_connect=connected)
+        self.port = self.loopback.port
 
 
 @pytest.fixture
 def counter() -> Iterator[_Counter]:
     found = _Counter()
-    thread = threading.Thread(target=found.server.serve_forever, daemon=True)
-    thread.start()
     yield found
-    found.server.shutdown()
-    found.server.server_close()
+    found.loopback.close()
 
 
 def _break_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,11 +8,9 @@ the canary's secret must never appear in any output.
 
 from __future__ import annotations
 
-import http.server
 import random
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 
 from conftest import Run
 from kgraph.errors import ExitStatus, KGraphError
+from servers import Loopback, QuietHandler
 
 SECRET = "CANARY-SECRET-7f3a9c"
 EX = "http://example.org/"
@@ -36,7 +35,7 @@ class CountingServer:
         self.requests: list[str] = []
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 owner.requests.append(f"{self.command} {self.path}")
                 body = (
@@ -52,18 +51,12 @@ class CountingServer:
 
             do_GET = do_POST = do_HEAD = _answer
 
-            def log_message(self, *args: object) -> None:
-                pass
+        def connected() -> None:
+            owner.connections += 1
 
-        class Server(http.server.ThreadingHTTPServer):
-            def verify_request(self, request: object, address: object) -> bool:
-                owner.connections += 1
-                return True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._loopback = Loopback(Handler, on_connect=connected)
+        self.port = self._loopback.port
+        self.url = self._loopback.base
 
     @property
     def hits(self) -> list[str]:
@@ -74,12 +67,10 @@ class CountingServer:
         self.requests.clear()
 
     def __enter__(self) -> CountingServer:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._loopback.close()
 
 
 @pytest.fixture(scope="module")

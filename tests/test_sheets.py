@@ -14,11 +14,9 @@ from conftest import ROOT
 from kgraph import Project, closed, sheets
 from kgraph.errors import InputError
 from kgraph.formats import RdfSyntax
-from kgraph.layout import Layout
 from kgraph.limits import Limits
 from kgraph.names import NameIndex
 from kgraph.namespaces import KG, KGD
-from kgraph.operations import Context, load_shape_index
 from kgraph.shacl import engine as validation
 from kgraph.shacl.locate import LineIndex
 from kgraph.store import Dataset
@@ -49,8 +47,8 @@ def test_template_is_at_most_25_lines_and_conforms_on_the_shipped_graph(dataset:
     compiled = compile_text(dataset, sheets.TEMPLATE)
     assert closed.check_batch(compiled.quads, dataset.store, vocabulary(dataset)) == ()
     dataset.add_graph("https://w3id.org/kgraph/graph/input/0/sheet.yaml", compiled.quads)
-    context = Context(Layout(ROOT), Limits())
-    report = validation.validate(dataset, load_shape_index(context), dataset.asserted_graphs())
+    shapes = Project.open(ROOT, isolated=False).shapes()
+    report = validation.validate(dataset, shapes, dataset.asserted_graphs())
     assert [f for f in report.findings if f.is_violation] == []
     assert report.focus_nodes > 0
 

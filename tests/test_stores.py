@@ -19,7 +19,6 @@ import http.server
 import json
 import re
 import shutil
-import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from conftest import ROOT, Run, invoke
 from kgraph.errors import ExitStatus
 from kgraph.httpauth import parse_challenge
 from kgraph.queries import CannedQuery, load_query
+from servers import Loopback, QuietHandler
 from stores import Jena, OxigraphServer, Store, Virtuoso
 
 pytestmark = pytest.mark.server
@@ -274,19 +274,15 @@ class Meddler:
         self.done = False
         meddler = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 meddler.forward(self)
 
             do_PUT = do_POST
 
         self.target, self.graph, self.old, self.new = target, graph, old, new
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.loopback = Loopback(Handler)
+        self.base = self.loopback.base
 
     def forward(self, h: http.server.BaseHTTPRequestHandler) -> None:
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
@@ -316,8 +312,7 @@ class Meddler:
         h.wfile.write(data)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 def test_push_names_a_triple_changed_behind_its_back(
@@ -401,11 +396,8 @@ class DigestOnlyStore:
         self.nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
         store = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_PUT(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -424,9 +416,8 @@ class DigestOnlyStore:
 
             do_POST = do_PUT
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.loopback = Loopback(Handler)
+        self.base = self.loopback.base
 
     def valid(self, method: str, path: str, auth: str, user: str, password: str) -> bool:
         if not auth.startswith("Digest "):
@@ -451,8 +442,7 @@ class DigestOnlyStore:
         h.wfile.write(body)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 def test_digest_only_endpoint_never_sees_basic_and_takes_sha256_digest(

@@ -7,8 +7,8 @@ source document, the SHA-256 of its input and its triple count. Blank nodes are 
 once, at add time, into the batch's own namespace (RDF 1.1 Concepts §3.5), so exporting
 never duplicates them. Curated files are never rewritten; removing a batch deletes its file.
 
-The worker process does the reading, validating and serialising; the CLI holds the
-project lock around it and writes the file atomically (:mod:`kgraph.fsutil`).
+The worker process does the reading, validating and serialising; :class:`~kgraph.project.Project`
+holds the project lock around it and writes the file atomically (:mod:`kgraph.fsutil`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgraph.chains import check_chains
 from kgraph.closed import Part
@@ -31,10 +31,14 @@ from kgraph.fsutil import check_no_links, open_regular, read_regular
 from kgraph.layout import BATCH_DIR
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
-from kgraph.operations import Context, closed_part, graph_sources, load_shape_index, refuse_closed
+from kgraph.operations import closed_part, graph_sources, refuse_closed
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.model import Report, ValidationMode
 from kgraph.store import Dataset, Input, parse, read_input, skolemise
+
+if TYPE_CHECKING:
+    from kgraph.project import Project
+    from kgraph.shacl.index import ShapeIndex
 
 _BATCH_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}$")
 
@@ -91,7 +95,7 @@ def digest(inputs: Sequence[Input]) -> str:
 
 
 def add(
-    ctx: Context,
+    project: Project,
     files: Sequence[str],
     *,
     source: str | None = None,
@@ -109,7 +113,7 @@ def add(
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
 
-    if ctx.project.shipped:
+    if project.layout.shipped:
         raise UsageError(
             "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
         )
@@ -126,12 +130,12 @@ def add(
         inputs = [
             Input(
                 files[0],
-                read_regular(files[0], limit=ctx.limits.max_input_bytes, name=files[0]),
+                read_regular(files[0], limit=project.limits.max_input_bytes, name=files[0]),
                 RdfSyntax.TURTLE,
             )
         ]
     else:
-        inputs = [read_input(path, syntax, ctx.limits) for path in files]
+        inputs = [read_input(path, syntax, project.limits) for path in files]
     sha = digest(inputs)
     stamp = (now or _source_date() or datetime.now(UTC)).astimezone(UTC)
     batch_id = f"{stamp:%Y%m%dT%H%M%SZ}-{sha[:12]}"
@@ -144,14 +148,14 @@ def add(
     counts = []
     if not sheet:
         for item in inputs:
-            quads += parse(item, base_iri=base_iri or graph, limits=ctx.limits)
+            quads += parse(item, base_iri=base_iri or graph, limits=project.limits)
             counts.append(len(quads))
         quads = skolemise(quads, skolem)
-    shapes = load_shape_index(ctx)
+    shapes = project.shapes()
 
     # Before compiling a sheet: the sheet refuses to mint IRIs the graph already holds, so
     # a sheet added before would otherwise be refused instead of reported as added.
-    for existing in list_batches(ctx.project.root):
+    for existing in list_batches(project.layout.root):
         if existing.sha256 == sha:
             empty = Report((), 0, ValidationMode.INCREMENTAL)
             return AddResult(
@@ -161,11 +165,10 @@ def add(
                 duplicate_of=existing.id,
                 input_triples=len(quads),
             )
-    phase(Phase.LOAD)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
+    dataset = project.dataset()
     lines = None
     if sheet:
-        compiled = _compile_sheet(dataset, inputs[0], ctx.limits)
+        compiled = _compile_sheet(dataset, inputs[0], project.limits)
         quads, lines = list(compiled.quads), compiled.lines
         source = source or compiled.document
         parts = [Part(inputs[0].name, quads, lines)]
@@ -251,7 +254,7 @@ def add(
         report = validate_batch(dataset, shapes, base, overlay, [graph])
     sources = {
         graph: _input_source(inputs, base_iri or graph, skolem, lines),
-        **graph_sources(ctx, dataset),
+        **graph_sources(dataset),
     }
     report = reporting.locate(report, [overlay, dataset.store], sources)
     if not report.conforms:
@@ -444,18 +447,17 @@ def _same_file(spec: str, path: Path) -> bool:
         return False
 
 
-def check_removal(ctx: Context, batch: BatchInfo, engine: str = "compiled") -> Report:
+def check_removal(
+    dataset: Dataset, shapes: ShapeIndex, batch: BatchInfo, engine: str = "compiled"
+) -> Report:
     """The violations that taking ``batch`` out would leave in the graph."""
     from kgraph.shacl import engine as reference
     from kgraph.shacl import run
 
     validate_removal = reference.validate_removal if engine == "pyshacl" else run.validate_removal
 
-    shapes = load_shape_index(ctx)
-    phase(Phase.LOAD)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
     phase(Phase.VALIDATE)
     report = validate_removal(dataset, shapes, batch.graph)
     from kgraph.shacl import report as reporting
 
-    return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset))
+    return reporting.locate(report, [dataset.store], graph_sources(dataset))

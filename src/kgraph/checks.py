@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgraph import __version__
 from kgraph.limits import Phase, phase
 from kgraph.namespaces import KG, ONTOLOGY, OWL, SH
-from kgraph.operations import Context, load_shape_index, open_dataset
 from kgraph.queries import checks as check_queries
+
+if TYPE_CHECKING:
+    from kgraph.layout import Layout
+    from kgraph.shacl.index import ShapeIndex
+    from kgraph.store import Dataset
 
 
 class Level(StrEnum):
@@ -49,14 +53,13 @@ class CheckReport:
         return sum(f.level is Level.ERROR for f in self.findings)
 
 
-def run(ctx: Context, *, infer: str = "none") -> CheckReport:
+def run(dataset: Dataset, shapes: ShapeIndex) -> CheckReport:
     from kgraph.results import cell
 
-    dataset = open_dataset(ctx, infer=infer)
     phase(Phase.QUERY)
     findings: list[Finding] = []
     rules: list[str] = []
-    for name, query in check_queries(ctx.project.queries_dir).items():
+    for name, query in check_queries(dataset.project.queries_dir).items():
         rule = name.removesuffix("-violation")
         rules.append(rule)
         named = str(query.extra.get("level", "ERROR")).upper()
@@ -66,7 +69,7 @@ def run(ctx: Context, *, infer: str = "none") -> CheckReport:
                 Finding(level, rule, *(cell(_get(row, v)) for v in ("entity", "property", "value")))
             )
     rules += ["ontology-version", "shape-message", "sparql-reads"]
-    findings += _hygiene(ctx)
+    findings += _hygiene(dataset.project, shapes)
     return CheckReport(
         tuple(rules),
         tuple(sorted(findings, key=lambda f: (LEVELS.index(f.level), f.rule, f.subject))),
@@ -80,11 +83,11 @@ def _get(row: Any, name: str) -> Any:
         return None
 
 
-def _hygiene(ctx: Context) -> list[Finding]:
+def _hygiene(project: Layout, index: ShapeIndex) -> list[Finding]:
     import pyoxigraph as ox
 
     findings = []
-    ontology = ctx.project.ontology_dir / "kgraph.ttl"
+    ontology = project.ontology_dir / "kgraph.ttl"
     if ontology.exists():
         versions = [
             q.object.value
@@ -102,7 +105,6 @@ def _hygiene(ctx: Context) -> list[Finding]:
                     f"{versions} != package {__version__}",
                 )
             )
-    index = load_shape_index(ctx)
     graph = index.graph
     from rdflib import RDF as R
     from rdflib import URIRef

@@ -70,7 +70,7 @@ class RdfSyntax(Enum):
                 return syntax
         raise UsageError(
             f"cannot tell the RDF format of {str(path)!r} from its extension; "
-            f"pass --format ({', '.join(cls.names())})"
+            f"pass --input-format ({', '.join(cls.names())})"
         )
 
     @classmethod

@@ -1,8 +1,11 @@
-"""The library's entry points: one function per thing a user asks kgraph to do.
+"""The worker's half of :class:`~kgraph.project.Project`: what its verbs run in the
+bounded worker.
 
-Each takes a :class:`Context`, announces its phases with :func:`kgraph.limits.phase` (so
-the right time budget applies) and returns a plain, picklable result. The CLI
-runs them through :func:`kgraph.limits.run_bounded` and only formats and writes.
+Each function takes the loaded graph (a :class:`~kgraph.store.Dataset`) or, when it has
+work to do before loading (reading and checking its input), the project, which loads
+(:meth:`~kgraph.project.Project.dataset`, :meth:`~kgraph.project.Project.shapes`). Each
+announces its phases with :func:`kgraph.limits.phase` (so the right time budget applies)
+and returns a plain, picklable result.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from kgraph.errors import StorageError, UsageError
+from kgraph.errors import StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import describe_os_error, read_regular
 from kgraph.guards import check_query
-from kgraph.layout import Layout
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import GRAPH, KGD, PREFIXES, file_skolem, input_graph, input_skolem
 from kgraph.queries import CannedQuery, resolve_names, with_values
@@ -33,35 +35,31 @@ from kgraph.results import (
 )
 from kgraph.store import Dataset, parse, read_input
 
-
-@dataclass(frozen=True)
-class Context:
-    """Which project, which store, and within which limits."""
-
-    project: Layout
-    limits: Limits
-    store_dir: Path | None = None
-
-
-def open_dataset(ctx: Context, *, infer: str = "none") -> Dataset:
-    phase(Phase.LOAD)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits, store_dir=ctx.store_dir)
-    if infer != "none":
-        phase(Phase.REASON)
-        materialise(dataset, infer)
-    return dataset
+if TYPE_CHECKING:
+    from kgraph.layout import Layout
+    from kgraph.project import Project
+    from kgraph.reasoning import Profile
+    from kgraph.shacl.model import Report
 
 
 def run_query(
-    ctx: Context, query: CannedQuery, bound: dict[str, Any], *, fmt: str | None, infer: str
+    project: Project,
+    query: CannedQuery,
+    bound: dict[str, Any],
+    *,
+    fmt: str | None,
+    infer: Profile,
 ) -> QueryResult:
     shape = check_query(
-        query.text, max_depth=ctx.limits.max_depth, allowed_graph_prefix=GRAPH, source=query.source
+        query.text,
+        max_depth=project.limits.max_depth,
+        allowed_graph_prefix=GRAPH,
+        source=query.source,
     )
     # Before the query runs: a wrong -f is a usage error, not a reason to run it for nothing.
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
-    dataset = open_dataset(ctx, infer=infer)
+    dataset = project.dataset(infer=infer)
     bound = resolve_names(bound, dataset.store)
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
@@ -94,36 +92,46 @@ def load_inputs(
 ) -> list[LoadedInput]:
     """Parse files strictly (skolemising blank nodes), refuse them at the closed door
     (:mod:`kgraph.closed`), and add each as a graph of its own."""
+    read = read_inputs(files, limits, syntax=syntax, base_iri=base_iri)
+    parts = [
+        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
+        for item, quads in read
+    ]
+    refuse_closed(dataset, parts)
+    for item, quads in read:
+        dataset.add_graph(item.graph, quads)
+    return [item for item, _ in read]
+
+
+def read_inputs(
+    files: Sequence[str],
+    limits: Limits,
+    *,
+    syntax: RdfSyntax | None = None,
+    base_iri: str | None = None,
+) -> list[tuple[LoadedInput, list[Any]]]:
+    """Each file read within the limits and parsed strictly, its blank nodes skolemised, as
+    the graph of input ``i``: what was read, and its quads."""
     import pyoxigraph as ox
 
     from kgraph.shacl.literals import may_be_rewritten
     from kgraph.store import skolemise
 
-    loaded = []
-    parsed = []
+    read = []
     for i, path in enumerate(files):
         source = read_input(path, syntax, limits)
         graph = input_graph(i, source.name)
         base = base_iri or graph
         skolem = input_skolem(i)
         quads = skolemise(parse(source, base_iri=base, limits=limits), skolem)
-        parsed.append(quads)
         literals = tuple(
             q for q in quads if isinstance(q.object, ox.Literal) and may_be_rewritten(q.object)
         )
-        loaded.append(
-            LoadedInput(
-                source.name, graph, source.data, source.syntax, base, skolem, len(quads), literals
-            )
+        item = LoadedInput(
+            source.name, graph, source.data, source.syntax, base, skolem, len(quads), literals
         )
-    parts = [
-        closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
-        for item, quads in zip(loaded, parsed, strict=True)
-    ]
-    refuse_closed(dataset, parts)
-    for item, quads in zip(loaded, parsed, strict=True):
-        dataset.add_graph(item.graph, quads)
-    return loaded
+        read.append((item, quads))
+    return read
 
 
 def closed_part(
@@ -153,17 +161,7 @@ def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
 # -- validation -----------------------------------------------------------------------------
 
 
-def load_shape_index(ctx: Context) -> Any:
-    from kgraph.shacl.index import load_shapes
-
-    path = ctx.project.shapes_path
-    data = read_regular(path, limit=ctx.limits.max_input_bytes, name=ctx.project.display(path))
-    return load_shapes(data, name=ctx.project.display(path), max_depth=ctx.limits.max_depth)
-
-
-def graph_sources(
-    ctx: Context, dataset: Dataset, inputs: Sequence[LoadedInput] = ()
-) -> dict[str, Any]:
+def graph_sources(dataset: Dataset, inputs: Sequence[LoadedInput] = ()) -> dict[str, Any]:
     """Where each graph was read from (inputs first: they are what the user is checking)."""
     from kgraph.shacl.report import GraphSource
 
@@ -172,11 +170,11 @@ def graph_sources(
         sources[item.graph] = GraphSource(
             item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
         )
-    sources.update(file_sources(ctx, dataset.sources))
+    sources.update(file_sources(dataset.project, dataset.limits, dataset.sources))
     return sources
 
 
-def file_sources(ctx: Context, files: Sequence[Any]) -> dict[str, Any]:
+def file_sources(layout: Layout, limits: Limits, files: Sequence[Any]) -> dict[str, Any]:
     """Where each project file's graph was read from (``Layout.source_files``)."""
     from kgraph.shacl.report import GraphSource
 
@@ -184,16 +182,16 @@ def file_sources(ctx: Context, files: Sequence[Any]) -> dict[str, Any]:
     for src in files:
         if src.is_sheet:
             sources[src.graph] = GraphSource(
-                ctx.project.display(src.path),
-                partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
+                layout.display(src.path),
+                partial(read_regular, src.path, limit=limits.max_input_bytes),
                 src.syntax,
                 src.graph,
-                lines_of=partial(_sheet_lines, ctx, files, src),
+                lines_of=partial(_sheet_lines, layout, limits, files, src),
             )
             continue
         sources[src.graph] = GraphSource(
-            ctx.project.display(src.path),
-            partial(read_regular, src.path, limit=ctx.limits.max_input_bytes),
+            layout.display(src.path),
+            partial(read_regular, src.path, limit=limits.max_input_bytes),
             src.syntax,
             src.graph,
             file_skolem(src.relative),
@@ -201,13 +199,13 @@ def file_sources(ctx: Context, files: Sequence[Any]) -> dict[str, Any]:
     return sources
 
 
-def _sheet_lines(ctx: Context, files: Sequence[Any], src: Any) -> Any:
+def _sheet_lines(layout: Layout, limits: Limits, files: Sequence[Any], src: Any) -> Any:
     """The lines of a project sheet's triples: it is compiled again, as the project did."""
     from kgraph.store import compile_project_sheet, sheet_base
 
-    base = sheet_base(files, src, ctx.project, ctx.limits)
-    data = read_regular(src.path, limit=ctx.limits.max_input_bytes)
-    return compile_project_sheet(data, ctx.project.display(src.path), base, ctx.limits).lines
+    base = sheet_base(files, src, layout, limits)
+    data = read_regular(src.path, limit=limits.max_input_bytes)
+    return compile_project_sheet(data, layout.display(src.path), base, limits).lines
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:
@@ -215,7 +213,7 @@ def _constant(data: bytes) -> Callable[[], bytes]:
 
 
 def validate(
-    ctx: Context,
+    project: Project,
     files: Sequence[str] = (),
     *,
     infer: str = "none",
@@ -223,18 +221,19 @@ def validate(
     base_iri: str | None = None,
     engine: str = "compiled",
     progress: Callable[[int, int], None] | None = None,
-) -> Any:
+) -> Report:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
     from kgraph.shacl.engine import validate as run_pyshacl
 
-    shapes = load_shape_index(ctx)
+    shapes = project.shapes()
     phase(Phase.LOAD)
+    # The files join the graph as graphs of their own: in memory, never in an on-disk store.
     dataset = Dataset.open(
-        ctx.project, limits=ctx.limits, store_dir=None if files else ctx.store_dir
+        project.layout, limits=project.limits, store_dir=None if files else project.store
     )
-    inputs = load_inputs(dataset, files, ctx.limits, syntax=syntax, base_iri=base_iri)
+    inputs = load_inputs(dataset, files, project.limits, syntax=syntax, base_iri=base_iri)
     if infer != "none":
         phase(Phase.REASON)
         materialise(dataset, infer)
@@ -249,12 +248,12 @@ def validate(
         # project's files (and the files given) write them.
         exact = exact_literals([*dataset.source_literals(), *(q for i in inputs for q in i.quads)])
         report = run.validate(dataset, shapes, graphs, exact, progress=progress)
-    return reporting.locate(report, [dataset.store], graph_sources(ctx, dataset, inputs))
+    return reporting.locate(report, [dataset.store], graph_sources(dataset, inputs))
 
 
 def validate_endpoint(
-    ctx: Context, endpoint: str, *, progress: Callable[[int, int], None] | None = None
-) -> Any:
+    project: Project, endpoint: str, *, progress: Callable[[int, int], None] | None = None
+) -> Report:
     """Validate the graph a remote store holds (its default graph, the union of the
     project's graphs) with the compiled queries; findings located in the project's files.
 
@@ -265,21 +264,22 @@ def validate_endpoint(
     from kgraph.shacl import run
     from kgraph.shacl.endpoint import EndpointStore
 
-    shapes = load_shape_index(ctx)
-    store = EndpointStore(
-        endpoint, timeout=ctx.limits.query_timeout, max_body=ctx.limits.max_input_bytes
-    )
+    shapes = project.shapes()
+    limits = project.limits
+    store = EndpointStore(endpoint, timeout=limits.query_timeout, max_body=limits.max_input_bytes)
     report = run.validate_endpoint(store, shapes, progress=progress)
-    return reporting.locate(report, [store], file_sources(ctx, ctx.project.source_files()))
+    return reporting.locate(
+        report, [store], file_sources(project.layout, limits, project.layout.source_files())
+    )
 
 
 def overlay_validator(
-    ctx: Context,
+    project: Project,
     *,
     syntax: RdfSyntax | None = None,
     base_iri: str | None = None,
     engine: str = "compiled",
-) -> Callable[[Sequence[str]], Any]:
+) -> Callable[[Sequence[str]], Report]:
     """Load the graph and the shapes once; return a function that validates files as an
     overlay on them (as ``add`` validates a batch: only the violations the files introduce,
     at the nodes they can affect), leaving the loaded graph as it was."""
@@ -288,31 +288,22 @@ def overlay_validator(
     from kgraph.shacl import engine as reference
     from kgraph.shacl import report as reporting
     from kgraph.shacl import run
-    from kgraph.store import skolemise
 
     validate_batch = reference.validate_batch if engine == "pyshacl" else run.validate_batch
-    shapes = load_shape_index(ctx)
-    dataset = Dataset.open(ctx.project, limits=ctx.limits)
+    limits = project.limits
+    shapes = project.shapes()
+    dataset = Dataset.open(project.layout, limits=limits)
     base = dataset.asserted_graphs()
 
-    def check(files: Sequence[str]) -> Any:
+    def check(files: Sequence[str]) -> Report:
         overlay = ox.Store()
-        inputs = []
-        for i, path in enumerate(files):
-            source = read_input(path, syntax, ctx.limits)
-            graph = input_graph(i, source.name)
-            base_of = base_iri or graph
-            skolem = input_skolem(i)
-            quads = skolemise(parse(source, base_iri=base_of, limits=ctx.limits), skolem)
-            target = ox.NamedNode(graph)
+        read = read_inputs(files, limits, syntax=syntax, base_iri=base_iri)
+        for item, quads in read:
+            target = ox.NamedNode(item.graph)
             overlay.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
-            inputs.append(
-                LoadedInput(
-                    source.name, graph, source.data, source.syntax, base_of, skolem, len(quads)
-                )
-            )
+        inputs = [item for item, _ in read]
         report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
-        sources = graph_sources(ctx, dataset, inputs)
+        sources = graph_sources(dataset, inputs)
         return reporting.locate(report, [overlay, dataset.store], sources)
 
     return check
@@ -333,8 +324,8 @@ class ReasonResult:
     triples: int
 
 
-def reason(ctx: Context, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
-    dataset = open_dataset(ctx, infer=profile)
+def reason(dataset: Dataset, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
+    """``dataset`` holds the closure of ``profile`` (it was opened with it)."""
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
     triples = [q.triple for q in dataset.quads([graph])] if graph else []
     if syntax.quads and graph:
@@ -352,20 +343,15 @@ def _prefixes(syntax: RdfSyntax) -> dict[str, str] | None:
 
 
 def export(
-    ctx: Context,
-    *,
-    fmt: str,
-    inferred: str,
-    target: Path | None,
-    name: str | None = None,
+    dataset: Dataset, *, fmt: str, target: Path | None = None, name: str | None = None
 ) -> bytes | int:
-    """The whole dataset in ``fmt``; written to ``target`` (a temporary path the caller
-    renames into place, ``name`` in messages) when given, else returned."""
+    """The whole dataset (its closure too, if it was opened with one) in ``fmt``; written to
+    ``target`` (a temporary path the caller renames into place, ``name`` in messages) when
+    given, else returned."""
     import pyoxigraph as ox
 
     compress = fmt.endswith(".gz")
     syntax = RdfSyntax.from_name(fmt.removesuffix(".gz"))
-    dataset = open_dataset(ctx, infer=inferred)
     graphs = dataset.asserted_graphs() + dataset.inferred_graphs
     phase(Phase.EXPORT)
     if syntax.quads:
@@ -397,7 +383,7 @@ def export(
 
 
 def convert(
-    ctx: Context,
+    project: Project,
     path: str,
     *,
     syntax: RdfSyntax | None,
@@ -408,8 +394,8 @@ def convert(
     import pyoxigraph as ox
 
     phase(Phase.PARSE)
-    source = read_input(path, syntax, ctx.limits)
-    quads = parse(source, base_iri=base_iri, limits=ctx.limits)
+    source = read_input(path, syntax, project.limits)
+    quads = parse(source, base_iri=base_iri, limits=project.limits)
     # A file checked with convert before `add` meets the same closed door as `add`. Only
     # objects in the data namespace need the data to be judged (is the entity described?);
     # for the rest the ontology suffices, which keeps convert fast on files of any origin.
@@ -418,18 +404,10 @@ def convert(
         isinstance(q.object, ox.NamedNode) and q.object.value.startswith(KGD) for q in quads
     )
     dataset = Dataset.open(
-        ctx.project, limits=ctx.limits, store_dir=ctx.store_dir, ontology_only=not names_data
+        project.layout, limits=project.limits, store_dir=project.store, ontology_only=not names_data
     )
     part = closed_part(source.name, quads, source.data, source.syntax, base_iri, None)
     refuse_closed(dataset, [part])
     if target.quads:
         return serialize(quads, target, prefixes=prefixes_for(quads, target))
     return serialize_triples([q.triple for q in quads], target)
-
-
-def check_profile(name: str) -> str:
-    from kgraph.reasoning import PROFILES
-
-    if name not in PROFILES:
-        raise UsageError(f"unknown inference {name!r}; use {', '.join(PROFILES)}")
-    return name

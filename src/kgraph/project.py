@@ -14,7 +14,8 @@ what a crashed writer left and write atomically themselves.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -31,10 +32,11 @@ from kgraph.shacl.model import Engine
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
     from kgraph.checks import CheckReport
-    from kgraph.operations import Context, ReasonResult
+    from kgraph.operations import ReasonResult
     from kgraph.queries import CannedQuery, Scan
     from kgraph.remote import GraphFile, PushOptions, PushPlan, PushReport
     from kgraph.results import QueryResult
+    from kgraph.shacl.index import ShapeIndex
     from kgraph.shacl.model import Report
     from kgraph.stats import Stats
     from kgraph.store import Dataset
@@ -164,11 +166,17 @@ class Project:
             from kgraph.remote import remote_query
 
             return remote_query(
-                endpoint, canned, bound, fmt=fmt, context=self._context(), infer=infer
+                endpoint,
+                canned,
+                bound,
+                fmt=fmt,
+                layout=self._layout,
+                limits=self._limits,
+                infer=infer,
             )
         from kgraph.operations import run_query
 
-        return self._run(run_query, canned, bound, fmt=fmt, infer=infer)
+        return self._run(lambda: run_query(self, canned, bound, fmt=fmt, infer=infer))
 
     def _resolve_any(self, query: str) -> CannedQuery:
         # SPARQL text has whitespace or braces; a name or a path has neither.
@@ -202,21 +210,19 @@ class Project:
                     "--endpoint validates the store's graph with the compiled engine: "
                     "it takes no FILE, --infer or --engine pyshacl"
                 )
-            remote: Report = operations.validate_endpoint(
-                self._context(), endpoint, progress=progress
-            )
-            return remote
-        report: Report = self._run(
-            operations.validate,
-            files,
+            return operations.validate_endpoint(self, endpoint, progress=progress)
+        return self._run(
+            lambda: operations.validate(
+                self,
+                files,
+                infer=infer,
+                syntax=syntax,
+                base_iri=base_iri,
+                engine=Engine(engine),
+                progress=progress,
+            ),
             reads=files,
-            infer=infer,
-            syntax=syntax,
-            base_iri=base_iri,
-            engine=str(Engine(engine)),
-            progress=progress,
         )
-        return report
 
     def reason(
         self, profile: Profile = Profile.OWLRL, *, syntax: RdfSyntax = RdfSyntax.TURTLE
@@ -224,7 +230,9 @@ class Project:
         """The inferred triples alone (the closure minus what is asserted), serialised."""
         from kgraph import operations
 
-        return self._run(operations.reason, profile=profile, syntax=syntax)
+        return self._run(
+            lambda: operations.reason(self.dataset(infer=profile), profile=profile, syntax=syntax)
+        )
 
     def export(
         self, fmt: str = "nq", *, infer: Profile = Profile.NONE, target: str | Path | None = None
@@ -234,7 +242,7 @@ class Project:
         from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
 
         if target is None:
-            data = self._run(operations.export, fmt=fmt, inferred=infer, target=None)
+            data = self._run(lambda: operations.export(self.dataset(infer=infer), fmt=fmt))
             assert isinstance(data, bytes)
             return data
         name = str(target)
@@ -247,11 +255,9 @@ class Project:
                 tmp.mkdir()
                 part = tmp / target.name
                 self._run(
-                    operations.export,
-                    fmt=fmt,
-                    inferred=infer,
-                    target=part,
-                    name=name,
+                    lambda: operations.export(
+                        self.dataset(infer=infer), fmt=fmt, target=part, name=name
+                    ),
                     writes=(str(tmp),),
                 )
                 part.replace(target)
@@ -274,20 +280,21 @@ class Project:
         from kgraph import operations
 
         return self._run(
-            operations.convert, file, reads=(file,), syntax=syntax, base_iri=base_iri, target=to
+            lambda: operations.convert(self, file, syntax=syntax, base_iri=base_iri, target=to),
+            reads=(file,),
         )
 
     def stats(self, *, infer: Profile = Profile.NONE) -> Stats:
         """Triples per graph, instances per class, properties used, shapes and targets."""
         from kgraph import stats
 
-        return self._run(stats.collect, infer=infer)
+        return self._run(lambda: stats.collect(self.dataset(infer=infer), self.shapes()))
 
     def check(self, *, infer: Profile = Profile.NONE) -> CheckReport:
         """The quality checks (``queries/checks/*-violation.rq`` and ontology hygiene)."""
         from kgraph import checks
 
-        return self._run(checks.run, infer=infer)
+        return self._run(lambda: checks.run(self.dataset(infer=infer), self.shapes()))
 
     def overlay_validator(
         self,
@@ -303,17 +310,34 @@ class Project:
         fixtures' tests); trusted input only, like :meth:`dataset`."""
         from kgraph.operations import overlay_validator
 
-        check: Callable[[Sequence[str]], Report] = overlay_validator(
-            self._context(), syntax=syntax, base_iri=base_iri, engine=str(Engine(engine))
-        )
-        return check
+        return overlay_validator(self, syntax=syntax, base_iri=base_iri, engine=Engine(engine))
+
+    # -- the loaded state, in this process (the verbs call these in their worker) --------
 
     def dataset(self, *, infer: Profile = Profile.NONE) -> Dataset:
         """The loaded graph (with the closure of ``infer`` in its own graph), in this
         process: for walking the triples or comparing engines, not for untrusted input."""
-        from kgraph.operations import open_dataset
+        from kgraph.limits import Phase, phase
+        from kgraph.reasoning import materialise
+        from kgraph.store import Dataset
 
-        return open_dataset(self._context(), infer=infer)
+        phase(Phase.LOAD)
+        dataset = Dataset.open(self._layout, limits=self._limits, store_dir=self._store)
+        if infer != Profile.NONE:
+            phase(Phase.REASON)
+            materialise(dataset, infer)
+        return dataset
+
+    def shapes(self) -> ShapeIndex:
+        """The project's shapes file, read within the limits, parsed and analysed, in this
+        process."""
+        from kgraph.fsutil import read_regular
+        from kgraph.shacl.index import load_shapes
+
+        path = self._layout.shapes_path
+        name = self._layout.display(path)
+        data = read_regular(path, limit=self._limits.max_input_bytes, name=name)
+        return load_shapes(data, name=name, max_depth=self._limits.max_depth)
 
     # -- the write path ------------------------------------------------------------------
 
@@ -359,16 +383,18 @@ class Project:
             )
         with project_lock(layout.root, wait=wait, on_wait=on_wait):
             clean_leftovers(layout.data_dir)
-            result: AddResult = self._run(
-                batches.add,
-                files,
-                reads=tuple(files),
-                source=source,
-                syntax=syntax,
-                base_iri=base_iri,
-                infer=infer,
-                dry_run=dry_run,
-                engine=str(Engine(engine)),
+            result = self._run(
+                lambda: batches.add(
+                    self,
+                    files,
+                    source=source,
+                    syntax=syntax,
+                    base_iri=base_iri,
+                    infer=infer,
+                    dry_run=dry_run,
+                    engine=Engine(engine),
+                ),
+                reads=files,
             )
             if result.status == AddStatus.ADDED:
                 assert result.batch is not None
@@ -399,7 +425,12 @@ class Project:
         with project_lock(layout.root, wait=wait, on_wait=on_wait):
             clean_leftovers(layout.data_dir)
             info = batches.find_batch(layout.root, batch)
-            report: Report = self._run(batches.check_removal, info, engine=str(Engine(engine)))
+
+            def without_batch() -> Report:
+                shapes = self.shapes()  # a broken shapes file is found before the graph loads
+                return batches.check_removal(self.dataset(), shapes, info, engine=Engine(engine))
+
+            report = self._run(without_batch)
             if not report.conforms and not force:
                 return RemoveResult(RemoveStatus.REFUSED, info, report)
             if dry_run:
@@ -424,21 +455,18 @@ class Project:
         into a temporary folder, sent from here; ``progress(triples, total)`` is told of each
         chunk sent. Raises :class:`RemoteError`; bad counts are
         in the report (:func:`kgraph.remote.check_counts` raises on them)."""
-        import tempfile
-
         from kgraph import remote
 
-        options = options or remote.PushOptions()
-        verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
-        with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
-            files = self._push_files(folder, graphs, infer)
+        with self._staged(url, graphs, infer, query_endpoint, store_kind) as (files, verify_at):
             total = sum(f.triples for f in files)
             tell = progress or _ignore
 
             def advance(n: int) -> None:
                 tell(n, total)
 
-            return remote.push(files, url, verify_at, options, progress=advance)
+            return remote.push(
+                files, url, verify_at, options or remote.PushOptions(), progress=advance
+            )
 
     def push_plan(
         self,
@@ -451,46 +479,47 @@ class Project:
         store_kind: StoreKind = StoreKind.AUTO,
     ) -> PushPlan:
         """What :meth:`push` would send, sending nothing."""
+        from kgraph import remote
+
+        with self._staged(url, graphs, infer, query_endpoint, store_kind) as (files, verify_at):
+            plans = remote.plan(files, options or remote.PushOptions())
+        return remote.PushPlan(tuple(plans), url, verify_at)
+
+    @contextmanager
+    def _staged(
+        self,
+        url: str,
+        graphs: Sequence[str],
+        infer: Profile,
+        query_endpoint: str | None,
+        store_kind: StoreKind,
+    ) -> Iterator[tuple[list[GraphFile], str]]:
+        """The graphs to push, each serialised by the worker into a file of a temporary
+        folder (removed afterwards), and the SPARQL endpoint that counts them."""
         import tempfile
 
         from kgraph import remote
 
-        options = options or remote.PushOptions()
         verify_at = remote.query_endpoint_for(url, store_kind, query_endpoint)
         with tempfile.TemporaryDirectory(prefix="kgraph-push-") as folder:
-            files = self._push_files(folder, graphs, infer)
-        return remote.PushPlan(tuple(remote.plan(files, options)), url, verify_at)
-
-    def _push_files(self, folder: str, graphs: Sequence[str], infer: Profile) -> list[GraphFile]:
-        """The graphs to push, each serialised into a file in ``folder`` (by the worker)."""
-        from kgraph import remote
-
-        return self._run(
-            remote.prepare, graphs=graphs, inferred=infer, folder=folder, writes=(folder,)
-        )
+            files = self._run(
+                lambda: remote.prepare(self.dataset(infer=infer), graphs=graphs, folder=folder),
+                writes=(folder,),
+            )
+            yield files, verify_at
 
     # -- the bounded worker --------------------------------------------------------------
 
-    def _context(self) -> Context:
-        from kgraph.operations import Context
-
-        return Context(self._layout, self._limits, self._store)
-
     def _run(
-        self,
-        fn: Callable[..., T],
-        *args: Any,
-        reads: Sequence[str] = (),
-        writes: Sequence[str] = (),
-        **kwargs: Any,
+        self, work: Callable[[], T], *, reads: Sequence[str] = (), writes: Sequence[str] = ()
     ) -> T:
-        """``fn(context, ...)`` in the confined worker (or here, when not isolated); it
-        may read the project and ``reads``, and write the store and ``writes``."""
-        context = self._context()
+        """``work()`` in the confined worker (or here, when not isolated); it may read the
+        project and ``reads``, and write the store and ``writes``. The worker is a fork of
+        this process: ``work`` loads what it needs with :meth:`dataset` and :meth:`shapes`."""
         if not self._isolated:
-            return fn(context, *args, **kwargs)
+            return work()
         access = self._access(tuple(reads), tuple(writes))
-        return run_bounded(lambda: fn(context, *args, **kwargs), self._limits, access=access)
+        return run_bounded(work, self._limits, access=access)
 
     def _access(self, reads: tuple[str, ...], writes: tuple[str, ...]) -> Any:
         from kgraph import sandbox

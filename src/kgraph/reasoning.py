@@ -40,6 +40,14 @@ class Profile(StrEnum):
 
 PROFILES = tuple(p.value for p in Profile)
 
+
+def check_profile(name: str) -> str:
+    """``name`` if it names a profile, else a usage error listing them."""
+    if name not in PROFILES:
+        raise UsageError(f"unknown inference {name!r}; use {', '.join(PROFILES)}")
+    return name
+
+
 _RDFS_RULES = [
     # rdfs7 (with rdfs5): sub-properties
     """SELECT DISTINCT ?s ?q ?o WHERE {

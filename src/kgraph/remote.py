@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     import http.client
     import socket
 
-    from kgraph.operations import Context
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits
     from kgraph.queries import CannedQuery
     from kgraph.results import QueryResult
+    from kgraph.store import Dataset
 
 
 class StoreKind(StrEnum):
@@ -601,13 +603,11 @@ class GraphFile:
     blank_nodes: bool
 
 
-def prepare(ctx: Context, *, graphs: Sequence[str], inferred: str, folder: str) -> list[GraphFile]:
-    """Write each graph to push (all asserted ones, the inferred one if asked) to ``folder``."""
+def prepare(dataset: Dataset, *, graphs: Sequence[str], folder: str) -> list[GraphFile]:
+    """Write each graph to push (all asserted ones, the inferred one if the dataset was
+    opened with a closure) to ``folder``."""
     import pyoxigraph as ox
 
-    from kgraph.operations import open_dataset
-
-    dataset = open_dataset(ctx, infer=inferred)
     known = dataset.asserted_graphs() + dataset.inferred_graphs
     selected = known
     if graphs:
@@ -921,7 +921,8 @@ def remote_query(
     bound: dict[str, Any],
     *,
     fmt: str | None,
-    context: Context,
+    layout: Layout,
+    limits: Limits,
     infer: str,
 ) -> QueryResult:
     """Run a canned query at ``endpoint`` over the project's graphs; the same QueryResult as
@@ -930,20 +931,19 @@ def remote_query(
 
     from kgraph.guards import check_query
     from kgraph.namespaces import inferred_graph
-    from kgraph.operations import check_profile
     from kgraph.queries import with_values
+    from kgraph.reasoning import check_profile
     from kgraph.results import capture, check_format, form_of
     from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
     check_url(endpoint, what="--endpoint")
-    limits = context.limits
     shape = check_query(
         canned.text, max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=canned.source
     )
     graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
     if fmt:
         check_format("GRAPH" if graph_form else shape.form, fmt)
-    graphs = [s.graph for s in context.project.source_files()]
+    graphs = [s.graph for s in layout.source_files()]
     if check_profile(infer) != "none":
         graphs.append(inferred_graph(infer))
         _require_graph(endpoint, graphs[-1], infer, limits.query_timeout)

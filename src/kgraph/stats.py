@@ -8,13 +8,16 @@ named graph, and class and property partitions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgraph.formats import RdfSyntax
 from kgraph.limits import Phase, phase
 from kgraph.namespaces import BASE, DCTERMS, RDF, VOID, XSD, void_subset
-from kgraph.operations import Context, load_shape_index, open_dataset
 from kgraph.results import serialize
+
+if TYPE_CHECKING:
+    from kgraph.shacl.index import ShapeIndex
+    from kgraph.store import Dataset
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 
@@ -31,8 +34,7 @@ class Stats:
     subjects: int
 
 
-def collect(ctx: Context, *, infer: str = "none") -> Stats:
-    dataset = open_dataset(ctx, infer=infer)
+def collect(dataset: Dataset, shapes: ShapeIndex) -> Stats:
     phase(Phase.QUERY)
     sizes = dataset.graph_sizes()
     files = {s.graph: s.relative for s in dataset.sources}
@@ -50,7 +52,6 @@ def collect(ctx: Context, *, infer: str = "none") -> Stats:
     subjects = next(iter(dataset.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")))[
         "n"
     ]
-    shapes = load_shape_index(ctx)
     described = tuple(
         (shape, ", ".join(sorted(targets)))
         for shape, targets in sorted(shapes.targets_by_shape.items())

@@ -50,7 +50,7 @@ def read_input(
     name = name or ("<stdin>" if path == "-" else path)
     if syntax is None:
         if path == "-":
-            raise InputError("reading standard input needs --format", path=name)
+            raise InputError("reading standard input needs --input-format", path=name)
         syntax = RdfSyntax.from_path(path)
     if path == "-":
         try:
