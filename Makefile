@@ -37,8 +37,10 @@ docs: $(STAMP)
 docs-check: $(STAMP)
 	$(BIN)/python -m kgraph.docgen --check
 
+# Every test, on one pytest-xdist worker per core; a file's tests stay in one worker (they
+# share module fixtures: a loaded project, real servers), tests/conftest.py says why.
 test: $(STAMP) lint typecheck docs-check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # The edit loop: lint, types, and every test but the slow ones (pySHACL references,
 # kill loops, real servers), stopping at the first failure. `make test` runs them all.
