@@ -313,7 +313,8 @@ def reference() -> Callable[[Path | str | None], set[Result]]:
         if isinstance(extra, Path):
             return reference_results(fixture_reference(extra))
         quads = [] if extra is None else turtle_quads(text=extra)
-        return reference_results(pyshacl_findings(rdflib_graph([*data_quads(), *quads])))
+        with rdflib_graph([*data_quads(), *quads]) as graph:
+            return reference_results(pyshacl_findings(graph))
 
     return run
 
