@@ -17,22 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test without an ``xdist_group`` joins its file's group.
-
-    ``make test`` runs the suite on pytest-xdist workers with ``--dist loadgroup``: a group
-    runs whole in one worker. Most files have module-scoped fixtures (a project loaded or
-    generated once, real Virtuoso, Jena and Oxigraph servers, a browser), which a file
-    spread over two workers would set up twice, and run at once. The tests that compare
-    with pySHACL's run on the whole graph are grouped by fixture instead
-    (test_shapes.reference_params), so that the ~400 of them spread over the workers.
-    """
-    for item in items:
-        if next(item.iter_markers("xdist_group"), None) is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
-
-
 @dataclass(frozen=True)
 class Run:
     """The outcome of one `kgraph` invocation."""

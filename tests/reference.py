@@ -3,8 +3,10 @@
 Both compare kgraph with pySHACL on the whole merged graph (ontology + data + one fixture of
 tests/data/shapes): test_shapes its fixture expectation and kgraph's report, test_shacl_compiled
 the compiled engine's findings. That run takes seconds; ``fixture_reference`` makes it once per
-fixture per test process (a pytest-xdist worker is a process: both tests of a fixture share
-an ``xdist_group``, so they run in the same one).
+fixture per test process. (``make test`` runs pytest-xdist workers with ``--dist loadfile``,
+so the two files may run in two workers and each make the runs, in parallel: pytest 9.2
+no longer lets pytest-xdist 3.8 rename a test's node id, so ``--dist loadgroup`` does not
+keep an ``xdist_group`` together.)
 
 pySHACL hands rdflib the text of a SPARQL-based constraint once per focus node, with the node
 as an initial binding, and rdflib parses and translates the same text each time: about half

@@ -36,7 +36,7 @@ from reference import (
     shape_index,
     turtle_quads,
 )
-from test_shapes import FIXTURES, ShapeFixture, canonical, reference_params
+from test_shapes import FIXTURES, ShapeFixture, canonical
 
 KG = "https://w3id.org/kgraph/ontology#"
 KGD = "https://w3id.org/kgraph/id/"
@@ -162,7 +162,7 @@ def test_every_shipped_shape_is_compiled() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture", reference_params(FIXTURES))
+@pytest.mark.parametrize("fixture", [pytest.param(f, id=f.name) for f in FIXTURES])
 def test_fixture_equals_pyshacl_on_the_whole_graph(fixture: ShapeFixture) -> None:
     data = [*data_quads(), *turtle_quads(fixture.path)]
     # pySHACL's run is shared with test_shapes.test_reference_fixture (reference.py).

@@ -16,8 +16,8 @@
 
 A fixture is validated in process as an overlay on the project loaded once (a fraction of
 a second); its pySHACL reference run on the whole graph takes about a second (made once
-for this file and test_shacl_compiled, tests/reference.py), so those tests are marked slow
-(``make quick`` skips them; ``make test`` runs them).
+per process for this file and test_shacl_compiled, tests/reference.py), so those tests are
+marked slow (``make quick`` skips them; ``make test`` runs them).
 """
 
 from __future__ import annotations
@@ -484,19 +484,8 @@ def test_reference_shipped_graph(
     assert kgraph_results(result) == reference(None) == set()
 
 
-def reference_params(fixtures: Iterable[ShapeFixture]) -> list[Any]:
-    """The fixtures as parameters of a test that compares with pySHACL's run on the whole
-    graph (reference.fixture_reference): in one xdist group per fixture, so that under
-    pytest-xdist both tests of a fixture run in one worker and share the run."""
-    params = fixture_params([f.name for f in fixtures])
-    return [
-        pytest.param(*p.values, id=p.id, marks=[*p.marks, pytest.mark.xdist_group(p.id)])
-        for p in params
-    ]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture", reference_params(FIXTURES))
+@pytest.mark.parametrize("fixture", fixture_params())
 def test_reference_fixture(
     validated: Callable[[Path | None], Run],
     reference: Callable[[Path | str | None], set[Result]],
