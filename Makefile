@@ -37,8 +37,11 @@ docs: $(STAMP)
 docs-check: $(STAMP)
 	$(BIN)/python -m kgraph.docgen --check
 
+# Every test, on one pytest-xdist worker per core; a file's tests stay in one worker, since
+# most files share module fixtures (a project loaded or generated once, real Virtuoso, Jena
+# and Oxigraph servers, a browser) that a file split over two workers would set up twice.
 test: $(STAMP) lint typecheck docs-check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The edit loop: lint, types, and every test but the slow ones (pySHACL references,
 # kill loops, real servers), stopping at the first failure. `make test` runs them all.

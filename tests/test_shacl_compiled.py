@@ -3,14 +3,15 @@
 * the shipped project: the compiled engine's findings equal ``kgraph.validation.validate``'s
   (none);
 * every fixture of tests/data/shapes added to the shipped graph: the same results as pySHACL
-  on the whole merged graph (slow: one pySHACL run of about 3 s each);
+  on the whole merged graph (slow: one pySHACL run of about a second each, shared with
+  test_shapes, tests/reference.py);
 * seeded random batches (small mutations of the shipped data): verdict and result set equal
   pySHACL's, both engines given the same focus nodes (the nodes the mutation touches and
   those one link before them);
 * the literal trap: the store rewrites ``"12"^^xsd:long`` to ``xsd:integer``; with the
   parser's literals the engine judges the source's.
 
-Terms compare in Oxigraph's canonical form (test_shapes.canonical).
+Terms compare in Oxigraph's canonical form (reference.canonical).
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from reference import (
+    Key,
+    data_quads,
+    fixture_reference,
+    focus_reference,
+    key,
+    ontology_quads,
+    shape_index,
+    turtle_quads,
+)
 from test_shapes import FIXTURES, ShapeFixture, canonical
 
 KG = "https://w3id.org/kgraph/ontology#"
@@ -33,61 +44,12 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 BATCH = "urn:kgraph:test:batch"
 
-Key = tuple[str, str | None, str | None, str, str, str, str | None]
-"""(focus, path, value, component, shape, severity, sourceConstraint)."""
-
-
-def key(finding: Any) -> Key:
-    return (
-        finding.focus,
-        finding.path,
-        canonical(finding.value),
-        finding.component,
-        finding.shape,
-        finding.severity,
-        finding.constraint,
-    )
-
-
-# -- the shipped project, parsed once ----------------------------------------------------------
-
-
-@cache
-def project_files() -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """(graph IRI, parsed quads) of every ontology and data file, shapes excluded."""
-    import pyoxigraph as ox
-
-    files = [p for p in sorted((ROOT / "ontology").glob("*.ttl")) if p.name != "shapes.ttl"]
-    files += sorted((ROOT / "data").glob("*.ttl"))
-    out = []
-    for path in files:
-        graph = "urn:kgraph:test:" + path.relative_to(ROOT).as_posix()
-        quads = ox.parse(path=path, format=ox.RdfFormat.TURTLE, base_iri=path.as_uri())
-        out.append((graph, tuple(quads)))
-    return tuple(out)
-
-
-@cache
-def shape_index() -> Any:
-    from kgraph.shacl.index import load_shapes
-
-    path = ROOT / "ontology" / "shapes.ttl"
-    return load_shapes(path.read_bytes(), name="ontology/shapes.ttl", max_depth=64)
-
 
 @cache
 def compiled() -> Any:
     from kgraph.shacl.compiled import compile_shapes
 
     return compile_shapes(shape_index().graph)
-
-
-def ontology_quads() -> list[Any]:
-    return [q for g, qs in project_files() if g.startswith("urn:kgraph:test:ontology/") for q in qs]
-
-
-def data_quads() -> list[Any]:
-    return [q for g, qs in project_files() if g.startswith("urn:kgraph:test:data/") for q in qs]
 
 
 def run_compiled(data: Sequence[Any], focus: Iterable[Any] | None = None) -> set[Key]:
@@ -108,90 +70,10 @@ def run_compiled(data: Sequence[Any], focus: Iterable[Any] | None = None) -> set
     return {key(f) for f in findings}
 
 
-@cache
-def _base_graph() -> tuple[Any, frozenset[Any]]:
-    from kgraph.convert import graph_of
-
-    return graph_of([*ontology_quads(), *data_quads()]), frozenset(data_quads())
-
-
-def rdflib_graph(data: Sequence[Any]) -> Any:
-    """The rdflib graph of ontology + ``data``: the shipped one's copy, changed where
-    ``data`` differs from the shipped data (a batch changes a triple or two)."""
-    from rdflib import Graph
-
-    from kgraph.convert import graph_of, triples_to_rdflib
-
-    base, shipped = _base_graph()
-    now = set(data)
-    if len(shipped - now) > 50:
-        return graph_of([*ontology_quads(), *data])
-    graph = Graph()
-    for triple in base:
-        graph.add(triple)
-    onto = set(ontology_quads())
-    for triple in triples_to_rdflib([q for q in shipped - now if q not in onto]):
-        graph.remove(triple)
-    for triple in triples_to_rdflib(now - shipped):
-        graph.add(triple)
-    return graph
-
-
-def run_pyshacl(data: Sequence[Any], focus: Iterable[Any] | None = None) -> set[Key]:
-    """pySHACL on the merged rdflib graph of ontology + ``data``, literals as parsed."""
-    import pyshacl
-
-    from kgraph.convert import to_rdflib
-    from kgraph.shacl.engine import _findings
-
-    graph = rdflib_graph(data)
-    shapes = shape_index().graph
-    if focus is not None:
-        shapes = narrowed(shapes, graph, {to_rdflib(n) for n in focus})
-    _, results, _ = pyshacl.validate(
-        graph,
-        shacl_graph=shapes,
-        advanced=True,
-        inplace=True,
-        allow_warnings=True,
-        allow_infos=True,
-    )
-    return {key(f) for f in _findings(results)}
-
-
-TARGETS = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf")
-
-
-def narrowed(shapes: Any, data: Any, focus: set[Any]) -> Any:
-    """A copy of the shapes whose targets are only the ``focus`` nodes they targeted.
-
-    pySHACL's own ``focus_nodes`` option also filters the value nodes that nested shapes are
-    checked on (so ``sh:qualifiedValueShape`` on labels sees none, validation.py says) and
-    refuses literals; naming the targets with ``sh:targetNode`` keeps its semantics.
-    """
-    from rdflib import RDF, RDFS, Graph, URIRef
-
-    def sh(local: str) -> URIRef:
-        return URIRef("http://www.w3.org/ns/shacl#" + local)
-
-    out = Graph()
-    for triple in shapes:
-        if triple[1] not in {sh(t) for t in TARGETS}:
-            out.add(triple)
-    for local in TARGETS:
-        for shape, value in shapes.subject_objects(sh(local)):
-            if local == "targetClass":
-                classes = set(data.transitive_subjects(RDFS.subClassOf, value))
-                nodes = {n for c in classes for n in data.subjects(RDF.type, c)}
-            elif local == "targetNode":
-                nodes = {value}
-            elif local == "targetSubjectsOf":
-                nodes = set(data.subjects(value, None))
-            else:
-                nodes = set(data.objects(None, value))
-            for node in nodes & focus:
-                out.add((shape, sh("targetNode"), node))
-    return out
+def run_pyshacl(data: Sequence[Any], focus: Iterable[Any]) -> set[Key]:
+    """pySHACL on the merged rdflib graph of ontology + ``data``, literals as parsed, the
+    ``focus`` nodes only."""
+    return {key(f) for f in focus_reference(data, focus)}
 
 
 # Where the engines themselves disagree. Each is a component and a reason; a difference is
@@ -279,18 +161,12 @@ def test_every_shipped_shape_is_compiled() -> None:
 # -- the fixtures ----------------------------------------------------------------------------
 
 
-def fixture_quads(fixture: ShapeFixture) -> list[Any]:
-    import pyoxigraph as ox
-
-    path = fixture.path
-    return list(ox.parse(path=path, format=ox.RdfFormat.TURTLE, base_iri=path.as_uri()))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("fixture", [pytest.param(f, id=f.name) for f in FIXTURES])
 def test_fixture_equals_pyshacl_on_the_whole_graph(fixture: ShapeFixture) -> None:
-    data = [*data_quads(), *fixture_quads(fixture)]
-    mine, reference = run_compiled(data), run_pyshacl(data)
+    data = [*data_quads(), *turtle_quads(fixture.path)]
+    # pySHACL's run is shared with test_shapes.test_reference_fixture (reference.py).
+    mine, reference = run_compiled(data), {key(f) for f in fixture_reference(fixture.path)}
     assert mine, "the fixture fails nowhere"
     assert not explained(mine ^ reference, mine, reference), (
         sorted(mine - reference),

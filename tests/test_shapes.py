@@ -15,7 +15,8 @@
   batch for a violation that was already in the graph.
 
 A fixture is validated in process as an overlay on the project loaded once (a fraction of
-a second); its pySHACL reference run on the whole graph takes seconds, so those tests are
+a second); its pySHACL reference run on the whole graph takes about a second (made once
+per process for this file and test_shacl_compiled, tests/reference.py), so those tests are
 marked slow (``make quick`` skips them; ``make test`` runs them).
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,6 +35,7 @@ import pytest
 
 from conftest import ROOT, Run, invoke
 from kgraph.errors import ExitStatus
+from reference import canonical, turtle_quads
 
 KG = "https://w3id.org/kgraph/ontology#"
 KGS = "https://w3id.org/kgraph/shapes#"
@@ -283,26 +285,6 @@ Result = tuple[str, str, str, str | None, str | None]
 """(focus, sourceShape, component, value, sourceConstraint), terms in canonical N-Triples."""
 
 
-@cache
-def canonical(term: str | None) -> str | None:
-    """A term's N-Triples form after Oxigraph's canonicalisation of literals.
-
-    Both sides rewrite lexical forms: rdflib reads "...Z"^^xsd:dateTime as "...+00:00" and
-    "x"^^xsd:string as a string with a datatype; Oxigraph's store keeps 3.0 as "3"^^xsd:decimal
-    and "x"^^xsd:string as "x". One canonical form makes the results comparable.
-    """
-    import pyoxigraph as ox
-
-    if term is None:
-        return None
-    parsed = next(
-        iter(ox.parse(f"<urn:s> <urn:p> {term} .".encode(), format=ox.RdfFormat.N_TRIPLES))
-    )
-    store = ox.Store()
-    store.add(ox.Quad(parsed.subject, parsed.predicate, parsed.object))
-    return str(next(iter(store)).object)
-
-
 def kgraph_results(run: Run) -> set[Result]:
     return {
         (
@@ -316,55 +298,23 @@ def kgraph_results(run: Run) -> set[Result]:
     }
 
 
+def reference_results(findings: Iterable[Any]) -> set[Result]:
+    """pySHACL's findings (tests/reference.py) as ``Result``s."""
+    return {(f.focus, f.shape, f.component, canonical(f.value), f.constraint) for f in findings}
+
+
 @pytest.fixture(scope="module")
-def reference(shipped: Path) -> Callable[[str | None], set[Result]]:
-    """pySHACL on the whole merged graph: ontology + data + the extra Turtle, no chunks."""
-    import pyshacl
-    from rdflib import RDF, Graph, URIRef
+def reference() -> Callable[[Path | str | None], set[Result]]:
+    """pySHACL on the whole merged graph: ontology + data + a fixture file (its run shared
+    with test_shacl_compiled) or Turtle text, no chunks, literals as written."""
+    from reference import data_quads, fixture_reference, pyshacl_findings, rdflib_graph
 
-    base = Graph()
-    for path in sorted((shipped / "ontology").rglob("*.ttl")):
-        if path.name != "shapes.ttl":
-            base.parse(path, format="turtle")
-    for path in sorted((shipped / "data").rglob("*.ttl")):
-        base.parse(path, format="turtle")
-    shapes = Graph().parse(shipped / "ontology" / "shapes.ttl", format="turtle")
-
-    def nt(term: Any) -> str | None:
-        return None if term is None else canonical(term.n3())
-
-    def run(turtle: str | None) -> set[Result]:
-        graph = Graph()
-        for triple in base:
-            graph.add(triple)
-        if turtle is not None:
-            graph.parse(data=turtle, format="turtle")
-        _, report, _ = pyshacl.validate(
-            graph,
-            shacl_graph=shapes,
-            advanced=True,
-            inplace=True,
-            allow_warnings=True,
-            allow_infos=True,
-        )
-        results: set[Result] = set()
-        for top in report.subjects(RDF.type, URIRef(SH + "ValidationReport")):
-            for result in report.objects(top, URIRef(SH + "result")):
-
-                def get(local: str, result: Any = result) -> Any:
-                    return report.value(result, URIRef(SH + local))
-
-                constraint = get("sourceConstraint")
-                results.add(
-                    (
-                        nt(get("focusNode")) or "",
-                        nt(get("sourceShape")) or "",
-                        str(get("sourceConstraintComponent")).removeprefix(SH),
-                        nt(get("value")),
-                        nt(constraint) if isinstance(constraint, URIRef) else None,
-                    )
-                )
-        return results
+    def run(extra: Path | str | None) -> set[Result]:
+        if isinstance(extra, Path):
+            return reference_results(fixture_reference(extra))
+        quads = [] if extra is None else turtle_quads(text=extra)
+        with rdflib_graph([*data_quads(), *quads]) as graph:
+            return reference_results(pyshacl_findings(graph))
 
     return run
 
@@ -526,7 +476,8 @@ def test_every_ontology_class_is_targeted_by_a_node_shape() -> None:
 
 
 def test_reference_shipped_graph(
-    validated: Callable[[Path | None], Run], reference: Callable[[str | None], set[Result]]
+    validated: Callable[[Path | None], Run],
+    reference: Callable[[Path | str | None], set[Result]],
 ) -> None:
     result = validated(None)
     assert result.exit_code == ExitStatus.OK, result.stdout
@@ -537,10 +488,10 @@ def test_reference_shipped_graph(
 @pytest.mark.parametrize("fixture", fixture_params())
 def test_reference_fixture(
     validated: Callable[[Path | None], Run],
-    reference: Callable[[str | None], set[Result]],
+    reference: Callable[[Path | str | None], set[Result]],
     fixture: ShapeFixture,
 ) -> None:
-    expected = reference(fixture.path.read_text(encoding="utf-8"))
+    expected = reference(fixture.path)
     # The reference itself sees the fixture fail on its shape and focus node only.
     shape, constraint = expected_shape_of(fixture)
     assert {(r[0], r[1], r[4]) for r in expected} == {(f"<{fixture.focus}>", shape, constraint)}
@@ -599,7 +550,7 @@ PROBES = {
 def test_reference_probe(
     tmp_path: Path,
     validated: Callable[[Path | None], Run],
-    reference: Callable[[str | None], set[Result]],
+    reference: Callable[[Path | str | None], set[Result]],
     name: str,
 ) -> None:
     turtle = PROBES[name][0]
