@@ -712,7 +712,5 @@ def skolemise(
     for q in quads:
         subject, obj = fix(q.subject), fix(q.object)
         if keep is None or keep(q):
-            out.append(
-                ox.Quad(subject, q.predicate, obj, q.graph_name if graph is None else graph)
-            )
+            out.append(ox.Quad(subject, q.predicate, obj, q.graph_name if graph is None else graph))
     return out

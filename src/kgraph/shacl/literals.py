@@ -63,7 +63,6 @@ def canonical_forms(literals: Iterable[Any]) -> dict[Any, Any]:
 def exact_literals(quads: Iterable[Any]) -> ExactLiterals:
     """The :class:`ExactLiterals` of parsed quads (``pyoxigraph.parse`` output) once they are
     in a store: only the triples whose literal the store rewrites are kept."""
-    import pyoxigraph as ox
 
     triples = with_neighbours(quads)
     canonical = canonical_forms(q.object for q in triples)
