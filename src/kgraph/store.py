@@ -284,9 +284,16 @@ class Dataset:
 
         return SourceForms.of(self.source_literals())
 
-    def exact_quads(self, graphs: Sequence[str], forms: Any = None) -> Iterator[ox.Quad]:
+    def exact_quads(
+        self,
+        graphs: Sequence[str],
+        forms: Any = None,
+        *,
+        quads: Callable[[str], Iterable[ox.Quad]] | None = None,
+    ) -> Iterator[ox.Quad]:
         """:meth:`quads`, with each literal the store rewrote as the project's files write
-        it (``forms``: a :meth:`source_forms`, computed here when not given)."""
+        it (``forms``: a :meth:`source_forms`, computed here when not given; ``quads``: a
+        graph's quads as the store holds them, by default :meth:`quads`)."""
         import pyoxigraph as ox
 
         forms = self.source_forms() if forms is None else forms
@@ -317,7 +324,7 @@ class Dataset:
         for graph in graphs:
             yield from forms.restore(
                 graph,
-                self.quads([graph]),
+                self.quads([graph]) if quads is None else quads(graph),
                 asserted=derived_from if graph in self.inferred_graphs else None,
             )
 
