@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from servers import Loopback, QuietHandler
-from stores import OxigraphServer
 
 from kgraph.errors import ExitStatus
+from servers import Loopback, QuietHandler
+from stores import OxigraphServer
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 EX = "https://example.org/"
@@ -53,7 +53,7 @@ WRITTEN = [
     (EX + "a", EX + "price", lit("1.50", "decimal")),
     (EX + "a", EX + "plain", lit("12", "integer")),
     (EX + "b", EX + "count", lit("07", "short")),
-    (EX + "b", EX + "label", ox.Literal('x"^^<' + XSD + 'long>')),
+    (EX + "b", EX + "label", ox.Literal('x"^^<' + XSD + "long>")),
     (EX + "b", EX + "plain", lit("3", "integer")),
 ]
 
@@ -133,7 +133,9 @@ def test_export_infer_and_reason_copy_the_written_form(kgraph, exact: Path) -> N
     xsd:integer, nor the form of ex:plain 12 (the same value on another predicate)."""
     result = kgraph("reason", "--infer", "rdfs", "-f", "nt")
     assert result.exit_code == 0, result.stderr
-    amounts = {t.object for t in parsed(result.output_bytes, "nt") if t.predicate.value == EX + "amount"}
+    amounts = {
+        t.object for t in parsed(result.output_bytes, "nt") if t.predicate.value == EX + "amount"
+    }
     assert amounts == {lit("12", "long"), lit("07", "short"), lit("5", "int")}
     exported = kgraph("export", "-f", "nq", "--infer", "rdfs")
     assert exported.exit_code == 0, exported.stderr
@@ -238,3 +240,43 @@ def test_push_still_catches_a_value_the_store_changed(
     )
     assert f'"12"^^<{XSD}integer>' in pushed.stderr  # compared by value
     assert f'"13"^^<{XSD}integer>' in pushed.stderr
+
+
+# -- pySHACL sees blank nodes as blank nodes ----------------------------------------------------
+
+PREFIXES = """@prefix ex: <https://example.org/> .
+@prefix kg: <https://w3id.org/kgraph/ontology#> .
+@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+"""
+
+
+def test_pyshacl_reports_a_blank_node_that_must_be_an_iri(kgraph, project: Path) -> None:
+    """kg:about has sh:nodeKind sh:IRI; pySHACL was given the skolem IRI of `[]`."""
+    (project / "data" / "extra.ttl").write_text(PREFIXES + "kgd:claim-F01 kg:about [] .\n")
+    result = kgraph("validate", "--engine", "pyshacl")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "A claim must say what it is about" in result.stdout
+    assert "extra.ttl:" in result.stdout  # located in the file that wrote `[]`
+    assert "genid" in result.stdout  # named by the IRI the store gave it, as elsewhere
+
+
+def test_pyshacl_accepts_blank_nodes_where_blank_nodes_belong(
+    kgraph, project: Path, tmp_path: Path
+) -> None:
+    shapes = project / "ontology" / "shapes.ttl"
+    shapes.write_text(
+        shapes.read_text()
+        + PREFIXES
+        + "ex:BlankShape a sh:NodeShape ; sh:targetSubjectsOf ex:part ;\n"
+        "  sh:property [ sh:path ex:part ; sh:nodeKind sh:BlankNode ] .\n"
+    )
+    good = tmp_path / "good.ttl"
+    good.write_text(PREFIXES + "ex:s ex:part [ ex:size 1 ] .\n")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(PREFIXES + "ex:s ex:part ex:o .\n")
+    assert kgraph("add", "--engine", "pyshacl", "--dry-run", str(good)).exit_code == 0
+    assert kgraph("add", "--engine", "pyshacl", "--dry-run", str(bad)).exit_code == 1
+    (project / "data" / "parts.ttl").write_text(PREFIXES + "ex:t ex:part [ ex:size 2 ] .\n")
+    checked = kgraph("validate", "--engine", "pyshacl")
+    assert "ex:BlankShape" not in checked.stdout and "BlankShape" not in checked.stdout

@@ -652,9 +652,7 @@ def prepare(dataset: Dataset, *, graphs: Sequence[str], folder: str) -> list[Gra
         path = Path(folder) / f"{index}.nt"
         with open(path, "wb") as out:
             ox.serialize(triples(), out, format=ox.RdfFormat.N_TRIPLES)
-        files.append(
-            GraphFile(graph, str(path), seen["triples"], seen["blank"], seen["stored"])
-        )
+        files.append(GraphFile(graph, str(path), seen["triples"], seen["blank"], seen["stored"]))
     return files
 
 
