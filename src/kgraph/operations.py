@@ -327,7 +327,9 @@ class ReasonResult:
 def reason(dataset: Dataset, *, profile: str, syntax: RdfSyntax) -> ReasonResult:
     """``dataset`` holds the closure of ``profile`` (it was opened with it)."""
     graph = dataset.inferred_graphs[0] if dataset.inferred_graphs else None
-    triples = [q.triple for q in dataset.quads([graph])] if graph else []
+    # Literals as the files write them: a "12"^^xsd:long that rdfs:subPropertyOf copies
+    # stays an xsd:long (kgraph.exact), not the store's xsd:integer.
+    triples = [q.triple for q in dataset.exact_quads([graph])] if graph else []
     if syntax.quads and graph:
         import pyoxigraph as ox
 
@@ -354,10 +356,9 @@ def export(
     syntax = RdfSyntax.from_name(fmt.removesuffix(".gz"))
     graphs = dataset.asserted_graphs() + dataset.inferred_graphs
     phase(Phase.EXPORT)
-    if syntax.quads:
-        items: Any = dataset.quads(graphs)
-    else:
-        items = (q.triple for q in dataset.quads(graphs))
+    # Each literal as the project's files write it, not in the store's canonical form.
+    quads = dataset.exact_quads(graphs)
+    items: Any = quads if syntax.quads else (q.triple for q in quads)
     if target is None:
         data = serialize(items, syntax, prefixes=_prefixes(syntax))
         return gzip.compress(data, mtime=0) if compress else data

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError
 from kgraph.limits import fork_map
-from kgraph.namespaces import RDF, RDFS, SH
+from kgraph.namespaces import RDF, RDFS, SH, SKOLEM
 from kgraph.shacl.index import ReadPath, ShapeIndex
 from kgraph.shacl.model import Finding, Report, ValidationMode
 from kgraph.shacl.sparql import evaluate
@@ -306,11 +306,26 @@ def _run(quads: list[Any], shapes: ShapeIndex, focus: Sequence[Any] | None) -> l
     shapes (``sh:qualifiedValueShape``, ``sh:node``) are checked on, and so drops every
     literal, and with it the check for an English label.
     """
+    import dataclasses
+
     import pyoxigraph as ox
 
     from kgraph.convert import graph_of
 
-    findings = _pyshacl(graph_of(quads), shapes)
+    # pySHACL sees kgraph's skolem IRIs as the blank nodes they were in the source
+    # (`kg:about []` is no sh:IRI), and its findings name them by those IRIs again, which
+    # is what the report locates and what the other runs of a batch compare.
+    blank, named = _unskolemised(quads)
+    findings = _pyshacl(graph_of(blank), shapes)
+    if named:
+        findings = [
+            dataclasses.replace(
+                f,
+                focus=named.get(f.focus, f.focus),
+                value=None if f.value is None else named.get(f.value, f.value),
+            )
+            for f in findings
+        ]
     if focus is not None:
         wanted = {str(n) for n in focus}
         findings = [f for f in findings if f.focus in wanted]
@@ -321,6 +336,34 @@ def _run(quads: list[Any], shapes: ShapeIndex, focus: Sequence[Any] | None) -> l
         findings += evaluate(store, shapes.sparql, nodes)
     findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or "", f.constraint or ""))
     return findings
+
+
+def _unskolemised(quads: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """The quads with each IRI of kgraph's skolem namespace as a blank node, and each such
+    blank node's N-Triples form -> its IRI's."""
+    import pyoxigraph as ox
+
+    labels: dict[Any, Any] = {}
+    named: dict[str, str] = {}
+
+    def blank(term: Any) -> Any:
+        if not isinstance(term, ox.NamedNode) or not term.value.startswith(SKOLEM):
+            return term
+        node = labels.get(term)
+        if node is None:
+            node = labels[term] = ox.BlankNode(f"sk{len(labels)}")
+            named[str(node)] = str(term)
+        return node
+
+    out = []
+    for q in quads:
+        subject, obj = blank(q.subject), blank(q.object)
+        out.append(
+            q
+            if subject is q.subject and obj is q.object
+            else ox.Quad(subject, q.predicate, obj, q.graph_name)
+        )
+    return out, named
 
 
 def _pyshacl(graph: Any, shapes: ShapeIndex) -> list[Finding]:

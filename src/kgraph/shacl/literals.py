@@ -63,9 +63,8 @@ def canonical_forms(literals: Iterable[Any]) -> dict[Any, Any]:
 def exact_literals(quads: Iterable[Any]) -> ExactLiterals:
     """The :class:`ExactLiterals` of parsed quads (``pyoxigraph.parse`` output) once they are
     in a store: only the triples whose literal the store rewrites are kept."""
-    import pyoxigraph as ox
 
-    triples = [q for q in quads if isinstance(q.object, ox.Literal) and may_be_rewritten(q.object)]
+    triples = with_neighbours(quads)
     canonical = canonical_forms(q.object for q in triples)
     grouped: dict[Key, list[Any]] = {}
     rewritten: set[Key] = set()
@@ -81,6 +80,20 @@ def exact_literals(quads: Iterable[Any]) -> ExactLiterals:
     return ExactLiterals(by_triple, by_object)
 
 
+def with_neighbours(quads: Iterable[Any]) -> list[Any]:
+    """The quads whose literal the store may rewrite, and the literal quads with the same
+    subject and predicate (``true`` beside ``"1"^^xsd:boolean``: the store holds them as
+    one triple, whose source forms are both)."""
+    import pyoxigraph as ox
+
+    literal = [q for q in quads if isinstance(q.object, ox.Literal)]
+    kept = [q for q in literal if may_be_rewritten(q.object)]
+    pairs = {(q.subject, q.predicate) for q in kept}
+    if not pairs:
+        return []
+    return [q for q in literal if (q.subject, q.predicate) in pairs]
+
+
 _CANONICAL = {
     XSD + "integer": re.compile(r"0|-?[1-9][0-9]*"),
     XSD + "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}Z?"),
@@ -94,11 +107,17 @@ def may_be_rewritten(literal: Any) -> bool:
     """False for the forms the store is known to keep as they are (most literals of a
     project: strings, dates, plain integers), so that only the rest is put through a store
     to see (``canonical_forms`` costs a store insert per literal)."""
-    datatype = literal.datatype.value
-    if literal.language or datatype in _KEPT:
+    if literal.language:
+        return False
+    return may_be_rewritten_text(literal.value, literal.datatype.value)
+
+
+def may_be_rewritten_text(lexical: str, datatype: str) -> bool:
+    """:func:`may_be_rewritten` of a typed literal given by its lexical form and datatype."""
+    if datatype in _KEPT:
         return False
     form = _CANONICAL.get(datatype)
-    return form is None or form.fullmatch(literal.value) is None
+    return form is None or form.fullmatch(lexical) is None
 
 
 # -- the literal-level components, judged in Python on one literal ---------------------------
