@@ -82,17 +82,11 @@ class LoadedInput:
     """Its triples whose literal the store may rewrite, as parsed (``validate`` judges them)."""
 
 
-def load_inputs(
-    dataset: Dataset,
-    files: Sequence[str],
-    limits: Limits,
-    *,
-    syntax: RdfSyntax | None = None,
-    base_iri: str | None = None,
+def admit_inputs(
+    dataset: Dataset, read: Sequence[tuple[LoadedInput, list[Any]]]
 ) -> list[LoadedInput]:
-    """Parse files strictly (skolemising blank nodes), refuse them at the closed door
-    (:mod:`kgraph.closed`), and add each as a graph of its own."""
-    read = read_inputs(files, limits, syntax=syntax, base_iri=base_iri)
+    """Refuse inputs already read (:func:`read_inputs`) at the closed door
+    (:mod:`kgraph.closed`), then add each as a graph of its own."""
     parts = [
         closed_part(item.name, quads, item.data, item.syntax, item.base_iri, item.skolem)
         for item, quads in read
@@ -229,11 +223,14 @@ def validate(
 
     shapes = project.shapes()
     phase(Phase.LOAD)
+    # The files are read and parsed before the graph is loaded: a malformed file is refused
+    # at once, not after a load that may take minutes.
+    read = read_inputs(files, project.limits, syntax=syntax, base_iri=base_iri)
     # The files join the graph as graphs of their own: in memory, never in an on-disk store.
     dataset = Dataset.open(
         project.layout, limits=project.limits, store_dir=None if files else project.store
     )
-    inputs = load_inputs(dataset, files, project.limits, syntax=syntax, base_iri=base_iri)
+    inputs = admit_inputs(dataset, read)
     if infer != "none":
         phase(Phase.REASON)
         materialise(dataset, infer)
