@@ -137,7 +137,7 @@ def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
     from kgraph.names import NameIndex
 
     ontology = [s.graph for s in dataset.sources if s.relative.startswith("ontology/")]
-    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.from_store(dataset.store))
+    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.for_dataset(dataset))
 
 
 # -- validation -----------------------------------------------------------------------------
