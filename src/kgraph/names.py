@@ -313,7 +313,7 @@ class NameIndex:
         if iri is not None:
             if self.describes(iri) and fits(iri):
                 return iri
-            return self._unknown_iri(text, iri, fits, what)
+            return self._unknown_iri(text, iri, fits, what, within)
         key = normal(text)
         matches = sorted(i for i in self.named(key) if fits(i))
         if len(matches) == 1:
@@ -325,10 +325,73 @@ class NameIndex:
                 "write one of these IRIs instead",
                 candidates=listed,
             )
-        near = self.nearest(text, fits)
+        near = self.nearest(text, self._members(within, fits))
         hint = f"; nearest: {', '.join(map(str, near))}" if near else ""
         kind = f" {what}" if what else ""
         raise UnknownName(f"no{kind} is named {text!r}{hint}", suggestions=near)
+
+    def instances(self, cls: str) -> set[str]:
+        """Every IRI typed with ``cls`` or one of its subclasses (in the store or added)."""
+        import pyoxigraph as ox
+
+        classes = {cls}
+        if self.store is not None:
+            todo = [cls]
+            subclass = ox.NamedNode(RDFS + "subClassOf")
+            while todo:
+                for quad in self.store.quads_for_pattern(None, subclass, ox.NamedNode(todo.pop())):
+                    if isinstance(quad.subject, ox.NamedNode) and quad.subject.value not in classes:
+                        classes.add(quad.subject.value)
+                        todo.append(quad.subject.value)
+        found = {i for i, types in self.declared_types.items() if types & classes}
+        if self.store is not None:
+            a = ox.NamedNode(RDF + "type")
+            for c in classes:
+                for quad in self.store.quads_for_pattern(None, a, ox.NamedNode(c)):
+                    if isinstance(quad.subject, ox.NamedNode):
+                        found.add(quad.subject.value)
+        return found
+
+    def examples(self, cls: str, n: int = MAX_SUGGESTIONS) -> tuple[Candidate, ...]:
+        """A few named instances of ``cls`` (the first by label), to show what it takes."""
+        named = sorted(
+            (self.label(i).casefold(), i) for i in self.instances(cls) if i.startswith((KG, KGD))
+        )
+        return tuple(Candidate(i, self.label(i)) for _, i in named[:n])
+
+    def elsewhere(self, text: str) -> str | None:
+        """What ``text`` is or names, whatever its kind ("it names kgd:X (X), a person";
+        for an IRI "it is a person"), or None."""
+        iri = _as_iri(text.strip())
+        if iri is not None:
+            kinds = self._kinds(iri) if self.describes(iri) else ""
+            return f"it is {kinds}" if kinds else None
+        shown = []
+        for i in sorted(self.named(normal(text)))[:MAX_SUGGESTIONS]:
+            kinds = self._kinds(i)
+            shown.append(f"{Candidate(i, self.label(i))}" + (f", {kinds}" if kinds else ""))
+        return "it names " + "; ".join(shown) if shown else None
+
+    def _kinds(self, iri: str) -> str:
+        types = sorted(t for t in self.types(iri) if t.startswith(KG))
+        return _with_article(self.kind_word(types[0])) if types else ""
+
+    def kind_word(self, cls: str) -> str:
+        """How a class is named in a sentence: its label in lower case ("stance"), or its
+        local name spelt out ("agent" for prov:Agent, which has no label here)."""
+        label = self.label(cls)
+        if label == shorten(cls):
+            local = re.split(r"[#/:]", cls)[-1]
+            label = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local)
+        return label.lower()
+
+    def _members(self, within: str | None, fits: Any) -> Any:
+        """``fits`` for every name of the index, cheap: with a class, its instances once
+        (checking the class of each of 120k names at 1M triples would take seconds)."""
+        if within is None:
+            return fits
+        members = self.instances(within)
+        return lambda iri: iri in members and fits(iri)
 
     def nearest(self, text: str, fits: Any = None) -> tuple[Candidate, ...]:
         """At most three names close to ``text`` (difflib's ratio on normal forms)."""
@@ -345,19 +408,24 @@ class NameIndex:
                     found.append(Candidate(iri, self.label(iri)))
         return tuple(found[:MAX_SUGGESTIONS])
 
-    def _unknown_iri(self, text: str, iri: str, fits: Any, what: str) -> str:
+    def _unknown_iri(
+        self, text: str, iri: str, fits: Any, what: str, within: str | None = None
+    ) -> str:
         # Outside our namespaces (schema:Female, time:Monday): the store is the judge.
         outside = not iri.startswith((KGD, KG))
         if outside and self.store is not None and fits(iri) and _mentioned(self.store, iri):
             return iri
         # Compare local names: the shared namespace would make every IRI look close.
-        known = {_local(i): i for i in self.known() if fits(i)}
+        members = self._members(within, fits)
+        known = {_local(i): i for i in self.known() if members(i)}
         close = difflib.get_close_matches(_local(iri), list(known), n=MAX_SUGGESTIONS, cutoff=0.6)
         near = tuple(Candidate(known[c], self.label(known[c])) for c in close)
         hint = f"; nearest: {', '.join(map(str, near))}" if near else ""
         kind = f" {what}" if what else ""
         if self.describes(iri):
-            raise UnknownName(f"{text} is not a{kind} of the expected kind{hint}", suggestions=near)
+            shown = f"{text} ({self.label(iri)})" if iri in self.display or self.store else text
+            article = f" {_with_article(what)}" if what else " of the expected kind"
+            raise UnknownName(f"{shown} is not{article}{hint}", suggestions=near)
         raise UnknownName(f"{text} is not a known{kind}{hint}", suggestions=near)
 
     def _filter(self, within: str | None, subclass_of: str | None) -> Any:
@@ -458,6 +526,10 @@ def _best_label(store: Any, iri: str) -> tuple[int, str] | None:
                 if best is None or rank < best[0]:
                     best = (rank, quad.object.value)
     return best
+
+
+def _with_article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _as_iri(text: str) -> str | None:

@@ -62,7 +62,9 @@ def run_query(
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = open_dataset(ctx, infer=infer)
-    bound = resolve_names(bound, dataset.store)
+    from kgraph.names import NameIndex
+
+    bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)
