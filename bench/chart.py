@@ -87,8 +87,16 @@ def panels(rows: list[Row]) -> list[tuple[str, list[Series]]]:
         (
             "Add 100 triples (validated)",
             [
-                s("kgraph --store", True, _points(rows, "add", "kgraph", "CLI --store")),
-                s("kgraph in memory", True, _points(rows, "add", "kgraph", "CLI")),
+                s(
+                    "kgraph --store",
+                    True,
+                    _points(rows, "add", "kgraph", "CLI --store", item="add 100 triples"),
+                ),
+                s(
+                    "kgraph in memory",
+                    True,
+                    _points(rows, "add", "kgraph", "CLI", item="add 100 triples"),
+                ),
                 s(
                     "pySHACL, merged graph",
                     False,

@@ -3,8 +3,9 @@ with a synthetic data file added.
 
 ``bench/cache/syn-<size>-s<seed>/`` holds ``ontology/`` and ``queries/`` copied from the
 repository, the curated ``data/*.ttl`` (so the canned queries' examples find their
-answers), and ``data/synthetic.nt``. The 100-triple batch and the generator's summary sit
-at the project root, outside ``data/``, so they are not part of the graph. The synthetic
+answers), and ``data/synthetic.nt``. The 100-triple batch, the claim sheet (the shipped
+``data/article2.yaml``, see :func:`sheet`) and the generator's summary sit at the project
+root, outside ``data/``, so they are not part of the graph. The synthetic
 file is regenerated only when its size, seed or the generator version changes; everything
 else is copied afresh on every run, so the project always follows the repository.
 """
@@ -35,6 +36,10 @@ class BenchProject:
     @property
     def batch(self) -> Path:
         return self.root / "batch.nt"
+
+    @property
+    def sheet(self) -> Path:
+        return self.root / "sheet.yaml"
 
     @property
     def shapes(self) -> Path:
@@ -79,6 +84,26 @@ def copy_project(source: Path, target: Path, *, curated: bool = True) -> None:
             shutil.copy2(path, data / path.name)
 
 
+SHEET_NAMES = {
+    "role: spokesperson": "role: kgd:role-spokesperson",
+    "unit: soldier": "unit: kgd:unit-soldier",
+}
+"""Names of the shipped sheet that the synthetic world gives to a second thing too
+(kgd:syn-role-spokesperson, a unit labelled "soldier"): written as the IRIs they name in
+the shipped graph, as a user would be told to by the ambiguity error."""
+
+
+def sheet(path: Path, source: Path) -> None:
+    """The shipped second article's claim sheet (55 names to resolve, 195 triples), to add
+    to the synthetic graph, which does not hold it (only ``data/*.ttl`` is copied)."""
+    text = (source / "data" / "article2.yaml").read_text(encoding="utf-8")
+    for name, iri in SHEET_NAMES.items():
+        if name not in text:
+            raise ValueError(f"data/article2.yaml no longer says {name!r}: update SHEET_NAMES")
+        text = text.replace(name, iri)
+    path.write_text(text, encoding="utf-8")
+
+
 def build(size: int, seed: int, *, cache: Path = CACHE, source: Path = REPO) -> BenchProject:
     root = cache / f"syn-{size}-s{seed}"
     root.mkdir(parents=True, exist_ok=True)
@@ -97,6 +122,7 @@ def build(size: int, seed: int, *, cache: Path = CACHE, source: Path = REPO) -> 
         write_summary(root / "synthetic.json", summary)
     assert summary is not None
     batch(root / "batch.nt", summary)
+    sheet(root / "sheet.yaml", source)
     store = root.parent / f"{root.name}.store"
     if store.exists():
         shutil.rmtree(store)

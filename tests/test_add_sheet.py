@@ -250,6 +250,7 @@ def test_a_stance_parameter_takes_its_label(kgraph) -> None:
             "claims-by-stance",
             "stance",
             "kg:Speculatd",
+            "parameter stance takes a stance (kg:Stance); "
             "kg:Speculatd is not a known stance; nearest: kg:Speculated (speculated)",
         ),
     ],
@@ -275,7 +276,7 @@ def test_an_ambiguous_name_parameter_lists_the_candidates(kgraph, project: Path)
     run = kgraph("query", "about-entity", "-p", "entity", "Choe Son Hui")
     assert run.exit_code == 2
     assert run.stderr == (
-        "Error: 'Choe Son Hui' names 2 things: kgd:ChoeSonHui (Choe Son Hui), "
+        "Error: parameter entity: 'Choe Son Hui' names 2 things: kgd:ChoeSonHui (Choe Son Hui), "
         "kgd:ChoeSonHui2 (Choe Son-hui); write one of these IRIs instead\n"
     )
 

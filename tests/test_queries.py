@@ -217,7 +217,10 @@ def test_unknown_stance_is_exit_2_with_the_nearest_not_an_empty_answer(
     result = run_in("query", "claims-by-stance", "-p", "stance", "kg:NoSuchStance", "-f", "tsv")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("Error: kg:NoSuchStance is not a known stance; nearest: ")
+    assert result.stderr.startswith(
+        "Error: parameter stance takes a stance (kg:Stance); "
+        "kg:NoSuchStance is not a known stance; e.g. "
+    )
 
 
 def test_bad_date_param_is_refused_with_exit_2(run_in: Callable[..., Run]) -> None:

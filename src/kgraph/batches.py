@@ -307,7 +307,7 @@ def _compile_sheet(dataset: Dataset, item: Input, limits: Limits) -> Any:
     from kgraph.names import NameIndex
     from kgraph.sheets import compile_sheet
 
-    index = NameIndex.from_store(dataset.store)
+    index = NameIndex.for_dataset(dataset)
     return compile_sheet(item.data, name=item.name, index=index, limits=limits)
 
 

@@ -318,7 +318,7 @@ def _nearest_entity(iri: str, names: NameIndex | None) -> str | None:
     if names is None:
         return None
     local = iri[len(KGD) :]
-    known = {i[len(KGD) :]: i for i in names.display if i.startswith(KGD)}
+    known = {i[len(KGD) :]: i for i in names.known() if i.startswith(KGD)}
     close = difflib.get_close_matches(local, list(known), n=1, cutoff=0.6)
     return shorten(known[close[0]]) if close else None
 

@@ -60,7 +60,9 @@ def run_query(
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = project.dataset(infer=infer)
-    bound = resolve_names(bound, dataset.store)
+    from kgraph.names import NameIndex
+
+    bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)
@@ -149,7 +151,7 @@ def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
     from kgraph.names import NameIndex
 
     ontology = [s.graph for s in dataset.sources if s.relative.startswith("ontology/")]
-    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.from_store(dataset.store))
+    refuse(parts, dataset.store, ontology, names=lambda: NameIndex.for_dataset(dataset))
 
 
 # -- validation -----------------------------------------------------------------------------

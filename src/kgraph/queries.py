@@ -39,6 +39,8 @@ class Param:
     required: bool = False
     example: str | None = None
     description: str = ""
+    kind: str | None = None
+    """For an ``iri`` parameter, the class its value must be an instance of (an IRI)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,16 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
         if ptype not in PARAM_TYPES:
             raise error(f"parameter {pname!r} has unknown type {ptype!r}", "params")
         example = spec.get("example")
+        kind = spec.get("kind")
+        if kind is not None:
+            kind_iri = expand(str(kind))
+            if ptype != "iri" or not isinstance(kind, str) or ":" not in kind_iri:
+                raise error(
+                    f"parameter {pname!r}: kind must be a class (e.g. kg:Stance) of an iri "
+                    "parameter",
+                    "params",
+                )
+            kind = kind_iri
         params.append(
             Param(
                 name=str(pname),
@@ -176,6 +188,7 @@ def from_text(text: str, *, name: str, path: Path | None = None) -> CannedQuery:
                 required=bool(spec.get("required", False)),
                 example=None if example is None else str(example),
                 description=str(spec.get("description", "")),
+                kind=kind,
             )
         )
     lists = {}
@@ -363,33 +376,68 @@ def _is_name(value: str) -> bool:
     return not sep or " " in prefix or (prefix not in PREFIXES and not local.startswith("//"))
 
 
-def resolve_names(bound: Bound, store: Any) -> dict[str, Any]:
+def resolve_names(
+    bound: Bound, store: Any, query: CannedQuery | None = None, *, index: Any = None
+) -> dict[str, Any]:
     """``bound`` with each :class:`Name` resolved to the IRI it names in ``store``, and each
-    IRI of the project's namespaces checked to be in it: an unknown or ambiguous name, or a
-    misspelled IRI, is an error with the nearest names, never a silent empty answer."""
+    IRI of the project's namespaces checked to be in it, and of the parameter's declared
+    kind (``kind:`` in the header): an unknown or ambiguous name, a misspelled IRI or one
+    of the wrong kind is an error with the nearest names, never a silent empty answer."""
     import pyoxigraph as ox
 
     from kgraph.names import NameIndex
     from kgraph.namespaces import KG, KGD
 
-    index: NameIndex | None = None
     resolved: dict[str, Any] = {}
     for name, value in bound.items():
+        param = query.param(name) if query is not None else None
+        kind = param.kind if param is not None else None
         text = None
         if isinstance(value, Name):
             text = value.text
-        elif (
-            isinstance(value, ox.NamedNode)
-            and value.value.startswith((KGD, KG))
-            and next(store.quads_for_pattern(value, None, None), None) is None
+        elif isinstance(value, ox.NamedNode) and (
+            kind is not None
+            or (
+                value.value.startswith((KGD, KG))
+                and next(store.quads_for_pattern(value, None, None), None) is None
+            )
         ):
             text = shorten(value.value)  # nothing describes it: find what was meant
         if text is None:
             resolved[name] = value
             continue
         index = index or NameIndex.from_store(store)
-        resolved[name] = ox.NamedNode(index.resolve(text, what=name))
+        resolved[name] = ox.NamedNode(_resolve_param(index, text, name, kind))
     return resolved
+
+
+def _resolve_param(index: Any, text: str, name: str, kind: str | None) -> str:
+    """The IRI ``text`` names for parameter ``name``; errors say what the parameter takes."""
+    from kgraph.names import AmbiguousName, UnknownName
+
+    if kind is None:
+        try:
+            return str(index.resolve(text, what=name))
+        except AmbiguousName as err:
+            raise UsageError(f"parameter {name}: {err.message}") from err
+    what = index.kind_word(kind)
+    try:
+        return str(index.resolve(text, within=kind, what=what))
+    except AmbiguousName as err:
+        raise UsageError(f"parameter {name}: {err.message}") from err
+    except UnknownName as err:
+        takes = f"parameter {name} takes {_article(what)} {what} ({shorten(kind)})"
+        if err.suggestions:
+            raise UsageError(f"{takes}; {err.message}") from err
+        examples = index.examples(kind)
+        other = index.elsewhere(text)
+        said = f"{err.message}" + (f" ({other})" if other else "")
+        hint = f"; e.g. {', '.join(map(str, examples))}" if examples else ""
+        raise UsageError(f"{takes}; {said}{hint}") from err
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def with_values(text: str, bound: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -204,10 +205,38 @@ def compile_sheet(
     if len(text) > limits.max_input_bytes:
         raise LimitError("the sheet is larger than the input limit; raise it with --max-input")
     root = compose(text, name=name, max_depth=limits.max_depth)
+    # Every short text of the sheet may be a name: looked up in one pass over the labels,
+    # not one per name (texts that are not names cost nothing more than a wider filter).
+    index.prefetch([*_short_texts(root), *_DEFAULT_STANCES])
     compiled = _Compiler(name, index).run(root)
     if len(compiled.quads) > limits.max_triples:
         raise LimitError(f"the sheet makes more than {limits.max_triples} triples", path=name)
     return compiled
+
+
+def _short_texts(node: Node) -> Iterator[str]:
+    """The keys and scalar values of the sheet short enough to be names (and the cells of a
+    CSV block of claims)."""
+    if isinstance(node.value, str):
+        if len(node.value) <= _NAME_LENGTH:
+            yield node.value
+        elif node.literal:
+            for row in csv.reader(io.StringIO(node.value)):
+                for cell in row:
+                    yield from (v.strip() for v in cell.split(";") if len(v) <= _NAME_LENGTH)
+    elif isinstance(node.value, list):
+        for item in node.value:
+            yield from _short_texts(item)
+    else:
+        for key, value in node.value.items():
+            if len(key) <= _NAME_LENGTH:
+                yield key
+            yield from _short_texts(value)
+
+
+_NAME_LENGTH = 120
+_DEFAULT_STANCES = ("stated", "quoted")
+"""Stances a claim gets when it names none (resolved by label like the others)."""
 
 
 # -- reading YAML with lines ------------------------------------------------------------------
@@ -412,8 +441,8 @@ class _Compiler:
             if "class" not in spec:
                 self.fail(f"new {label!r} needs its class (class: Person, City, ...)", line)
             cls = self.klass(spec["class"])
-            if normal(label) in self.index.by_key:
-                known = sorted(self.index.by_key[normal(label)])
+            known = sorted(self.index.named(normal(label)))
+            if known:
                 self.fail(
                     f"{label!r} is already in the graph ({', '.join(_curie(i) for i in known)}); "
                     "use the name without declaring it new",
