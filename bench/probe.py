@@ -490,13 +490,11 @@ def validate_compiled(root: str, batch: str) -> dict[str, Any]:
     (the nodes it affects, with and without it), the batch parsed untimed."""
     import pyoxigraph as ox
 
-    from kgraph.operations import Context, load_shape_index
     from kgraph.shacl import run
     from kgraph.store import parse, read_input
 
     project = _project(root)
-    ctx = Context(project.layout, project.limits, None)
-    shapes = load_shape_index(ctx)
+    shapes = project.shapes()
     start = time.perf_counter()
     dataset = project.dataset()
     load_s = time.perf_counter() - start
