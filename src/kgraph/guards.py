@@ -16,13 +16,16 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kgraph.errors import InputError, KGraphError, LimitError, RefusedError
 from kgraph.formats import RdfSyntax
 from kgraph.namespaces import PREFIXES
 from kgraph.sparql import ParsedQuery, SparqlDepthError, SparqlSyntaxError
 from kgraph.sparql import parse as parse_sparql
+
+if TYPE_CHECKING:
+    from kgraph.guardcache import RdflibVerdicts
 
 E = TypeVar("E", bound=KGraphError)
 
@@ -52,6 +55,7 @@ def check_query(
     source: str = "query",
     prefixes: Mapping[str, str] | None = PREFIXES,
     rdflib: bool = False,
+    rdflib_verdicts: RdflibVerdicts | None = None,
 ) -> QueryShape:
     """Refuse updates, SERVICE, and FROM graphs outside the dataset; bound the nesting.
 
@@ -67,7 +71,9 @@ def check_query(
     escapes expanded first, as rdflib (the engine of the shapes' SPARQL) and the SPARQL 1.1
     text (§19.2) do before they parse anything: ``\\u0053ERVICE`` is a SERVICE to rdflib,
     and ``"\\u0022"`` ends a string there. With ``rdflib``, rdflib's own parser reads the
-    text as well, and a SERVICE or FROM in its parse tree is refused.
+    text as well, and a SERVICE or FROM in its parse tree is refused; ``rdflib_verdicts``
+    remembers the texts rdflib accepted (:mod:`kgraph.guardcache`), so that the same text
+    is not parsed by rdflib again. kgraph's own parse and refusals run every time.
     """
     undecodable = _SURROGATE.search(text)
     if undecodable is not None:
@@ -92,12 +98,18 @@ def check_query(
         raise unparsed
     if rdflib:
         # Text bound for rdflib need not parse as Oxigraph reads it: rdflib's parser decides.
-        try:
-            form = _check_in_rdflib(text, source)
-        except InputError:
-            if parsed is None:
-                raise unparsed from None
-            raise
+        known = rdflib_verdicts.form(text) if rdflib_verdicts is not None else None
+        if known is not None:
+            form = known
+        else:
+            try:
+                form = _check_in_rdflib(text, source)
+            except InputError:
+                if parsed is None:
+                    raise unparsed from None
+                raise
+            if rdflib_verdicts is not None:
+                rdflib_verdicts.remember(text, form)
     if parsed is not None:
         form = parsed.form
     if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):

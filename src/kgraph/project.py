@@ -330,14 +330,21 @@ class Project:
 
     def shapes(self) -> ShapeIndex:
         """The project's shapes file, read within the limits, parsed and analysed, in this
-        process."""
+        process. With an on-disk store, rdflib's verdicts on the shapes' SPARQL are
+        remembered in it (:mod:`kgraph.guardcache`)."""
         from kgraph.fsutil import read_regular
+        from kgraph.guardcache import RdflibVerdicts
         from kgraph.shacl.index import load_shapes
 
         path = self._layout.shapes_path
         name = self._layout.display(path)
         data = read_regular(path, limit=self._limits.max_input_bytes, name=name)
-        return load_shapes(data, name=name, max_depth=self._limits.max_depth)
+        return load_shapes(
+            data,
+            name=name,
+            max_depth=self._limits.max_depth,
+            verdicts=RdflibVerdicts.beside_store(self._store),
+        )
 
     # -- the write path ------------------------------------------------------------------
 

@@ -112,9 +112,9 @@ _BASE = (
     "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
 )  # PN_CHARS_BASE; spargebra 0.5 stops at U+FFFD
-_U = _BASE + "_"
-_CHARS = _U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
-_VARNAME = f"[{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*+"
+_BASE_ASCII = "A-Za-z"
+"""The ASCII members of PN_CHARS_BASE (the classes' other members are all non-ASCII)."""
+_CHARS_EXTRA = "\u00b7\u0300-\u036f\u203f-\u2040"
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
 _HEX4 = "[0-9A-Fa-f]{4}"
 _UCHAR = rf"\\u{_HEX4}|\\U[0-9A-Fa-f]{{8}}"
@@ -142,13 +142,7 @@ TOKEN = re.compile(
 
 _SPACE = re.compile(r"(?:[ \t\n\r]|#[^\r\n]*+)*+")
 _WS = re.compile(r"[ \t\n\r]*+")
-_VAR = re.compile(f"[?$]({_VARNAME})")
-_PNAME_NS = re.compile(f"((?:[{_BASE}][{_CHARS}]*+(?>\\.++[{_CHARS}]++)*+)?+):")
-_PN_LOCAL = re.compile(
-    f"(?>[{_U}:0-9]|{_PLX})(?>[{_CHARS}:]|{_PLX})*+(?>\\.++(?>[{_CHARS}:]|{_PLX})++)?+"
-)
 _IRIREF = re.compile(f'<((?>[^<>"{{}}|^`\\\\\x00-\x20]|{_UCHAR})*+)>')
-_BLANK = re.compile(f"_:[{_U}0-9][{_CHARS}]*+(?>\\.++[{_CHARS}]++)*+")
 _STRINGS = (
     re.compile(f"'''(?>(?>''|')?+(?>[^'\\\\]|{_ECHAR}|{_UCHAR}))*+'''"),
     re.compile(f'"""(?>(?>""|")?+(?>[^"\\\\]|{_ECHAR}|{_UCHAR}))*+"""'),
@@ -162,9 +156,51 @@ _NUMBERS = (
     re.compile(r"[0-9]++"),
 )
 _INTEGER = _NUMBERS[2]
-_NOT_VAR_START = re.compile(f"[0-9{_U}]")
 _ESCAPE = re.compile(rf"\\u({_HEX4})|\\U([0-9A-Fa-f]{{8}})")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The token patterns built on PN_CHARS_BASE: variables, prefixed names, blank nodes."""
+
+    var: re.Pattern[str]
+    pname_ns: re.Pattern[str]
+    pn_local: re.Pattern[str]
+    blank: re.Pattern[str]
+    not_var_start: re.Pattern[str]
+
+    @classmethod
+    def build(cls, base: str, extra: str) -> _Names:
+        u = base + "_"
+        chars = u + r"\-0-9" + extra
+        varname = f"[{u}0-9][{u}0-9{extra}]*+"
+        return cls(
+            var=re.compile(f"[?$]({varname})"),
+            pname_ns=re.compile(f"((?:[{base}][{chars}]*+(?>\\.++[{chars}]++)*+)?+):"),
+            pn_local=re.compile(
+                f"(?>[{u}:0-9]|{_PLX})(?>[{chars}:]|{_PLX})*+(?>\\.++(?>[{chars}:]|{_PLX})++)?+"
+            ),
+            blank=re.compile(f"_:[{u}0-9][{chars}]*+(?>\\.++[{chars}]++)*+"),
+            not_var_start=re.compile(f"[0-9{u}]"),
+        )
+
+
+# Compiling the full classes costs about 0.1 s of CPU (re builds a 64K-entry map for
+# each of their ranges), paid by every command that checks a query. A text that is all
+# ASCII can only match the classes' ASCII members, so it is read with patterns that hold
+# just those, exactly; the full patterns are compiled the first time a text needs them.
+_ASCII_NAMES = _Names.build(_BASE_ASCII, "")
+_unicode_names: list[_Names] = []
+
+
+def _names_for(text: str) -> _Names:
+    if text.isascii():
+        return _ASCII_NAMES
+    if not _unicode_names:
+        _unicode_names.append(_Names.build(_BASE, _CHARS_EXTRA))
+    return _unicode_names[0]
+
 
 # One-argument built-ins and the argument counts of the others, in spargebra's order
 # (``LIST`` is an ExpressionList glued to the keyword, ``NIL`` an empty argument list).
@@ -247,6 +283,7 @@ class _Parser:
         self.events: list[_Event] = []
         self.memo: dict[tuple[str, int], tuple[int, tuple[_Event, ...]]] = {}
         self.projection = 0
+        self.names = _names_for(text)
 
     # -- result ---------------------------------------------------------------------------
 
@@ -433,7 +470,7 @@ class _Parser:
         if p < 0:
             return -1
         p = self.sp(p)
-        ns = _PNAME_NS.match(self.text, p)
+        ns = self.names.pname_ns.match(self.text, p)
         if not ns:
             return self.fail(p)
         p = self.sp(ns.end())
@@ -1156,7 +1193,11 @@ class _Parser:
         p = self.sp(p)
         if p < self.n and self.text[p] in "*+":
             return p + 1
-        if p < self.n and self.text[p] == "?" and not _NOT_VAR_START.match(self.text, p + 1):
+        if (
+            p < self.n
+            and self.text[p] == "?"
+            and not self.names.not_var_start.match(self.text, p + 1)
+        ):
             return p + 1
         return p
 
@@ -1305,7 +1346,7 @@ class _Parser:
         return self.first(p, self.var, self.iri)
 
     def var(self, p: int) -> int:
-        match = _VAR.match(self.text, p)
+        match = self.names.var.match(self.text, p)
         if not match:
             return self.fail(p)
         if match.group(1) == "this":
@@ -1593,7 +1634,7 @@ class _Parser:
         return self.first(p, lambda q: self.lit(q, "true"), lambda q: self.lit(q, "false"))
 
     def blank_node(self, p: int) -> int:
-        match = _BLANK.match(self.text, p)
+        match = self.names.blank.match(self.text, p)
         if match:
             return match.end()
         q = self.lit(p, "[")
@@ -1608,14 +1649,14 @@ class _Parser:
         if match:
             self.last_iri = self.resolve(match.group(1))
             return match.end()
-        ns = _PNAME_NS.match(self.text, p)
+        ns = self.names.pname_ns.match(self.text, p)
         if not ns:
             return self.fail(p)
         prefix = ns.group(1)
         if prefix not in self.prefixes and not self.any_prefix:
             return self.fail(ns.end())  # spargebra: "Prefix not found"
         namespace = self.prefixes.get(prefix, "")
-        local = _PN_LOCAL.match(self.text, ns.end())
+        local = self.names.pn_local.match(self.text, ns.end())
         end = local.end() if local else ns.end()
         self.events.append(("pname", prefix))
         self.last_iri = namespace + _unescape_local(self.text[ns.end() : end])

@@ -650,7 +650,9 @@ def _refuse_foreign(store_dir: Path) -> None:
     """A folder with files in it but without kgraph's metadata is someone else's."""
     if not store_dir.is_dir() or read_store_meta(store_dir) is not None:
         return
-    if any(p.name not in (STORE_LOCK, STORE_META) for p in store_dir.iterdir()):
+    from kgraph.guardcache import CACHE_FILE
+
+    if any(p.name not in (STORE_LOCK, STORE_META, CACHE_FILE) for p in store_dir.iterdir()):
         raise StorageError(
             f"{store_dir} is not empty and is not a kgraph store; refusing to touch it"
         )

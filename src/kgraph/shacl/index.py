@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgraph.errors import InputError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
 from kgraph.shacl.sparql import extract
+
+if TYPE_CHECKING:
+    from kgraph.guardcache import RdflibVerdicts
 
 Edge = tuple[str, bool]
 ReadPath = tuple[Edge, ...]
@@ -61,8 +64,11 @@ class ShapeIndex:
         return {p for path in self.reads for p, _ in path}
 
 
-def load_shapes(data: bytes, *, name: str, max_depth: int) -> ShapeIndex:
-    """Parse a shapes file strictly (via Oxigraph), check its SPARQL, and analyse it."""
+def load_shapes(
+    data: bytes, *, name: str, max_depth: int, verdicts: RdflibVerdicts | None = None
+) -> ShapeIndex:
+    """Parse a shapes file strictly (via Oxigraph), check its SPARQL, and analyse it;
+    ``verdicts`` remembers what rdflib's parser accepted (:mod:`kgraph.guardcache`)."""
     import pyoxigraph as ox
 
     from kgraph.convert import graph_of
@@ -74,11 +80,13 @@ def load_shapes(data: bytes, *, name: str, max_depth: int) -> ShapeIndex:
         raise syntax_error(err, name) from err
     graph = graph_of(triples)
     index = analyse(graph)
-    _check_sparql(graph, name, max_depth)
+    _check_sparql(graph, name, max_depth, verdicts)
     return index
 
 
-def _check_sparql(graph: Any, name: str, max_depth: int) -> None:
+def _check_sparql(
+    graph: Any, name: str, max_depth: int, verdicts: RdflibVerdicts | None = None
+) -> None:
     """Shapes' SPARQL runs in rdflib's engine, which would follow SERVICE: refuse it, and
     refuse prefix declarations that would paste anything but an IRI into that SPARQL."""
     from rdflib import URIRef
@@ -91,11 +99,14 @@ def _check_sparql(graph: Any, name: str, max_depth: int) -> None:
                 source=f"{name} (sh:{predicate})",
                 prefixes=None,  # declared apart (sh:declare), pasted in by the engines
                 rdflib=True,
+                rdflib_verdicts=verdicts,
             )
     for declaration in graph.objects(None, URIRef(SH + "declare")):
         prefix = graph.value(declaration, URIRef(SH + "prefix"))
         namespace = graph.value(declaration, URIRef(SH + "namespace"))
         check_prefix_declaration(str(prefix), str(namespace), source=f"{name} (sh:declare)")
+    if verdicts is not None:
+        verdicts.save()
 
 
 def analyse(graph: Any) -> ShapeIndex:
