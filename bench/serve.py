@@ -50,7 +50,14 @@ class Result:
     throughput: float
     p50_ms: float
     p99_ms: float
+    idle_pss_mb: float
+    """PSS of the tree just before the window (after start-up and the windows before)."""
     pss_mb: float
+    """Peak proportional set size of the server's process tree during the window."""
+    rss_mb: float
+    """Peak resident set size of the tree (a page shared by N processes counted N times)."""
+    processes: int
+    """Most processes in the tree during the window."""
 
 
 def free_port() -> int:
@@ -72,8 +79,12 @@ def wait_http(port: int, path: str, timeout: float = 600) -> None:
     raise RuntimeError(f"no server on port {port}")
 
 
-def tree_pss_mb(pid: int) -> float:
-    """Proportional set size of ``pid`` and all its descendants (Linux /proc), in MB."""
+def tree_memory(pid: int) -> tuple[float, float, int]:
+    """(PSS MB, RSS MB, processes) of ``pid`` and all its descendants (Linux /proc).
+
+    PSS is the honest figure for a tree of forked processes: a page shared by N processes
+    (the store the workers inherit from the zygote, copy-on-write) counts 1/N in each, so
+    the tree's sum counts it once. RSS counts it once per process, shown beside it."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -82,19 +93,53 @@ def tree_pss_mb(pid: int) -> float:
                 children.setdefault(int(fields[1]), []).append(int(entry.name))
             except OSError:
                 continue
-    total, todo = 0, [pid]
+    pss = rss = count = 0
+    todo = [pid]
     while todo:
         current = todo.pop()
         todo += children.get(current, [])
-        # PSS, not RSS: the workers share the store's pages with the zygote (fork,
-        # copy-on-write), and RSS would count those pages once per worker.
         try:
-            status = Path(f"/proc/{current}/smaps_rollup").read_text()
-        except OSError:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+        except OSError:  # gone meanwhile
             continue
-        found = re.search(r"^Pss:\s+(\d+) kB", status, re.MULTILINE)
-        total += int(found.group(1)) if found else 0
-    return total / 1024
+        count += 1
+        for name, found in re.findall(r"^(Pss|Rss):\s+(\d+) kB", rollup, re.MULTILINE):
+            if name == "Pss":
+                pss += int(found)
+            else:
+                rss += int(found)
+    return pss / 1024, rss / 1024, count
+
+
+class PeakMemory:
+    """Samples :func:`tree_memory` every ``interval`` seconds in a thread; keeps the peaks.
+
+    The memory after a window is not what the window needed: a worker that grew for a
+    query and was recycled, or memory handed back after the query, would be missed."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self._pid = pid
+        self._interval = interval
+        self._done = threading.Event()
+        self.pss = self.rss = 0.0
+        self.processes = 0
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            pss, rss, count = tree_memory(self._pid)
+            self.pss, self.rss = max(self.pss, pss), max(self.rss, rss)
+            self.processes = max(self.processes, count)
+            if self._done.wait(self._interval):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def canned_texts(root: Path) -> list[str]:
@@ -207,13 +252,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def project_for(size: str, seed: int) -> tuple[Path, int]:
+def project_for(size: str, seed: int, cache: Path | None) -> tuple[Path, int]:
     if size == "shipped":
         root = REPO
     else:
         from bench.projects import build
 
-        root = build(int(size.replace("_", "")), seed).root
+        number = int(size.replace("_", ""))
+        root = (build(number, seed, cache=cache) if cache else build(number, seed)).root
     count = subprocess.run(
         [str(BIN / "kgraph"), "-q", "--project", str(root), "stats"],
         capture_output=True,
@@ -224,17 +270,27 @@ def project_for(size: str, seed: int) -> tuple[Path, int]:
     return root, int(found.group(1)) if found else 0
 
 
+SERVERS = ("kgraph", "kgraph --store", "oxigraph")
+
+
 def run(
-    sizes: list[str], clients: list[int], seconds: float, workers: int, seed: int
+    sizes: list[str],
+    clients: list[int],
+    seconds: float,
+    workers: int,
+    seed: int,
+    *,
+    servers: tuple[str, ...] = SERVERS,
+    cache: Path | None = None,
 ) -> list[Result]:
     results: list[Result] = []
     for size in sizes:
-        root, triples = project_for(size, seed)
+        root, triples = project_for(size, seed, cache)
         queries = canned_texts(root)
         with tempfile.TemporaryDirectory(prefix="kgraph-bench-serve-") as tmp:
             # kgraph in memory (its default), kgraph on an on-disk store (RocksDB, as
             # Oxigraph's server is), and Oxigraph.
-            for server in ("kgraph", "kgraph --store", "oxigraph"):
+            for server in servers:
                 port = free_port()
                 if server == "kgraph":
                     process = start_kgraph(root, port, workers)
@@ -246,7 +302,11 @@ def run(
                     wait_http(port, "/query" if server == "oxigraph" else "/sparql")
                     load(server, port, queries, 1, min(seconds, 2.0))  # warm up
                     for n in clients:
-                        count, errors, latencies, elapsed = load(server, port, queries, n, seconds)
+                        idle, _, _ = tree_memory(process.pid)
+                        with PeakMemory(process.pid) as peak:
+                            count, errors, latencies, elapsed = load(
+                                server, port, queries, n, seconds
+                            )
                         result = Result(
                             size,
                             triples,
@@ -258,7 +318,10 @@ def run(
                             round(count / elapsed, 1),
                             round(statistics.median(latencies) * 1000, 2) if latencies else 0.0,
                             round(percentile(latencies, 0.99) * 1000, 2),
-                            round(tree_pss_mb(process.pid), 1),
+                            round(idle, 1),
+                            round(peak.pss, 1),
+                            round(peak.rss, 1),
+                            peak.processes,
                         )
                         results.append(result)
                         print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
@@ -279,20 +342,22 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         f"per size, parameters unbound; {meta['seconds']} s per figure; kgraph with "
         f"--workers {meta['workers']}.",
         "",
-        "| graph | triples | clients | server | req/s | p50 ms | p99 ms | errors | PSS MB | kgraph/oxigraph throughput |",
-        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| graph | triples | clients | server | req/s | p50 ms | p99 ms | errors "
+        "| PSS MB before | PSS MB peak | RSS MB peak | processes "
+        "| kgraph/oxigraph throughput | kgraph/oxigraph peak PSS |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: |",
     ]
     by_key = {(r.size, r.clients, r.server): r for r in results}
     for r in results:
         other = by_key.get((r.size, r.clients, "oxigraph"))
-        ratio = (
-            f"{r.throughput / other.throughput:.2f}x"
-            if r.server != "oxigraph" and other and other.throughput
-            else ""
-        )
+        compared = r.server != "oxigraph" and other is not None
+        ratio = f"{r.throughput / other.throughput:.2f}x" if compared and other.throughput else ""
+        memory = f"{r.pss_mb / other.pss_mb:.2f}x" if compared and other.pss_mb else ""
         lines.append(
             f"| {r.size} | {r.triples} | {r.clients} | {r.server} | {r.throughput} | {r.p50_ms} | "
-            f"{r.p99_ms} | {r.errors} | {r.pss_mb} | {ratio} |"
+            f"{r.p99_ms} | {r.errors} | {r.idle_pss_mb} | {r.pss_mb} | {r.rss_mb} | "
+            f"{r.processes} | {ratio} | {memory} |"
         )
     goals = []
     for r in results:
@@ -300,7 +365,7 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         if r.clients == 16 and r.server != "oxigraph" and other and other.throughput:
             goals.append(
                 f"{r.server} on {r.size}: {r.throughput / other.throughput:.2f}x Oxigraph's "
-                f"throughput (goal at least 0.8x), {r.pss_mb / other.pss_mb:.2f}x its memory "
+                f"throughput (goal at least 0.8x), {r.pss_mb / other.pss_mb:.2f}x its peak PSS "
                 "(goal at most 1.5x)"
             )
     if goals:
@@ -339,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--servers", default=",".join(SERVERS), help="which of them, comma-separated"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="where the synthetic projects are built"
+    )
     parser.add_argument("--no-docs", action="store_true", help="print only, write nothing")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if shutil.which("oxigraph", path=str(BIN)) is None:
@@ -352,7 +423,14 @@ def main(argv: list[str] | None = None) -> int:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    results = run(sizes, clients, args.seconds, args.workers, args.seed)
+    servers = tuple(s for s in args.servers.split(",") if s)
+    unknown = set(servers) - set(SERVERS)
+    if unknown:
+        print(f"bench.serve: unknown server {sorted(unknown)[0]!r}", file=sys.stderr)
+        return 2
+    results = run(
+        sizes, clients, args.seconds, args.workers, args.seed, servers=servers, cache=args.cache
+    )
     meta = {
         "command": "python -m bench.serve " + " ".join(sys.argv[1:] if argv is None else argv),
         "commit": commit,
