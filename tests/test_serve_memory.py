@@ -4,6 +4,7 @@ ones stopped after --idle-timeout, and a worker that a query grew retired for a 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from kgraph.server.pool import Pool
 from serving import Served, request, start
 
 pytestmark = pytest.mark.server
@@ -72,18 +74,26 @@ def test_workers_are_forked_on_demand_and_spare_ones_stop_when_idle() -> None:
         served.stop()
 
 
+def _load() -> tuple[dict[str, list[bytearray]], dict[str, int]]:
+    return {"kept": []}, {"graphs": 0}
+
+
+def _handle(state: dict[str, list[bytearray]], request: str) -> int:
+    if request == "grow":  # what a query leaves behind that the allocator cannot return
+        state["kept"].append(bytearray(40 * 1024 * 1024))
+    return os.getpid()
+
+
 def test_a_worker_grown_by_a_query_is_retired_and_a_small_query_keeps_it() -> None:
-    served = start(["--workers", "1", "--timeout", "120"])
+    pool = Pool(_load, _handle, size=1, memory_limit=None, load_timeout=30)
+    pool.start()
+    pool.begin()
     try:
-        assert get(served, COUNT).status == 200
-        first = workers(served)
-        assert get(served, COUNT).status == 200
-        assert workers(served) == first  # a small query leaves its worker be
-        grown = get(served, GROWS)
-        assert grown.status == 200 and '"n"' in grown.text  # type: ignore[attr-defined]
-        # The answer came whole; its worker then stopped, and the next query gets a fresh fork.
-        assert wait_for(lambda: workers(served) != first or not workers(served), 10)
-        assert get(served, COUNT).status == 200
-        assert workers(served) and workers(served) != first
+        first = pool.run("small", timeout=10, wait=10)
+        assert pool.run("small", timeout=10, wait=10) == first  # kept: it did not grow
+        assert pool.run("grow", timeout=10, wait=10) == first  # answered whole, then retired
+        fresh = pool.run("small", timeout=10, wait=10)
+        assert fresh != first and pool.retired == 1 and pool.replaced == 0
+        assert pool.run("small", timeout=10, wait=10) == fresh
     finally:
-        served.stop()
+        pool.close()
