@@ -152,7 +152,12 @@ def canned_texts(root: Path) -> list[str]:
 
 
 def load(
-    server: str, port: int, requests: list[str], clients: int, seconds: float
+    server: str,
+    port: int,
+    requests: list[str],
+    clients: int,
+    seconds: float,
+    query_timeout: float = 300,
 ) -> tuple[int, int, list[float], float]:
     """Run ``clients`` threads, each cycling through ``requests`` for ``seconds``."""
     latencies: list[float] = []
@@ -162,7 +167,7 @@ def load(
 
     def client(offset: int) -> None:
         nonlocal errors
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=query_timeout + 150)
         i = offset
         mine: list[float] = []
         failed = 0
@@ -193,7 +198,7 @@ def load(
                 if failed <= 2:
                     print(f"{server}: {type(err).__name__}: {err}", file=sys.stderr)
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=query_timeout + 150)
             mine.append(time.perf_counter() - started)
         with lock:
             latencies.extend(mine)
@@ -216,17 +221,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_kgraph(
-    root: Path, port: int, workers: int, store: Path | None = None
+    root: Path, port: int, workers: int, timeout: float, store: Path | None = None
 ) -> subprocess.Popen[bytes]:
     command = [str(BIN / "kgraph"), "-q", "--project", str(root)]
     if store is not None:
         command += ["--store", str(store)]
     command += ["serve", "--port", str(port)]
-    command += ["--workers", str(workers), "--queue-wait", "120", "--timeout", "300"]
+    command += ["--workers", str(workers), "--queue-wait", "120", "--timeout", f"{timeout:g}"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def start_oxigraph(root: Path, port: int, work: Path) -> subprocess.Popen[bytes]:
+def start_oxigraph(root: Path, port: int, work: Path, timeout: float) -> subprocess.Popen[bytes]:
     dump = work / "dataset.nq"
     subprocess.run(
         [str(BIN / "kgraph"), "-q", "--project", str(root), "export", "-f", "nq", "-o", str(dump)],
@@ -240,6 +245,7 @@ def start_oxigraph(root: Path, port: int, work: Path) -> subprocess.Popen[bytes]
     )
     command = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(location)]
     command += ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    command += ["--timeout-s", f"{timeout:g}"]  # both servers stop a query at the same bound
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -282,6 +288,7 @@ def run(
     *,
     servers: tuple[str, ...] = SERVERS,
     cache: Path | None = None,
+    timeout: float = 300,
 ) -> list[Result]:
     results: list[Result] = []
     for size in sizes:
@@ -293,19 +300,20 @@ def run(
             for server in servers:
                 port = free_port()
                 if server == "kgraph":
-                    process = start_kgraph(root, port, workers)
+                    process = start_kgraph(root, port, workers, timeout)
                 elif server == "kgraph --store":
-                    process = start_kgraph(root, port, workers, Path(tmp) / "kgraph-store")
+                    store = Path(tmp) / "kgraph-store"
+                    process = start_kgraph(root, port, workers, timeout, store)
                 else:
-                    process = start_oxigraph(root, port, Path(tmp))
+                    process = start_oxigraph(root, port, Path(tmp), timeout)
                 try:
                     wait_http(port, "/query" if server == "oxigraph" else "/sparql")
-                    load(server, port, queries, 1, min(seconds, 2.0))  # warm up
+                    load(server, port, queries, 1, min(seconds, 2.0), timeout)  # warm up
                     for n in clients:
                         idle, _, _ = tree_memory(process.pid)
                         with PeakMemory(process.pid) as peak:
                             count, errors, latencies, elapsed = load(
-                                server, port, queries, n, seconds
+                                server, port, queries, n, seconds, timeout
                             )
                         result = Result(
                             size,
@@ -340,7 +348,8 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         f"(shared; load average {meta['load']} when the run started); "
         f"{meta['queries']} canned queries "
         f"per size, parameters unbound; {meta['seconds']} s per figure; kgraph with "
-        f"--workers {meta['workers']}.",
+        f"--workers {meta['workers']}; each server stops a query after "
+        f"{meta.get('timeout', 300)} s (an error in the table).",
         "",
         "| graph | triples | clients | server | req/s | p50 ms | p99 ms | errors "
         "| PSS MB before | PSS MB peak | RSS MB peak | processes "
@@ -414,6 +423,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300,
+        help="seconds either server lets one query run (kgraph --timeout, oxigraph --timeout-s)",
+    )
+    parser.add_argument(
         "--servers", default=",".join(SERVERS), help="which of them, comma-separated"
     )
     parser.add_argument(
@@ -449,7 +464,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.serve: unknown server {sorted(unknown)[0]!r}", file=sys.stderr)
         return 2
     results = run(
-        sizes, clients, args.seconds, args.workers, args.seed, servers=servers, cache=args.cache
+        sizes,
+        clients,
+        args.seconds,
+        args.workers,
+        args.seed,
+        servers=servers,
+        cache=args.cache,
+        timeout=args.timeout,
     )
     meta = {
         "command": "python -m bench.serve " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -459,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         "queries": len(canned_texts(REPO)),
         "seconds": args.seconds,
         "workers": args.workers,
+        "timeout": args.timeout,
     }
     text = report(results, meta)
     print(text)
