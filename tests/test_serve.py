@@ -544,8 +544,18 @@ def test_other_host_is_warned_about_and_port_in_use_is_one_line(tmp_path: Path) 
         served.stop()
 
 
+def _busy_both_workers(served: Served) -> None:
+    """Two queries at once: the second worker is forked on demand (one starts)."""
+    slow = threading.Thread(target=lambda: get(served, SLOW))
+    slow.start()
+    time.sleep(0.5)
+    assert get(served, COUNT).status == 200
+    slow.join(30)
+
+
 def test_stop_leaves_no_process_behind() -> None:
-    served = start(["--workers", "2"])
+    served = start(["--workers", "2", "--timeout", "2"])
+    _busy_both_workers(served)
     pid = served.process.pid
     children = subprocess.run(
         ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
@@ -600,10 +610,10 @@ def _running(pid: int) -> bool:
 
 
 def test_killed_server_leaves_no_process_and_frees_its_port() -> None:
-    served = start(["--workers", "2"])
+    served = start(["--workers", "2", "--timeout", "2"])
     try:
         host, port = served.base.removeprefix("http://").rsplit(":", 1)
-        assert get(served, COUNT).status == 200
+        _busy_both_workers(served)
         children = _descendants(served.process.pid)  # zygote, workers, the validation
         assert len(children) >= 3
         listener = _listening_inode(int(port))

@@ -314,6 +314,24 @@ def test_sparql_editor_runs_a_query_on_the_endpoint(site: Served, browser: Any) 
         30,
         "the results table",
     )
+    rows = browser.find_elements(By.CSS_SELECTOR, ".yasr tbody tr")
+    # The table's filter box (DataTables' search) keeps the rows that match, offline.
+    search = browser.find_element(By.CSS_SELECTOR, ".yasr .tableFilter")
+    assert search.is_displayed()
+    search.send_keys("Choe Son")
+    wait_for(
+        lambda: 0 < len(browser.find_elements(By.CSS_SELECTOR, ".yasr tbody tr")) < len(rows),
+        10,
+        "the filtered table",
+    )
+    shown = browser.find_element(By.CSS_SELECTOR, ".yasr tbody").text
+    assert all(
+        "Choe Son" in r.text for r in browser.find_elements(By.CSS_SELECTOR, ".yasr tbody tr")
+    )
+    assert "Choe Son Hui" in shown
+    search.clear()
+    search.send_keys(" ")  # keyup with the box emptied of the term: every row again
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".yasr tbody tr")) == len(rows), 10)
     assert console_errors(browser) == []
     screenshot(browser, "sparql-editor")
 
@@ -345,5 +363,10 @@ def test_a_label_holding_markup_stays_text(hostile: Served, browser: Any) -> Non
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".yasqe .CodeMirror"))
     browser.execute_script("window.kgraphYasgui.getTab().getYasqe().query()")
     wait_for(lambda: "kgraphPwned" in browser.find_element(By.CSS_SELECTOR, ".yasr").text, 30)
+    not_pwned(browser)
+    # Filtering indexes every cell: the markup still finds its row, as text, and runs nothing.
+    browser.find_element(By.CSS_SELECTOR, ".yasr .tableFilter").send_keys("kgraphPwned = 2")
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".yasr tbody tr")) == 1, 10)
+    assert "kgraphPwned" in browser.find_element(By.CSS_SELECTOR, ".yasr tbody").text
     not_pwned(browser)
     assert console_errors(browser) == []

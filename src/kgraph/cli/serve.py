@@ -30,7 +30,15 @@ from kgraph.limits import MB, Limits
     default=2,
     show_default=True,
     metavar="N",
-    help="Queries run at once, each in its own worker process.",
+    help="Queries run at once, each in its own worker process (forked when needed).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds a spare worker may stay idle before it stops (one always stays).",
 )
 @click.option(
     "--timeout",
@@ -70,6 +78,7 @@ def serve_command(
     host: str,
     port: int,
     workers: int,
+    idle_timeout: float,
     query_timeout: float | None,
     max_bytes: int,
     max_rows: int,
@@ -88,6 +97,7 @@ def serve_command(
         host=host,
         port=port,
         workers=workers,
+        idle_timeout=idle_timeout,
         timeout=query_timeout,
         max_bytes=max_bytes * MB,
         max_rows=max_rows,

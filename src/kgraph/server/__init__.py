@@ -28,7 +28,7 @@ def serve(
     """Load the graph, start the workers and answer HTTP until interrupted."""
     from kgraph.server import backend, work
     from kgraph.server.backend import StorageError
-    from kgraph.server.pool import Pool, fork_call
+    from kgraph.server.pool import Pool, fork_call, tune_malloc
 
     assert isinstance(limits, backend.Limits)
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -46,10 +46,12 @@ def serve(
         raise StorageError(
             f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}"
         ) from err
+    tune_malloc()  # before the forks: the zygote and its workers inherit it
     pool = Pool(
         lambda: work.load(project, limits, store_dir),
         work.handle,
         size=settings.workers,
+        idle_timeout=settings.idle_timeout,
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
@@ -76,7 +78,7 @@ def serve(
         shown = f"[{host}]" if ":" in str(host) else host
         say(
             f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs, "
-            f"{settings.workers} workers; page http://{shown}:{port}/ , "
+            f"up to {settings.workers} workers; page http://{shown}:{port}/ , "
             f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
         )
         server.serve_forever(poll_interval=0.5)

@@ -19,6 +19,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7878
     workers: int = 2
+    """Most worker processes (forked when all are busy)."""
+    idle_timeout: float = 30.0
+    """Seconds a spare worker may stay idle before it stops (one always stays)."""
     timeout: float = 30.0
     """Seconds one query may run before its worker is killed."""
     max_bytes: int = 64 * 1024 * 1024

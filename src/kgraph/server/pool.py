@@ -8,6 +8,16 @@ in-memory store). A killed or crashed worker is replaced by a new fork of the zy
 milliseconds and without reloading. Each worker's socket is handed to the HTTP process
 with SCM_RIGHTS, so requests and answers go straight between the two.
 
+Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads.
+The zygote freezes its Python objects before forking (``gc.freeze``: a collection in a
+worker would otherwise write to every object's header and copy the page it sits on). One
+worker starts with the server; more are forked when every one is busy, up to ``size``, and
+one left idle for ``idle_timeout`` seconds stops (never the last). A query's working
+memory (sorts, joins, the answer) is handed back to the system after the query
+(``malloc_trim``); a worker whose private memory still grew by more than
+``recycle_bytes`` over its start retires after answering, and the next request gets a fresh
+fork: otherwise each worker would keep the high-water mark of the largest query it ever ran.
+
 The zygote is single-threaded: forking a process with threads (the HTTP server's) would
 copy locks held by threads that do not exist in the child.
 """
@@ -15,9 +25,12 @@ copy locks held by threads that do not exist in the child.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import os
 import pickle
-import queue
+import re
 import select
 import signal
 import socket
@@ -43,6 +56,7 @@ class Stopped(Exception):
 class _Slot:
     pid: int
     conn: Connection
+    free_since: float = 0.0
 
 
 Loader = Callable[[], Any]
@@ -62,21 +76,31 @@ class Pool:
         load_timeout: float,
         on_worker_start: Callable[[Any], Any] | None = None,
         close_in_children: Sequence[int] = (),
+        idle_timeout: float = 30.0,
+        recycle_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.size = size
+        self.idle_timeout = idle_timeout
+        self._recycle = recycle_bytes
         self._loader = loader
         self._handler = handler
         self._memory = memory_limit
         self._load_timeout = load_timeout
         self._on_worker_start = on_worker_start
         self._close_in_children = tuple(close_in_children)
-        self._idle: queue.Queue[_Slot] = queue.Queue()
+        # Free workers, the one freed last on top: the busiest stay warm and the others
+        # sink to the bottom, where the reaper finds them idle.
+        self._free: list[_Slot] = []
+        self._changed = threading.Condition()
+        self._workers = 0
+        """Workers running or asked of the zygote (guarded by ``_changed``)."""
         self._control: socket.socket | None = None
         self._zygote = 0
         self._lock = threading.Lock()
         self._closed = False
         self.info: Any = None
         self.replaced = 0
+        self.retired = 0
 
     # -- parent side ----------------------------------------------------------------------
 
@@ -99,11 +123,12 @@ class Pool:
                 zygote_end,
                 self._loader,
                 self._handler,
-                self.size,
                 self._memory,
+                self._recycle,
                 self._on_worker_start,
             )
         zygote_end.close()
+        self._workers = 1  # the zygote forks the first worker once the graph is loaded
         self._zygote = pid
         self._control = parent_end
         kind, payload = self._receive(timeout=self._load_timeout)
@@ -116,6 +141,13 @@ class Pool:
     def begin(self) -> None:
         """Start taking the workers the zygote hands over (their sockets wait till then)."""
         threading.Thread(target=self._receive_workers, name="kgraph-pool", daemon=True).start()
+        threading.Thread(target=self._reap_idle, name="kgraph-pool-reaper", daemon=True).start()
+
+    @property
+    def workers(self) -> int:
+        """Workers running now (or being forked)."""
+        with self._changed:
+            return self._workers
 
     def _receive(self, timeout: float | None) -> tuple[str, Any]:
         assert self._control is not None
@@ -141,23 +173,63 @@ class Pool:
             except (OSError, KGraphError, EOFError, pickle.UnpicklingError):
                 return
             if kind == "worker":
-                self._idle.put(payload)
+                self._give_back(payload)
             elif kind == "error":
                 return
+
+    def _give_back(self, slot: _Slot) -> None:
+        slot.free_since = time.monotonic()
+        with self._changed:
+            self._free.append(slot)
+            self._changed.notify()
+
+    def _take(self, wait: float) -> _Slot:
+        deadline = time.monotonic() + wait
+        with self._changed:
+            if not self._free and self._workers < self.size and not self._closed:
+                # Every worker is busy: fork one more (milliseconds) rather than queue.
+                self._workers += 1
+                self._ask_zygote(b"s")
+            while not self._free:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    raise Busy
+                self._changed.wait(left)
+            return self._free.pop()
+
+    def _ask_zygote(self, message: bytes) -> None:
+        with self._lock:
+            if self._control is not None and not self._closed:
+                with contextlib.suppress(OSError):
+                    self._control.sendall(message)
+
+    def _reap_idle(self) -> None:
+        """Stop workers left free for ``idle_timeout`` seconds, keeping one."""
+        while not self._closed:
+            time.sleep(min(5.0, max(self.idle_timeout / 4, 0.05)))
+            now = time.monotonic()
+            with self._changed:
+                while len(self._free) > 1 and now - self._free[0].free_since >= self.idle_timeout:
+                    slot = self._free.pop(0)
+                    slot.conn.close()  # the worker reads the end of its socket and exits
+                    self._workers -= 1
 
     def run(self, request: Any, *, timeout: float, wait: float) -> Any:
         """The worker's reply to ``request``; Busy when none frees up within ``wait``
         seconds, Stopped when the query takes longer than ``timeout`` (the worker is
         killed and replaced)."""
-        try:
-            slot = self._idle.get(timeout=wait)
-        except queue.Empty:
-            raise Busy from None
+        slot = self._take(wait)
         try:
             slot.conn.send(request)
             if slot.conn.poll(timeout):
-                reply = slot.conn.recv()
-                self._idle.put(slot)
+                retire, reply = slot.conn.recv()
+                if retire:  # it exits by itself; the next busy moment forks a fresh one
+                    slot.conn.close()
+                    with self._changed:
+                        self._workers -= 1
+                        self.retired += 1
+                else:
+                    self._give_back(slot)
                 return reply
             reason = "timeout"
         except (EOFError, OSError):
@@ -171,9 +243,7 @@ class Pool:
         slot.conn.close()
         with self._lock:
             self.replaced += 1
-            if self._control is not None and not self._closed:
-                with contextlib.suppress(OSError):
-                    self._control.sendall(b"s")
+        self._ask_zygote(b"s")  # the worker count stays: one in, one out
 
     def alive(self) -> bool:
         """Whether the zygote still runs (without it, no worker can be replaced)."""
@@ -194,11 +264,11 @@ class Pool:
             if self._control is not None:
                 self._control.close()
                 self._control = None
-        while True:
-            try:
-                self._idle.get_nowait().conn.close()
-            except queue.Empty:
-                break
+        with self._changed:
+            for slot in self._free:
+                slot.conn.close()
+            self._free.clear()
+            self._changed.notify_all()
         if self._zygote:
             deadline = time.monotonic() + 5
             with contextlib.suppress(ChildProcessError):
@@ -261,8 +331,8 @@ def _zygote(  # pragma: no cover - child process
     control: socket.socket,
     loader: Loader,
     handler: Handler,
-    size: int,
     memory: int | None,
+    recycle: int,
     on_worker_start: Callable[[Any], Any] | None,
 ) -> None:
     status = 0
@@ -278,9 +348,13 @@ def _zygote(  # pragma: no cover - child process
         except MemoryError:
             control.sendall(pickle.dumps(("error", KGraphError("out of memory loading the graph"))))
             return
+        # What the loader left behind is collected now, and everything alive is moved out of
+        # the collector's sight: a worker's collections then never write to (and copy) the
+        # pages of objects it shares with this process.
+        gc.collect()
+        gc.freeze()
         control.sendall(pickle.dumps(("ready", info)))
-        for _ in range(size):
-            children.add(_spawn(control, state, handler, memory, on_worker_start))
+        children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
@@ -290,7 +364,7 @@ def _zygote(  # pragma: no cover - child process
             if not data:
                 break  # the HTTP process is gone
             for _ in range(data.count(b"s")):
-                children.add(_spawn(control, state, handler, memory, on_worker_start))
+                children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
     except BaseException:
         status = 70
     finally:
@@ -316,6 +390,7 @@ def _spawn(  # pragma: no cover - zygote
     state: Any,
     handler: Handler,
     memory: int | None,
+    recycle: int,
     on_worker_start: Callable[[Any], Any] | None,
 ) -> int:
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -323,7 +398,7 @@ def _spawn(  # pragma: no cover - zygote
     if pid == 0:
         control.close()
         theirs.close()
-        _worker(mine, state, handler, memory, on_worker_start)
+        _worker(mine, state, handler, memory, recycle, on_worker_start)
     mine.close()
     socket.send_fds(control, [pickle.dumps(("worker", pid))], [theirs.fileno()])
     theirs.close()
@@ -335,6 +410,7 @@ def _worker(  # pragma: no cover - worker process
     state: Any,
     handler: Handler,
     memory: int | None,
+    recycle: int,
     on_worker_start: Callable[[Any], Any] | None,
 ) -> None:
     status = 0
@@ -352,6 +428,8 @@ def _worker(  # pragma: no cover - worker process
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())
+        trim = _malloc_trim()
+        start = _private_bytes()
         while True:
             try:
                 request = conn.recv()
@@ -361,8 +439,55 @@ def _worker(  # pragma: no cover - worker process
                 reply = handler(state, request)
             except MemoryError:
                 reply = ("error", 503, "the query ran out of memory; raise --max-memory")
-            conn.send(reply)
+            trim()
+            retire = _private_bytes() - start > recycle
+            conn.send((retire, reply))
+            if retire:
+                break
     except BaseException:
         status = 70
     finally:
         os._exit(status)
+
+
+def _private_bytes() -> int:  # pragma: no cover - worker
+    """This process's private memory (pages no other process shares), from Linux /proc; 0
+    where there is none to read (the worker is then never retired for its memory)."""
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            text = rollup.read()
+    except OSError:
+        return 0
+    return 1024 * sum(int(kb) for kb in re.findall(r"^Private_\w+:\s+(\d+) kB", text, re.M))
+
+
+def tune_malloc() -> None:
+    """Make glibc's malloc give memory back (call it before forking the zygote, whose
+    processes inherit it). By default a freed large block raises the threshold above which
+    blocks are mapped on their own, so after one big answer every later one is carved from
+    the heap and stays there; and each thread gets an arena of its own, which the HTTP
+    process's thread per connection multiplies. A fixed threshold returns each large
+    block when freed; two arenas bound the rest. A no-op where there is no glibc."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        return
+    if mallopt is None:
+        return
+    m_mmap_threshold, m_arena_max = -3, -8  # glibc's <malloc.h>
+    mallopt(m_mmap_threshold, 256 * 1024)
+    mallopt(m_arena_max, 2)
+
+
+def _malloc_trim() -> Callable[[], object]:  # pragma: no cover - worker
+    """glibc's malloc_trim(0), which returns the freed heap to the system (freeing alone
+    keeps it in the process); a no-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        function = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        function = None
+    if function is None:
+        return lambda: None
+    return lambda: function(0)
