@@ -126,8 +126,6 @@ VIRTUOSO_WRONG = {
     "about-entity": "error SQ156 (internal optimizer error) on a|b paths with NOT EXISTS",
     "background-facts": "wrong rows: ^rdfs:subClassOf* in NOT EXISTS next to GRAPH "
     "(OPTIONAL+!BOUND and MINUS forms equally wrong)",
-    "events-on-date": "wrong rows: the OPTIONAL ?datedBy sub-select, joined on BIND values, "
-    "loses its row for an event typed kg:Event itself (the BIND branch of the class test)",
     "sub-events": "error RDFXX: LANG() of an aggregated name (SR066 when taken before "
     "the aggregate)",
     "took-part-together": "error RDFXX: LANG() of an aggregated name; wrong rows with "
