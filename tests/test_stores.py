@@ -131,8 +131,9 @@ VIRTUOSO_WRONG = {
     "(OPTIONAL+!BOUND and MINUS forms equally wrong)",
     "sub-events": "error RDFXX: LANG() of an aggregated name (SR066 when taken before "
     "the aggregate)",
-    "took-part-together": "error RDFXX: LANG() of an aggregated name; wrong rows with "
-    "rdfs:subPropertyOf* in an OPTIONAL join",
+    "took-part-together": "wrong rows: the whole OPTIONAL lost (one row, 'no source says'), "
+    "also with the rdfs:subPropertyOf* role tests in sub-selects of their own; with the "
+    "example's two entities bound, error RDFXX Unknown language (LANG() of a SAMPLEd name)",
     "troop-estimates-over-time": "?activityName lost: the event-class test joined with "
     "?estimate kg:about ?activity (FILTER EXISTS, the BIND/UNION form, a sub-select of the "
     "events, of their classes, grouped or not, a/rdfs:subClassOf*: all lose the rows)",
