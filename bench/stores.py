@@ -66,7 +66,16 @@ def compare(project: Path, store: Store, local: dict[str, str]) -> dict[str, str
     for name, args in cases(project):
         key = name + (" (example)" if args else "")
         there = kgraph(
-            project, "query", name, *args, "-f", "tsv", "--endpoint", store.query_endpoint
+            project,
+            "--timeout",
+            QUERY_TIMEOUT,
+            "query",
+            name,
+            *args,
+            "-f",
+            "tsv",
+            "--endpoint",
+            store.query_endpoint,
         )
         if there.returncode:
             verdicts[key] = "error: " + there.stderr.strip().splitlines()[0][:160]
