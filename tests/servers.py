@@ -73,6 +73,20 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def relay(h: http.server.BaseHTTPRequestHandler, base: str, body: bytes | None) -> None:
+    """Send the request ``h`` is handling to ``base`` (same path, method, content type and
+    accept), with ``body``, and answer ``h`` with what came back: a proxy's forwarding."""
+    headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
+    req = urllib.request.Request(base + h.path, data=body, method=h.command, headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as answer:
+        data, status, ctype = answer.read(), answer.status, answer.headers["Content-Type"]
+    h.send_response(status)
+    h.send_header("Content-Type", ctype or "text/plain")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
 class Loopback:
     """An HTTP server on a free port of 127.0.0.1, serving ``handler`` from a daemon thread
     from construction until :meth:`close` (or the end of a ``with`` block).

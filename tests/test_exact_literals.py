@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import http.server
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pyoxigraph as ox
 import pytest
 
 from kgraph.errors import ExitStatus
-from servers import Loopback, QuietHandler
+from servers import Loopback, QuietHandler, relay
 from stores import OxigraphServer
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -183,17 +182,7 @@ class Recorder:
             self.sent.append(body)
             if self.change:
                 body = body.replace(*self.change)
-        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
-        req = urllib.request.Request(
-            self.target.base + h.path, data=body or None, method=h.command, headers=headers
-        )
-        with urllib.request.urlopen(req, timeout=60) as answer:
-            data, status, ctype = answer.read(), answer.status, answer.headers["Content-Type"]
-        h.send_response(status)
-        h.send_header("Content-Type", ctype or "text/plain")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        relay(h, self.target.base, body or None)
 
     def close(self) -> None:
         self.loopback.close()

@@ -32,7 +32,7 @@ from conftest import ROOT, Run, invoke
 from kgraph.errors import ExitStatus
 from kgraph.httpauth import parse_challenge
 from kgraph.queries import CannedQuery, load_query
-from servers import Loopback, QuietHandler
+from servers import Loopback, QuietHandler, relay
 from stores import Jena, OxigraphServer, Store, Virtuoso
 
 pytestmark = pytest.mark.server
@@ -302,17 +302,7 @@ class Meddler:
                 headers={"Content-Type": "application/sparql-update"},
             )
             urllib.request.urlopen(change, timeout=30).close()
-        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
-        req = urllib.request.Request(
-            self.target.base + h.path, data=body, method=h.command, headers=headers
-        )
-        with urllib.request.urlopen(req, timeout=60) as answer:
-            data, status, ctype = answer.read(), answer.status, answer.headers["Content-Type"]
-        h.send_response(status)
-        h.send_header("Content-Type", ctype or "text/plain")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        relay(h, self.target.base, body)
 
     def close(self) -> None:
         self.loopback.close()

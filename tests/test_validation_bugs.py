@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+from test_validation_engine import ESTIMATE
+
 HEAD = """
 @prefix ex:     <https://example.org/> .
 @prefix kg:     <https://w3id.org/kgraph/ontology#> .
@@ -230,20 +232,6 @@ def test_zero_or_more_path_old_violations_are_not_new(
 
 
 # -- literals as the source wrote them, in the project's own files ----------------------------
-
-ESTIMATE = """
-kgd:fixture-estimate-1
-    a kg:Estimate ;
-    skos:prefLabel "Fixture estimate"@en ;
-    kg:stance kg:Reported ;
-    prov:wasAttributedTo kgd:USDepartmentOfDefense ;
-    kg:sourceSentence kgd:article-s19 ;
-    schema:appearance kgd:article ;
-    kg:about kgd:dprk-troops ;
-    kg:estimateOf kgd:quantity-dprk-soldiers-sent-to-russia ;
-    kg:count COUNT ;
-    kg:estimateDate "2024-10-30"^^xsd:date .
-"""
 
 
 def test_validate_judges_a_project_file_long_as_written(kgraph, project: Path) -> None:
