@@ -451,8 +451,8 @@ def with_values(text: str, bound: dict[str, Any]) -> str:
     for value in bound.values():
         if isinstance(value, Name):
             raise UsageError(
-                f"parameter {value.param}: {value.text!r} is a name; names are looked up "
-                "in the local graph only, give an IRI (e.g. kgd:ChoeSonHui) here"
+                f"parameter {value.param}: {value.text!r} is a name, not resolved "
+                "against a graph (resolve_names); give an IRI (e.g. kgd:ChoeSonHui)"
             )
     names = list(bound)
     block = (

@@ -964,6 +964,18 @@ def remote_query(
     if check_profile(infer) != "none":
         graphs.append(inferred_graph(infer))
         _require_graph(endpoint, graphs[-1], infer, limits.query_timeout)
+    if bound:
+        from kgraph.remotenames import resolve_remote
+
+        # A name or IRI is looked up where the query runs, over the same graphs.
+        bound = resolve_remote(
+            endpoint,
+            graphs,
+            canned,
+            bound,
+            timeout=limits.query_timeout,
+            max_body=limits.max_input_bytes,
+        )
     text = with_prefixes(with_values(canned.text, bound))
     accept = N_TRIPLES if graph_form else SPARQL_JSON
     try:

@@ -58,6 +58,8 @@ class App:
     labels: dict[str, str] = field(default_factory=dict)
     answers: dict[str, Any] = field(default_factory=dict)
     """The pages' own queries, answered once: the graph does not change while served."""
+    bound: dict[tuple[str, tuple[tuple[str, str], ...]], str] = field(default_factory=dict)
+    """Canned queries' texts by their parameters, once resolved against the graph."""
     _labels_lock: threading.Lock = field(default_factory=threading.Lock)
     _cached_bytes: int = 0
 
@@ -119,7 +121,25 @@ class App:
         canned = self.canned.get(name)
         if canned is None:
             raise HttpError(404, f"no canned query {name!r} in this project")
+        return self.select(self.bind(canned, pairs))
+
+    def bind(self, canned: backend.CannedQuery, pairs: Sequence[tuple[str, str]]) -> str:
+        """The canned query's text with ``pairs`` bound as ``kgraph query -p`` binds them:
+        a name or an IRI is resolved and checked against the graph by a worker (the HTTP
+        process holds no graph); a wrong one is a 400 with the CLI's line."""
+        key = (canned.name, tuple(pairs))
+        known = self.bound.get(key)
+        if known is not None:
+            return known
         try:
-            return self.select(backend.bind_canned(canned, pairs))
+            text = backend.bind_canned(canned, pairs)
         except KGraphError as err:
             raise HttpError(400, str(err)) from None
+        if text is None:
+            raw = self.run({"op": "bind", "query": canned, "pairs": list(pairs)})
+            text = raw.decode()
+        with self._labels_lock:
+            if len(self.bound) >= 4096:  # parameters come from clients: keep it bounded
+                self.bound.clear()
+            self.bound[key] = text
+        return text

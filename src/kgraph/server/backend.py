@@ -18,7 +18,7 @@ from kgraph.guards import check_query
 from kgraph.layout import Layout
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
-from kgraph.queries import CannedQuery, bind, registry, with_values
+from kgraph.queries import CannedQuery, Name, bind, registry, resolve_names, with_values
 from kgraph.store import Dataset, syntax_error
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "StorageError",
     "ValidationStatus",
     "bind_canned",
+    "bind_in_graph",
     "canned_queries",
     "check",
     "expand",
@@ -58,9 +59,26 @@ def canned_queries(project: Layout) -> dict[str, CannedQuery]:
     return registry(project.queries_dir)
 
 
-def bind_canned(canned: CannedQuery, pairs: Sequence[tuple[str, str]]) -> str:
-    """The canned query's text with its parameters bound, typed as ``kgraph query -p``."""
-    return with_values(canned.text, bind(canned, pairs))
+def bind_canned(canned: CannedQuery, pairs: Sequence[tuple[str, str]]) -> str | None:
+    """The canned query's text with its parameters bound, typed as ``kgraph query -p``; None
+    when an ``iri`` parameter is given, which only the graph can resolve or check (a name,
+    an IRI of a declared kind): then :func:`bind_in_graph`, in a worker."""
+    import pyoxigraph as ox
+
+    bound = bind(canned, pairs)
+    if any(isinstance(v, Name | ox.NamedNode) for v in bound.values()):
+        return None
+    return with_values(canned.text, bound)
+
+
+def bind_in_graph(dataset: Dataset, canned: CannedQuery, pairs: Sequence[tuple[str, str]]) -> str:
+    """The canned query's text with its parameters bound as ``kgraph query -p`` binds them:
+    names resolved to IRIs and IRIs checked against the graph, with the CLI's errors."""
+    from kgraph.names import NameIndex
+
+    bound = bind(canned, pairs)
+    resolved = resolve_names(bound, dataset.store, canned, index=NameIndex.for_dataset(dataset))
+    return with_values(canned.text, resolved)
 
 
 def check(text: str, limits: Limits, *, source: str = "query") -> str:

@@ -268,10 +268,7 @@ class Handler(BaseHTTPRequestHandler):
             if key not in ("format", "output")
             for value in values
         ]
-        try:
-            text = backend.bind_canned(canned, pairs)
-        except KGraphError as err:
-            raise HttpError(400, str(err)) from None
+        text = self.app.bind(canned, pairs)
         form = self._check(text)
         kind = "graph" if form in ("CONSTRUCT", "DESCRIBE") else "result"
         fmt = choose_format(kind, self.headers.get("Accept"), _one(params, "format", "output"))

@@ -83,6 +83,10 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     try:
         if request["op"] == "graph":
             _graph(state.dataset, request, output)
+        elif request["op"] == "bind":
+            # Names are resolved where the graph is (and its names file, if on disk).
+            text = backend.bind_in_graph(state.dataset, request["query"], request["pairs"])
+            output.write(text.encode())
         else:
             _sparql(state.dataset, request, output)
     except TooBig:
