@@ -97,3 +97,16 @@ def test_a_skolem_iri_answers_as_its_blank_node(expression: str) -> None:
         ox.Literal("12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#long")),
     ):
         assert value(rewritten, other) == value(expression, other)
+
+
+def test_deeply_nested_calls_go_to_pyshacl() -> None:
+    """Each rewritten call repeats its argument, so nesting multiplies the text: past a bound
+    the constraint is left to pySHACL rather than compiled into megabytes of SPARQL."""
+    from kgraph.shacl.sparqltext import Uncompilable, prebound_select, skolem_aware
+
+    nested = "?x"
+    for _ in range(20):
+        nested = f"STR({nested})"
+    with pytest.raises(Uncompilable, match="too deeply"):
+        prebound_select(f"SELECT $this WHERE {{ $this ?p ?x FILTER({nested} = '') }}", None)
+    assert "STRSTARTS" in skolem_aware("STR(STR(STR(?x)))")

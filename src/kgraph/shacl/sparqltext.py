@@ -198,6 +198,9 @@ _SKOLEM_CALLS = {
 }
 
 
+_SKOLEM_MAX = 200_000
+
+
 def skolem_aware(text: str) -> str:
     """``text`` (SPARQL already checked) with isBlank, isIRI, isURI and STR calls judging a
     skolem IRI as the blank node it stands for; each argument is rewritten the same way
@@ -223,6 +226,8 @@ def skolem_aware(text: str) -> str:
             else:  # unbalanced: the query was checked, but leave it as it is
                 break
             inner = "(" + skolem_aware(text[nxt.end() : tokens[j].start()]) + ")"
+            if len(inner) > _SKOLEM_MAX:  # each call repeats its argument: nesting multiplies
+                raise Uncompilable("SPARQL nests isBlank/isIRI/STR too deeply")
             out.append(text[last : match.start()] + _SKOLEM_CALLS[name].format(inner))
             last = tokens[j].end()
             i = j + 1
