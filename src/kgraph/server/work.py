@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -24,6 +25,9 @@ class Loaded:
     limits: backend.Limits
     store_dir: Path | None
     dataset: backend.Dataset | None
+    forms: Any = None
+    """The project files' literals as written (``kgraph.exact.SourceForms``), read once in
+    the zygote: a Graph Store GET writes them, as ``export`` does, not the store's forms."""
 
 
 class TooBig(Exception):
@@ -60,12 +64,13 @@ def load(project: backend.Layout, limits: backend.Limits, store_dir: Path | None
     """In the zygote: load (or refresh) the dataset; say which graphs it has."""
     dataset = backend.open_dataset(project, limits, store_dir)
     info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
+    forms = dataset.source_forms()
     if store_dir is not None:
         # An on-disk store (RocksDB) runs threads of its own; each worker opens it afresh
         # after the fork rather than inherit a half-copied one.
         del dataset
-        return Loaded(project, limits, store_dir, None), info
-    return Loaded(project, limits, None, dataset), info
+        return Loaded(project, limits, store_dir, None, forms), info
+    return Loaded(project, limits, None, dataset, forms), info
 
 
 def reopen(state: Loaded) -> Loaded:
@@ -82,7 +87,7 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     output = CappedBuffer(limit)
     try:
         if request["op"] == "graph":
-            _graph(state.dataset, request, output)
+            _graph(state.dataset, request, output, state.forms)
         elif request["op"] == "bind":
             # Names are resolved where the graph is (and its names file, if on disk).
             text = backend.bind_in_graph(state.dataset, request["query"], request["pairs"])
@@ -139,20 +144,53 @@ def _sparql(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuf
     backend.serialize_graph(items, syntax, cast(IO[bytes], output))
 
 
-def _graph(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuffer) -> None:
-    """Graph Store Protocol GET: one named graph, or the default (union) graph."""
+def _graph(
+    dataset: backend.Dataset, request: dict[str, Any], output: CappedBuffer, forms: Any = None
+) -> None:
+    """Graph Store Protocol GET: one named graph, or the default (union) graph, with each
+    literal as the project's files write it (``"12"^^xsd:long``, not the store's
+    ``xsd:integer``), as ``kgraph export`` writes them."""
     import pyoxigraph as ox
 
     syntax = backend.RdfSyntax.from_name(request["format"])
     graph = request.get("graph")
+    forms = dataset.source_forms() if forms is None else forms
     if graph:
-        triples: Any = (q.triple for q in dataset.quads([graph]))
+        triples: Any = (q.triple for q in dataset.exact_quads([graph], forms))
     else:  # the union, each triple once
-        triples = backend.query(dataset, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        union = backend.query(dataset, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        triples = _exact_union(dataset, union, forms)
     items: Any = triples
     if syntax.quads:
         items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     backend.serialize_graph(items, syntax, cast(IO[bytes], output))
+
+
+def _exact_union(dataset: backend.Dataset, union: Any, forms: Any) -> Iterator[Any]:
+    """The union's triples, each whose literal the store rewrote replaced by the forms the
+    graphs holding it wrote (each form once): the stream of the union stays a stream, only
+    a triple whose object some file wrote in another form is looked up."""
+    import pyoxigraph as ox
+
+    rewritten = forms.by_object
+    default = set(dataset.asserted_graphs()) | set(dataset.inferred_graphs)
+    for triple in union:
+        if triple.object not in rewritten:
+            yield triple
+            continue
+        holders = [
+            q.graph_name.value
+            for q in dataset.store.quads_for_pattern(
+                triple.subject, triple.predicate, triple.object, None
+            )
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in default
+        ]
+
+        def one(graph: str, t: Any = triple) -> list[Any]:
+            return [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph))]
+
+        written = dict.fromkeys(q.triple for q in dataset.exact_quads(holders, forms, quads=one))
+        yield from written or (triple,)
 
 
 def _check_rows(data: bytes, fmt: str, limit: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kgraph.namespaces import RDF, SH
+from kgraph.namespaces import RDF, SH, SKOLEM
 from kgraph.sparql import TOKEN as _SPARQL_TOKEN
 
 RDF_FIRST = RDF + "first"
@@ -174,7 +174,7 @@ def prebound_select(select: str, path_text: str | None, shape_text: str | None =
                 last = match.end()
         previous = token.upper() if kind == "word" else token
     out.append(select[last:])
-    text = "".join(out)
+    text = skolem_aware("".join(out))
     if selects > 1:
         join = False
     projected = "this" in _top_projection(text)
@@ -182,6 +182,59 @@ def prebound_select(select: str, path_text: str | None, shape_text: str | None =
         marked = _insert(text, projected)
         return Prebound(marked.replace(" " + FOCUS_MARK, " ", 1), False)
     return Prebound(_insert(text, projected), True)
+
+
+# kgraph skolemises blank nodes as it loads them (``evaluation.BLANK``), so a constraint's
+# own isBlank/isIRI/STR would see an IRI where the source wrote a blank node. These calls are
+# rewritten so that a skolem IRI answers as that blank node does and every other term as
+# before: isBlank true, isIRI/isURI false, STR an error (SPARQL 1.1 §17.4.2.5), the error
+# being ``1/0`` (an integer division by zero, §17.4.4 / XPath op:numeric-divide).
+_SKOLEM_TEST = '(isIRI({0}) && STRSTARTS(STR({0}), "' + SKOLEM + '"))'
+_SKOLEM_CALLS = {
+    "ISBLANK": "(isBlank({0}) || " + _SKOLEM_TEST + ")",
+    "ISIRI": '(isIRI({0}) && !STRSTARTS(STR({0}), "' + SKOLEM + '"))',
+    "ISURI": '(isIRI({0}) && !STRSTARTS(STR({0}), "' + SKOLEM + '"))',
+    "STR": "STR(IF(" + _SKOLEM_TEST + ", 1/0, {0}))",
+}
+
+
+_SKOLEM_MAX = 200_000
+
+
+def skolem_aware(text: str) -> str:
+    """``text`` (SPARQL already checked) with isBlank, isIRI, isURI and STR calls judging a
+    skolem IRI as the blank node it stands for; each argument is rewritten the same way
+    first, and kept in parentheses so that its operators stay its own."""
+    out: list[str] = []
+    last = 0
+    tokens = list(_SPARQL_TOKEN.finditer(text))
+    i = 0
+    while i < len(tokens):
+        match = tokens[i]
+        name = match.group().upper() if match.lastgroup == "word" else ""
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if name in _SKOLEM_CALLS and nxt is not None and nxt.group() == "(":
+            depth = 0
+            for j in range(i + 1, len(tokens)):
+                kind = tokens[j].lastgroup
+                if kind == "open":
+                    depth += 1
+                elif kind == "close":
+                    depth -= 1
+                    if depth == 0:
+                        break
+            else:  # unbalanced: the query was checked, but leave it as it is
+                break
+            inner = "(" + skolem_aware(text[nxt.end() : tokens[j].start()]) + ")"
+            if len(inner) > _SKOLEM_MAX:  # each call repeats its argument: nesting multiplies
+                raise Uncompilable("SPARQL nests isBlank/isIRI/STR too deeply")
+            out.append(text[last : match.start()] + _SKOLEM_CALLS[name].format(inner))
+            last = tokens[j].end()
+            i = j + 1
+            continue
+        i += 1
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _check_sub_select(in_projection: bool, selects: int, projection: set[str]) -> None:
