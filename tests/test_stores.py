@@ -127,8 +127,6 @@ VIRTUOSO_WRONG = {
     "sub-select's STRLANG; with the languages taken per row and STRLANG outside, no error but "
     "104 of 273 rows (those via events) lost, and with ?entity bound the event names in "
     "another order than the ordered sub-select's",
-    "sub-events": "error RDFXX: LANG() of an aggregated name (SR066 when taken before "
-    "the aggregate)",
     "took-part-together": "wrong rows: the whole OPTIONAL lost (one row, 'no source says'), "
     "also with the rdfs:subPropertyOf* role tests in sub-selects of their own; with the "
     "example's two entities bound, error RDFXX Unknown language (LANG() of a SAMPLEd name)",
