@@ -127,10 +127,6 @@ VIRTUOSO_WRONG = {
     "sub-select's STRLANG; with the languages taken per row and STRLANG outside, no error but "
     "104 of 273 rows (those via events) lost, and with ?entity bound the event names in "
     "another order than the ordered sub-select's",
-    "background-facts": "wrong rows: ^rdfs:subClassOf* in NOT EXISTS next to GRAPH "
-    "(OPTIONAL+!BOUND and MINUS forms equally wrong)",
-    "sub-events": "error RDFXX: LANG() of an aggregated name (SR066 when taken before "
-    "the aggregate)",
     "took-part-together": "wrong rows: the whole OPTIONAL lost (one row, 'no source says'), "
     "also with the rdfs:subPropertyOf* role tests in sub-selects of their own; with the "
     "example's two entities bound, error RDFXX Unknown language (LANG() of a SAMPLEd name)",
@@ -140,14 +136,8 @@ VIRTUOSO_WRONG = {
 }
 
 
-# background-facts with its example parameter (one subject) comes out right
-VIRTUOSO_RIGHT_WITH_EXAMPLE = {"background-facts"}
-
-
 def known_wrong(store: str, name: str, example: bool) -> str | None:
     if store != "virtuoso" or name not in VIRTUOSO_WRONG:
-        return None
-    if example and name in VIRTUOSO_RIGHT_WITH_EXAMPLE:
         return None
     return VIRTUOSO_WRONG[name]
 
