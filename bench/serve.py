@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from kgraph.server.app import default_workers
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "serve.json"
 DOC = REPO / "docs" / "benchmarks-serve.md"
@@ -221,13 +223,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_kgraph(
-    root: Path, port: int, workers: int, timeout: float, store: Path | None = None
+    root: Path, port: int, workers: int | None, timeout: float, store: Path | None = None
 ) -> subprocess.Popen[bytes]:
     command = [str(BIN / "kgraph"), "-q", "--project", str(root)]
     if store is not None:
         command += ["--store", str(store)]
     command += ["serve", "--port", str(port)]
-    command += ["--workers", str(workers), "--queue-wait", "120", "--timeout", f"{timeout:g}"]
+    if workers is not None:  # else kgraph's own default: what a user gets
+        command += ["--workers", str(workers)]
+    command += ["--queue-wait", "120", "--timeout", f"{timeout:g}"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -283,7 +287,7 @@ def run(
     sizes: list[str],
     clients: list[int],
     seconds: float,
-    workers: int,
+    workers: int | None,
     seed: int,
     *,
     servers: tuple[str, ...] = SERVERS,
@@ -428,7 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="shipped,100000,1000000")
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="kgraph serve --workers [default: kgraph's own default, as a user gets it]",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--timeout",
@@ -488,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "queries": len(canned_texts(REPO)),
         "seconds": args.seconds,
-        "workers": args.workers,
+        "workers": args.workers if args.workers is not None else default_workers(),
         "timeout": args.timeout,
     }
     text = report(results, meta)

@@ -8,6 +8,7 @@ only through :mod:`kgraph.server.backend`, so that it can be re-pointed in one p
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def serve(
     """Load the graph, start the workers and answer HTTP until interrupted."""
     from kgraph.server import backend, work
     from kgraph.server.backend import StorageError
-    from kgraph.server.pool import Pool, fork_call, tune_malloc
+    from kgraph.server.pool import Pool, tune_malloc
 
     assert isinstance(limits, backend.Limits)
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -61,17 +62,11 @@ def serve(
         info = pool.start()
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
-        def validated(status: backend.ValidationStatus) -> None:
-            app.validation = status
-
-        # `kgraph validate`, once, in the background (the overview shows it when done).
-        # Both forks of this process (the zygote, this) happen before its first thread.
-        fork_call(
-            lambda: backend.validation_status(project, limits, store_dir),
-            validated,
-            close_fds=[server.fileno(), pool.control_fd],
-        )
         pool.begin()
+        # `kgraph validate`, once, in the background (the overview shows it when done), in
+        # a worker: a fork of the zygote, which holds the loaded graph, so the project is
+        # not loaded a second time (at 1M triples that was a second copy of the graph).
+        threading.Thread(target=lambda: _validate(app), name="kgraph-validate", daemon=True).start()
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])
@@ -87,3 +82,26 @@ def serve(
     finally:
         server.server_close()
         pool.close()
+
+
+def _validate(app: App) -> None:
+    """Run the overview's validation in a pool worker and keep its verdict on ``app``."""
+    from kgraph.server import backend
+    from kgraph.server.pool import Busy, Stopped
+
+    timeout = app.limits.work_timeout
+    try:
+        reply = app.pool.run(
+            {"op": "validate", "max_bytes": app.settings.max_bytes},
+            timeout=timeout,
+            wait=timeout,
+        )
+    except Busy:
+        reply = ("error", 503, "every worker stayed busy; validation did not run")
+    except Stopped as stopped:
+        reason = "took longer than --work-timeout" if str(stopped) == "timeout" else "crashed"
+        reply = ("error", 503, f"validation {reason}")
+    if reply[0] == "ok":
+        app.validation = reply[1]
+    else:
+        app.validation = backend.ValidationStatus(False, 0, 0, 0, error=str(reply[-1]))

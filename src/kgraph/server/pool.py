@@ -228,6 +228,11 @@ class Pool:
                     with self._changed:
                         self._workers -= 1
                         self.retired += 1
+                        if self._workers == 0 and not self._closed:
+                            # One always stays ready: the next request need not wait for
+                            # a fork (a retired worker used to be the last).
+                            self._workers += 1
+                            self._ask_zygote(b"s")
                 else:
                     self._give_back(slot)
                 return reply
@@ -287,41 +292,6 @@ def _close(fds: Sequence[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-def fork_call(
-    fn: Callable[[], Any], on_result: Callable[[Any], None], *, close_fds: Sequence[int] = ()
-) -> None:
-    """Run ``fn`` in a child forked now, and hand its (picklable) result to ``on_result``
-    from a thread once it is done. Call it while this process has no thread: a child
-    forked from threads inherits the locks they held, and can wait on them forever.
-    ``close_fds``: descriptors the child must not keep open (sockets whose end others
-    wait for)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child process
-        os.close(read_fd)
-        _close(close_fds)
-        status = 0
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            payload = pickle.dumps(fn())
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(payload)
-        except BaseException:
-            status = 70
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-
-    def collect() -> None:
-        with os.fdopen(read_fd, "rb") as source:
-            data = source.read()
-        os.waitpid(pid, 0)
-        if data:
-            on_result(pickle.loads(data))
-
-    threading.Thread(target=collect, name="kgraph-fork-call", daemon=True).start()
 
 
 # -- the zygote and its workers ----------------------------------------------------------

@@ -83,6 +83,11 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     try:
         if request["op"] == "graph":
             _graph(state.dataset, request, output)
+        elif request["op"] == "validate":
+            status = backend.validation_status(
+                state.dataset, state.project, state.limits, state.store_dir
+            )
+            return "ok", status
         elif request["op"] == "bind":
             # Names are resolved where the graph is (and its names file, if on disk).
             text = backend.bind_in_graph(state.dataset, request["query"], request["pairs"])
