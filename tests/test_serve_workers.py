@@ -1,0 +1,73 @@
+"""`kgraph serve`'s worker count by default, and the overview's validation run in a pool
+worker on the graph the zygote loaded (no second load of the project)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kgraph.layout import Layout
+from kgraph.limits import Limits
+from kgraph.project import Project
+from kgraph.server import work
+from kgraph.server.app import Settings, default_workers
+from kgraph.server.backend import ValidationStatus
+from kgraph.store import Dataset
+from serving import request, start
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_default_workers_let_fast_queries_past_slow_ones() -> None:
+    # Two slow queries per CPU still leave workers for the fast ones.
+    assert default_workers() >= 8
+    assert Settings().workers == default_workers()
+
+
+def test_validate_op_judges_the_loaded_graph_and_loads_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layout = Layout(ROOT)
+    expected = Project(layout, limits=Limits()).validate()
+    state, _ = work.load(layout, Limits(), None)
+
+    def no_second_load(*args: object, **kwargs: object) -> Dataset:
+        raise AssertionError("the project was loaded again")
+
+    monkeypatch.setattr(Dataset, "open", no_second_load)
+    kind, status = work.handle(state, {"op": "validate", "max_bytes": 1 << 20})
+    assert kind == "ok"
+    assert isinstance(status, ValidationStatus)
+    assert status.error == ""
+    assert status.conforms == expected.conforms
+    assert status.findings == len(expected.findings)
+    assert status.nodes == expected.focus_nodes > 0
+
+
+def _children(pid: int) -> list[str]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+@pytest.mark.server
+def test_serve_uses_the_default_and_validates_in_a_zygote_worker() -> None:
+    served = start([])
+    try:
+        assert f"up to {default_workers()} workers" in served.announced
+        # While the validation runs, the HTTP process has one child, the zygote: no process
+        # of its own that loads the project again.
+        assert len(_children(served.process.pid)) == 1
+        deadline = time.monotonic() + 90
+        page = ""
+        while time.monotonic() < deadline:
+            page = request(served.url("/")).text
+            assert len(_children(served.process.pid)) == 1
+            if "Validation is running" not in page:
+                break
+            time.sleep(0.2)
+        assert "Conforms to the shapes: 0 violations" in page
+    finally:
+        served.stop()
