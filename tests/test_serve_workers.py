@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_default_workers_let_fast_queries_past_slow_ones() -> None:
     assert Settings().workers == default_workers()
 
 
-def test_validate_op_judges_the_loaded_graph_and_loads_nothing(
+def test_validate_judges_the_loaded_graph_and_loads_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     layout = Layout(ROOT)
@@ -38,8 +39,7 @@ def test_validate_op_judges_the_loaded_graph_and_loads_nothing(
         raise AssertionError("the project was loaded again")
 
     monkeypatch.setattr(Dataset, "open", no_second_load)
-    kind, status = work.handle(state, {"op": "validate", "max_bytes": 1 << 20})
-    assert kind == "ok"
+    status = work.validate(state)
     assert isinstance(status, ValidationStatus)
     assert status.error == ""
     assert status.conforms == expected.conforms
@@ -53,7 +53,7 @@ def _children(pid: int) -> list[str]:
 
 
 @pytest.mark.server
-def test_serve_uses_the_default_and_validates_in_a_zygote_worker() -> None:
+def test_serve_uses_the_default_and_validates_in_a_fork_of_the_zygote() -> None:
     served = start([])
     try:
         assert f"up to {default_workers()} workers" in served.announced
@@ -69,5 +69,22 @@ def test_serve_uses_the_default_and_validates_in_a_zygote_worker() -> None:
                 break
             time.sleep(0.2)
         assert "Conforms to the shapes: 0 violations" in page
+    finally:
+        served.stop()
+
+
+@pytest.mark.server
+def test_validation_holds_no_query_worker() -> None:
+    # With one worker, a query answers while the validation still runs: it is a fork of
+    # the zygote beside the workers, not one of them.
+    served = start(["--workers", "1", "--queue-wait", "0.5"])
+    try:
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        assert request(served.url("/sparql?" + urlencode({"query": count}))).status == 200
+        deadline = time.monotonic() + 90
+        while "Validation is running" in request(served.url("/")).text:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert "Conforms to the shapes" in request(served.url("/")).text
     finally:
         served.stop()

@@ -8,7 +8,6 @@ only through :mod:`kgraph.server.backend`, so that it can be re-pointed in one p
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,16 +56,18 @@ def serve(
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
         close_in_children=[server.fileno()],
+        # `kgraph validate`, once, in the background (the overview shows it when done), in
+        # a fork of the zygote, which holds the loaded graph: the project is not loaded a
+        # second time (at 1M triples that was a second copy of the graph). Its verdict
+        # arrives after pool.begin(), once ``app`` exists.
+        aside=work.validate,
+        on_aside=lambda status: setattr(app, "validation", status),
     )
     try:
         info = pool.start()
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
         pool.begin()
-        # `kgraph validate`, once, in the background (the overview shows it when done), in
-        # a worker: a fork of the zygote, which holds the loaded graph, so the project is
-        # not loaded a second time (at 1M triples that was a second copy of the graph).
-        threading.Thread(target=lambda: _validate(app), name="kgraph-validate", daemon=True).start()
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])
@@ -82,26 +83,3 @@ def serve(
     finally:
         server.server_close()
         pool.close()
-
-
-def _validate(app: App) -> None:
-    """Run the overview's validation in a pool worker and keep its verdict on ``app``."""
-    from kgraph.server import backend
-    from kgraph.server.pool import Busy, Stopped
-
-    timeout = app.limits.work_timeout
-    try:
-        reply = app.pool.run(
-            {"op": "validate", "max_bytes": app.settings.max_bytes},
-            timeout=timeout,
-            wait=timeout,
-        )
-    except Busy:
-        reply = ("error", 503, "every worker stayed busy; validation did not run")
-    except Stopped as stopped:
-        reason = "took longer than --work-timeout" if str(stopped) == "timeout" else "crashed"
-        reply = ("error", 503, f"validation {reason}")
-    if reply[0] == "ok":
-        app.validation = reply[1]
-    else:
-        app.validation = backend.ValidationStatus(False, 0, 0, 0, error=str(reply[-1]))

@@ -78,6 +78,8 @@ class Pool:
         close_in_children: Sequence[int] = (),
         idle_timeout: float = 30.0,
         recycle_bytes: int = 16 * 1024 * 1024,
+        aside: Callable[[Any], Any] | None = None,
+        on_aside: Callable[[Any], None] | None = None,
     ) -> None:
         self.size = size
         self.idle_timeout = idle_timeout
@@ -88,6 +90,8 @@ class Pool:
         self._load_timeout = load_timeout
         self._on_worker_start = on_worker_start
         self._close_in_children = tuple(close_in_children)
+        self._aside = aside
+        self._on_aside = on_aside
         # Free workers, the one freed last on top: the busiest stay warm and the others
         # sink to the bottom, where the reaper finds them idle.
         self._free: list[_Slot] = []
@@ -126,6 +130,7 @@ class Pool:
                 self._memory,
                 self._recycle,
                 self._on_worker_start,
+                self._aside,
             )
         zygote_end.close()
         self._workers = 1  # the zygote forks the first worker once the graph is loaded
@@ -174,6 +179,9 @@ class Pool:
                 return
             if kind == "worker":
                 self._give_back(payload)
+            elif kind == "aside":
+                if self._on_aside is not None:
+                    self._on_aside(payload)
             elif kind == "error":
                 return
 
@@ -304,6 +312,7 @@ def _zygote(  # pragma: no cover - child process
     memory: int | None,
     recycle: int,
     on_worker_start: Callable[[Any], Any] | None,
+    aside: Callable[[Any], Any] | None,
 ) -> None:
     status = 0
     children: set[int] = set()
@@ -325,6 +334,8 @@ def _zygote(  # pragma: no cover - child process
         gc.freeze()
         control.sendall(pickle.dumps(("ready", info)))
         children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
+        if aside is not None:
+            children.add(_run_aside(control, state, aside, memory, on_worker_start))
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
@@ -375,6 +386,40 @@ def _spawn(  # pragma: no cover - zygote
     return pid
 
 
+def _run_aside(  # pragma: no cover - zygote
+    control: socket.socket,
+    state: Any,
+    aside: Callable[[Any], Any],
+    memory: int | None,
+    on_worker_start: Callable[[Any], Any] | None,
+) -> int:
+    """Fork a one-off child that runs ``aside(state)`` on the loaded graph and sends its
+    (small, picklable) result to the HTTP process as an ("aside", result) record. It counts
+    as no worker: a long job (the overview's validation) never holds a query's place."""
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _limit_memory(memory)
+        if on_worker_start is not None:
+            state = on_worker_start(state)
+        control.sendall(pickle.dumps(("aside", aside(state))))
+    except BaseException:
+        status = 70
+    finally:
+        os._exit(status)
+
+
+def _limit_memory(memory: int | None) -> None:  # pragma: no cover - child processes
+    if memory:
+        import resource
+
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
 def _worker(  # pragma: no cover - worker process
     sock: socket.socket,
     state: Any,
@@ -390,11 +435,7 @@ def _worker(  # pragma: no cover - worker process
         # the client gets the server's one-line error instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
-        if memory:
-            import resource
-
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        _limit_memory(memory)
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())

@@ -75,6 +75,12 @@ def reopen(state: Loaded) -> Loaded:
     return state
 
 
+def validate(state: Loaded) -> backend.ValidationStatus:
+    """In a fork of the zygote: the overview's validation, on the graph it loaded."""
+    assert state.dataset is not None
+    return backend.validation_status(state.dataset, state.project, state.limits, state.store_dir)
+
+
 def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     """One request, in a worker: ("ok", bytes) or ("error", HTTP status, one line)."""
     assert state.dataset is not None
@@ -83,11 +89,6 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     try:
         if request["op"] == "graph":
             _graph(state.dataset, request, output)
-        elif request["op"] == "validate":
-            status = backend.validation_status(
-                state.dataset, state.project, state.limits, state.store_dir
-            )
-            return "ok", status
         elif request["op"] == "bind":
             # Names are resolved where the graph is (and its names file, if on disk).
             text = backend.bind_in_graph(state.dataset, request["query"], request["pairs"])
