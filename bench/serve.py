@@ -420,7 +420,7 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         "zygote and one worker at rest, more forked on demand up to --workers and stopped",
         "after --idle-timeout. A worker hands a query's memory back to the system after it and",
         "is replaced by a fresh fork if it still grew; the overview page's validation runs",
-        "once at start in one of the workers, on the graph the zygote loaded (it no longer",
+        "once at start in one more fork of the zygote, on the graph it loaded (it no longer",
         "loads the project a second time). Figures on a shared machine",
         "(2 CPUs, other developers' jobs running) vary from run to run by tens of percent.",
     ]
