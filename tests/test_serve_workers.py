@@ -3,6 +3,7 @@ worker on the graph the zygote loaded (no second load of the project)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from kgraph.project import Project
 from kgraph.server import work
 from kgraph.server.app import Settings, default_workers
 from kgraph.server.backend import ValidationStatus
+from kgraph.server.pool import Pool
 from kgraph.store import Dataset
 from serving import request, start
 
@@ -88,3 +90,64 @@ def test_validation_holds_no_query_worker() -> None:
         assert "Conforms to the shapes" in request(served.url("/")).text
     finally:
         served.stop()
+
+
+def _load() -> tuple[dict[str, list[bytearray]], dict[str, int]]:
+    return {"kept": []}, {"graphs": 0}
+
+
+def _handle(state: dict[str, list[bytearray]], request: str) -> int:
+    if request == "grow":  # memory the worker keeps: it retires after answering
+        state["kept"].append(bytearray(40 * 1024 * 1024))
+    return os.getpid()
+
+
+def _zygote_children(zygote: int) -> list[str]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "--ppid", str(zygote)], capture_output=True, text=True
+    )
+    return [line.split()[0] for line in out.stdout.splitlines() if "Z" not in line.split()[1]]
+
+
+def test_the_last_worker_retiring_is_replaced_at_once() -> None:
+    pool = Pool(_load, _handle, size=2, memory_limit=None, load_timeout=30)
+    pool.start()
+    pool.begin()
+    try:
+        first = pool.run("grow", timeout=10, wait=10)
+        assert pool.retired == 1
+        # One is forked without waiting for the next request: one worker always stays.
+        assert pool.workers == 1
+        deadline = time.monotonic() + 10
+        while _zygote_children(pool._zygote) in ([], [str(first)]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert pool.run("small", timeout=10, wait=0.5) != first
+    finally:
+        pool.close()
+
+
+def test_the_aside_job_runs_on_the_loaded_state_and_takes_no_worker() -> None:
+    verdicts: list[object] = []
+    pool = Pool(
+        _load,
+        _handle,
+        size=1,
+        memory_limit=None,
+        load_timeout=30,
+        aside=lambda state: ("aside", sorted(state), os.getpid()),
+        on_aside=verdicts.append,
+    )
+    pool.start()
+    pool.begin()
+    try:
+        worker = pool.run("small", timeout=10, wait=10)
+        deadline = time.monotonic() + 10
+        while not verdicts:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        kind, keys, pid = verdicts[0]  # type: ignore[misc]
+        assert (kind, keys) == ("aside", ["kept"]) and pid != worker
+        assert pool.workers == 1
+    finally:
+        pool.close()
