@@ -18,6 +18,10 @@ memory (sorts, joins, the answer) is handed back to the system after the query
 ``recycle_bytes`` over its start retires after answering, and the next request gets a fresh
 fork: otherwise each worker would keep the high-water mark of the largest query it ever ran.
 
+A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
+beside the workers: it reads the loaded graph, holds no query's place, and its result comes
+back on the control socket.
+
 The zygote is single-threaded: forking a process with threads (the HTTP server's) would
 copy locks held by threads that do not exist in the child.
 """
