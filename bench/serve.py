@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from kgraph.server.app import default_workers
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "serve.json"
 DOC = REPO / "docs" / "benchmarks-serve.md"
@@ -221,13 +223,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_kgraph(
-    root: Path, port: int, workers: int, timeout: float, store: Path | None = None
+    root: Path, port: int, workers: int | None, timeout: float, store: Path | None = None
 ) -> subprocess.Popen[bytes]:
     command = [str(BIN / "kgraph"), "-q", "--project", str(root)]
     if store is not None:
         command += ["--store", str(store)]
     command += ["serve", "--port", str(port)]
-    command += ["--workers", str(workers), "--queue-wait", "120", "--timeout", f"{timeout:g}"]
+    if workers is not None:  # else kgraph's own default: what a user gets
+        command += ["--workers", str(workers)]
+    command += ["--queue-wait", "120", "--timeout", f"{timeout:g}"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -283,7 +287,7 @@ def run(
     sizes: list[str],
     clients: list[int],
     seconds: float,
-    workers: int,
+    workers: int | None,
     seed: int,
     *,
     servers: tuple[str, ...] = SERVERS,
@@ -398,9 +402,10 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         "on the synthetic graphs a few canned queries with their parameters unbound take tens",
         "of seconds, so each figure counts only a few requests and the ratios move a lot with",
         "which queries the clients happened to draw. Then the CPUs: kgraph runs at most",
-        "--workers queries at once, each in its own process, and queues the rest; Oxigraph runs",
-        "every request at once in threads, so at 16 clients its slow queries share the CPUs",
-        "with the fast ones.",
+        "--workers queries at once (by default 2 per CPU, at least 8), each in its own process,",
+        "and queues the rest; Oxigraph runs every request at once in threads. With fewer",
+        "workers than clients a fast query waits behind slow ones for a free worker; with as",
+        "many, both servers share the CPUs among every query in flight.",
         "",
         "Memory: the tree of each server is sampled every 0.2 s during the window; *peak* is",
         "the most it held at once, *before* what it held when the window began. PSS",
@@ -414,8 +419,9 @@ def report(results: list[Result], meta: dict[str, object]) -> str:
         "--store` does the same), and a Python interpreter per process: the HTTP process, the",
         "zygote and one worker at rest, more forked on demand up to --workers and stopped",
         "after --idle-timeout. A worker hands a query's memory back to the system after it and",
-        "is replaced by a fresh fork if it still grew; the first minutes also hold the",
-        "one-off `kgraph validate` process of the overview page. Figures on a shared machine",
+        "is replaced by a fresh fork if it still grew; the overview page's validation runs",
+        "once at start in one more fork of the zygote, on the graph it loaded (it no longer",
+        "loads the project a second time). Figures on a shared machine",
         "(2 CPUs, other developers' jobs running) vary from run to run by tens of percent.",
     ]
     return "\n".join(lines) + "\n"
@@ -428,7 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="shipped,100000,1000000")
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="kgraph serve --workers [default: kgraph's own default, as a user gets it]",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--timeout",
@@ -488,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "queries": len(canned_texts(REPO)),
         "seconds": args.seconds,
-        "workers": args.workers,
+        "workers": args.workers if args.workers is not None else default_workers(),
         "timeout": args.timeout,
     }
     text = report(results, meta)

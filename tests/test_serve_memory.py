@@ -58,6 +58,8 @@ def test_workers_are_forked_on_demand_and_spare_ones_stop_when_idle() -> None:
     served = start(["--workers", "3", "--timeout", "3", "--idle-timeout", "1"])
     try:
         assert "up to 3 workers" in served.announced
+        # The overview's validation is a child of the zygote too, until it is done.
+        assert wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
         assert wait_for(lambda: len(workers(served)) == 1, 10)  # one starts, not three
         busy = [threading.Thread(target=lambda: get(served, SLOW)) for _ in range(2)]
         for thread in busy:

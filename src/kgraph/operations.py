@@ -220,8 +220,6 @@ def validate(
 ) -> Report:
     """Validate the graph plus the given files against the project's shapes."""
     from kgraph.shacl import report as reporting
-    from kgraph.shacl import run
-    from kgraph.shacl.engine import validate as run_pyshacl
 
     shapes = project.shapes()
     phase(Phase.LOAD)
@@ -237,17 +235,33 @@ def validate(
         phase(Phase.REASON)
         materialise(dataset, infer)
     phase(Phase.VALIDATE)
+    report = judge(dataset, shapes, inputs, engine=engine, progress=progress)
+    return reporting.locate(report, [dataset.store], graph_sources(dataset, inputs))
+
+
+def judge(
+    dataset: Dataset,
+    shapes: Any,
+    inputs: Sequence[LoadedInput] = (),
+    *,
+    engine: str = "compiled",
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """The shapes' verdict on a dataset already open (its findings not yet located in the
+    files): what :func:`validate` does once the graph is loaded, and what ``kgraph serve``
+    runs in a worker that inherited the loaded graph."""
+    from kgraph.shacl import run
+    from kgraph.shacl.engine import validate as run_pyshacl
+
     graphs = dataset.asserted_graphs() + dataset.inferred_graphs
     if engine == "pyshacl":
-        report = run_pyshacl(dataset, shapes, graphs)
-    else:
-        from kgraph.shacl.literals import exact_literals
+        return run_pyshacl(dataset, shapes, graphs)
+    from kgraph.shacl.literals import exact_literals
 
-        # The store rewrote "12"^^xsd:long to xsd:integer: literals are judged as the
-        # project's files (and the files given) write them.
-        exact = exact_literals([*dataset.source_literals(), *(q for i in inputs for q in i.quads)])
-        report = run.validate(dataset, shapes, graphs, exact, progress=progress)
-    return reporting.locate(report, [dataset.store], graph_sources(dataset, inputs))
+    # The store rewrote "12"^^xsd:long to xsd:integer: literals are judged as the
+    # project's files (and the files given) write them.
+    exact = exact_literals([*dataset.source_literals(), *(q for i in inputs for q in i.quads)])
+    return run.validate(dataset, shapes, graphs, exact, progress=progress)
 
 
 def validate_endpoint(

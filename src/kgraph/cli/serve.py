@@ -27,10 +27,10 @@ from kgraph.limits import MB, Limits
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    default=2,
-    show_default=True,
+    default=None,
     metavar="N",
-    help="Queries run at once, each in its own worker process (forked when needed).",
+    help="Queries run at once, each in its own worker process (forked when needed) "
+    "[default: 2 per CPU, at least 8, at most 64].",
 )
 @click.option(
     "--idle-timeout",
@@ -77,7 +77,7 @@ def serve_command(
     state: State,
     host: str,
     port: int,
-    workers: int,
+    workers: int | None,
     idle_timeout: float,
     query_timeout: float | None,
     max_bytes: int,
@@ -86,6 +86,7 @@ def serve_command(
 ) -> None:
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
     from kgraph.server import Settings, serve
+    from kgraph.server.app import default_workers
 
     if query_timeout is None:
         query_timeout = (
@@ -96,7 +97,7 @@ def serve_command(
     settings = Settings(
         host=host,
         port=port,
-        workers=workers,
+        workers=default_workers() if workers is None else workers,
         idle_timeout=idle_timeout,
         timeout=query_timeout,
         max_bytes=max_bytes * MB,

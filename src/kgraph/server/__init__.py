@@ -28,7 +28,7 @@ def serve(
     """Load the graph, start the workers and answer HTTP until interrupted."""
     from kgraph.server import backend, work
     from kgraph.server.backend import StorageError
-    from kgraph.server.pool import Pool, fork_call, tune_malloc
+    from kgraph.server.pool import Pool, tune_malloc
 
     assert isinstance(limits, backend.Limits)
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -56,21 +56,17 @@ def serve(
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
         close_in_children=[server.fileno()],
+        # `kgraph validate`, once, in the background (the overview shows it when done), in
+        # a fork of the zygote, which holds the loaded graph: the project is not loaded a
+        # second time (at 1M triples that was a second copy of the graph). Its verdict
+        # arrives after pool.begin(), once ``app`` exists.
+        aside=work.validate,
+        on_aside=lambda status: setattr(app, "validation", status),
     )
     try:
         info = pool.start()
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
-        def validated(status: backend.ValidationStatus) -> None:
-            app.validation = status
-
-        # `kgraph validate`, once, in the background (the overview shows it when done).
-        # Both forks of this process (the zygote, this) happen before its first thread.
-        fork_call(
-            lambda: backend.validation_status(project, limits, store_dir),
-            validated,
-            close_fds=[server.fileno(), pool.control_fd],
-        )
         pool.begin()
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler

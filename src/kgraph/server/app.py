@@ -4,6 +4,7 @@ queries, and the answers and labels the pages have already asked for."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,22 @@ from kgraph.server.backend import KGraphError
 from kgraph.server.pool import Busy, Pool, Stopped
 
 
+def default_workers() -> int:
+    """``kgraph serve --workers`` unless given: two per CPU, at least 8 (at most 64).
+
+    A worker is forked only when every other is busy and stops after ``--idle-timeout``,
+    so an idle one costs nothing; what a low bound costs is that a fast query queues
+    behind slow ones (each runs in one worker, to its end or its timeout). More workers
+    than CPUs lets the system share the CPUs among running queries as a threaded server
+    does; each worker's memory is bounded by ``--max-memory``."""
+    return min(64, max(8, 2 * (os.cpu_count() or 1)))
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 7878
-    workers: int = 2
+    workers: int = field(default_factory=default_workers)
     """Most worker processes (forked when all are busy)."""
     idle_timeout: float = 30.0
     """Seconds a spare worker may stay idle before it stops (one always stays)."""

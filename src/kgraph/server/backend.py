@@ -146,12 +146,17 @@ class ValidationStatus:
     error: str = ""
 
 
-def validation_status(project: Layout, limits: Limits, store_dir: Path | None) -> ValidationStatus:
-    """What ``kgraph validate`` says about the graph, run once (in its own worker)."""
+def validation_status(
+    dataset: Dataset, project: Layout, limits: Limits, store_dir: Path | None
+) -> ValidationStatus:
+    """What ``kgraph validate`` says about the graph, judged on ``dataset`` (run once, in a
+    worker forked from the zygote that loaded it: no second load of the project)."""
+    from kgraph.operations import judge
     from kgraph.project import Project
 
     try:
-        report = Project(project, store=store_dir, limits=limits).validate()
+        shapes = Project(project, store=store_dir, limits=limits).shapes()
+        report = judge(dataset, shapes)
     except KGraphError as err:
         return ValidationStatus(False, 0, 0, 0, error=str(err))
     violations = sum(1 for f in report.findings if f.is_violation)

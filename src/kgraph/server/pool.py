@@ -18,6 +18,10 @@ memory (sorts, joins, the answer) is handed back to the system after the query
 ``recycle_bytes`` over its start retires after answering, and the next request gets a fresh
 fork: otherwise each worker would keep the high-water mark of the largest query it ever ran.
 
+A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
+beside the workers: it reads the loaded graph, holds no query's place, and its result comes
+back on the control socket.
+
 The zygote is single-threaded: forking a process with threads (the HTTP server's) would
 copy locks held by threads that do not exist in the child.
 """
@@ -78,6 +82,8 @@ class Pool:
         close_in_children: Sequence[int] = (),
         idle_timeout: float = 30.0,
         recycle_bytes: int = 16 * 1024 * 1024,
+        aside: Callable[[Any], Any] | None = None,
+        on_aside: Callable[[Any], None] | None = None,
     ) -> None:
         self.size = size
         self.idle_timeout = idle_timeout
@@ -88,6 +94,8 @@ class Pool:
         self._load_timeout = load_timeout
         self._on_worker_start = on_worker_start
         self._close_in_children = tuple(close_in_children)
+        self._aside = aside
+        self._on_aside = on_aside
         # Free workers, the one freed last on top: the busiest stay warm and the others
         # sink to the bottom, where the reaper finds them idle.
         self._free: list[_Slot] = []
@@ -126,6 +134,7 @@ class Pool:
                 self._memory,
                 self._recycle,
                 self._on_worker_start,
+                self._aside,
             )
         zygote_end.close()
         self._workers = 1  # the zygote forks the first worker once the graph is loaded
@@ -174,6 +183,9 @@ class Pool:
                 return
             if kind == "worker":
                 self._give_back(payload)
+            elif kind == "aside":
+                if self._on_aside is not None:
+                    self._on_aside(payload)
             elif kind == "error":
                 return
 
@@ -228,6 +240,11 @@ class Pool:
                     with self._changed:
                         self._workers -= 1
                         self.retired += 1
+                        if self._workers == 0 and not self._closed:
+                            # One always stays ready: the next request need not wait for
+                            # a fork (a retired worker used to be the last).
+                            self._workers += 1
+                            self._ask_zygote(b"s")
                 else:
                     self._give_back(slot)
                 return reply
@@ -289,41 +306,6 @@ def _close(fds: Sequence[int]) -> None:
             os.close(fd)
 
 
-def fork_call(
-    fn: Callable[[], Any], on_result: Callable[[Any], None], *, close_fds: Sequence[int] = ()
-) -> None:
-    """Run ``fn`` in a child forked now, and hand its (picklable) result to ``on_result``
-    from a thread once it is done. Call it while this process has no thread: a child
-    forked from threads inherits the locks they held, and can wait on them forever.
-    ``close_fds``: descriptors the child must not keep open (sockets whose end others
-    wait for)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child process
-        os.close(read_fd)
-        _close(close_fds)
-        status = 0
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            payload = pickle.dumps(fn())
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(payload)
-        except BaseException:
-            status = 70
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-
-    def collect() -> None:
-        with os.fdopen(read_fd, "rb") as source:
-            data = source.read()
-        os.waitpid(pid, 0)
-        if data:
-            on_result(pickle.loads(data))
-
-    threading.Thread(target=collect, name="kgraph-fork-call", daemon=True).start()
-
-
 # -- the zygote and its workers ----------------------------------------------------------
 
 
@@ -334,6 +316,7 @@ def _zygote(  # pragma: no cover - child process
     memory: int | None,
     recycle: int,
     on_worker_start: Callable[[Any], Any] | None,
+    aside: Callable[[Any], Any] | None,
 ) -> None:
     status = 0
     children: set[int] = set()
@@ -355,6 +338,8 @@ def _zygote(  # pragma: no cover - child process
         gc.freeze()
         control.sendall(pickle.dumps(("ready", info)))
         children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
+        if aside is not None:
+            children.add(_run_aside(control, state, aside, memory, on_worker_start))
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
@@ -405,6 +390,40 @@ def _spawn(  # pragma: no cover - zygote
     return pid
 
 
+def _run_aside(  # pragma: no cover - zygote
+    control: socket.socket,
+    state: Any,
+    aside: Callable[[Any], Any],
+    memory: int | None,
+    on_worker_start: Callable[[Any], Any] | None,
+) -> int:
+    """Fork a one-off child that runs ``aside(state)`` on the loaded graph and sends its
+    (small, picklable) result to the HTTP process as an ("aside", result) record. It counts
+    as no worker: a long job (the overview's validation) never holds a query's place."""
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _limit_memory(memory)
+        if on_worker_start is not None:
+            state = on_worker_start(state)
+        control.sendall(pickle.dumps(("aside", aside(state))))
+    except BaseException:
+        status = 70
+    finally:
+        os._exit(status)
+
+
+def _limit_memory(memory: int | None) -> None:  # pragma: no cover - child processes
+    if memory:
+        import resource
+
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
 def _worker(  # pragma: no cover - worker process
     sock: socket.socket,
     state: Any,
@@ -420,11 +439,7 @@ def _worker(  # pragma: no cover - worker process
         # the client gets the server's one-line error instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
-        if memory:
-            import resource
-
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        _limit_memory(memory)
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())

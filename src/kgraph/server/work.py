@@ -80,6 +80,12 @@ def reopen(state: Loaded) -> Loaded:
     return state
 
 
+def validate(state: Loaded) -> backend.ValidationStatus:
+    """In a fork of the zygote: the overview's validation, on the graph it loaded."""
+    assert state.dataset is not None
+    return backend.validation_status(state.dataset, state.project, state.limits, state.store_dir)
+
+
 def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
     """One request, in a worker: ("ok", bytes) or ("error", HTTP status, one line)."""
     assert state.dataset is not None
