@@ -27,6 +27,14 @@ class Run:
     output_bytes: bytes
 
 
+@pytest.fixture(autouse=True)
+def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands under test see no terminal width: output must not depend on who runs the
+    tests (pytest-xdist's workers set COLUMNS=80). A test of the width sets it itself."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the shipped project (ontology, data, queries) that tests may change."""
