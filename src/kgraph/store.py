@@ -446,7 +446,7 @@ def _load_file(
     limits: Limits,
     *,
     bulk: bool = False,
-    base: ox.Store | None = None,
+    base: Any = None,
 ) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
     the file's own namespace) so that exports and pushes never duplicate them. A claim
@@ -488,7 +488,7 @@ def _load_file(
         raise too_long from err
 
 
-def compile_project_sheet(data: bytes, name: str, base: ox.Store, limits: Limits) -> Any:
+def compile_project_sheet(data: bytes, name: str, base: Any, limits: Limits) -> Any:
     """A claim sheet of data/ compiled against ``base`` (the ontology, the curated files
     and the sheets before it): the same files always give the same triples."""
     from kgraph.names import NameIndex
@@ -497,18 +497,63 @@ def compile_project_sheet(data: bytes, name: str, base: ox.Store, limits: Limits
     return compile_sheet(data, name=name, index=NameIndex.from_store(base), limits=limits)
 
 
-def sheet_base(
-    sources: Sequence[SourceFile], sheet: SourceFile, project: Layout, limits: Limits
-) -> ox.Store:
-    """What a sheet of data/ is compiled against, in a store of its own: the sources before
-    it (an on-disk store also holds the batches, which must not change the sheet)."""
-    import pyoxigraph as ox
-
-    base = ox.Store()
+def earlier_graphs(sources: Sequence[SourceFile], sheet: SourceFile) -> list[str]:
+    """The graphs a sheet of data/ is compiled against: the sources before it in
+    :meth:`Layout.source_files`' order, batches excluded (they must not change it)."""
+    graphs: list[str] = []
     for source in sources:
         if source.graph == sheet.graph or source.is_batch:
             break
-        _load_file(base, source, project, limits)
+        graphs.append(source.graph)
+    return graphs
+
+
+class GraphView:
+    """The union of some named graphs of a store, read in place: what a sheet resolves its
+    names against. Copying those graphs into a store of their own per sheet cost a reload
+    of the graph per sheet (O(sheets x graph) at every refresh); the view costs the sheet's
+    targeted look-ups. It has the two reading methods the name index and the compiler use."""
+
+    def __init__(self, store: ox.Store, graphs: Sequence[str]) -> None:
+        import pyoxigraph as ox
+
+        self.store = store
+        self.graphs = [ox.NamedNode(g) for g in graphs]
+
+    def quads_for_pattern(
+        self, subject: Any, predicate: Any, obj: Any, graph_name: Any = None
+    ) -> Iterator[ox.Quad]:
+        for graph in self.graphs:
+            if graph_name is None or graph_name == graph:
+                yield from self.store.quads_for_pattern(subject, predicate, obj, graph)
+
+    def query(self, query: str, *, use_default_graph_as_union: bool = False, **kw: Any) -> Any:
+        # Only the union of the graphs is read (a store of the copies held nothing in its
+        # default graph): refuse anything else rather than read the whole store.
+        if not use_default_graph_as_union or "default_graph" in kw or "named_graphs" in kw:
+            raise ValueError("a GraphView answers queries over the union of its graphs only")
+        return self.store.query(query, default_graph=list(self.graphs), named_graphs=[], **kw)
+
+
+def sheet_base(store: ox.Store, sources: Sequence[SourceFile], sheet: SourceFile) -> GraphView:
+    """What a sheet of data/ is compiled against: the graphs of the sources before it, in
+    ``store``, which must hold them (an on-disk store also holds the batches and the later
+    files, which must not change the sheet: the view leaves them out)."""
+    return GraphView(store, earlier_graphs(sources, sheet))
+
+
+def sheet_base_copy(
+    sources: Sequence[SourceFile], sheet: SourceFile, project: Layout, limits: Limits
+) -> ox.Store:
+    """The sources before a sheet loaded into a store of their own: for when no local store
+    holds them (a report on a remote endpoint's graph). Costs a load of those files."""
+    import pyoxigraph as ox
+
+    base = ox.Store()
+    before = set(earlier_graphs(sources, sheet))
+    for source in sources:
+        if source.graph in before:
+            _load_file(base, source, project, limits)
     return base
 
 
@@ -631,7 +676,8 @@ def _open_persistent(
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
             for source in fresh:
-                base = sheet_base(sources, source, project, limits) if source.is_sheet else None
+                # Every earlier graph is in ``store`` by now: kept, or loaded above.
+                base = sheet_base(store, sources, source) if source.is_sheet else None
                 _load_file(
                     store, source, project, limits, bulk=len(fresh) > 1 or meta is None, base=base
                 )
