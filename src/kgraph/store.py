@@ -676,10 +676,16 @@ def _open_persistent(
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
             for source in fresh:
-                # Every earlier graph is in ``store`` by now: kept, or loaded above.
-                base = sheet_base(store, sources, source) if source.is_sheet else None
+                # Every earlier graph is in ``store`` by now: kept, or loaded above. The
+                # view is not kept in a variable: it holds the store, which must be closed
+                # (``del store`` below) before the folder is reopened read-only.
                 _load_file(
-                    store, source, project, limits, bulk=len(fresh) > 1 or meta is None, base=base
+                    store,
+                    source,
+                    project,
+                    limits,
+                    bulk=len(fresh) > 1 or meta is None,
+                    base=sheet_base(store, sources, source) if source.is_sheet else None,
                 )
             store.flush()
         except OSError as err:
