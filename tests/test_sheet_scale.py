@@ -135,3 +135,63 @@ def test_the_view_reads_only_its_graphs() -> None:
     assert [r["o"].value for r in rows] == ["urn:g1"]
     with pytest.raises(ValueError):
         view.query("SELECT ?o { ?s ?p ?o }")
+
+
+def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    compiled: list[str] = []
+    real = kstore.compile_project_sheet
+
+    def counting(data: bytes, name: str, *args: object) -> object:
+        compiled.append(Path(name).name)
+        return real(data, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kstore, "compile_project_sheet", counting)
+    return compiled
+
+
+def test_one_more_sheet_compiles_that_sheet_only_and_gives_the_same_triples(
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    compiled = count_compiles(monkeypatch)
+    Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    assert sorted(compiled) == sorted(["article2.yaml", *(f"article3-{n}.yaml" for n in range(4))])
+    compiled.clear()
+    (many / "data" / "article3-9.yaml").write_text(small_sheet(9), encoding="utf-8")
+    on_disk = Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    assert compiled == ["article3-9.yaml"]
+    in_memory = Dataset.open(Layout(many), limits=Limits())
+    for sheet in [s for s in on_disk.sources if s.is_sheet]:
+        assert isomorphic(triples(on_disk, sheet.graph), triples(in_memory, sheet.graph))
+
+
+def test_an_earlier_file_changed_recompiles_the_sheets_after_it(
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    compiled = count_compiles(monkeypatch)
+    sheet = many / "data" / "article3-1.yaml"
+    sheet.write_text(small_sheet(1).replace("again", "once more"), encoding="utf-8")
+    Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    # Those before it resolved against the same files: from the cache.
+    assert compiled == ["article3-1.yaml", "article3-2.yaml", "article3-3.yaml"]
+    # The edited sheet's old entry is gone: one entry per sheet.
+    assert len(list((store / kstore.SHEET_CACHE).iterdir())) == 5
+
+
+def test_a_damaged_cache_entry_is_compiled_again(
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    reference = triples(
+        Dataset.open(Layout(many), limits=Limits()), graph_iri("data/article2.yaml")
+    )
+    Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    for entry in (store / kstore.SHEET_CACHE).iterdir():
+        entry.write_bytes(b"<not n-triples")
+    (many / "data" / "article3-9.yaml").write_text(small_sheet(9), encoding="utf-8")
+    compiled = count_compiles(monkeypatch)
+    dataset = Dataset.open(Layout(many), limits=Limits(), store_dir=store)
+    assert len(compiled) == SHEETS + 2
+    assert isomorphic(triples(dataset, graph_iri("data/article2.yaml")), reference)
