@@ -166,12 +166,18 @@ def graph_sources(dataset: Dataset, inputs: Sequence[LoadedInput] = ()) -> dict[
         sources[item.graph] = GraphSource(
             item.name, _constant(item.data), item.syntax, item.base_iri, item.skolem
         )
-    sources.update(file_sources(dataset.project, dataset.limits, dataset.sources))
+    sources.update(
+        file_sources(dataset.project, dataset.limits, dataset.sources, store=dataset.store)
+    )
     return sources
 
 
-def file_sources(layout: Layout, limits: Limits, files: Sequence[Any]) -> dict[str, Any]:
-    """Where each project file's graph was read from (``Layout.source_files``)."""
+def file_sources(
+    layout: Layout, limits: Limits, files: Sequence[Any], *, store: Any = None
+) -> dict[str, Any]:
+    """Where each project file's graph was read from (``Layout.source_files``).
+    ``store``: a local store holding those files' graphs, that a sheet's lines are compiled
+    against again (else the files before the sheet are read once more)."""
     from kgraph.shacl.report import GraphSource
 
     sources: dict[str, GraphSource] = {}
@@ -182,7 +188,7 @@ def file_sources(layout: Layout, limits: Limits, files: Sequence[Any]) -> dict[s
                 partial(read_regular, src.path, limit=limits.max_input_bytes),
                 src.syntax,
                 src.graph,
-                lines_of=partial(_sheet_lines, layout, limits, files, src),
+                lines_of=partial(_sheet_lines, layout, limits, files, src, store),
             )
             continue
         sources[src.graph] = GraphSource(
@@ -195,11 +201,17 @@ def file_sources(layout: Layout, limits: Limits, files: Sequence[Any]) -> dict[s
     return sources
 
 
-def _sheet_lines(layout: Layout, limits: Limits, files: Sequence[Any], src: Any) -> Any:
+def _sheet_lines(
+    layout: Layout, limits: Limits, files: Sequence[Any], src: Any, store: Any = None
+) -> Any:
     """The lines of a project sheet's triples: it is compiled again, as the project did."""
-    from kgraph.store import compile_project_sheet, sheet_base
+    from kgraph.store import compile_project_sheet, sheet_base, sheet_base_copy
 
-    base = sheet_base(files, src, layout, limits)
+    base = (
+        sheet_base_copy(files, src, layout, limits)
+        if store is None
+        else sheet_base(store, files, src)
+    )
     data = read_regular(src.path, limit=limits.max_input_bytes)
     return compile_project_sheet(data, layout.display(src.path), base, limits).lines
 

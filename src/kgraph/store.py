@@ -446,7 +446,8 @@ def _load_file(
     limits: Limits,
     *,
     bulk: bool = False,
-    base: ox.Store | None = None,
+    base: Any = None,
+    cache: SheetCache | None = None,
 ) -> None:
     """Load one file into its graph. Blank nodes are skolemised (deterministically, in
     the file's own namespace) so that exports and pushes never duplicate them. A claim
@@ -458,8 +459,15 @@ def _load_file(
     data = read_input(str(source.path), source.syntax, limits, name=name)
     graph = ox.NamedNode(source.graph)
     if source.is_sheet:
-        compiled = compile_project_sheet(data.data, name, store if base is None else base, limits)
-        store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in compiled.quads)
+        cached = cache.get(data.data) if cache is not None else None
+        if cached is None:
+            compiled = compile_project_sheet(
+                data.data, name, store if base is None else base, limits
+            )
+            cached = [ox.Triple(q.subject, q.predicate, q.object) for q in compiled.quads]
+            if cache is not None:
+                cache.put(data.data, cached)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in cached)
         return
     try:
         if source.syntax.quads or _may_have_blank_nodes(data.data, source.syntax):
@@ -488,7 +496,7 @@ def _load_file(
         raise too_long from err
 
 
-def compile_project_sheet(data: bytes, name: str, base: ox.Store, limits: Limits) -> Any:
+def compile_project_sheet(data: bytes, name: str, base: Any, limits: Limits) -> Any:
     """A claim sheet of data/ compiled against ``base`` (the ontology, the curated files
     and the sheets before it): the same files always give the same triples."""
     from kgraph.names import NameIndex
@@ -497,19 +505,135 @@ def compile_project_sheet(data: bytes, name: str, base: ox.Store, limits: Limits
     return compile_sheet(data, name=name, index=NameIndex.from_store(base), limits=limits)
 
 
-def sheet_base(
-    sources: Sequence[SourceFile], sheet: SourceFile, project: Layout, limits: Limits
-) -> ox.Store:
-    """What a sheet of data/ is compiled against, in a store of its own: the sources before
-    it (an on-disk store also holds the batches, which must not change the sheet)."""
-    import pyoxigraph as ox
-
-    base = ox.Store()
+def earlier_graphs(sources: Sequence[SourceFile], sheet: SourceFile) -> list[str]:
+    """The graphs a sheet of data/ is compiled against: the sources before it in
+    :meth:`Layout.source_files`' order, batches excluded (they must not change it)."""
+    graphs: list[str] = []
     for source in sources:
         if source.graph == sheet.graph or source.is_batch:
             break
-        _load_file(base, source, project, limits)
+        graphs.append(source.graph)
+    return graphs
+
+
+class GraphView:
+    """The union of some named graphs of a store, read in place: what a sheet resolves its
+    names against. Copying those graphs into a store of their own per sheet cost a reload
+    of the graph per sheet (O(sheets x graph) at every refresh); the view costs the sheet's
+    targeted look-ups. It has the two reading methods the name index and the compiler use."""
+
+    def __init__(self, store: ox.Store, graphs: Sequence[str]) -> None:
+        import pyoxigraph as ox
+
+        self.store = store
+        self.graphs = [ox.NamedNode(g) for g in graphs]
+
+    def quads_for_pattern(
+        self, subject: Any, predicate: Any, obj: Any, graph_name: Any = None
+    ) -> Iterator[ox.Quad]:
+        for graph in self.graphs:
+            if graph_name is None or graph_name == graph:
+                yield from self.store.quads_for_pattern(subject, predicate, obj, graph)
+
+    def query(self, query: str, *, use_default_graph_as_union: bool = False, **kw: Any) -> Any:
+        # Only the union of the graphs is read (a store of the copies held nothing in its
+        # default graph): refuse anything else rather than read the whole store.
+        if not use_default_graph_as_union or "default_graph" in kw or "named_graphs" in kw:
+            raise ValueError("a GraphView answers queries over the union of its graphs only")
+        return self.store.query(query, default_graph=list(self.graphs), named_graphs=[], **kw)
+
+
+def sheet_base(store: ox.Store, sources: Sequence[SourceFile], sheet: SourceFile) -> GraphView:
+    """What a sheet of data/ is compiled against: the graphs of the sources before it, in
+    ``store``, which must hold them (an on-disk store also holds the batches and the later
+    files, which must not change the sheet: the view leaves them out)."""
+    return GraphView(store, earlier_graphs(sources, sheet))
+
+
+def sheet_base_copy(
+    sources: Sequence[SourceFile], sheet: SourceFile, project: Layout, limits: Limits
+) -> ox.Store:
+    """The sources before a sheet loaded into a store of their own: for when no local store
+    holds them (a report on a remote endpoint's graph). Costs a load of those files."""
+    import pyoxigraph as ox
+
+    base = ox.Store()
+    before = set(earlier_graphs(sources, sheet))
+    for source in sources:
+        if source.graph in before:
+            _load_file(base, source, project, limits)
     return base
+
+
+SHEET_CACHE = "kgraph-sheets"
+
+
+class SheetCache:
+    """Compiled sheets kept beside an on-disk store, one N-Triples file per sheet, named by
+    the SHA-256 of the sheet's bytes, the compiler's own source and what the sheet resolved
+    against (the earlier files' paths, sizes and modification times: the same stamps that
+    tell the store a file changed). A refresh that must recompile every sheet (a new sheet,
+    an edited file) then compiles only those whose key changed: adding the 101st article
+    compiles one sheet, not 101. A missing, unreadable or corrupt entry is compiled again;
+    one that cannot be written is not kept (a read-only folder)."""
+
+    def __init__(self, folder: Path, against: Sequence[SourceFile]) -> None:
+        import hashlib
+
+        import kgraph.names
+        import kgraph.sheets
+
+        self.folder = folder
+        self.used: set[str] = set()
+        prefix = hashlib.sha256()
+        for module in (kgraph.sheets, kgraph.names):  # a changed compiler, another output
+            prefix.update(Path(str(module.__file__)).read_bytes())
+        for source in against:
+            prefix.update(json.dumps([source.relative, _file_stamp(source)]).encode() + b"\n")
+        self.prefix = prefix
+
+    def _path(self, data: bytes) -> Path:
+        key = self.prefix.copy()
+        key.update(b"sheet\n" + data)
+        name = key.hexdigest() + ".nt"
+        self.used.add(name)
+        return self.folder / name
+
+    def get(self, data: bytes) -> list[ox.Triple] | None:
+        import pyoxigraph as ox
+
+        path = self._path(data)
+        try:
+            text = path.read_bytes()
+            triples = [q.triple for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+        except (OSError, SyntaxError, ValueError):
+            return None
+        # A sheet always says something (its document): an empty entry is a damaged one.
+        return triples or None
+
+    def put(self, data: bytes, triples: Sequence[ox.Triple]) -> None:
+        import os
+
+        import pyoxigraph as ox
+
+        path = self._path(data)
+        temporary = path.with_suffix(".tmp")
+        try:
+            self.folder.mkdir(exist_ok=True)
+            text = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
+            temporary.write_bytes(text or b"")
+            os.replace(temporary, path)  # never a half-written entry under the key
+        except OSError:
+            temporary.unlink(missing_ok=True)
+
+    def prune(self) -> None:
+        """Drop the entries no sheet of this refresh used (edited or deleted sheets)."""
+        try:
+            for entry in self.folder.iterdir():
+                if entry.name not in self.used:
+                    entry.unlink()
+        except OSError:
+            pass
 
 
 def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
@@ -630,11 +754,32 @@ def _open_persistent(
             for stale in [g for g in store.named_graphs() if g.value not in keep]:
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
+            caches: list[SheetCache] = []
             for source in fresh:
-                base = sheet_base(sources, source, project, limits) if source.is_sheet else None
+                if source.is_sheet:
+                    before = set(earlier_graphs(sources, source))
+                    caches.append(
+                        SheetCache(
+                            store_dir / SHEET_CACHE, [s for s in sources if s.graph in before]
+                        )
+                    )
+                # Every earlier graph is in ``store`` by now: kept, or loaded above. The
+                # view is not kept in a variable: it holds the store, which must be closed
+                # (``del store`` below) before the folder is reopened read-only.
                 _load_file(
-                    store, source, project, limits, bulk=len(fresh) > 1 or meta is None, base=base
+                    store,
+                    source,
+                    project,
+                    limits,
+                    bulk=len(fresh) > 1 or meta is None,
+                    base=sheet_base(store, sources, source) if source.is_sheet else None,
+                    cache=caches[-1] if source.is_sheet else None,
                 )
+            if caches and all(s.graph not in keep for s in sources if s.is_sheet):
+                # Every sheet went through the cache: what none of them used is stale.
+                used = set().union(*(c.used for c in caches))
+                caches[-1].used = used
+                caches[-1].prune()
             store.flush()
         except OSError as err:
             raise StorageError(f"cannot update the store in {store_dir}: {err}") from err
@@ -652,7 +797,9 @@ def _refuse_foreign(store_dir: Path) -> None:
         return
     from kgraph.guardcache import CACHE_FILE
 
-    if any(p.name not in (STORE_LOCK, STORE_META, CACHE_FILE) for p in store_dir.iterdir()):
+    if any(
+        p.name not in (STORE_LOCK, STORE_META, CACHE_FILE, SHEET_CACHE) for p in store_dir.iterdir()
+    ):
         raise StorageError(
             f"{store_dir} is not empty and is not a kgraph store; refusing to touch it"
         )
