@@ -1012,6 +1012,49 @@ def remote_query(
         ) from None
 
 
+def solutions(
+    endpoint: str,
+    text: str,
+    *,
+    doing: str,
+    asked: str,
+    timeout: float,
+    max_body: int,
+    graphs: Sequence[str] = (),
+) -> Any:
+    """A SELECT's solutions (read whole: a bad one further down fails here) or an ASK's
+    boolean, from ``endpoint`` as SPARQL JSON; ``doing`` ("looking up names") and ``asked``
+    ("a name look-up") name the work in the one-line errors. A cut answer is an error
+    (:func:`check_not_cut`)."""
+    import pyoxigraph as ox
+
+    from kgraph.storeresults import check_not_cut, normalise_json
+
+    try:
+        answer = sparql(
+            endpoint,
+            text,
+            accept=SPARQL_JSON,
+            timeout=timeout,
+            graphs=graphs,
+            max_body=max_body,
+            option="--timeout",
+        )
+    except HttpFailure as err:
+        raise RemoteError(f"{err.message} ({doing} at {endpoint})") from err
+    check_not_cut(answer.headers, endpoint, asked)
+    try:
+        result = ox.parse_query_results(
+            normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
+        )
+        return result if isinstance(result, ox.QueryBoolean) else list(result)
+    except (SyntaxError, ValueError, TypeError) as err:
+        got = answer.content_type or "no Content-Type"
+        raise RemoteError(
+            f"{endpoint} answered with {got}, not valid SPARQL JSON results: {_one_line(err)}"
+        ) from None
+
+
 def _one_line(err: BaseException) -> str:
     """An engine's complaint about a remote answer, printable and short."""
     text = "".join(c if c.isprintable() else " " for c in str(err))

@@ -33,36 +33,21 @@ class EndpointGraphs:
         implied: the dataset sent is the project's graphs."""
         import pyoxigraph as ox
 
-        from kgraph.remote import SPARQL_JSON, HttpFailure, _one_line, sparql
-        from kgraph.storeresults import check_not_cut, normalise_json
+        from kgraph.remote import solutions
 
         self.requests += 1
-        try:
-            answer = sparql(
-                self.endpoint,
-                text,
-                accept=SPARQL_JSON,
-                timeout=self.timeout,
-                graphs=self.graphs,
-                max_body=self.max_body,
-                option="--timeout",
-            )
-        except HttpFailure as err:
-            raise RemoteError(f"{err.message} (looking up names at {self.endpoint})") from err
-        check_not_cut(answer.headers, self.endpoint, "a name look-up")
-        try:
-            result = ox.parse_query_results(
-                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
-            )
-            if isinstance(result, ox.QueryBoolean):
-                raise TypeError("an ASK answer to a SELECT")
-            return list(result)  # read here: a bad solution further down fails here
-        except (SyntaxError, ValueError, TypeError) as err:
-            got = answer.content_type or "no Content-Type"
-            raise RemoteError(
-                f"{self.endpoint} answered with {got}, not valid SPARQL JSON results: "
-                f"{_one_line(err)}"
-            ) from None
+        result = solutions(
+            self.endpoint,
+            text,
+            doing="looking up names",
+            asked="a name look-up",
+            timeout=self.timeout,
+            max_body=self.max_body,
+            graphs=self.graphs,
+        )
+        if isinstance(result, ox.QueryBoolean):
+            raise RemoteError(f"{self.endpoint} answered a name look-up's SELECT with a boolean")
+        return list(result)
 
     def quads_for_pattern(self, s: Any, p: Any, o: Any, g: Any = None) -> Iterator[Any]:
         """The triples of the graphs matching the pattern, each once, as quads of the

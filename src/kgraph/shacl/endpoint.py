@@ -48,39 +48,20 @@ class EndpointStore:
 
         ``default_graph`` is the local engine's list of graphs; here the store's default
         graph stands for it (the module docstring says why)."""
-        import pyoxigraph as ox
-
-        from kgraph.remote import SPARQL_JSON, HttpFailure, _one_line, sparql
-        from kgraph.storeresults import check_not_cut, normalise_json
+        from kgraph.remote import solutions
 
         if substitutions:
             # Uncompilable: the engine leaves the shape over, and left shapes are refused.
             raise Uncompilable("its $this can be pre-bound only inside kgraph's own store")
         self.requests += 1
-        try:
-            answer = sparql(
-                self.endpoint,
-                text,
-                accept=SPARQL_JSON,
-                timeout=self.timeout,
-                max_body=self.max_body,
-                option="--timeout",
-            )
-        except HttpFailure as err:
-            raise RemoteError(f"{err.message} (validating at {self.endpoint})") from err
-        check_not_cut(answer.headers, self.endpoint, "a validation query")
-        try:
-            result = ox.parse_query_results(
-                normalise_json(answer.body), format=ox.QueryResultsFormat.JSON
-            )
-            # Solutions are read lazily: a bad one further down must fail here, as ours.
-            return result if isinstance(result, ox.QueryBoolean) else list(result)
-        except (SyntaxError, ValueError, TypeError) as err:
-            got = answer.content_type or "no Content-Type"
-            raise RemoteError(
-                f"{self.endpoint} answered with {got}, not valid SPARQL JSON results: "
-                f"{_one_line(err)}"
-            ) from None
+        return solutions(
+            self.endpoint,
+            text,
+            doing="validating",
+            asked="a validation query",
+            timeout=self.timeout,
+            max_body=self.max_body,
+        )
 
     def quads_for_pattern(self, s: Any, p: Any, o: Any, g: Any = None) -> Iterator[Any]:
         """The store's quads matching the pattern (in its named graphs). A blank node
