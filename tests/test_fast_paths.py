@@ -17,17 +17,12 @@ from kgraph import guards, sparql
 from kgraph.errors import ExitStatus, RefusedError
 from kgraph.guardcache import CACHE_FILE, RdflibVerdicts
 from kgraph.project import Project
+from test_security import _shape_with
 
-HOSTILE = '''
-kgs:HostileShape
-    a sh:NodeShape ;
-    sh:targetClass kg:NewsArticle ;
-    sh:sparql [
-        a sh:SPARQLConstraint ;
-        kg:reads rdf:type ;
-        sh:message "hostile" ;
-        sh:select """SELECT $this WHERE { $this a ?c . SERVICE <http://127.0.0.1:9/sparql> { $this ?p ?o } }""" ] .
-'''
+# The shape of the security tests whose SPARQL would reach a server through SERVICE.
+HOSTILE = _shape_with(
+    "SELECT $this WHERE { $this a ?c . SERVICE <http://127.0.0.1:9/sparql> { $this ?p ?o } }"
+)
 
 EXTRA = '''
 kgs:ExtraShape
