@@ -612,19 +612,17 @@ class SheetCache:
         return triples or None
 
     def put(self, data: bytes, triples: Sequence[ox.Triple]) -> None:
-        import os
+        import contextlib
 
         import pyoxigraph as ox
 
-        path = self._path(data)
-        temporary = path.with_suffix(".tmp")
-        try:
-            self.folder.mkdir(exist_ok=True)
-            text = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
-            temporary.write_bytes(text or b"")
-            os.replace(temporary, path)  # never a half-written entry under the key
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        from kgraph.fsutil import write_atomic
+
+        text = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
+        # Never a half-written entry under the key; one that cannot be written is not kept
+        # (the sheet is compiled again next time).
+        with contextlib.suppress(StorageError):
+            write_atomic(self._path(data), text or b"")
 
     def prune(self) -> None:
         """Drop the entries no sheet of this refresh used (edited or deleted sheets)."""
