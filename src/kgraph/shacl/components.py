@@ -13,8 +13,6 @@ from kgraph.shacl.evaluation import (
     CASTABLE,
     NODE_KINDS,
     RANGES,
-    SUB,
-    TYPE,
     Engine,
     Focus,
     Hit,
@@ -48,15 +46,19 @@ def _component(local: str) -> str:
     return local[0].upper() + local[1:] + "ConstraintComponent"
 
 
-def _hit(shape: Shape, this: Any, value: Any, local: str, exact: bool = False) -> Hit:
-    return Hit(this, value, shape, _component(local), shape.path_text, exact=exact)
+def _hit(
+    shape: Shape, this: Any, value: Any, local: str, exact: bool = False, source: Any = None
+) -> Hit:
+    """``source``: the parameter value the result comes from (``sh:class ex:A``), which makes
+    it a constraint of its own (SHACL 1.0 §2.4: each value of such a parameter is one)."""
+    return Hit(this, value, shape, _component(local), shape.path_text, exact=exact, source=source)
 
 
 # -- components that are a condition on one value node ---------------------------------------
 
 
 def _class(e: Engine, shape: Shape, param: Any) -> str:
-    inner = f"?v {TYPE} ?kgraph_t . ?kgraph_t {SUB}* {term(param)}"
+    inner = e.instances("v", param)
     return f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
 
 
@@ -115,9 +117,37 @@ def _language_in(e: Engine, shape: Shape, param: Any) -> str:
     return f"FILTER(!COALESCE({tests}, false))"
 
 
-def _in(e: Engine, shape: Shape, param: Any) -> str:
-    tests = " || ".join(f"sameTerm(?v, {_constant(m)})" for m in shape.graph.items(param))
-    return f"FILTER(!({tests or 'false'}))"
+def _in(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    """sh:in: a value node that is not one of the members (the same RDF term).
+
+    Written with ``IN`` (value equality) rather than a chain of ``sameTerm``: Virtuoso 7.2.5
+    answers ``!(sameTerm(?v, a) || sameTerm(?v, b))`` wrongly (it keeps ``b``), and a
+    ``VALUES`` of the members in ``NOT EXISTS`` too. ``IN`` is sameTerm for IRIs; for
+    literals it also holds a value equal to a member (``1.0`` and ``1``), so the literals
+    ``IN`` finds equal to a literal member are asked for and judged here by term."""
+    import pyoxigraph as ox
+
+    from kgraph.shacl.sparqltext import ox_term
+
+    hits: list[Hit] = []
+    for param in shape.values("in"):
+        members = [_constant(m) for m in shape.graph.items(param)]
+        listed = ", ".join(members)
+        condition = f"FILTER(!COALESCE(?v IN ({listed}), false))" if members else ""
+        rows = e.pairs(shape, focus, condition)
+        literals = [m for m in shape.graph.items(param) if isinstance(ox_term(m), ox.Literal)]
+        if literals:
+            same = {_constant(m) for m in literals}
+            near = ", ".join(sorted(same))
+            rows += [
+                (t, v)
+                for t, v in e.pairs(
+                    shape, focus, f"FILTER(isLiteral(?v) && COALESCE(?v IN ({near}), false))"
+                )
+                if str(v) not in same
+            ]
+        hits += [_hit(shape, t, v, "in", source=param) for t, v in rows]
+    return hits
 
 
 _VALUE_FILTERS: dict[str, Callable[[Engine, Shape, Any], str]] = {
@@ -129,7 +159,6 @@ _VALUE_FILTERS: dict[str, Callable[[Engine, Shape, Any], str]] = {
     "maxLength": _max_length,
     "pattern": _pattern,
     "languageIn": _language_in,
-    "in": _in,
 }
 
 
@@ -175,17 +204,17 @@ def _value_hits(
         assert check is not None
         rows += [(t, v) for t, v in e.pairs(shape, focus, same) if not check(v)]
     if not (literal_level and e.exact):
-        return [_hit(shape, t, v, local) for t, v in rows]
+        return [_hit(shape, t, v, local, source=param) for t, v in rows]
     assert check is not None
     hits = [
-        _hit(shape, t, v, local)
+        _hit(shape, t, v, local, source=param)
         for t, v in rows
         if not isinstance(v, ox.Literal) or e.exact.forms(t, shape.predicate, v) is None
     ]
     for t, v in e.pairs(shape, focus, e.rewritten):
         for form in e.exact.forms(t, shape.predicate, v) or ():
             if not check(form):
-                hits.append(_hit(shape, t, form, local, exact=True))
+                hits.append(_hit(shape, t, form, local, exact=True, source=param))
     return hits
 
 
@@ -216,7 +245,7 @@ def _min_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     f" HAVING (COUNT(DISTINCT ?v) < {n})"
                 )
             ]
-        hits += [_hit(shape, t, None, "minCount") for t in nodes]
+        hits += [_hit(shape, t, None, "minCount", source=param) for t in nodes]
     return hits
 
 
@@ -237,7 +266,7 @@ def _max_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     f" HAVING (COUNT(DISTINCT ?v) > {n})"
                 )
             ]
-        hits += [_hit(shape, t, None, "maxCount") for t in nodes]
+        hits += [_hit(shape, t, None, "maxCount", source=param) for t in nodes]
     return hits
 
 
@@ -262,10 +291,10 @@ def _has_value(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
             inner = f"?this {shape.path_sparql} {constant}"
             test = f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
             nodes = _select_this(e, f"{focus('this')} {test}")
-            hits += [_hit(shape, t, None, "hasValue") for t in nodes]
+            hits += [_hit(shape, t, None, "hasValue", source=param) for t in nodes]
         else:
             rows = e.pairs(shape, focus, f"FILTER(!sameTerm(?v, {constant}))")
-            hits += [_hit(shape, t, None, "hasValue") for t, _ in rows]
+            hits += [_hit(shape, t, None, "hasValue", source=param) for t, _ in rows]
     return hits
 
 
@@ -304,12 +333,12 @@ def _pair_component(local: str) -> Callable[[Engine, Shape, Focus], list[Hit]]:
                     " AS ?kgraph_x) } GROUP BY ?this ?v"
                 )
                 for r in e.q(query):
-                    hit = _hit(shape, r["this"], r["v"], local)
+                    hit = _hit(shape, r["this"], r["v"], local, source=param)
                     if r["kgraph_m"] is not None and r["kgraph_m"].value == "true":
                         hit.note = DATE_DATETIME
                     hits.append(hit)
                 continue
-            hits += [_hit(shape, t, v, local) for t, v in rows]
+            hits += [_hit(shape, t, v, local, source=param) for t, v in rows]
         return hits
 
     return check
@@ -357,10 +386,10 @@ def _logical(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
 
     for member in shape.values("node"):
         bad = e.failing(member, nested)
-        hits += [_hit(shape, t, v, "node") for t, v in value_pairs() if v in bad]
+        hits += [_hit(shape, t, v, "node", source=member) for t, v in value_pairs() if v in bad]
     for member in shape.values("not"):
         bad = e.failing(member, nested)
-        hits += [_hit(shape, t, v, "not") for t, v in value_pairs() if v not in bad]
+        hits += [_hit(shape, t, v, "not", source=member) for t, v in value_pairs() if v not in bad]
     for local in ("and", "or", "xone"):
         for lst in shape.values(local):
             failing = [e.failing(m, nested) for m in shape.graph.items(lst)]
@@ -372,7 +401,7 @@ def _logical(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     "xone": good != 1,
                 }[local]
                 if broken:
-                    hits.append(_hit(shape, t, v, local))
+                    hits.append(_hit(shape, t, v, local, source=lst))
     return hits
 
 
@@ -400,10 +429,10 @@ def _qualified(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
             if v not in bad and all(v in other for other in sibling_bad):
                 counts[t] = counts.get(t, 0) + 1
         for param in shape.values("qualifiedMinCount"):
-            hits += [_hit(shape, t, None, "qualifiedMinCount") for t, c in counts.items()
+            hits += [_hit(shape, t, None, "qualifiedMinCount", source=(q, param)) for t, c in counts.items()
                      if c < int(param)]  # fmt: skip
         for param in shape.values("qualifiedMaxCount"):
-            hits += [_hit(shape, t, None, "qualifiedMaxCount") for t, c in counts.items()
+            hits += [_hit(shape, t, None, "qualifiedMaxCount", source=(q, param)) for t, c in counts.items()
                      if c > int(param)]  # fmt: skip
     return hits
 
@@ -417,6 +446,7 @@ _SPECIAL: dict[str, Callable[[Engine, Shape, Focus], list[Hit]]] = {
     "maxCount": _max_count,
     "uniqueLang": _unique_lang,
     "hasValue": _has_value,
+    "in": _in,
     **{local: _pair_component(local) for local in ("equals", "disjoint", "lessThan")},
     "lessThanOrEquals": _pair_component("lessThanOrEquals"),
     "closed": _closed,

@@ -91,6 +91,16 @@ class Hit:
     row: Any = None
     exact: bool = False
     note: str | None = None
+    source: Any = None
+    """The parameter value behind the result (``components._hit``)."""
+
+    @property
+    def origin(self) -> tuple[Any, ...]:
+        """The constraint the result comes from, as terms of the shapes graph: two results
+        that agree on every reported field but come from two constraints (two blank
+        sh:sparql nodes, two anonymous property shapes, two values of sh:class) are two
+        results (SHACL 1.0 §3.6.2: each has its own sh:sourceConstraint or source shape)."""
+        return (self.shape.node, self.component, self.constraint, self.source)
 
 
 class Engine:
@@ -121,6 +131,7 @@ class Engine:
         self.labels: dict[Any, str] = {}
         self.taken: set[str] = set()
         self.cache: dict[tuple[Any, str, bool], list[Hit]] = {}
+        self.classes: dict[str, str] = {}
         self.rewritten = (
             "VALUES ?v { " + " ".join(str(o) for o in exact.by_object) + " }" if exact else ""
         )
@@ -130,6 +141,15 @@ class Engine:
     def q(self, text: str) -> list[Any]:
         return list(self.store.query(text, default_graph=self.graphs))
 
+    def instances(self, var: str, cls: Any) -> str:
+        """A pattern binding ``?var`` to the SHACL instances of ``cls`` (SHACL 1.0 §1.5:
+        ``rdf:type/rdfs:subClassOf*``), with the subclasses found first by a query of
+        their own (:func:`subclasses`) and written into the pattern."""
+        name = term(cls)
+        if name not in self.classes:
+            self.classes[name] = subclasses(self.q, name)
+        return self.classes[name].replace("?THIS", f"?{var}")
+
     def fresh(self) -> str:
         self.counter += 1
         return f"kgraph_{self.counter}"
@@ -137,6 +157,10 @@ class Engine:
     def run(self, shapes: Sequence[Shape], progress: Progress | None = None) -> list[Finding]:
         """The findings of ``shapes``; ``progress(done, total)`` after each shape (the top
         shapes, then the property shapes they share)."""
+        # Keyed by the finding, the constraint behind it and the top shape whose focus node
+        # it is on: the same result reached twice through one top shape (a cached nested
+        # shape, overlapping foci) is one; through two top shapes that both target the node
+        # it is two, as pySHACL (and SHACL 1.0 §3.6.2, a result per shape validated) has it.
         out: dict[Any, Finding] = {}
         children = {c for s in shapes if not s.is_property for c in s.values("property")}
         total, done = len(shapes) + len(children), 0
@@ -147,11 +171,11 @@ class Engine:
             if progress is not None:
                 progress(min(done, total), total)
 
-        def emit(hits: list[Hit]) -> None:
+        def emit(hits: list[Hit], route: Any) -> None:
             for hit in hits:
                 if self.only is None or hit.focus in self.only:
                     finding = self.finding(hit)
-                    out.setdefault(finding.key, finding)
+                    out.setdefault((finding.key, hit.origin, route), finding)
 
         # A property shape that several node shapes share (PrefLabelShape) is evaluated once,
         # over the union of their focus nodes: its results at a node do not depend on which
@@ -171,7 +195,7 @@ class Engine:
                     focus = _values_focus(block)
                 elif not self.store.query(f"ASK {{ {focus('this')} }}", default_graph=self.graphs):
                     continue
-                emit(self.results(shape, focus, children=shape.is_property))
+                emit(self.results(shape, focus, children=shape.is_property), shape.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
                 continue
@@ -182,7 +206,13 @@ class Engine:
             step()
             foci = [focus for _, focus in parents]
             try:
-                emit(self.results(self.compiled.shape(child), _union(foci)))
+                hits = self.results(self.compiled.shape(child), _union(foci))
+                if len(parents) == 1:
+                    emit(hits, parents[0][0].node)
+                else:
+                    for parent, focus in parents:
+                        mine = self.among(focus, {h.focus for h in hits})
+                        emit([h for h in hits if h.focus in mine], parent.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 for parent, _ in parents:
                     self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
@@ -206,19 +236,40 @@ class Engine:
         subjects, objects = shape.values("targetSubjectsOf"), shape.values("targetObjectsOf")
         if self.values is not None:
             block = " ".join(str(n) for n in self.values)
-            tests = [f"EXISTS {{ ?THIS {TYPE}/{SUB}* {term(c)} }}" for c in classes]
+            tests = [f"EXISTS {{ {self.instances('THIS', c)} }}" for c in classes]
             tests += [f"sameTerm(?THIS, {term(n)})" for n in nodes]
             tests += [f"EXISTS {{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
             tests += [f"EXISTS {{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
             text = f"VALUES ?THIS {{ {block} }} FILTER({' || '.join(tests) or 'false'})"
             return lambda var: text.replace("?THIS", f"?{var}")
-        parts = [f"{{ ?kgraph_c {SUB}* {term(c)} . ?THIS {TYPE} ?kgraph_c }}" for c in classes]
-        parts += [f"{{ VALUES ?THIS {{ {term(n)} }} }}" for n in nodes]
+        parts = [f"{{ {self.instances('THIS', c)} }}" for c in classes]
+        # BIND, not VALUES: Virtuoso 7.2.5 joins a VALUES in one branch of a UNION with
+        # the other branches (instances_of).
+        parts += [f"{{ BIND({term(n)} AS ?THIS) }}" for n in nodes]
         parts += [f"{{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
         parts += [f"{{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
         body = " UNION ".join(parts) or "FILTER(false)"
         text = f"{{ SELECT DISTINCT ?THIS WHERE {{ {body} }} }}"
         return lambda var: text.replace("?THIS", f"?{var}")
+
+    def among(self, focus: Focus, nodes: set[Any]) -> set[Any]:
+        """Which of ``nodes`` ``focus`` binds (a blank node, not writable in a query, by
+        listing the blank nodes it binds)."""
+        import pyoxigraph as ox
+
+        if not nodes:
+            return set()
+        found: set[Any] = set()
+        named = sorted((n for n in nodes if not isinstance(n, ox.BlankNode)), key=str)
+        if named:
+            # IN, not a VALUES block (instances_of says why); its value equality may let
+            # through a literal equal to a node, which the intersection below drops.
+            listed = ", ".join(str(n) for n in named)
+            found |= set(self.focus_nodes(lambda var: f"{focus(var)} FILTER(?{var} IN ({listed}))"))
+        if len(named) < len(nodes):
+            blank = f"{focus('this')} FILTER(isBlank(?this))"
+            found |= {r["this"] for r in self.q(f"SELECT DISTINCT ?this WHERE {{ {blank} }}")}
+        return found & nodes
 
     def vals(self, shape: Shape, focus: Focus, this: str = "this", v: str = "v") -> str:
         if shape.is_property:
@@ -376,6 +427,42 @@ class Engine:
             constraint=f"<{hit.constraint}>" if isinstance(hit.constraint, URIRef) else None,
             note=hit.note,
         )
+
+
+def subclasses(query: Callable[[str], list[Any]], cls: str) -> str:
+    """A pattern binding ``?THIS`` to the instances of the class ``cls`` (N-Triples): its
+    subclasses, asked for alone (``?t rdfs:subClassOf+ C``), in a ``VALUES`` block joined
+    with ``rdf:type``.
+
+    Why not the path ``?THIS rdf:type/rdfs:subClassOf* C``: Virtuoso 7.2.5 answers the
+    transitive step wrongly once it is joined with anything else (a focus pattern, the
+    value nodes in MINUS or NOT EXISTS: hundreds of false sh:class violations on the
+    shipped graph, docs/stores.md), while it answers the path alone; Oxigraph answers both
+    the same. The zero-length step is written out (``cls`` itself), so no engine has to
+    get it right. A blank-node subclass cannot be written into a query (kgraph's own stores
+    have none: blank nodes are skolemised): then the path is used."""
+    names = subclass_names(query, cls)
+    if names is None:
+        return f"?THIS {TYPE}/{SUB}* {cls} ."
+    return instances_of(names)
+
+
+def subclass_names(query: Callable[[str], list[Any]], cls: str) -> list[str] | None:
+    """``cls`` and its subclasses (N-Triples), or None if one is a blank node."""
+    import pyoxigraph as ox
+
+    found = [r["t"] for r in query(f"SELECT DISTINCT ?t WHERE {{ ?t {SUB}+ {cls} }}")]
+    if any(isinstance(t, ox.BlankNode) for t in found):
+        return None
+    return sorted({cls, *(str(t) for t in found)})
+
+
+def instances_of(names: Collection[str]) -> str:
+    """A pattern binding ``?THIS`` to the nodes typed with one of the classes ``names``: a
+    UNION of one triple pattern per class, which every store answers from its index. (Not
+    a ``VALUES`` block of the classes: Virtuoso 7.2.5 joins a ``VALUES`` in one branch of a
+    UNION with the other branches too.)"""
+    return " UNION ".join(f"{{ ?THIS {TYPE} {name} }}" for name in sorted(names))
 
 
 def _union(foci: Sequence[Focus]) -> Focus:
