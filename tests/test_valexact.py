@@ -196,3 +196,116 @@ def test_class_targets_and_values_without_a_path_or_values_block() -> None:
     # the subclasses are asked for alone, one class per query
     alone = [t for t in sent if f"{subclass}+" in t]
     assert alone and all(t.startswith("SELECT DISTINCT ?t WHERE") for t in alone)
+
+
+# -- validate --endpoint and the shapes it cannot check ----------------------------------------
+
+# $this in a sub-select's projection: Oxigraph's substitution reaches it, a join does not
+# (sparqltext.prebound_select), and no request of the SPARQL 1.1 Protocol can pre-bind.
+PREBOUND_SHAPE = """
+kgs:CountShape a sh:NodeShape ;
+    sh:targetClass kg:ArmedForce ;
+    sh:sparql [ sh:select \"\"\"SELECT $this WHERE { $this a ?type .
+        FILTER NOT EXISTS { SELECT $this WHERE {
+            ?force <https://w3id.org/kgraph/ontology#armedForceOf> ?state } } }\"\"\" ] .
+"""
+LOOP_SHAPE = """
+kgs:LoopShape a sh:NodeShape ;
+    sh:targetClass kg:ArmedForce ;
+    sh:property [ sh:path kg:armedForceOf ; sh:node kgs:LoopShape ] .
+"""
+
+
+class Counting:
+    """A SPARQL endpoint on 127.0.0.1 that counts the requests it gets (and answers none)."""
+
+    def __enter__(self) -> Counting:
+        from servers import Loopback, QuietHandler
+
+        self.requests = 0
+        outer = self
+
+        class Handler(QuietHandler):
+            def answer(self) -> None:
+                outer.requests += 1
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = answer
+
+        self.server = Loopback(Handler)
+        self.endpoint = self.server.base + "/query"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "name", "says"),
+    [
+        (PREBOUND_SHAPE, "kgs:CountShape", "pre-bind"),
+        (LOOP_SHAPE, "kgs:LoopShape", "pySHACL"),
+        (PREBOUND_SHAPE + LOOP_SHAPE, "kgs:CountShape, kgs:LoopShape", "pre-bind"),
+    ],
+)
+def test_shapes_an_endpoint_cannot_check_are_named_before_anything_is_sent(
+    extra: str, name: str, says: str, tmp_path: Any
+) -> None:
+    from conftest import invoke
+    from kgraph.errors import ExitStatus
+    from test_validate_endpoint import copy_project
+
+    project = copy_project(tmp_path / "p", bad=False)
+    shapes = project / "ontology" / "shapes.ttl"
+    shapes.write_text(shapes.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    # locally the shapes are checked (the compiled engine pre-binds, pySHACL does the rest)
+    local = invoke(["--project", str(project), "validate"])
+    assert local.exit_code == 0, local.stderr
+    with Counting() as store:
+        run = invoke(["--project", str(project), "validate", "--endpoint", store.endpoint])
+        assert store.requests == 0
+    assert run.exit_code == int(ExitStatus.BAD_INPUT)
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("Error: ")
+    for shape in name.split(", "):
+        assert shape in run.stderr
+    assert says in run.stderr and "nothing is reported" in run.stderr
+
+
+def test_a_shape_whose_queries_fail_remotely_is_named_not_dropped() -> None:
+    """A shape the engine gives up on while evaluating (here: the store fails on its
+    queries) makes validate_endpoint refuse the verdict, naming the shape and why."""
+    import pyoxigraph as ox
+
+    from kgraph.errors import UsageError
+    from kgraph.shacl import run
+    from kgraph.shacl.index import analyse
+    from rdflib import Graph
+
+    shapes = (
+        "ex:Good a sh:NodeShape ; sh:targetClass ex:T ; sh:property [ sh:path ex:p ;"
+        " sh:minCount 1 ] . ex:Bad a sh:NodeShape ; sh:targetClass ex:T ;"
+        " sh:property [ sh:path ex:broken ; sh:maxCount 0 ] ."
+    )
+    store = ox.Store()
+    store.extend(ox.parse((PREFIXES + DATA).encode(), format=ox.RdfFormat.TURTLE))
+
+    class Failing:
+        endpoint = "http://127.0.0.1:1/query"
+
+        def query(self, text: str, **kw: Any) -> Any:
+            if "http://example.org/broken" in text:
+                raise ValueError("the store refused the query")
+            return store.query(text)
+
+        def quads_for_pattern(self, *pattern: Any) -> Any:
+            return store.quads_for_pattern(*pattern)
+
+    index = analyse(Graph().parse(data=PREFIXES + shapes, format="turtle"))
+    with pytest.raises(UsageError) as raised:
+        run.validate_endpoint(Failing(), index)  # type: ignore[arg-type]
+    message = str(raised.value)
+    assert "ex:Bad" in message or "example.org/Bad" in message
+    assert "could not be evaluated" in message and "the store refused" in message

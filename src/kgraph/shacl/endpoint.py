@@ -88,15 +88,74 @@ class EndpointStore:
         )
 
 
-def refuse_left(left: dict[str, str] | Sequence[str], endpoint: str) -> None:
-    """Shapes the compiler leaves to pySHACL need the graph in this process: say so."""
+def prebound_only(compiled: Any) -> dict[str, str]:
+    """The top shapes (name -> why) that reach a SHACL-SPARQL constraint whose ``$this``
+    only Oxigraph's pre-binding can bind (``sparqltext.prebound_select``'s ``join`` is
+    false): no SPARQL 1.1 Protocol request can do that, so such a shape would be left over
+    in the middle of the validation. Found from the shapes alone, before anything is sent.
+    """
+    from rdflib import URIRef
+
+    from kgraph.shacl.compiled import sh
+    from kgraph.shacl.sparqltext import prebound_select, term
+
+    out: dict[str, str] = {}
+    for top in compiled.top:
+        todo, seen = [top.node], set()
+        while todo and top.node.n3() not in out:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            shape = compiled.shape(node)
+            if shape.deactivated:
+                continue
+            for constraint in shape.values("sparql"):
+                graph = shape.graph
+                if str(graph.value(constraint, sh("deactivated"))).lower() == "true":
+                    continue
+                own = term(shape.node) if isinstance(shape.node, URIRef) else None
+                select = str(graph.value(constraint, sh("select")))
+                if not prebound_select(select, shape.path_sparql, own).join:
+                    out[top.node.n3()] = (
+                        "its SPARQL constraint's $this can be pre-bound only inside "
+                        "kgraph's own store (a sub-select)"
+                    )
+            todo += shape.nested()
+    return out
+
+
+def refuse_left(
+    left: dict[str, str] | Sequence[str],
+    endpoint: str,
+    prebound: dict[str, str] | Sequence[str] = (),
+    *,
+    failed: dict[str, str] | None = None,
+) -> None:
+    """Shapes a SPARQL endpoint cannot check: the shapes the compiler leaves to pySHACL
+    (``left``), which needs the graph in this process, and those whose SPARQL needs
+    Oxigraph's pre-binding (``prebound``), and those whose queries ``failed``. A
+    validation without them would be a verdict on part of the shapes: refused whole
+    (UsageError, exit 2), naming every one of them."""
     from kgraph.shacl.report import _term
 
+    parts = []
     if left:
         names = ", ".join(_term(name) for name in sorted(left))
+        parts.append(f"the compiled engine leaves {names} to pySHACL, which needs the graph here")
+    rest = sorted(set(prebound) - set(left))
+    if rest:
+        names = ", ".join(_term(name) for name in rest)
+        parts.append(
+            f"{names} {'has' if len(rest) == 1 else 'have'} a SPARQL constraint whose $this "
+            "only kgraph's own store can pre-bind (a sub-select)"
+        )
+    for name, why in sorted((failed or {}).items()):
+        parts.append(f"{_term(name)} could not be evaluated there ({why})")
+    if parts:
         raise UsageError(
-            f"cannot validate at {endpoint}: the compiled engine leaves {names} to pySHACL, "
-            "which needs the graph here; run `kgraph validate` without --endpoint"
+            f"cannot validate at {endpoint}: {'; '.join(parts)}; nothing is reported: "
+            "run `kgraph validate` without --endpoint"
         )
 
 
