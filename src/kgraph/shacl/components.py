@@ -58,8 +58,9 @@ def _hit(
 
 
 def _class(e: Engine, shape: Shape, param: Any) -> str:
-    inner = e.instances("v", param)
-    return f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
+    if e.wide:
+        return f"MINUS {{ {e.instances('v', param, minus=True)} }}"
+    return f"FILTER NOT EXISTS {{ {e.instances('v', param)} }}"
 
 
 def _datatype(e: Engine, shape: Shape, param: Any) -> str:

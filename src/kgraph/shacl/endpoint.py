@@ -27,6 +27,9 @@ class EndpointStore:
     """The part of ``pyoxigraph.Store`` the compiled engine and ``report.locate`` use,
     answered by ``endpoint`` over its default graph."""
 
+    portable = True
+    """The compiled engine sends forms every store answers right (``Engine.instances``)."""
+
     def __init__(self, endpoint: str, *, timeout: float, max_body: int) -> None:
         from kgraph.remote import check_url
 
