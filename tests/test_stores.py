@@ -122,11 +122,7 @@ def rows(output: str) -> tuple[str, list[str]]:
 
 # What Virtuoso 7.2.5 still answers wrongly (docs/stores.md), per query; strict, so that a
 # query that starts to agree (a rewrite, another Virtuoso) makes its case fail until removed.
-VIRTUOSO_WRONG = {
-    "troop-estimates-over-time": "?activityName lost: the event-class test joined with "
-    "?estimate kg:about ?activity (FILTER EXISTS, the BIND/UNION form, a sub-select of the "
-    "events, of their classes, grouped or not, a/rdfs:subClassOf*: all lose the rows)",
-}
+VIRTUOSO_WRONG: dict[str, str] = {}
 
 
 def known_wrong(store: str, name: str, example: bool) -> str | None:
