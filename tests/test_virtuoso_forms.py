@@ -173,3 +173,30 @@ def test_on_virtuoso_only_the_rewritten_query_gives_the_local_rows(
     assert there.exit_code != 0 or rows(there) != here, (
         f"Virtuoso now answers {probe.name!r} right: the rewrite may go (docs/stores.md)"
     )
+
+
+# -- the label joined after the grouping, for a claim attributed to no one ------------------
+
+UNATTRIBUTED = "    prov:wasAttributedTo kgd:KCNA ;\n"
+
+
+@pytest.mark.parametrize("query", ["sub-events", "took-part-together"])
+def test_a_claim_attributed_to_no_one_is_listed_once(
+    kgraph: Callable[..., Run], project: Path, query: str
+) -> None:
+    # The agent is SAMPLEd in a grouped sub-select and its label joined after it (for
+    # Virtuoso); a claim with no prov:wasAttributedTo leaves ?agent unbound there, and a
+    # label pattern on ?agent alone then matched every English label in the graph.
+    article = project / "data" / "article.ttl"
+    text = article.read_text(encoding="utf-8")
+    start = text.index("kgd:claim-F22\n")
+    at = text.index(UNATTRIBUTED, start)
+    article.write_text(text[:at] + text[at + len(UNATTRIBUTED) :], encoding="utf-8")
+    run = kgraph("query", query, "-f", "tsv")
+    assert run.exit_code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    column = lines[0].split("\t").index("?factIds")
+    listed = [line.split("\t")[column].strip('"').split(" | ") for line in lines[1:]]
+    with_f22 = [ids for ids in listed if "F22" in ids]
+    assert with_f22, f"{query}: no row lists F22"
+    assert all(ids.count("F22") == 1 for ids in with_f22), with_f22[:1]
