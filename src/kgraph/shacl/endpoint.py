@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kgraph.errors import RemoteError, UsageError
+from kgraph.errors import RemoteError, Setting, UsageError
 from kgraph.namespaces import RDF, RDFS
 from kgraph.shacl.sparqltext import Uncompilable
 
@@ -31,7 +31,7 @@ class EndpointStore:
     def __init__(self, endpoint: str, *, timeout: float, max_body: int) -> None:
         from kgraph.remote import check_url
 
-        check_url(endpoint, what="--endpoint")
+        check_url(endpoint, what=Setting.ENDPOINT)
         self.endpoint = endpoint
         self.timeout = timeout
         self.max_body = max_body
@@ -97,7 +97,8 @@ def refuse_left(left: dict[str, str] | Sequence[str], endpoint: str) -> None:
         names = ", ".join(_term(name) for name in sorted(left))
         raise UsageError(
             f"cannot validate at {endpoint}: the compiled engine leaves {names} to pySHACL, "
-            "which needs the graph here; run `kgraph validate` without --endpoint"
+            f"which needs the graph here; validate without {Setting.ENDPOINT}",
+            setting=Setting.ENDPOINT,
         )
 
 
