@@ -208,8 +208,8 @@ class Project:
             if files or infer != Profile.NONE or Engine(engine) != Engine.COMPILED:
                 raise UsageError(
                     f"validation at {Setting.ENDPOINT} reads the store's graph with the "
-                    f"compiled engine: it takes no FILE, no {Setting.INFER} and no other "
-                    f"{Setting.ENGINE}",
+                    f"compiled engine: it takes no FILE, and neither {Setting.INFER} nor "
+                    f"{Setting.ENGINE} can be set",
                     setting=(Setting.ENDPOINT, Setting.INFER, Setting.ENGINE),
                 )
             return operations.validate_endpoint(self, endpoint, progress=progress)
