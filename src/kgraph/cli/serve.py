@@ -87,6 +87,16 @@ def serve_command(
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
     from kgraph.server import Settings, serve
     from kgraph.server.app import default_workers
+    from kgraph.server.http import LOOPBACK
+
+    if host not in LOOPBACK:
+        # The command's warning about its --host (before the graph is loaded), not the
+        # server's: only the command line knows how the address was asked for.
+        click.echo(
+            f"Warning: serving on {host}, not 127.0.0.1: anyone who can reach this "
+            "address can read the whole graph",
+            err=True,
+        )
 
     if query_timeout is None:
         query_timeout = (

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kgraph.server.app import App, Settings
-from kgraph.server.http import LOOPBACK, Handler, Server
+from kgraph.server.http import Handler, Server
 
 __all__ = ["Settings", "serve"]
 
@@ -34,11 +34,6 @@ def serve(
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
     project = backend.locate_project(project_dir)
     canned = backend.canned_queries(project)
-    if settings.host not in LOOPBACK:
-        say(
-            f"Warning: serving on {settings.host}, not 127.0.0.1: anyone who can reach this "
-            "address can read the whole graph"
-        )
     # Bind first: a port in use is an error before the graph is loaded.
     try:
         server = Server((settings.host, settings.port), Handler, settings.max_connections)

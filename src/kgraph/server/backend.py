@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kgraph.errors import KGraphError, LimitError, StorageError
+from kgraph.errors import KGraphError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
 from kgraph.layout import Layout
@@ -31,6 +31,7 @@ __all__ = [
     "LimitError",
     "Limits",
     "RdfSyntax",
+    "Setting",
     "StorageError",
     "ValidationStatus",
     "bind_canned",

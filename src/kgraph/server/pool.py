@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.server.backend import KGraphError
+from kgraph.server.backend import KGraphError, Setting
 
 
 class Busy(Exception):
@@ -166,7 +166,8 @@ class Pool:
         except TimeoutError:
             self.close()
             raise KGraphError(
-                f"loading the graph took longer than {timeout:g} s; raise --work-timeout"
+                f"loading the graph took longer than {timeout:g} s; raise {Setting.WORK_TIMEOUT}",
+                setting=Setting.WORK_TIMEOUT,
             ) from None
         if not message:
             return "error", KGraphError("the graph loader ended without a result")
@@ -453,7 +454,7 @@ def _worker(  # pragma: no cover - worker process
             try:
                 reply = handler(state, request)
             except MemoryError:
-                reply = ("error", 503, "the query ran out of memory; raise --max-memory")
+                reply = ("error", 503, "the query ran out of memory (the server's memory limit)")
             trim()
             retire = _private_bytes() - start > recycle
             conn.send((retire, reply))

@@ -104,17 +104,17 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
         return (
             "error",
             422,
-            f"the result is larger than {_size(limit)}; add a LIMIT or raise --max-bytes",
+            f"the result is larger than {_size(limit)} (the server's result limit); add a LIMIT",
         )
     except TooManyRows:
-        # 422 as for --max-bytes: the query was understood, its answer passes a limit of
+        # 422 as for the size limit: the query was understood, its answer passes a limit of
         # this server; refusing it whole, never cutting it, so no client reads a partial
         # answer as the complete one.
         return (
             "error",
             422,
-            f"the result has more than {int(request['max_rows']):,} rows; "
-            "add a LIMIT or raise --max-rows",
+            f"the result has more than {int(request['max_rows']):,} rows (the server's row "
+            "limit); add a LIMIT",
         )
     except LimitError as err:
         return "error", 503, _one_line(err)

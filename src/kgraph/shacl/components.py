@@ -38,7 +38,7 @@ def evaluate(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
 
 DATE_DATETIME = (
     "an xsd:date and an xsd:dateTime are incomparable: a violation by SHACL 1.0 §4.5.3 "
-    "(and Jena), which pySHACL (--engine pyshacl) lets through"
+    "(and Jena), which the pySHACL engine lets through"
 )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kgraph.errors import RemoteError, UsageError
+from kgraph.errors import RemoteError, Setting, UsageError
 from kgraph.shacl.sparqltext import Uncompilable
 
 
@@ -33,7 +33,7 @@ class EndpointStore:
     def __init__(self, endpoint: str, *, timeout: float, max_body: int) -> None:
         from kgraph.remote import check_url
 
-        check_url(endpoint, what="--endpoint")
+        check_url(endpoint, what=Setting.ENDPOINT)
         self.endpoint = endpoint
         self.timeout = timeout
         self.max_body = max_body
@@ -158,7 +158,8 @@ def refuse_left(
     if parts:
         raise UsageError(
             f"cannot validate at {endpoint}: {'; '.join(parts)}; nothing is reported: "
-            "run `kgraph validate` without --endpoint"
+            f"validate without {Setting.ENDPOINT}",
+            setting=Setting.ENDPOINT,
         )
 
 
