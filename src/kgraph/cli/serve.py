@@ -72,6 +72,12 @@ from kgraph.limits import MB, Limits
     metavar="S",
     help="Seconds a request waits for a free worker before a 503.",
 )
+@click.option(
+    "--in-memory",
+    is_flag=True,
+    help="Hold the graph in memory instead of an on-disk store [default without --store: "
+    "a store in the user's cache folder, rebuilt when a file changes].",
+)
 @pass_state
 def serve_command(
     state: State,
@@ -83,6 +89,7 @@ def serve_command(
     max_bytes: int,
     max_rows: int,
     queue_wait: float,
+    in_memory: bool,
 ) -> None:
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
     from kgraph.server import Settings, serve
@@ -104,5 +111,6 @@ def serve_command(
         max_rows=max_rows,
         queue_wait=queue_wait,
         quiet=state.quiet,
+        in_memory=in_memory,
     )
     serve(state._project_dir, state.store_dir, state.limits, settings)

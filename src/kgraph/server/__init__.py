@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kgraph.server.app import App, Settings
+from kgraph.server.backend import Layout
 from kgraph.server.http import LOOPBACK, Handler, Server
 
 __all__ = ["Settings", "serve"]
@@ -34,6 +35,9 @@ def serve(
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
     project = backend.locate_project(project_dir)
     canned = backend.canned_queries(project)
+    cached = store_dir is None and not settings.in_memory
+    if cached:
+        store_dir = _cached_store(project, say)
     if settings.host not in LOOPBACK:
         say(
             f"Warning: serving on {settings.host}, not 127.0.0.1: anyone who can reach this "
@@ -68,12 +72,18 @@ def serve(
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
         pool.begin()
+        if cached and store_dir is not None:
+            from kgraph.server.storecache import prune
+
+            prune(store_dir)  # older states of this project's files, now unused
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in str(host) else host
+        held = "in memory" if store_dir is None else f"from the store in {store_dir}"
         say(
-            f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs, "
+            f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs "
+            f"{held}, "
             f"up to {settings.workers} workers; page http://{shown}:{port}/ , "
             f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
         )
@@ -83,3 +93,21 @@ def serve(
     finally:
         server.server_close()
         pool.close()
+
+
+def _cached_store(project: Layout, say: Callable[[str], None]) -> Path | None:
+    """The store in the user's cache folder for the project's files as they are now
+    (:mod:`kgraph.server.storecache`); None (serve from memory) when that folder cannot
+    be made."""
+    from kgraph.server.storecache import store_for
+
+    store = store_for(project)
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        say(
+            f"kgraph serve: cannot make the cache folder {store.parent} "
+            f"({err.strerror or err}); serving from memory"
+        )
+        return None
+    return store
