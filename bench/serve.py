@@ -223,16 +223,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_kgraph(
-    root: Path, port: int, workers: int | None, timeout: float, store: Path | None = None
+    root: Path,
+    port: int,
+    workers: int | None,
+    timeout: float,
+    work: Path,
+    *,
+    store: Path | None = None,
+    in_memory: bool = False,
 ) -> subprocess.Popen[bytes]:
     command = [str(BIN / "kgraph"), "-q", "--project", str(root)]
     if store is not None:
         command += ["--store", str(store)]
     command += ["serve", "--port", str(port)]
+    if in_memory:
+        command += ["--in-memory"]
     if workers is not None:  # else kgraph's own default: what a user gets
         command += ["--workers", str(workers)]
     command += ["--queue-wait", "120", "--timeout", f"{timeout:g}"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Without --store kgraph builds its store in the user's cache folder: here one of this
+    # run's, built before the server answers and removed after it, as Oxigraph's store is.
+    env = dict(os.environ, KGRAPH_CACHE_DIR=str(work / "kgraph-cache"))
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
 
 def start_oxigraph(root: Path, port: int, work: Path, timeout: float) -> subprocess.Popen[bytes]:
@@ -280,7 +292,7 @@ def project_for(size: str, seed: int, cache: Path | None) -> tuple[Path, int]:
     return root, int(found.group(1)) if found else 0
 
 
-SERVERS = ("kgraph", "kgraph --store", "oxigraph")
+SERVERS = ("kgraph", "kgraph --in-memory", "kgraph --store", "oxigraph")
 
 
 def run(
@@ -299,15 +311,20 @@ def run(
         root, triples = project_for(size, seed, cache)
         queries = canned_texts(root)
         with tempfile.TemporaryDirectory(prefix="kgraph-bench-serve-") as tmp:
-            # kgraph in memory (its default), kgraph on an on-disk store (RocksDB, as
-            # Oxigraph's server is), and Oxigraph.
+            # kgraph (its default: an on-disk store, RocksDB, built in its cache folder, as
+            # Oxigraph's server reads one), kgraph holding the graph in memory, kgraph on a
+            # --store, and Oxigraph.
             for server in servers:
                 port = free_port()
                 if server == "kgraph":
-                    process = start_kgraph(root, port, workers, timeout)
+                    process = start_kgraph(root, port, workers, timeout, Path(tmp))
+                elif server == "kgraph --in-memory":
+                    process = start_kgraph(
+                        root, port, workers, timeout, Path(tmp), in_memory=True
+                    )
                 elif server == "kgraph --store":
                     store = Path(tmp) / "kgraph-store"
-                    process = start_kgraph(root, port, workers, timeout, store)
+                    process = start_kgraph(root, port, workers, timeout, Path(tmp), store=store)
                 else:
                     process = start_oxigraph(root, port, Path(tmp), timeout)
                 try:
