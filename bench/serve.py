@@ -319,9 +319,7 @@ def run(
                 if server == "kgraph":
                     process = start_kgraph(root, port, workers, timeout, Path(tmp))
                 elif server == "kgraph --in-memory":
-                    process = start_kgraph(
-                        root, port, workers, timeout, Path(tmp), in_memory=True
-                    )
+                    process = start_kgraph(root, port, workers, timeout, Path(tmp), in_memory=True)
                 elif server == "kgraph --store":
                     store = Path(tmp) / "kgraph-store"
                     process = start_kgraph(root, port, workers, timeout, Path(tmp), store=store)

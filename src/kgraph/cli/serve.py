@@ -92,8 +92,14 @@ def serve_command(
     in_memory: bool,
 ) -> None:
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
+    from kgraph.errors import UsageError
     from kgraph.server import Settings, serve
     from kgraph.server.app import default_workers
+
+    if in_memory and state.store_dir is not None:
+        raise UsageError(
+            "serve --in-memory holds the graph in memory: give it or --store, not both"
+        )
 
     if query_timeout is None:
         query_timeout = (
