@@ -460,7 +460,7 @@ def _worker(  # pragma: no cover - worker process
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())
-        trim = _malloc_trim()
+        trim = malloc_trimmer()
         start = _private_bytes()
         while True:
             try:
@@ -522,7 +522,7 @@ def tune_malloc() -> None:
     mallopt(m_arena_max, 2)
 
 
-def _malloc_trim() -> Callable[[], object]:  # pragma: no cover - worker
+def malloc_trimmer() -> Callable[[], object]:
     """glibc's malloc_trim(0), which returns the freed heap to the system (freeing alone
     keeps it in the process); a no-op elsewhere."""
     name = ctypes.util.find_library("c")
