@@ -46,6 +46,9 @@ class Settings:
     """Largest request body (a query sent by POST)."""
     max_connections: int = 256
     quiet: bool = False
+    in_memory: bool = False
+    """Hold the graph in the zygote's memory rather than in an on-disk store (the store in
+    the user's cache folder, when no ``--store`` is given)."""
 
 
 class HttpError(Exception):
