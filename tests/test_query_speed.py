@@ -159,3 +159,40 @@ def test_the_generated_graph_has_visits_documented_each_way(generated: Dataset, 
         "PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX schema: <http://schema.org/> "
         f"ASK {{ ?visit kg:visitor ?visitor . {WAYS[way]} }}"
     )
+
+
+# -- alternative-names: the strings made once give the answer of the filter on the pairs --
+
+ALTERNATIVE_NAMES = ROOT / "queries" / "alternative-names.rq"
+PAIRS = """\
+          VALUES ?labelProperty { skos:altLabel skos:hiddenLabel }
+          ?entity ?labelProperty ?label .
+          ?sentence a kg:Sentence ;
+                    kg:inDocument ?doc ;
+                    schema:text ?sentenceText .
+          FILTER(CONTAINS(STR(?sentenceText), STR(?label)))
+"""
+
+
+def reference_alternative_names() -> str:
+    """alternative-names.rq with the label and sentence strings made in the filter, for
+    every pair, as it was before."""
+    text = ALTERNATIVE_NAMES.read_text(encoding="utf-8")
+    start = text.index("          # Each label's and each sentence's string made once")
+    end = text.index("          FILTER(CONTAINS(?text, ?labelText))\n", start)
+    end += len("          FILTER(CONTAINS(?text, ?labelText))\n")
+    return text[:start] + PAIRS + text[end:]
+
+
+@pytest.mark.parametrize("graph", ["shipped", "generated"])
+@pytest.mark.parametrize("params", [[], [("entity", "kgd:ChoeSonHui")]], ids=["all", "example"])
+def test_alternative_names_answers_as_its_straightforward_form(
+    request: pytest.FixtureRequest, graph: str, params: list[tuple[str, str]]
+) -> None:
+    dataset = request.getfixturevalue(graph)
+    new = answer(dataset, load_query(ALTERNATIVE_NAMES), params)
+    reference = from_text(reference_alternative_names(), name="alternative-names")
+    assert new == answer(dataset, reference, params)
+    documents = [row.split("\t")[-1] for row in new.decode().splitlines()[1:]]
+    # Not vacuous: some names are found in documents' sentences, and some are not.
+    assert any(documents) and not all(documents)
