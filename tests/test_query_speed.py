@@ -196,3 +196,29 @@ def test_alternative_names_answers_as_its_straightforward_form(
     documents = [row.split("\t")[-1] for row in new.decode().splitlines()[1:]]
     # Not vacuous: some names are found in documents' sentences, and some are not.
     assert any(documents) and not all(documents)
+
+
+def contains_calls(text: str) -> list[CompValue]:
+    return [n for n in nodes(prepareQuery(text).algebra) if n.name == "Builtin_CONTAINS"]
+
+
+def test_alternative_names_makes_no_string_in_its_contains_filter() -> None:
+    # The filter runs for every (label text, sentence) pair: its operands are strings made
+    # before, once each, not STR() calls made again for each pair.
+    calls = contains_calls(ALTERNATIVE_NAMES.read_text(encoding="utf-8"))
+    assert calls and all(
+        isinstance(c.arg1, Variable) and isinstance(c.arg2, Variable) for c in calls
+    )
+    assert not all(
+        isinstance(c.arg1, Variable) for c in contains_calls(reference_alternative_names())
+    )
+
+
+def test_the_generated_graph_has_label_strings_shared_by_several_labels(
+    generated: Dataset,
+) -> None:
+    # So that the matches given back to the labels are more than one label's each.
+    assert generated.query(
+        "ASK { VALUES ?p { skos:altLabel skos:hiddenLabel } VALUES ?q { skos:altLabel skos:hiddenLabel }"
+        " ?a ?p ?x . ?b ?q ?y FILTER(?a != ?b && STR(?x) = STR(?y)) }"
+    )
