@@ -11,6 +11,7 @@ Nothing is written by the worker itself; the parent writes the result, atomicall
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
 import select
@@ -256,6 +257,12 @@ def _child(
         _send_error(fd, err)
     except MemoryError:
         _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
+    except (ImportError, OSError) as err:
+        if not _mapping_refused(err):
+            _send_error(fd, _failure(err))
+            status = int(ExitStatus.INTERNAL)
+        else:
+            _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
     except RecursionError:
         _send_error(
             fd,
@@ -279,6 +286,15 @@ def _apply_memory_limit(limit: int) -> None:  # pragma: no cover - child side
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
+
+
+def _mapping_refused(err: BaseException) -> bool:
+    """Whether ``err`` is the address-space limit refusing a mapping rather than a bug: the
+    dynamic loader cannot map a native library (pyoxigraph's, imported lazily) or mmap
+    fails with ENOMEM. Under a small limit these come before any MemoryError could."""
+    if isinstance(err, ImportError):
+        return "failed to map segment" in str(err) or "cannot allocate memory" in str(err).lower()
+    return isinstance(err, OSError) and err.errno == errno.ENOMEM
 
 
 def _memory_message(limits: Limits) -> str:
