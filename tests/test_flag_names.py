@@ -32,21 +32,26 @@ KGRAPH = (sys.executable, "-m", "kgraph")
 ALLOWED = ("cli/", "docgen.py")
 
 
-def command_flags(command: click.Command) -> set[str]:
-    """Every long option (``--name``) of ``command`` and of its subcommands."""
+def command_flags(command: click.Command, *, short: bool = False) -> set[str]:
+    """Every long option (``--name``) of ``command`` and of its subcommands, or with
+    ``short`` every one-letter option (``-e``)."""
     flags = {
         name
         for param in command.params
         for name in (*param.opts, *param.secondary_opts)
-        if name.startswith("--")
+        if (re.fullmatch(r"-[A-Za-z]", name) if short else name.startswith("--"))
     }
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            flags |= command_flags(sub)
+            flags |= command_flags(sub, short=short)
     return flags
 
 
 FLAG_NAMES = command_flags(cli)
+SHORT_FLAGS = command_flags(cli, short=True)
+# The one string that is exactly a short flag: the location an inline query's errors give
+# (``-e:1:5``), as a file's errors give its path. It names where the text came from.
+SOURCE_LABELS = {("queries.py", '"-e"')}
 
 
 def _flag_pattern(flags: set[str]) -> re.Pattern[str]:
@@ -58,7 +63,9 @@ _SKIPPED = {tokenize.NL, tokenize.COMMENT}
 _STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
 
 
-def flag_mentions(source: str, flags: set[str] = FLAG_NAMES) -> Iterator[tuple[int, str]]:
+def flag_mentions(
+    source: str, flags: set[str] = FLAG_NAMES, labels: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, str]]:
     """(line, flag) for each flag a string literal of ``source`` names, except the strings
     that are a statement of their own (docstrings, attribute docs): those describe the code
     to its readers. Comments are not string tokens. Every other string may reach a user:
@@ -74,6 +81,8 @@ def flag_mentions(source: str, flags: set[str] = FLAG_NAMES) -> Iterator[tuple[i
         after = tokens[i + 1].type if i + 1 < len(tokens) else tokenize.ENDMARKER
         if before in _STATEMENT_START and after in (tokenize.NEWLINE, tokenize.ENDMARKER):
             continue  # a docstring
+        if token.string in labels:
+            continue
         for match in pattern.finditer(token.string):
             yield token.start[0], match.group(1)
 
@@ -106,6 +115,23 @@ def test_no_library_module_names_a_flag_in_what_it_says() -> None:
         for line, flag in flag_mentions(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_no_library_module_names_a_short_flag_in_what_it_says() -> None:
+    assert {"-e", "-p", "-f", "-o"} <= SHORT_FLAGS
+    found = [
+        f"{path.relative_to(SRC)}:{line}: {flag}"
+        for path in library_modules()
+        for line, flag in flag_mentions(
+            path.read_text(encoding="utf-8"),
+            SHORT_FLAGS,
+            frozenset(label for name, label in SOURCE_LABELS if path.name == name),
+        )
+    ]
+    assert found == []
+    # The scan sees the messages the library said before: 'use -f ...', '(-p NAME VALUE)'.
+    before = 'def f():\n    raise UsageError(f"a result is a table: use -f {x} (-p NAME VALUE)")\n'
+    assert [flag for _, flag in flag_mentions(before, SHORT_FLAGS)] == ["-f", "-p"]
 
 
 PLANTED = '''\
@@ -155,8 +181,8 @@ def test_the_scan_finds_the_flags_named_before_this_change() -> None:
 def test_every_setting_has_a_flag_of_the_command_tree() -> None:
     assert set(FLAGS) == set(Setting)
     for setting, shown in FLAGS.items():
-        named = re.findall(r"--[a-z][a-z0-9-]*", shown)
-        assert len(named) == 1 and named[0] in FLAG_NAMES, (setting, shown)
+        named = re.findall(r"(?<![\w-])--?[A-Za-z][a-z0-9-]*", shown)
+        assert len(named) == 1 and named[0] in FLAG_NAMES | SHORT_FLAGS, (setting, shown)
 
 
 def test_setting_words_do_not_contain_one_another() -> None:
@@ -268,3 +294,37 @@ def test_a_limit_error_keeps_its_setting_across_the_worker_boundary() -> None:
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is LimitError and back.settings == (Setting.WORK_TIMEOUT,)
     assert (back.path, back.line, str(back)) == ("a.ttl", 3, "a.ttl:3: raise the work timeout")
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (("query", "-e", "ASK {}", "officials-and-posts"), "or -e 'SPARQL', not both"),
+        (("query", "-e", "ASK {}", "-f", "turtle"), "a ASK result is a table: set -f to one of"),
+        (("query", "-e", "CONSTRUCT WHERE { ?s ?p ?o }", "-f", "csv"), "RDF: set -f to one of"),
+    ],
+)
+def test_cli_names_the_short_flags_the_library_leaves_to_it(
+    args: tuple[str, ...], shown: str, kgraph: Callable[..., Run]
+) -> None:
+    assert_one_error(kgraph(*args), ExitStatus.BAD_INPUT, shown)
+
+
+def test_a_missing_parameter_carries_the_setting_and_the_cli_names_p(
+    tmp_path: Path, kgraph: Callable[..., Run]
+) -> None:
+    from kgraph import Project
+
+    query = tmp_path / "visits-by.rq"
+    query.write_text(
+        "#+ summary: visits by a person\n#+ params:\n#+   who: {type: iri, required: true}\n"
+        "SELECT ?v WHERE { ?v <https://w3id.org/kgraph/ontology#visitor> ?who }\n"
+    )
+    with pytest.raises(KGraphError) as caught:
+        Project.open().query(str(query))
+    assert caught.value.setting is Setting.PARAMETER and "-p" not in str(caught.value)
+    assert "needs parameter(s): who; give each as a named parameter" in str(caught.value)
+    run = kgraph("query", str(query))
+    assert_one_error(
+        run, ExitStatus.BAD_INPUT, "needs parameter(s): who; give each as -p NAME VALUE"
+    )

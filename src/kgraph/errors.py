@@ -60,6 +60,9 @@ class Setting(StrEnum):
     QUERY_ENDPOINT = "the query endpoint"
     STORE_KIND = "the store kind"
     MERGE = "a merging push"
+    QUERY_TEXT = "the query text"
+    PARAMETER = "a named parameter"
+    OUTPUT_FORMAT = "the output format"
 
 
 class KGraphError(Exception):

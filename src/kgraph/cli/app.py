@@ -67,6 +67,9 @@ FLAGS: dict[Setting, str] = {
     Setting.QUERY_ENDPOINT: "--query-endpoint URL",
     Setting.STORE_KIND: "--store-kind",
     Setting.MERGE: "`kgraph push --merge`",
+    Setting.QUERY_TEXT: "-e 'SPARQL'",
+    Setting.PARAMETER: "-p NAME VALUE",
+    Setting.OUTPUT_FORMAT: "-f",
 }
 """How the command line names each library :class:`Setting` in an error: by its flag."""
 
