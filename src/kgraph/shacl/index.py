@@ -81,8 +81,10 @@ def load_shapes(
     except SyntaxError as err:
         raise syntax_error(err, name) from err
     graph = graph_of(triples)
-    index = analyse(graph)
+    # The guards first: analyse (shacl.sparql.extract) and check_engine_sparql hand the
+    # shapes' SPARQL to Oxigraph's parser, which only text the guards passed may reach.
     _check_sparql(graph, name, max_depth, verdicts)
+    index = analyse(graph)
     check_engine_sparql(graph, name, data)
     return index
 

@@ -48,7 +48,7 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
     from rdflib import Graph, URIRef
 
     from kgraph.convert import from_rdflib
-    from kgraph.shacl.sparqltext import constraint_prefixes, oxigraph_refusal
+    from kgraph.shacl.sparqltext import Uncompilable, constraint_prefixes, oxigraph_refusal
 
     def sh(local: str) -> Any:
         return URIRef(SH + local)
@@ -69,7 +69,10 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
         query = _rewrite(str(select))
         if query is None:
             continue
-        prefixes = constraint_prefixes(shapes, constraint)
+        try:
+            prefixes = constraint_prefixes(shapes, constraint)
+        except Uncompilable:
+            continue  # a namespace that is no IRI: the guards refuse it (index.load_shapes)
         if oxigraph_refusal(prefixes + query) is not None:
             # Not runnable by Oxigraph as written (a custom function it lacks): pySHACL's.
             # A text Oxigraph cannot parse never gets here (index.check_engine_sparql).
