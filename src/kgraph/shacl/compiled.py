@@ -156,7 +156,11 @@ class CompiledShapes:
     top: list[Shape]
     """The shapes with a target (SHACL 1.0 §2.1.3), deactivated ones excluded."""
     left: dict[str, str] = field(default_factory=dict)
-    """Top-level shapes left to pySHACL (their name -> why)."""
+    """Top-level shapes left to pySHACL (their name -> why), known from the shapes alone."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Top-level shapes whose queries failed to evaluate in a run (name -> why): from then
+    on they are not evaluated here either, and the caller (``run``) gives them to pySHACL,
+    as it does ``left``. Never counted as checked by this engine."""
     _shapes: dict[Any, Shape] = field(default_factory=dict)
 
     def shape(self, node: Any) -> Shape:
@@ -184,9 +188,9 @@ class CompiledShapes:
         from kgraph.shacl.evaluation import Engine
 
         engine = Engine(self, store, graphs, focus, exact_literals or ExactLiterals())
-        findings = engine.run(self.top, progress)
+        findings = engine.run([s for s in self.top if s.node.n3() not in self.failed], progress)
         findings.sort(key=lambda f: (f.focus, f.shape, f.path or "", f.value or "", f.component))
-        return findings, tuple(sorted(self.left))
+        return findings, tuple(sorted(self.left.keys() | self.failed.keys()))
 
 
 def compile_shapes(graph: Any) -> CompiledShapes:
@@ -262,7 +266,12 @@ def _why_not(compiled: CompiledShapes, top: Shape, custom: set[Any]) -> str | No
 
 
 def _check_constants(compiled: CompiledShapes, shape: Shape) -> None:
-    from kgraph.shacl.sparqltext import prebound_select
+    from kgraph.shacl.sparqltext import (
+        FOCUS_MARK,
+        constraint_prefixes,
+        oxigraph_refusal,
+        prebound_select,
+    )
 
     _ = shape.path_sparql
     _check_counts(shape)
@@ -275,12 +284,28 @@ def _check_constants(compiled: CompiledShapes, shape: Shape) -> None:
         from rdflib import URIRef
 
         own = term(shape.node) if isinstance(shape.node, URIRef) else None
-        prebound_select(str(select), shape.path_sparql, own)
+        query = prebound_select(str(select), shape.path_sparql, own)
+        # The text as Engine.sparql will run it: SPARQL the shapes file may hold (the shapes
+        # were checked as written: index.check_engine_sparql) that kgraph's rewriting makes
+        # unrunnable (a $this it adds to an aggregate's projection) goes to pySHACL now,
+        # known before the run, rather than failing in the middle of it.
+        text = constraint_prefixes(compiled.graph, constraint) + query.text.replace(
+            FOCUS_MARK, "\n"
+        )
+        refusal = oxigraph_refusal(text)
+        if refusal is not None:
+            raise Uncompilable(f"Oxigraph cannot run its SPARQL as rewritten: {_brief(refusal)}")
     for local in ("hasValue", "class", "datatype", "equals", "disjoint", "lessThan"):
         for value in shape.values(local):
             term(value)
     for value in shape.members("in"):
         term(value)
+
+
+def _brief(err: BaseException) -> str:
+    """An engine's message on one line, short (Oxigraph lists every expected token)."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 _COUNTS = (

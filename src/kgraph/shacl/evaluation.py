@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 from kgraph.namespaces import RDF, RDFS, SH, SKOLEM, XSD
 from kgraph.shacl import literals as lit
 from kgraph.shacl.compiled import Shape, as_graphs, sh
-from kgraph.shacl.sparqltext import FOCUS_MARK, Uncompilable, prebound_select, term
+from kgraph.shacl.sparqltext import (
+    FOCUS_MARK,
+    Uncompilable,
+    constraint_prefixes,
+    prebound_select,
+    term,
+)
 
 if TYPE_CHECKING:
     from kgraph.shacl.compiled import CompiledShapes
@@ -25,7 +31,6 @@ Focus = Callable[[str], str]
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: shapes evaluated so far, of how many."""
 
-OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 TYPE, SUB = f"<{RDF}type>", f"<{RDFS}subClassOf>"
 # Datatypes whose well-formedness an XSD cast in Oxigraph decides (SPARQL 1.1 §17.5).
 CASTABLE = {
@@ -228,7 +233,7 @@ class Engine:
                     continue
                 emit(self.results(shape, focus, children=shape.is_property), shape.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
-                self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
+                self.compiled.failed[shape.node.n3()] = f"not evaluated: {err}"
                 continue
             if not shape.is_property:
                 for child in shape.values("property"):
@@ -249,10 +254,13 @@ class Engine:
                         emit([h for h in hits if h.focus in mine], parent.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 for parent, _ in parents:
-                    self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
+                    self.compiled.failed[parent.node.n3()] = f"not evaluated: {err}"
         if progress is not None:
             progress(total, total)  # the shared shapes of shapes without focus nodes: none left
-        return list(out.values())
+        # A top shape given up on (in ``failed``) is validated whole by pySHACL (``run``):
+        # what this run found for it before a shared shape failed would come twice.
+        failed = self.compiled.failed
+        return [f for (_, _, route), f in out.items() if route.n3() not in failed]
 
     # -- focus patterns ----------------------------------------------------------------------
 
@@ -359,7 +367,6 @@ class Engine:
     def sparql(self, shape: Shape, constraint: Any, focus: Focus) -> list[Hit]:
         """A SHACL-SPARQL constraint (§5): ``$this`` bound by the focus pattern."""
         import pyoxigraph as ox
-        from rdflib import URIRef
 
         graph = shape.graph
         if str(graph.value(constraint, sh("deactivated"))).lower() == "true":
@@ -368,18 +375,7 @@ class Engine:
 
         own = term(shape.node) if isinstance(shape.node, Iri) else None
         query = prebound_select(str(graph.value(constraint, sh("select"))), shape.path_sparql, own)
-        prefixes = ""
-        ontologies = list(graph.objects(constraint, sh("prefixes")))
-        for ontology in ontologies:  # and what they owl:import (SHACL 1.0 §5.2.1)
-            for imported in graph.objects(ontology, Iri(OWL_IMPORTS)):
-                if imported not in ontologies:
-                    ontologies.append(imported)
-        for ontology in ontologies:
-            for declaration in graph.objects(ontology, sh("declare")):
-                prefix = graph.value(declaration, sh("prefix"))
-                namespace = graph.value(declaration, sh("namespace"))
-                if prefix is not None and namespace is not None:
-                    prefixes += f"PREFIX {prefix}: {term(URIRef(str(namespace)))}\n"
+        prefixes = constraint_prefixes(graph, constraint)
         if query.join:
             text = prefixes + query.text.replace(FOCUS_MARK, focus("this") + "\n")
             rows = [(r["this"], r) for r in self.q(text)]

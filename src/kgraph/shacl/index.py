@@ -14,11 +14,13 @@ validating the whole graph.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError
+from kgraph.errors import InputError, KGraphError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
 from kgraph.shacl.sparql import extract
@@ -79,9 +81,104 @@ def load_shapes(
     except SyntaxError as err:
         raise syntax_error(err, name) from err
     graph = graph_of(triples)
-    index = analyse(graph)
+    # The guards first: analyse (shacl.sparql.extract) and check_engine_sparql hand the
+    # shapes' SPARQL to Oxigraph's parser, which only text the guards passed may reach.
     _check_sparql(graph, name, max_depth, verdicts)
+    index = analyse(graph)
+    check_engine_sparql(graph, name, data)
     return index
+
+
+_ORACLE_WORDS = re.compile(r"\b[A-Z][a-z]+(?: [a-zA-Z$]+)+")
+_AT = re.compile(r"error at (\d+):(\d+)")
+_PATH_VAR = re.compile(r"\$PATH\b")
+
+
+def check_engine_sparql(graph: Any, name: str, data: bytes = b"") -> None:
+    """Every sh:select and sh:ask of the shapes, with the prefixes the engines declare
+    (``sparqltext.constraint_prefixes``), must parse as Oxigraph parses it: the engine that
+    runs them. One that does not is the shapes file's fault (SHACL 1.0 §5.1: the value is a
+    valid SPARQL query once the prefixes are added), named with its shape and line, before
+    any data is read: never a shape quietly left unchecked, nor pySHACL's lenient reading
+    (rdflib runs ``SELECT $this ... GROUP BY ?x``, which SPARQL 1.1 §11.4 makes an error).
+
+    Runs after ``_check_sparql`` (the guards: no SERVICE reaches even an empty store).
+    ``$PATH`` is written in as an IRI first, as the engines substitute it (§6.3)."""
+    import pyoxigraph as ox
+    from rdflib import URIRef
+
+    from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
+    from kgraph.sparql import SparqlDepthError, SparqlSyntaxError
+    from kgraph.sparql import parse as kgraph_parse
+
+    text_of_file = data.decode("utf-8", "replace")
+    for predicate in ("select", "ask"):
+        for node, literal in sorted(graph.subject_objects(URIRef(SH + predicate)), key=str):
+            query = str(literal)
+            prefixes = constraint_prefixes(graph, node)
+            try:
+                ox.Store().query(prefixes + _PATH_VAR.sub("<urn:kgraph:path>", query))
+            except SyntaxError as err:
+                message = " ".join(str(err).split())
+                at = _AT.search(message)
+                line = column = None
+                if at is not None:
+                    line = int(at.group(1)) - prefixes.count("\n")
+                    column = int(at.group(2))
+                    # Oxigraph places a whole-query error (an unbound projection) at the
+                    # end of the text: the last line that has any, not the blank after it.
+                    written = [n for n, t in enumerate(query.split("\n"), 1) if t.strip()]
+                    if written and line > written[-1]:
+                        line, column = written[-1], None
+                # Oxigraph lists every token it expected; the reason a person can act on is
+                # the sentence in that list ("Prefix not found", "The SELECT contains a
+                # variable that is unbound"), else kgraph's own parse's message (it reads
+                # the text as Oxigraph does), else Oxigraph's, shortened.
+                reasons = [r for r in _ORACLE_WORDS.findall(message) if "xpected" not in r]
+                why = "; ".join(dict.fromkeys(reasons))
+                if not why:
+                    try:
+                        kgraph_parse(
+                            _PATH_VAR.sub("<urn:kgraph:path>", query),
+                            max_depth=sys.maxsize,
+                            prefixes=declared_prefixes(graph, node),
+                        )
+                        brief = _AT.sub("", message, count=1).lstrip(": ")
+                        why = f"Oxigraph: {brief[:120]}"
+                    except (SparqlSyntaxError, SparqlDepthError) as own:
+                        why = str(own)
+                owner = _owner(graph, node)
+                start = text_of_file.find(query) if query.strip() else -1
+                where: dict[str, Any] = {"path": f"{name} (sh:{predicate})"}
+                if start >= 0 and line is not None and line >= 1:
+                    where = {"path": name, "line": text_of_file.count("\n", 0, start) + line}
+                elif line is not None and line >= 1:
+                    where = {**where, "line": line, "column": column}
+                raise InputError(
+                    f"the sh:{predicate} of {owner} is not SPARQL Oxigraph can parse: {why}; "
+                    "nothing was validated or written",
+                    **where,
+                ) from None
+            except (ValueError, RuntimeError, OSError):
+                # Parsed, but this engine cannot run it (a custom function it lacks): the
+                # compiler leaves such a constraint to pySHACL (compiled._check_constants).
+                continue
+
+
+def _owner(graph: Any, node: Any) -> str:
+    """The shape (or component) a SPARQL query node belongs to, as the report names it."""
+    from rdflib import URIRef
+
+    from kgraph.shacl.report import _term
+
+    for predicate in ("sparql", "validator", "nodeValidator", "propertyValidator", "target"):
+        for owner in sorted(graph.subjects(URIRef(SH + predicate), node), key=str):
+            if isinstance(owner, URIRef):
+                return f"shape {_term(owner.n3())}"
+            return f"a shape ({owner.n3()})"
+    if isinstance(node, URIRef):
+        return _term(node.n3())
+    return f"the node {node.n3()}"
 
 
 def _check_sparql(
@@ -92,15 +189,24 @@ def _check_sparql(
     from rdflib import URIRef
 
     for predicate in ("select", "ask", "construct"):
-        for _, text in graph.subject_objects(URIRef(SH + predicate)):
-            check_query(
-                str(text),
-                max_depth=max_depth,
-                source=f"{name} (sh:{predicate})",
-                prefixes=None,  # declared apart (sh:declare), pasted in by the engines
-                rdflib=True,
-                rdflib_verdicts=verdicts,
-            )
+        for node, text in graph.subject_objects(URIRef(SH + predicate)):
+            try:
+                check_query(
+                    str(text),
+                    max_depth=max_depth,
+                    source=f"{name} (sh:{predicate})",
+                    prefixes=None,  # declared apart (sh:declare), pasted in by the engines
+                    rdflib=True,
+                    rdflib_verdicts=verdicts,
+                )
+            except KGraphError as err:
+                # The same refusal, saying whose query it is.
+                raise type(err)(
+                    f"{err.message} (the sh:{predicate} of {_owner(graph, node)})",
+                    path=err.path,
+                    line=err.line,
+                    column=err.column,
+                ) from err
     for declaration in graph.objects(None, URIRef(SH + "declare")):
         prefix = graph.value(declaration, URIRef(SH + "prefix"))
         namespace = graph.value(declaration, URIRef(SH + "namespace"))

@@ -33,42 +33,65 @@ TARGET_PREDICATES = ("targetClass", "targetNode", "targetSubjectsOf", "targetObj
 
 # Per ShapeIndex (a mutable dataclass, so not hashable): by id, holding the index so that
 # its id is not reused. A process loads one or two shapes files.
-_CACHE: dict[int, tuple[ShapeIndex, CompiledShapes, ShapeIndex | None]] = {}
+_CACHE: dict[int, tuple[ShapeIndex, CompiledShapes]] = {}
+# The pySHACL index of the shapes left over, by the names left over: a shape given up on
+# during a run (CompiledShapes.failed) joins them, and the index is made anew once.
+_REST: dict[tuple[int, frozenset[str]], ShapeIndex | None] = {}
 
 
 def _compiled(shapes: ShapeIndex) -> CompiledShapes:
-    return _prepared(shapes)[1]
-
-
-def _leftover(shapes: ShapeIndex) -> ShapeIndex | None:
-    """The shape index of only the shapes the compiler left to pySHACL (None: none left)."""
-    return _prepared(shapes)[2]
-
-
-def _prepared(shapes: ShapeIndex) -> tuple[ShapeIndex, CompiledShapes, ShapeIndex | None]:
     from kgraph.shacl.compiled import compile_shapes
 
     if id(shapes) not in _CACHE:
-        compiled = compile_shapes(shapes.graph)
-        _CACHE[id(shapes)] = (shapes, compiled, _untargeted(shapes, compiled))
-    return _CACHE[id(shapes)]
+        _CACHE[id(shapes)] = (shapes, compile_shapes(shapes.graph))
+    return _CACHE[id(shapes)][1]
+
+
+def _left(shapes: ShapeIndex) -> tuple[str, ...]:
+    """Every shape pySHACL validates: left over by the compiler, or given up on in a run."""
+    compiled = _compiled(shapes)
+    return tuple(sorted(compiled.left.keys() | compiled.failed.keys()))
+
+
+def _leftover(shapes: ShapeIndex) -> ShapeIndex | None:
+    """The shape index of only the shapes left to pySHACL (None: none left), as they are
+    now: called after a run, it includes the shapes that run gave up on."""
+    compiled = _compiled(shapes)
+    key = (id(shapes), frozenset(_left(shapes)))
+    if key not in _REST:
+        _REST[key] = _untargeted(shapes, compiled)
+    return _REST[key]
 
 
 def _untargeted(shapes: ShapeIndex, compiled: CompiledShapes) -> ShapeIndex | None:
     from rdflib import RDF as R
     from rdflib import Graph, URIRef
 
-    if not compiled.left:
+    if not compiled.left and not compiled.failed:
         return None
     graph = Graph()
     for triple in shapes.graph:
         graph.add(triple)
     for shape in compiled.top:
+        if shape.node.n3() in compiled.failed:
+            continue
         # Untargeted, a compiled shape is still there for the left shapes that nest it.
         for local in TARGET_PREDICATES:
             graph.remove((shape.node, URIRef(SH + local), None))
         graph.remove((shape.node, R.type, URIRef(RDFS + "Class")))
-    return analyse(graph)
+    rest = analyse(graph)
+    if compiled.failed:
+        # A shape given up on because Oxigraph failed on it goes to pySHACL itself, SPARQL
+        # constraints included: the reference's own Oxigraph path (shacl/sparql.py) would
+        # fail on them as well.
+        failed = {str(s.node) for s in compiled.top if s.node.n3() in compiled.failed}
+        back = [c for c in rest.sparql if c.shape in failed]
+        rest.sparql = [c for c in rest.sparql if c.shape not in failed]
+        for constraint in back:
+            rest.core_graph.add(
+                (URIRef(constraint.shape), URIRef(SH + "sparql"), URIRef(constraint.constraint))
+            )
+    return rest
 
 
 def _graph_names(graphs: Sequence[str]) -> list[Any]:
@@ -86,15 +109,18 @@ def validate(
 ) -> Report:
     """Validate every target node of ``graphs`` against the shapes (``progress(done,
     total)`` as the compiled shapes are evaluated)."""
-    findings, left = _compiled(shapes).validate(
+    findings, _ = _compiled(shapes).validate(
         dataset.store, _graph_names(graphs), exact_literals=exact, progress=progress
     )
     scope = reference._Scope(dataset, list(graphs))
-    checked = {str(n) for n in reference._targets(scope, shapes)} | {f.focus for f in findings}
+    # After the run: a shape it gave up on is validated by pySHACL here, never only named.
     rest = _leftover(shapes)
     if rest is not None:
         findings += reference.validate(dataset, rest, graphs).findings
-    return Report(tuple(findings), len(checked), ValidationMode.COMPILED, pyshacl_shapes=left)
+    checked = {str(n) for n in reference._targets(scope, shapes)} | {f.focus for f in findings}
+    return Report(
+        tuple(findings), len(checked), ValidationMode.COMPILED, pyshacl_shapes=_left(shapes)
+    )
 
 
 def validate_endpoint(
@@ -112,12 +138,13 @@ def validate_endpoint(
     )
 
     compiled = _compiled(shapes)
-    refuse_left(compiled.left, store.endpoint, prebound_only(compiled))
+    # A shape an earlier run in this process gave up on is left over as well.
+    refuse_left({**compiled.left, **compiled.failed}, store.endpoint, prebound_only(compiled))
     check_default_graph(store)
-    findings, left = compiled.validate(store, [], progress=progress)
+    findings, _ = compiled.validate(store, [], progress=progress)
     # A shape whose queries failed to evaluate (none known: the cases are found above) is
     # still named, never dropped from the verdict.
-    refuse_left((), store.endpoint, failed={n: compiled.left[n] for n in left})
+    refuse_left((), store.endpoint, failed=dict(compiled.failed))
     checked = count_checked(store, shapes, sorted({f.focus for f in findings}))
     return Report(tuple(findings), checked, ValidationMode.COMPILED)
 
@@ -153,23 +180,32 @@ def _compare(
 ) -> tuple[list[Finding], int, int, ValidationMode]:
     """(new findings, nodes checked, violations there before, mode) of ``after`` over
     ``before`` at the nodes ``changed`` can affect (the whole graph for global shapes)."""
-    if not shapes.is_local:
-        # An unbounded path: any node may be affected, and the compiled engine's findings
-        # name paths and blank nodes stably, so the whole graph is compared.
-        old_findings = _on(list(before.all_quads()), shapes, None, exact)
-        new_findings = _on(list(after.all_quads()), shapes, None, exact)
-        focus_count = len({str(n) for n in reference._targets(after, shapes)})
-        mode = ValidationMode.WHOLE_GRAPH
-    else:
-        focus = sorted(
-            reference._affected(before if walk_before else after, shapes, changed), key=str
-        )
-        if not focus:
-            return [], 0, 0, ValidationMode.INCREMENTAL
-        old_findings = _on(reference._neighbourhood(before, shapes, focus), shapes, focus, exact)
-        new_findings = _on(reference._neighbourhood(after, shapes, focus), shapes, focus, exact)
-        focus_count = len(focus)
-        mode = ValidationMode.INCREMENTAL
+    compiled = _compiled(shapes)
+    for _ in range(2):
+        given_up = set(compiled.failed)
+        if not shapes.is_local:
+            # An unbounded path: any node may be affected, and the compiled engine's
+            # findings name paths and blank nodes stably, so the whole graph is compared.
+            old_findings = _on(list(before.all_quads()), shapes, None, exact)
+            new_findings = _on(list(after.all_quads()), shapes, None, exact)
+            focus_count = len({str(n) for n in reference._targets(after, shapes)})
+            mode = ValidationMode.WHOLE_GRAPH
+        else:
+            focus = sorted(
+                reference._affected(before if walk_before else after, shapes, changed), key=str
+            )
+            if not focus:
+                return [], 0, 0, ValidationMode.INCREMENTAL
+            old_findings = _on(
+                reference._neighbourhood(before, shapes, focus), shapes, focus, exact
+            )
+            new_findings = _on(reference._neighbourhood(after, shapes, focus), shapes, focus, exact)
+            focus_count = len(focus)
+            mode = ValidationMode.INCREMENTAL
+        if set(compiled.failed) == given_up:
+            break
+        # A shape was given up on in one of the two runs: both again, with pySHACL for it
+        # in both, so that the two sides' findings are compared in one engine's form.
     old = {f.key for f in old_findings}
     fresh = [f for f in new_findings if f.key not in old]
     return fresh, focus_count, sum(f.is_violation for f in old_findings), mode
@@ -188,14 +224,13 @@ def validate_batch(
     after = reference._Scope(dataset, list(base), overlay, list(batch))
     changed = reference._Scope(dataset, [], overlay, list(batch))
     fresh, count, preexisting, mode = _compare(before, after, changed, shapes, exact)
-    left = tuple(sorted(_compiled(shapes).left))
     return Report(
         tuple(fresh),
         count,
         mode,
         tuple(sorted(shapes.global_shapes)),
         preexisting=preexisting,
-        pyshacl_shapes=left,
+        pyshacl_shapes=_left(shapes),
     )
 
 
@@ -209,7 +244,10 @@ def validate_removal(
     # The nodes are found in the graph as it is (the removed triples are still there).
     removed = reference._Scope(dataset, [graph])
     fresh, count, _, mode = _compare(before, after, removed, shapes, exact, walk_before=True)
-    left = tuple(sorted(_compiled(shapes).left))
     return Report(
-        tuple(fresh), count, mode, tuple(sorted(shapes.global_shapes)), pyshacl_shapes=left
+        tuple(fresh),
+        count,
+        mode,
+        tuple(sorted(shapes.global_shapes)),
+        pyshacl_shapes=_left(shapes),
     )

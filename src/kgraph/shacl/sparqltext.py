@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kgraph.namespaces import RDF, SH, SKOLEM
+from kgraph.namespaces import OWL, RDF, RDFS, SH, SKOLEM
 from kgraph.sparql import TOKEN as _SPARQL_TOKEN
 
 RDF_FIRST = RDF + "first"
@@ -87,6 +87,55 @@ def path(graph: Any, node: Any, depth: int = 0) -> str:
 
 
 _PREBOUND = {"this", "currentShape", "shapesGraph"}
+
+OWL_IMPORTS = OWL + "imports"
+# pySHACL, the reference, declares these three before any sh:prefixes: a constraint that
+# writes rdf:type undeclared runs there, so it is valid here too (and run the same).
+_PREDECLARED = (("rdf", RDF), ("rdfs", RDFS), ("owl", OWL))
+
+
+def constraint_prefixes(graph: Any, node: Any) -> str:
+    """The PREFIX lines of :func:`declared_prefixes`."""
+    from rdflib import URIRef
+
+    # term(): the namespace passes as an IRI (guards.check_prefix_declaration checked it).
+    declared = declared_prefixes(graph, node)
+    return "".join(f"PREFIX {p}: {term(URIRef(n))}\n" for p, n in sorted(declared.items()))
+
+
+def declared_prefixes(graph: Any, node: Any) -> dict[str, str]:
+    """The prefixes of a SHACL-SPARQL query's node (SHACL 1.0 §5.2.1): pySHACL's
+    predeclared prefixes, then the sh:declare of its sh:prefixes ontologies and of what they
+    owl:import. The one place both engines and the check of the shapes file build them."""
+    from rdflib import URIRef
+
+    declared: dict[str, str] = {}
+    ontologies = list(graph.objects(node, URIRef(SH + "prefixes")))
+    for ontology in ontologies:
+        for imported in graph.objects(ontology, URIRef(OWL_IMPORTS)):
+            if imported not in ontologies:
+                ontologies.append(imported)
+    for ontology in ontologies:
+        for declaration in graph.objects(ontology, URIRef(SH + "declare")):
+            prefix = graph.value(declaration, URIRef(SH + "prefix"))
+            namespace = graph.value(declaration, URIRef(SH + "namespace"))
+            if prefix is not None and namespace is not None:
+                declared.setdefault(str(prefix), str(namespace))
+    for prefix, namespace in _PREDECLARED:
+        declared.setdefault(prefix, namespace)
+    return declared
+
+
+def oxigraph_refusal(text: str) -> BaseException | None:
+    """Why Oxigraph refuses to run the query ``text`` (its parse, with its checks of scope
+    and grouping), or None. Only parsed: the solutions of the empty store are never read."""
+    import pyoxigraph as ox
+
+    try:
+        ox.Store().query(text)
+    except (SyntaxError, ValueError, RuntimeError, OSError) as err:
+        return err
+    return None
 
 
 class Unsupported(Exception):
