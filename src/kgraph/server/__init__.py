@@ -96,10 +96,19 @@ def serve(
 def _cached_store(project: Layout, say: Callable[[str], None]) -> Path | None:
     """The store in the user's cache folder for the project's files as they are now
     (:mod:`kgraph.server.storecache`); None (serve from memory) when that folder cannot
-    be made."""
+    be made or lies inside the project."""
     from kgraph.server.storecache import store_for
 
     store = store_for(project)
+    root = project.root.resolve()
+    if store.resolve().is_relative_to(root):
+        # The store's own files (its sheet cache holds .nt files) would be read back as the
+        # project's data, and the user's folder written: the cache must be elsewhere.
+        say(
+            f"kgraph serve: the cache folder {store.parent} is inside the project {root}; "
+            "serving from memory"
+        )
+        return None
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

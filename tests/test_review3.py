@@ -1,0 +1,83 @@
+"""Review of the Setting, serve-cache and memory-limit changes: each test fails on the code
+before its fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Run
+from kgraph.errors import ExitStatus
+from kgraph.server import _cached_store
+from kgraph.server.backend import locate_project
+
+
+def run_process(project: Path, *args: str) -> Run:
+    """The real `kgraph` in a process of its own (the memory limit applies to its worker)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kgraph", "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr, proc.stdout.encode())
+
+
+# -- a small memory limit hit while parsing a canned query ------------------------------
+
+
+@pytest.mark.parametrize("megabytes", ["5", "20"])
+def test_canned_query_under_a_tiny_memory_limit_is_the_memory_limit(
+    project: Path, megabytes: str
+) -> None:
+    # The SPARQL parser recurses; under so small an address space CPython 3.11 cannot push a
+    # frame and raises SystemError("error return without exception set"), not MemoryError.
+    result = run_process(project, "--max-memory", megabytes, "query", "visits")
+    assert result.exit_code == ExitStatus.LIMIT, result.stderr
+    assert result.stderr == f"Error: memory limit of {megabytes} MB hit; raise --max-memory\n"
+
+
+# -- the SERVICE refusal reads right with the flag and in words -------------------------
+
+
+def test_service_refusal_names_the_endpoint_flag_grammatically(kgraph: object) -> None:
+    result = kgraph("query", "-e", "SELECT * { SERVICE <http://x/> { ?s ?p ?o } }")  # type: ignore[operator]
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert result.stderr == (
+        "Error: -e:1:12: SERVICE is refused: a federated query would send data to another "
+        "endpoint; run the query at that endpoint instead (set --endpoint to it)\n"
+    )
+
+
+# -- serve's cache folder inside the project ---------------------------------------------
+
+
+@pytest.mark.parametrize("inside", ["data/cache", "cache"])
+def test_cache_folder_inside_the_project_serves_from_memory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    # In data/ the store's own files (its sheet cache's .nt) became graphs of the project;
+    # anywhere in it, the user's folder was written.
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(project / inside))
+    said: list[str] = []
+    store = _cached_store(locate_project(str(project)), said.append)
+    assert store is None
+    assert said == [
+        f"kgraph serve: the cache folder {project / inside / 'serve'} is inside the project "
+        f"{project.resolve()}; serving from memory"
+    ]
+    assert not (project / inside).exists()
+
+
+def test_cache_folder_outside_the_project_is_used(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "elsewhere"))
+    said: list[str] = []
+    store = _cached_store(locate_project(str(project)), said.append)
+    assert store is not None and store.parent == tmp_path / "elsewhere" / "serve"
+    assert store.parent.is_dir() and said == []
