@@ -81,3 +81,29 @@ def test_cache_folder_outside_the_project_is_used(
     store = _cached_store(locate_project(str(project)), said.append)
     assert store is not None and store.parent == tmp_path / "elsewhere" / "serve"
     assert store.parent.is_dir() and said == []
+
+
+# -- an HTTP failure crosses the worker's pipe -------------------------------------------
+
+
+def test_http_failure_survives_pickling_with_what_may_have_been_applied() -> None:
+    import pickle
+
+    from kgraph.errors import Setting
+    from kgraph.remote import HttpFailure
+
+    sent = HttpFailure(
+        "no complete answer within 5 s (the HTTP timeout)",
+        maybe_applied=True,
+        status=502,
+        setting=Setting.HTTP_TIMEOUT,
+    )
+    back = pickle.loads(pickle.dumps(sent))
+    assert type(back) is HttpFailure
+    assert (back.message, back.maybe_applied, back.http_status, back.settings) == (
+        sent.message,
+        True,
+        502,
+        (Setting.HTTP_TIMEOUT,),
+    )
+    assert back.naming(lambda s: "--http-timeout").endswith("(--http-timeout)")

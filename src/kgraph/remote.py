@@ -87,6 +87,20 @@ class HttpFailure(RemoteError):
         self.maybe_applied = maybe_applied
         self.http_status = status
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # KGraphError's rebuild passes path/line/column, which this one does not take, and
+        # would drop maybe_applied: a failure that crossed a worker must not claim that
+        # nothing was applied.
+        return (_failure, (self.message, self.maybe_applied, self.http_status, self.settings))
+
+
+def _failure(
+    message: str, maybe_applied: bool, status: int | None, settings: tuple[Setting, ...]
+) -> HttpFailure:
+    err = HttpFailure(message, maybe_applied=maybe_applied, status=status)
+    err.settings = settings
+    return err
+
 
 # -- HTTP ------------------------------------------------------------------------------------
 
