@@ -919,7 +919,7 @@ def test_store_kinds_of_the_cli_match_the_library() -> None:
 def test_unknown_store_url_needs_query_endpoint_exits_2(kgraph, fake_store) -> None:
     result = kgraph("push", "http://127.0.0.1:9/somewhere")
     assert result.exit_code == ExitStatus.BAD_INPUT
-    assert "pass --query-endpoint URL" in result.stderr
+    assert "pass --query-endpoint (or --store-kind;" in result.stderr
     wrong = kgraph("push", "http://127.0.0.1:9/somewhere", "--store-kind", "fuseki")
     assert wrong.exit_code == ExitStatus.BAD_INPUT
     assert "does not look like a fuseki Graph Store URL" in wrong.stderr

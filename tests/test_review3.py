@@ -107,3 +107,15 @@ def test_http_failure_survives_pickling_with_what_may_have_been_applied() -> Non
         (Setting.HTTP_TIMEOUT,),
     )
     assert back.naming(lambda s: "--http-timeout").endswith("(--http-timeout)")
+
+
+# -- a URL setting as the subject of check_url's message ----------------------------------
+
+
+def test_bad_query_endpoint_is_named_by_its_flag_alone(kgraph: object) -> None:
+    # FLAGS named it "--query-endpoint URL": "--query-endpoint URL 'ftp://x' is not ...".
+    result = kgraph("push", "http://127.0.0.1:9/store", "--query-endpoint", "ftp://x")  # type: ignore[operator]
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert result.stderr == (
+        "Error: --query-endpoint 'ftp://x' is not an http:// or https:// URL\n"
+    )
