@@ -3,29 +3,14 @@ before its fix."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import Run
 from kgraph.errors import ExitStatus
 from kgraph.server import _cached_store
 from kgraph.server.backend import locate_project
-
-
-def run_process(project: Path, *args: str) -> Run:
-    """The real `kgraph` in a process of its own (the memory limit applies to its worker)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "kgraph", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr, proc.stdout.encode())
-
+from test_hardening_io import run_process
 
 # -- a small memory limit hit while parsing a canned query ------------------------------
 
@@ -118,4 +103,12 @@ def test_bad_query_endpoint_is_named_by_its_flag_alone(kgraph: object) -> None:
     assert result.exit_code == ExitStatus.BAD_INPUT
     assert result.stderr == (
         "Error: --query-endpoint 'ftp://x' is not an http:// or https:// URL\n"
+    )
+
+
+def test_ask_result_as_rdf_is_refused_with_an_article_that_fits(kgraph: object) -> None:
+    result = kgraph("query", "-e", "ASK {}", "-f", "turtle")  # type: ignore[operator]
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert result.stderr.startswith("Error: an ASK result is a table: set -f to one of "), (
+        result.stderr
     )
