@@ -112,3 +112,24 @@ def test_ask_result_as_rdf_is_refused_with_an_article_that_fits(kgraph: object) 
     assert result.stderr.startswith("Error: an ASK result is a table: set -f to one of "), (
         result.stderr
     )
+
+
+def test_cache_folder_that_takes_no_store_serves_from_memory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The cache folder exists, but the store's folder cannot be made in it (here a file is
+    # in its place; unwritable for another user alike): only its parent was made, and the
+    # builder then failed the server's start instead of serving from memory.
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    layout = locate_project(str(project))
+    from kgraph.server.storecache import store_for
+
+    blocked = store_for(layout)
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    said: list[str] = []
+    assert _cached_store(layout, said.append) is None
+    assert len(said) == 1 and said[0].startswith(
+        f"kgraph serve: cannot make the cache folder {blocked} ("
+    )
+    assert said[0].endswith("); serving from memory")

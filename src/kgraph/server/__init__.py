@@ -10,6 +10,8 @@ through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -110,10 +112,15 @@ def _cached_store(project: Layout, say: Callable[[str], None]) -> Path | None:
         )
         return None
     try:
-        store.parent.mkdir(parents=True, exist_ok=True)
+        # The store's own folder, not just its parent: a cache folder that exists but takes
+        # no new folder (not writable, or a file in the store's place) would otherwise fail
+        # the start in the builder instead of falling back to memory.
+        store.mkdir(parents=True, exist_ok=True)
+        if not os.access(store, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as err:
         say(
-            f"kgraph serve: cannot make the cache folder {store.parent} "
+            f"kgraph serve: cannot make the cache folder {store} "
             f"({err.strerror or err}); serving from memory"
         )
         return None
