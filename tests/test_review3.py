@@ -133,3 +133,26 @@ def test_cache_folder_that_takes_no_store_serves_from_memory(
         f"kgraph serve: cannot make the cache folder {blocked} ("
     )
     assert said[0].endswith("); serving from memory")
+
+
+# -- the advice when a store lacks the inferred graph -----------------------------------
+
+
+def test_missing_inferred_graph_says_which_command_pushes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kgraph import remote
+    from kgraph.cli.app import _error_line
+    from kgraph.errors import Setting, UsageError
+
+    def absent(*args: object, **kwargs: object) -> remote.Response:
+        return remote.Response(200, "OK", remote.SPARQL_JSON, b'{"head": {}, "boolean": false}')
+
+    monkeypatch.setattr(remote, "sparql", absent)
+    with pytest.raises(UsageError) as caught:
+        remote._require_graph("http://127.0.0.1:9/sparql", "urn:g", "rdfs", 5.0)
+    assert caught.value.settings == (Setting.INFER,)
+    assert _error_line(caught.value) == (
+        "Error: the store has no inferred graph <urn:g>; push it first (`kgraph push` with "
+        "--infer rdfs), or query without it"
+    )

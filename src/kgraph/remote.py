@@ -1137,8 +1137,10 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
         )
     if not present:
         raise UsageError(
-            f"the store has no inferred graph <{graph}>; push it first with {Setting.INFER} "
-            f"{profile}, or query without it",
+            # Which command pushes it: "push it first with --infer rdfs" read as advice to
+            # the query that was refused.
+            f"the store has no inferred graph <{graph}>; push it first (`kgraph push` with "
+            f"{Setting.INFER} {profile}), or query without it",
             setting=Setting.INFER,
         )
 
