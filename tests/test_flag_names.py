@@ -300,7 +300,7 @@ def test_a_limit_error_keeps_its_setting_across_the_worker_boundary() -> None:
     ("args", "shown"),
     [
         (("query", "-e", "ASK {}", "officials-and-posts"), "or -e 'SPARQL', not both"),
-        (("query", "-e", "ASK {}", "-f", "turtle"), "a ASK result is a table: set -f to one of"),
+        (("query", "-e", "ASK {}", "-f", "turtle"), "an ASK result is a table: set -f to one of"),
         (("query", "-e", "CONSTRUCT WHERE { ?s ?p ?o }", "-f", "csv"), "RDF: set -f to one of"),
     ],
 )

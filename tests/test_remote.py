@@ -428,7 +428,7 @@ def test_query_infer_without_the_pushed_closure_exits_2(kgraph, oxigraph: Oxigra
         "the store has no inferred graph <https://w3id.org/kgraph/graph/inferred/rdfs>"
         in result.stderr
     )
-    assert "push it first with --infer rdfs, or query without it" in result.stderr
+    assert "push it first (`kgraph push` with --infer rdfs), or query without it" in result.stderr
 
 
 # -- canned queries: locally and through --endpoint -------------------------------------------
@@ -919,7 +919,7 @@ def test_store_kinds_of_the_cli_match_the_library() -> None:
 def test_unknown_store_url_needs_query_endpoint_exits_2(kgraph, fake_store) -> None:
     result = kgraph("push", "http://127.0.0.1:9/somewhere")
     assert result.exit_code == ExitStatus.BAD_INPUT
-    assert "pass --query-endpoint URL" in result.stderr
+    assert "pass --query-endpoint (or --store-kind;" in result.stderr
     wrong = kgraph("push", "http://127.0.0.1:9/somewhere", "--store-kind", "fuseki")
     assert wrong.exit_code == ExitStatus.BAD_INPUT
     assert "does not look like a fuseki Graph Store URL" in wrong.stderr

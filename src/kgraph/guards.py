@@ -168,7 +168,7 @@ def _origin(offset: int, origins: list[tuple[int, int]] | None) -> int:
 
 _SERVICE_REFUSED = (
     "SERVICE is refused: a federated query would send data to another "
-    f"endpoint; run the query at that endpoint instead, as {Setting.ENDPOINT}"
+    f"endpoint; run the query at that endpoint instead (set {Setting.ENDPOINT} to it)"
 )
 
 

@@ -257,7 +257,7 @@ def _child(
         _send_error(fd, err)
     except MemoryError:
         _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
-    except (ImportError, OSError) as err:
+    except (ImportError, OSError, SystemError) as err:
         if not _mapping_refused(err):
             _send_error(fd, _failure(err))
             status = int(ExitStatus.INTERNAL)
@@ -290,10 +290,15 @@ def _apply_memory_limit(limit: int) -> None:  # pragma: no cover - child side
 
 def _mapping_refused(err: BaseException) -> bool:
     """Whether ``err`` is the address-space limit refusing a mapping rather than a bug: the
-    dynamic loader cannot map a native library (pyoxigraph's, imported lazily) or mmap
-    fails with ENOMEM. Under a small limit these come before any MemoryError could."""
+    dynamic loader cannot map a native library (pyoxigraph's, imported lazily), mmap
+    fails with ENOMEM, or the interpreter cannot grow its frame stack. Under a small limit these come before any MemoryError could."""
     if isinstance(err, ImportError):
         return "failed to map segment" in str(err) or "cannot allocate memory" in str(err).lower()
+    if isinstance(err, SystemError):
+        # CPython 3.11 fails to push a frame whose chunk of its data stack it cannot map
+        # without setting MemoryError (deep recursion, as in our SPARQL parser, under a
+        # small address space): the interpreter's "error return without exception set".
+        return "without exception set" in str(err)
     return isinstance(err, OSError) and err.errno == errno.ENOMEM
 
 

@@ -87,6 +87,20 @@ class HttpFailure(RemoteError):
         self.maybe_applied = maybe_applied
         self.http_status = status
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # KGraphError's rebuild passes path/line/column, which this one does not take, and
+        # would drop maybe_applied: a failure that crossed a worker must not claim that
+        # nothing was applied.
+        return (_failure, (self.message, self.maybe_applied, self.http_status, self.settings))
+
+
+def _failure(
+    message: str, maybe_applied: bool, status: int | None, settings: tuple[Setting, ...]
+) -> HttpFailure:
+    err = HttpFailure(message, maybe_applied=maybe_applied, status=status)
+    err.settings = settings
+    return err
+
 
 # -- HTTP ------------------------------------------------------------------------------------
 
@@ -1123,8 +1137,10 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
         )
     if not present:
         raise UsageError(
-            f"the store has no inferred graph <{graph}>; push it first with {Setting.INFER} "
-            f"{profile}, or query without it",
+            # Which command pushes it: "push it first with --infer rdfs" read as advice to
+            # the query that was refused.
+            f"the store has no inferred graph <{graph}>; push it first (`kgraph push` with "
+            f"{Setting.INFER} {profile}), or query without it",
             setting=Setting.INFER,
         )
 

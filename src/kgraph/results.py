@@ -158,7 +158,8 @@ def check_format(form: str, fmt: str) -> None:
         )
     if form != "GRAPH" and fmt in graph_formats - {"xml"}:
         raise UsageError(
-            f"a {form} result is a table: set {Setting.OUTPUT_FORMAT} to one of "
+            f"{'an' if form == 'ASK' else 'a'} {form} result is a table: set "
+            f"{Setting.OUTPUT_FORMAT} to one of "
             f"{'|'.join(ResultFormat.names())}",
             setting=Setting.OUTPUT_FORMAT,
         )

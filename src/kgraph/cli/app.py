@@ -64,7 +64,7 @@ FLAGS: dict[Setting, str] = {
     Setting.INFER: "--infer",
     Setting.ENGINE: "--engine",
     Setting.ENDPOINT: "--endpoint",
-    Setting.QUERY_ENDPOINT: "--query-endpoint URL",
+    Setting.QUERY_ENDPOINT: "--query-endpoint",
     Setting.STORE_KIND: "--store-kind",
     Setting.MERGE: "`kgraph push --merge`",
     Setting.QUERY_TEXT: "-e 'SPARQL'",

@@ -10,6 +10,8 @@ through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -96,15 +98,29 @@ def serve(
 def _cached_store(project: Layout, say: Callable[[str], None]) -> Path | None:
     """The store in the user's cache folder for the project's files as they are now
     (:mod:`kgraph.server.storecache`); None (serve from memory) when that folder cannot
-    be made."""
+    be made or lies inside the project."""
     from kgraph.server.storecache import store_for
 
     store = store_for(project)
+    root = project.root.resolve()
+    if store.resolve().is_relative_to(root):
+        # The store's own files (its sheet cache holds .nt files) would be read back as the
+        # project's data, and the user's folder written: the cache must be elsewhere.
+        say(
+            f"kgraph serve: the cache folder {store.parent} is inside the project {root}; "
+            "serving from memory"
+        )
+        return None
     try:
-        store.parent.mkdir(parents=True, exist_ok=True)
+        # The store's own folder, not just its parent: a cache folder that exists but takes
+        # no new folder (not writable, or a file in the store's place) would otherwise fail
+        # the start in the builder instead of falling back to memory.
+        store.mkdir(parents=True, exist_ok=True)
+        if not os.access(store, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as err:
         say(
-            f"kgraph serve: cannot make the cache folder {store.parent} "
+            f"kgraph serve: cannot make the cache folder {store} "
             f"({err.strerror or err}); serving from memory"
         )
         return None
