@@ -21,7 +21,7 @@ from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
 from kgraph.layout import SHEET_SUFFIXES, Layout, SourceFile
-from kgraph.limits import Limits
+from kgraph.limits import Limits, hold_until_exit
 from kgraph.namespaces import GRAPH, OWL, PREFIXES, RDFS, file_skolem, inferred_graph
 
 if TYPE_CHECKING:
@@ -172,6 +172,7 @@ class Dataset:
             store = ox.Store()
             for source in sources:
                 _load_file(store, source, project, limits)
+            hold_until_exit(store)  # not freed triple by triple when the worker's work returns
             return cls(store, project, sources, limits=limits)
         return cls(
             _open_persistent(store_dir, project, sources, limits),

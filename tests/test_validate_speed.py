@@ -1,0 +1,135 @@
+"""The whole `kgraph validate` command's costs outside the compiled SELECTs (issue 13).
+
+* sh:qualifiedMinCount / sh:qualifiedMaxCount are counted in the store: the focus nodes out
+  of bounds come back, not every (focus, value) pair and every focus node (PrefLabelShape
+  at 1M: 114k of each); the results stay pySHACL's, also where the counting falls back to
+  Python (blank value nodes, too many failing values to write into a query);
+* the bounded worker keeps its in-memory store until it exits instead of freeing it triple
+  by triple before it sends its result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from test_shacl_compiled import both_engines
+
+QUALIFIED = {
+    # Labels as PrefLabelShape has them: one English label needed among several.
+    "min-one": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property [ sh:path ex:label ; sh:qualifiedValueShape [ sh:languageIn ( 'en' ) ] ;"
+        "   sh:qualifiedMinCount 1 ] .",
+        "ex:a a ex:Thing ; ex:label 'A'@en, 'A'@ko . ex:b a ex:Thing ; ex:label 'B'@ko ."
+        " ex:c a ex:Thing . ex:d a ex:Thing ; ex:label 'D'@ru, 'D'@zh .",
+    ),
+    "min-two-and-max-one": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property [ sh:path ex:by ; sh:qualifiedValueShape [ sh:class ex:Agent ] ;"
+        "   sh:qualifiedMinCount 2 ; sh:qualifiedMaxCount 2 ] .",
+        "ex:x a ex:Agent . ex:y a ex:Agent . ex:z a ex:Agent . ex:n a ex:Other ."
+        " ex:a a ex:Thing ; ex:by ex:x, ex:y . ex:b a ex:Thing ; ex:by ex:x, ex:n ."
+        " ex:c a ex:Thing . ex:d a ex:Thing ; ex:by ex:x, ex:y, ex:z, ex:n .",
+    ),
+    "max-zero-over-an-inverse-path": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property [ sh:path [ sh:inversePath ex:owns ] ;"
+        "   sh:qualifiedValueShape [ sh:datatype xsd:integer ] ; sh:qualifiedMaxCount 0 ;"
+        "   sh:qualifiedMinCount 1 ] .",
+        "ex:o1 ex:owns ex:a . ex:o2 ex:owns ex:b . ex:a a ex:Thing . ex:b a ex:Thing ."
+        " ex:c a ex:Thing .",
+    ),
+    "literal-values": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property [ sh:path ex:n ; sh:qualifiedValueShape [ sh:minInclusive 10 ] ;"
+        "   sh:qualifiedMinCount 1 ; sh:qualifiedMaxCount 1 ] .",
+        "ex:a a ex:Thing ; ex:n 5, 12 . ex:b a ex:Thing ; ex:n 3, 4.5, 'x' ."
+        " ex:c a ex:Thing ; ex:n 11, 20 .",
+    ),
+    "blank-value-nodes": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property [ sh:path ex:part ; sh:qualifiedValueShape [ sh:class ex:Good ] ;"
+        "   sh:qualifiedMinCount 1 ] .",
+        "ex:a a ex:Thing ; ex:part [ a ex:Bad ], [ a ex:Good ] . ex:b a ex:Thing ;"
+        " ex:part [ a ex:Bad ] .",
+    ),
+    "disjoint-siblings": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;"
+        " sh:property ex:P1, ex:P2 ."
+        " ex:P1 sh:path ex:by ; sh:qualifiedValueShape [ sh:class ex:A ] ;"
+        "   sh:qualifiedValueShapesDisjoint true ; sh:qualifiedMinCount 1 ."
+        " ex:P2 sh:path ex:by ; sh:qualifiedValueShape [ sh:class ex:B ] ;"
+        "   sh:qualifiedValueShapesDisjoint true ; sh:qualifiedMinCount 1 .",
+        "ex:x a ex:A, ex:B . ex:y a ex:A . ex:z a ex:B ."
+        " ex:a a ex:Thing ; ex:by ex:x . ex:b a ex:Thing ; ex:by ex:y, ex:z .",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(QUALIFIED))
+def test_qualified_counts_equal_pyshacl(name: str) -> None:
+    difference, findings = both_engines(*QUALIFIED[name])
+    assert findings, "the case fails nowhere"
+    assert not difference
+
+
+@pytest.mark.parametrize("name", ["min-one", "min-two-and-max-one", "literal-values"])
+def test_qualified_counts_in_python_past_the_written_maximum(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgraph.shacl import components
+
+    monkeypatch.setattr(components, "_WRITTEN_MAX", 0)
+    difference, findings = both_engines(*QUALIFIED[name])
+    assert findings
+    assert not difference
+
+
+def test_qualified_count_fetches_only_the_nodes_out_of_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40 things with an English label each and one without: no query brings back a row
+    per thing or per label (before: every (thing, label) pair, then every thing)."""
+    from kgraph.shacl.evaluation import Engine
+
+    largest: list[int] = []
+    query = Engine.q
+
+    def counted(self: Engine, text: str) -> list[Any]:
+        rows = query(self, text)
+        largest.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Engine, "q", counted)
+    data = " ".join(f"ex:t{i} a ex:Thing ; ex:label 'T{i}'@en ." for i in range(40))
+    shapes = QUALIFIED["min-one"][0]
+    difference, findings = both_engines(shapes, data + " ex:lost a ex:Thing .")
+    assert not difference
+    assert [f.focus for f in findings] == ["<http://example.org/lost>"]
+    assert max(largest) < 40, largest
+
+
+def test_the_worker_keeps_its_store_until_it_exits(tmp_path: Path) -> None:
+    """In the bounded worker the loaded in-memory store is held (its memory goes back with
+    the process); in process nothing is held, so a library caller's store is freed."""
+    from kgraph import limits
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits, run_bounded
+    from kgraph.store import Dataset
+
+    layout = Layout.locate(str(ROOT))
+
+    def work() -> tuple[int, int]:
+        before = len(limits._held)
+        Dataset.open(layout, limits=Limits())
+        return before, len(limits._held)
+
+    before, after = run_bounded(work, Limits())
+    assert (before, after) == (0, 1)
+    held = len(limits._held)
+    Dataset.open(layout, limits=Limits())
+    assert len(limits._held) == held == 0
