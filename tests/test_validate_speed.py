@@ -213,3 +213,75 @@ def test_bench_goal_met_within_three_times_the_load() -> None:
     report.compiled()
     goals = {name: ok for name, _, _, ok in report.summary}
     assert goals["Full validation vs load"] == "✓"
+
+
+def test_checked_nodes_counted_in_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's count of checked nodes (every target, and every finding's focus) is
+    the count engine._targets gives, without bringing the targets into Python."""
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits
+    from kgraph.project import Project
+    from kgraph.shacl import engine, run
+    from kgraph.store import Dataset
+
+    project = Project.open(str(ROOT), isolated=False)
+    shapes = project.shapes()
+    dataset = Dataset.open(Layout.locate(str(ROOT)), limits=Limits())
+    graphs = dataset.asserted_graphs()
+    targets = {str(n) for n in engine._targets(engine._Scope(dataset, graphs), shapes)}
+    assert len(targets) > 100
+    some = sorted(targets)[:3]
+    outside = {"<http://example.org/not-a-target>", "<http://example.org/another>"}
+
+    def collected(*args: Any) -> set[Any]:
+        raise AssertionError("targets collected in Python")
+
+    monkeypatch.setattr(engine, "_targets", collected)
+    assert run._checked(dataset, shapes, graphs, set()) == len(targets)
+    assert run._checked(dataset, shapes, graphs, set(some)) == len(targets)
+    assert run._checked(dataset, shapes, graphs, set(some) | outside) == len(targets) + 2
+    assert run.validate(dataset, shapes, graphs).focus_nodes == len(targets)
+
+
+@pytest.mark.parametrize(
+    "shapes_text, data_text",
+    [
+        # A target node absent from the data, targets over subjects and objects.
+        (
+            "ex:S a sh:NodeShape ; sh:targetNode ex:nowhere ; sh:targetClass ex:Thing ;"
+            " sh:targetSubjectsOf ex:p ; sh:targetObjectsOf ex:q ; sh:nodeKind sh:BlankNode .",
+            "ex:Sub rdfs:subClassOf ex:Thing . ex:a a ex:Sub . ex:b ex:p 1 . ex:c ex:q ex:d ."
+            " ex:e a ex:Thing ; ex:p 2 .",
+        ),
+        # Literal objects targeted: counted the old way.
+        (
+            "ex:S a sh:NodeShape ; sh:targetObjectsOf ex:count ; sh:datatype xsd:integer .",
+            "ex:a ex:count 'seven', 7 . ex:b ex:count 7 .",
+        ),
+    ],
+)
+def test_checked_count_equals_the_targets_collected(shapes_text: str, data_text: str) -> None:
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits
+    from kgraph.shacl import engine, run
+    from kgraph.shacl.index import analyse
+    from kgraph.store import Dataset
+    from test_shacl_compiled import PREFIXES
+
+    shapes = analyse(Graph().parse(data=PREFIXES + shapes_text, format="turtle"))
+    dataset = Dataset.open(Layout.locate(str(ROOT)), limits=Limits(), ontology_only=True)
+    graph = "urn:kgraph:test:case"
+    dataset.store.extend(
+        ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(graph))
+        for q in ox.parse(PREFIXES + data_text, format=ox.RdfFormat.TURTLE)
+    )
+    graphs = [graph]
+    report = run.validate(dataset, shapes, graphs)
+    assert report.findings
+    foci = {f.focus for f in report.findings}
+    scope = engine._Scope(dataset, graphs)
+    expected = len({str(n) for n in engine._targets(scope, shapes)} | foci)
+    assert run._checked(dataset, shapes, graphs, foci) == expected == report.focus_nodes
