@@ -285,3 +285,41 @@ def test_checked_count_equals_the_targets_collected(shapes_text: str, data_text:
     scope = engine._Scope(dataset, graphs)
     expected = len({str(n) for n in engine._targets(scope, shapes)} | foci)
     assert run._checked(dataset, shapes, graphs, foci) == expected == report.focus_nodes
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+LINES = [
+    f'<http://ex/s> <http://ex/p> "12"^^<{XSD}integer> .',
+    f'<http://ex/s> <http://ex/p> "012"^^<{XSD}integer> .',
+    f'<http://ex/s> <http://ex/q> "12"^^<{XSD}integer> .',
+    f'<http://ex/s> <http://ex/p> "2020-01-01"^^<{XSD}date> .',
+    f'<http://ex/t> <http://ex/p> "2020-01-01"^^<{XSD}date> .',
+    # The same text between the first quote and the last '>', split differently.
+    f'<http://ex/s> <http://ex/p> "a\\"^^<b"^^<{XSD}string> .',
+    f'<http://ex/s> <http://ex/p> "a"^^<b\\"^^<{XSD}string> .',
+    f'<http://ex/s> <http://ex/p> "1"^^<{XSD}boolean> . # "x"^^<{XSD}date>',
+    f'# "1"^^<{XSD}boolean>',
+    f'<http://ex/s> <http://ex/p> "5"^^<{XSD}long> .',
+    f'<http://ex/s> <http://ex/p> "5"^^<{XSD}int',
+    f'<http://ex/s> <http://ex/p> "true"^^<{XSD}boolean> .',
+]
+
+
+def test_candidate_lines_judge_each_line_on_its_own() -> None:
+    """The source-literal scan remembers its verdict per literal text: a file's lines are
+    still each judged as when alone (the same text split differently included)."""
+    from kgraph.store import _candidate_lines
+
+    data = "\n".join(LINES * 3).encode()
+    alone = [line for line in LINES if _candidate_lines(line.encode()).strip()]
+    assert 0 < len(alone) < len(LINES)
+    assert _candidate_lines(data).split(b"\n")[:-1] == [line.encode() for line in alone * 3]
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"_", b"_:", b"x_y:z", b"<a> <b> _:c .", b":_", b"a_b _:", b"__::"]
+)
+def test_blank_label_test_is_the_plain_one(data: bytes) -> None:
+    from kgraph.store import _has_blank_label
+
+    assert _has_blank_label(data) == (b"_:" in data)
