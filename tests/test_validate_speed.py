@@ -323,3 +323,34 @@ def test_blank_label_test_is_the_plain_one(data: bytes) -> None:
     from kgraph.store import _has_blank_label
 
     assert _has_blank_label(data) == (b"_:" in data)
+
+
+def test_union_of_class_targets_is_one_walk_with_the_same_nodes() -> None:
+    """A property shape shared by node shapes of class targets (PrefLabelShape) is
+    evaluated over one VALUES-rooted walk of the classes: the same focus nodes as the
+    UNION of one sub-select per class, which a remote store still gets."""
+    import pyoxigraph as ox
+
+    from kgraph.layout import Layout
+    from kgraph.limits import Limits
+    from kgraph.project import Project
+    from kgraph.shacl import run
+    from kgraph.shacl.evaluation import Engine, _ClassFocus, _union
+    from kgraph.shacl.literals import ExactLiterals
+    from kgraph.store import Dataset
+
+    shapes = Project.open(str(ROOT), isolated=False).shapes()
+    dataset = Dataset.open(Layout.locate(str(ROOT)), limits=Limits())
+    compiled = run._compiled(shapes)
+    graphs = [ox.NamedNode(g) for g in dataset.asserted_graphs()]
+    engine = Engine(compiled, dataset.store, graphs, None, ExactLiterals())
+    foci = [engine.top_focus(s) for s in compiled.top if not s.is_property]
+    classed = [f for f in foci if isinstance(f, _ClassFocus)]
+    assert len(classed) > 5
+    one_walk, plain = _union(classed, local=True), _union(classed, local=False)
+    assert "VALUES ?kgraph_r" in one_walk("this") and "UNION" not in one_walk("this")
+    assert "UNION" in plain("this")
+    nodes = set(engine.focus_nodes(one_walk))
+    assert len(nodes) > 100
+    assert nodes == set(engine.focus_nodes(plain))
+    assert engine.local and not Engine(compiled, object(), graphs, None, ExactLiterals()).local

@@ -116,6 +116,7 @@ class Engine:
             else:
                 self.values = list(focus)
         self.wide = self.values is None
+        self.local = isinstance(store, ox.Store)
         self.counter = 0
         self.graph_set = set(self.graphs)
         self.labels: dict[Any, str] = {}
@@ -182,7 +183,7 @@ class Engine:
             step()
             foci = [focus for _, focus in parents]
             try:
-                emit(self.results(self.compiled.shape(child), _union(foci)))
+                emit(self.results(self.compiled.shape(child), _union(foci, local=self.local)))
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 for parent, _ in parents:
                     self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
@@ -218,6 +219,8 @@ class Engine:
         parts += [f"{{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
         body = " UNION ".join(parts) or "FILTER(false)"
         text = f"{{ SELECT DISTINCT ?THIS WHERE {{ {body} }} }}"
+        if classes and not (nodes or subjects or objects):
+            return _ClassFocus(text, tuple(term(c) for c in classes))
         return lambda var: text.replace("?THIS", f"?{var}")
 
     def vals(self, shape: Shape, focus: Focus, this: str = "this", v: str = "v") -> str:
@@ -378,9 +381,33 @@ class Engine:
         )
 
 
-def _union(foci: Sequence[Focus]) -> Focus:
+class _ClassFocus:
+    """A focus pattern of a shape's target classes alone (``text``), which knows them:
+    the union of several (a property shape shared by many node shapes) is then one walk
+    of the type index from all the classes at once, not a sub-select per class (at 1M,
+    PrefLabelShape's 114k focus nodes of 14 classes: about half the time)."""
+
+    def __init__(self, text: str, classes: tuple[str, ...]) -> None:
+        self.text, self.classes = text, classes
+
+    def __call__(self, var: str) -> str:
+        return self.text.replace("?THIS", f"?{var}")
+
+
+def _union(foci: Sequence[Focus], *, local: bool = False) -> Focus:
+    """The focus nodes of any of ``foci``. ``local``: for Oxigraph's own store (a remote
+    store gets the plain UNION: a path from a VALUES-bound class is left untried there)."""
     if len(foci) == 1:
         return foci[0]
+    classed = [f for f in foci if isinstance(f, _ClassFocus)]
+    if local and len(classed) == len(foci):
+        # The instances of any of the classes or of their subclasses, as the UNION below.
+        classes = tuple(dict.fromkeys(c for f in classed for c in f.classes))
+        text = (
+            f"{{ SELECT DISTINCT ?THIS WHERE {{ VALUES ?kgraph_r {{ {' '.join(classes)} }}"
+            f" ?kgraph_c {SUB}* ?kgraph_r . ?THIS {TYPE} ?kgraph_c }} }}"
+        )
+        return _ClassFocus(text, classes)
 
     def pattern(var: str) -> str:
         parts = " UNION ".join(f"{{ {focus(var)} }}" for focus in foci)
