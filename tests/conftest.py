@@ -27,6 +27,22 @@ class Run:
     output_bytes: bytes
 
 
+@pytest.fixture(autouse=True, scope="session")
+def serve_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`kgraph serve` without --store builds its store in the user's cache folder: in the
+    tests, one of the session's (stores shared by the tests, never the user's ~/.cache)."""
+    import os
+
+    folder = tmp_path_factory.mktemp("kgraph-cache")
+    before = os.environ.get("KGRAPH_CACHE_DIR")
+    os.environ["KGRAPH_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("KGRAPH_CACHE_DIR", None)
+    else:
+        os.environ["KGRAPH_CACHE_DIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands under test see no terminal width: output must not depend on who runs the

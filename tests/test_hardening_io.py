@@ -403,3 +403,15 @@ def test_small_input_reads_within_a_modest_memory_limit(
     )
     assert proc.returncode == ExitStatus.OK, proc.stderr
     assert proc.stdout == data
+
+
+# -- a memory limit too small to load the engine ----------------------------------------
+
+
+@pytest.mark.parametrize("megabytes", ["1", "20"])
+def test_limit_too_small_for_the_engine_is_the_memory_limit(project: Path, megabytes: str) -> None:
+    # Under so small an address space the loader cannot map pyoxigraph's library (an
+    # ImportError, before any MemoryError could be raised): that is the limit, not a bug.
+    result = run_process(project, "--max-memory", megabytes, "query", "-e", "ASK {}")
+    assert_one_error(result, ExitStatus.LIMIT, f"memory limit of {megabytes} MB", "--max-memory")
+    assert "internal error" not in result.stderr

@@ -196,7 +196,7 @@ def test_store_lock_wait_is_bounded_and_names_the_option(tmp_path: Path) -> None
     import fcntl
     import os
 
-    from kgraph.errors import StorageError
+    from kgraph.errors import Setting, StorageError
     from kgraph.store import STORE_LOCK, store_lock
 
     folder = tmp_path / "store"
@@ -204,9 +204,11 @@ def test_store_lock_wait_is_bounded_and_names_the_option(tmp_path: Path) -> None
     fd = os.open(folder / STORE_LOCK, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        with pytest.raises(StorageError, match="--work-timeout") as caught:
+        # The library names the setting; the CLI names its flag (--work-timeout).
+        with pytest.raises(StorageError, match="raise the work timeout") as caught:
             store_lock(folder, exclusive=False, wait=0.2)
         assert caught.value.status == ExitStatus.REMOTE_OR_IO
+        assert caught.value.setting is Setting.WORK_TIMEOUT
     finally:
         os.close(fd)
 

@@ -122,18 +122,7 @@ def rows(output: str) -> tuple[str, list[str]]:
 
 # What Virtuoso 7.2.5 still answers wrongly (docs/stores.md), per query; strict, so that a
 # query that starts to agree (a rewrite, another Virtuoso) makes its case fail until removed.
-VIRTUOSO_WRONG = {
-    "about-entity": "error SQ156 (Bad dfe in sqlo_place_exp): MIN(LANG()) in the grouped "
-    "sub-select's STRLANG; with the languages taken per row and STRLANG outside, no error but "
-    "104 of 273 rows (those via events) lost, and with ?entity bound the event names in "
-    "another order than the ordered sub-select's",
-    "took-part-together": "wrong rows: the whole OPTIONAL lost (one row, 'no source says'), "
-    "also with the rdfs:subPropertyOf* role tests in sub-selects of their own; with the "
-    "example's two entities bound, error RDFXX Unknown language (LANG() of a SAMPLEd name)",
-    "troop-estimates-over-time": "?activityName lost: the event-class test joined with "
-    "?estimate kg:about ?activity (FILTER EXISTS, the BIND/UNION form, a sub-select of the "
-    "events, of their classes, grouped or not, a/rdfs:subClassOf*: all lose the rows)",
-}
+VIRTUOSO_WRONG: dict[str, str] = {}
 
 
 def known_wrong(store: str, name: str, example: bool) -> str | None:

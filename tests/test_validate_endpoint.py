@@ -121,12 +121,6 @@ def test_oxigraph_report_is_the_local_one(
         assert "sh:conforms false" in turtle.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Virtuoso 7.2.5 answers the compiled sh:class queries (rdf:type/rdfs:subClassOf* "
-    "inside MINUS / NOT EXISTS: the property-path bug of docs/stores.md) and sh:in "
-    "wrongly: about 500 false violations on the shipped graph",
-)
 def test_virtuoso_report_is_the_local_one(
     projects: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

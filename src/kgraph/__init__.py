@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, AddStatus, BatchInfo
     from kgraph.checks import CheckReport, Level
-    from kgraph.errors import ExitStatus, KGraphError
+    from kgraph.errors import ExitStatus, KGraphError, Setting
     from kgraph.formats import RdfSyntax, ResultFormat
     from kgraph.limits import Limits
     from kgraph.operations import ReasonResult
@@ -37,6 +37,7 @@ _PUBLIC = {
     "CheckReport": "kgraph.checks",
     "ExitStatus": "kgraph.errors",
     "KGraphError": "kgraph.errors",
+    "Setting": "kgraph.errors",
     "RdfSyntax": "kgraph.formats",
     "Limits": "kgraph.limits",
     "Project": "kgraph.project",
@@ -81,6 +82,7 @@ __all__ = [
     "RemoveStatus",
     "Report",
     "ResultFormat",
+    "Setting",
     "Stats",
     "StoreKind",
     "ValidationMode",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgraph.chains import check_chains
 from kgraph.closed import Part
-from kgraph.errors import InputError, UsageError
+from kgraph.errors import InputError, Setting, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular, read_regular
 from kgraph.layout import BATCH_DIR
@@ -115,7 +115,7 @@ def add(
 
     if project.layout.shipped:
         raise UsageError(
-            "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
+            f"the shipped graph is read-only; pass {Setting.PROJECT}", setting=Setting.PROJECT
         )
     if not files:
         raise UsageError("give at least one FILE to add (or - for standard input)")
@@ -289,9 +289,14 @@ def _check_source(source: str) -> str:
     try:
         source.encode("utf-8")
     except UnicodeEncodeError:
-        raise UsageError("--source is not valid UTF-8 text") from None
+        raise UsageError(
+            f"{Setting.SOURCE} is not valid UTF-8 text", setting=Setting.SOURCE
+        ) from None
     if not source.strip() or any(not c.isprintable() for c in source):
-        raise UsageError("--source must be one line of printable text (an IRI or a title)")
+        raise UsageError(
+            f"{Setting.SOURCE} must be one line of printable text (an IRI or a title)",
+            setting=Setting.SOURCE,
+        )
     return source.strip()
 
 

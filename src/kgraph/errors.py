@@ -3,11 +3,16 @@
 Every failure a user can cause or meet surfaces as a :class:`KGraphError` with a message
 for a person (and the file, line and column where there is one); the CLI prints it as a
 single line and exits with the error's :class:`ExitStatus`.
+
+An error that a setting can get past (a limit to raise, a format to name) carries that
+:class:`Setting`, and its message names the setting in words; the CLI, the only layer that
+knows the flags, names the flag instead (:meth:`KGraphError.naming`).
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Callable, Sequence
+from enum import IntEnum, StrEnum
 from pathlib import Path
 
 
@@ -30,6 +35,36 @@ class ExitStatus(IntEnum):
     """Interrupted by Ctrl-C or SIGTERM; nothing was written."""
 
 
+class Setting(StrEnum):
+    """A setting the user can change to get past an error; the value is its name in words.
+
+    Messages name a setting by formatting the member (``f"raise {Setting.MAX_MEMORY}"``
+    reads "raise the memory limit"); each value is a phrase no other value contains, so that
+    :meth:`KGraphError.naming` finds it in the message.
+    """
+
+    PROJECT = "the project folder"
+    INPUT_FORMAT = "the input format"
+    MAX_INPUT = "the input limit"
+    MAX_TRIPLES = "the triple limit"
+    MAX_DEPTH = "the depth limit"
+    MAX_MEMORY = "the memory limit"
+    TIMEOUT = "the query timeout"
+    WORK_TIMEOUT = "the work timeout"
+    HTTP_TIMEOUT = "the HTTP timeout"
+    LOCK_WAIT = "the lock wait"
+    SOURCE = "the batch source"
+    INFER = "the inference profile"
+    ENGINE = "the SHACL engine"
+    ENDPOINT = "the remote endpoint"
+    QUERY_ENDPOINT = "the query endpoint"
+    STORE_KIND = "the store kind"
+    MERGE = "a merging push"
+    QUERY_TEXT = "the query text"
+    PARAMETER = "a named parameter"
+    OUTPUT_FORMAT = "the output format"
+
+
 class KGraphError(Exception):
     """Base class: a failure with a message written for the person running the command."""
 
@@ -42,12 +77,26 @@ class KGraphError(Exception):
         path: str | Path | None = None,
         line: int | None = None,
         column: int | None = None,
+        setting: Setting | Sequence[Setting] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
         self.column = column
+        self.settings: tuple[Setting, ...] = (
+            ()
+            if setting is None
+            else (setting,)
+            if isinstance(setting, Setting)
+            else tuple(setting)
+        )
+        """The settings that would get past this error, as the message names them."""
+
+    @property
+    def setting(self) -> Setting | None:
+        """The (first) setting the message names, or None."""
+        return self.settings[0] if self.settings else None
 
     @property
     def location(self) -> str:
@@ -58,15 +107,35 @@ class KGraphError(Exception):
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
+    def naming(self, name: Callable[[Setting], str]) -> str:
+        """:func:`str` of the error with each setting called ``name(setting)`` (the CLI
+        passes its flag): the last mention in words is replaced, since the advice comes after
+        any quoted data; a setting the message does not mention is appended in parentheses."""
+        text = str(self)
+        for setting in self.settings:
+            before, found, after = text.rpartition(setting.value)
+            text = before + name(setting) + after if found else f"{text} ({name(setting)})"
+        return text
+
     def __reduce__(self) -> tuple[object, ...]:
         # Errors cross the boundary of the worker process (see limits.py) by pickling.
-        return (_rebuild, (type(self), self.message, self.path, self.line, self.column))
+        return (
+            _rebuild,
+            (type(self), self.message, self.path, self.line, self.column, self.settings),
+        )
 
 
 def _rebuild(
-    cls: type[KGraphError], message: str, path: str | None, line: int | None, column: int | None
+    cls: type[KGraphError],
+    message: str,
+    path: str | None,
+    line: int | None,
+    column: int | None,
+    settings: tuple[Setting, ...] = (),
 ) -> KGraphError:
-    return cls(message, path=path, line=line, column=column)
+    err = cls(message, path=path, line=line, column=column)
+    err.settings = settings
+    return err
 
 
 class UsageError(KGraphError):

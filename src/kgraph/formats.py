@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from kgraph.errors import UsageError
+from kgraph.errors import Setting, UsageError
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ class RdfSyntax(Enum):
                 return syntax
         raise UsageError(
             f"cannot tell the RDF format of {str(path)!r} from its extension; "
-            f"pass --input-format ({', '.join(cls.names())})"
+            f"pass {Setting.INPUT_FORMAT} ({', '.join(cls.names())})",
+            setting=Setting.INPUT_FORMAT,
         )
 
     @classmethod

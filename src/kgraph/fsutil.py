@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from kgraph.errors import InputError, LimitError, RefusedError, StorageError
+from kgraph.errors import InputError, LimitError, RefusedError, Setting, StorageError
 
 TMP_PREFIX = ".kgraph-tmp-"
 
@@ -43,9 +43,7 @@ _KINDS = (
 )
 
 
-def open_regular(
-    path: Path | str, *, limit: int, name: str | None = None, option: str = "--max-input"
-) -> BinaryIO:
+def open_regular(path: Path | str, *, limit: int, name: str | None = None) -> BinaryIO:
     """``path`` opened for reading, once it is known to be a regular file of at most
     ``limit`` bytes; an :class:`InputError` or :class:`LimitError` naming ``name`` if not.
 
@@ -73,7 +71,7 @@ def open_regular(
                 f"is {kind}, not a regular file; kgraph reads only files{hint}", path=shown
             )
         if info.st_size > limit:
-            raise too_big(shown, limit, option)
+            raise too_big(shown, limit)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -81,14 +79,12 @@ def open_regular(
         raise
 
 
-def read_regular(
-    path: Path | str, *, limit: int, name: str | None = None, option: str = "--max-input"
-) -> bytes:
+def read_regular(path: Path | str, *, limit: int, name: str | None = None) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
     shown = name or str(path)
-    with open_regular(path, limit=limit, name=shown, option=option) as source:
+    with open_regular(path, limit=limit, name=shown) as source:
         # Read what the file holds, not `limit` at once: read(n) allocates n bytes first,
-        # and the default 1 GB is past a modest --max-memory. A file that grows meanwhile
+        # and the default 1 GB is past a modest memory limit. A file that grows meanwhile
         # is read on, in bounded steps, until it passes the limit.
         try:
             data = source.read(min(limit, os.fstat(source.fileno()).st_size) + 1)
@@ -97,14 +93,16 @@ def read_regular(
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", path=shown) from err
     if len(data) > limit:
-        raise too_big(shown, limit, option)
+        raise too_big(shown, limit)
     return data
 
 
-def too_big(name: str, limit: int, option: str = "--max-input") -> LimitError:
+def too_big(name: str, limit: int) -> LimitError:
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
     return LimitError(
-        f"file is larger than the input limit of {size}; raise it with {option}", path=name
+        f"file is larger than the input limit of {size}; raise {Setting.MAX_INPUT}",
+        path=name,
+        setting=Setting.MAX_INPUT,
     )
 
 

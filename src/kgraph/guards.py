@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from kgraph.errors import InputError, KGraphError, LimitError, RefusedError
+from kgraph.errors import InputError, KGraphError, LimitError, RefusedError, Setting
 from kgraph.formats import RdfSyntax
 from kgraph.namespaces import PREFIXES
 from kgraph.sparql import ParsedQuery, SparqlDepthError, SparqlSyntaxError
@@ -168,7 +168,7 @@ def _origin(offset: int, origins: list[tuple[int, int]] | None) -> int:
 
 _SERVICE_REFUSED = (
     "SERVICE is refused: a federated query would send data to another "
-    "endpoint; run the query against that endpoint with --endpoint instead"
+    f"endpoint; run the query at that endpoint instead, as {Setting.ENDPOINT}"
 )
 
 
@@ -185,11 +185,16 @@ class _QueryCheck:
         self.source = source
 
     def _error(
-        self, cls: type[E], message: str, offset: int, origins: list[tuple[int, int]] | None
+        self,
+        cls: type[E],
+        message: str,
+        offset: int,
+        origins: list[tuple[int, int]] | None,
+        setting: Setting | None = None,
     ) -> E:
         """An error at ``offset`` of the view, placed at its line and column in the text."""
         line, column = _position(self.text, _origin(offset, origins))
-        return cls(message, path=self.source, line=line, column=column)
+        return cls(message, path=self.source, line=line, column=column, setting=setting)
 
     def parse(
         self,
@@ -205,9 +210,10 @@ class _QueryCheck:
             raise self._error(
                 LimitError,
                 f"query nests brackets deeper than {self.max_depth} levels; raise "
-                "--max-depth only if you trust the query",
+                f"{Setting.MAX_DEPTH} only if you trust the query",
                 err.offset,
                 origins,
+                Setting.MAX_DEPTH,
             ) from err
         except SparqlSyntaxError as err:
             if not required:
@@ -224,7 +230,9 @@ class _QueryCheck:
                 origins,
             )
         for service in parsed.services[:1]:
-            raise self._error(RefusedError, _SERVICE_REFUSED, service.offset, origins)
+            raise self._error(
+                RefusedError, _SERVICE_REFUSED, service.offset, origins, Setting.ENDPOINT
+            )
         for graph in parsed.dataset:
             if graph.iri in self.allowed or (
                 self.allowed_prefix is not None and graph.iri.startswith(self.allowed_prefix)
@@ -258,7 +266,7 @@ def _check_in_rdflib(text: str, source: str) -> str:
         raise LimitError("query nests too deeply for rdflib", path=source) from err
     for name in _rdflib_names(tree):
         if name == "ServiceGraphPattern":
-            raise RefusedError(_SERVICE_REFUSED, path=source)
+            raise RefusedError(_SERVICE_REFUSED, path=source, setting=Setting.ENDPOINT)
         if name == "DatasetClause":
             raise RefusedError(
                 "FROM is refused in the shapes' SPARQL: rdflib would fetch the graph",
@@ -367,8 +375,9 @@ def _check_jsonld(data: bytes, name: str, max_depth: int) -> None:
             if depth > max_depth:
                 line, col = _position(data.decode("utf-8", "replace"), match.start())
                 raise LimitError(
-                    f"JSON-LD nests deeper than {max_depth} levels; raise --max-depth only if "
-                    "you trust the file",
+                    f"JSON-LD nests deeper than {max_depth} levels; raise {Setting.MAX_DEPTH} "
+                    "only if you trust the file",
+                    setting=Setting.MAX_DEPTH,
                     path=name,
                     line=line,
                     column=col,

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgraph.errors import UsageError
+from kgraph.errors import Setting, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import TMP_PREFIX, check_no_links
 from kgraph.namespaces import graph_iri
@@ -150,4 +150,7 @@ def shipped_root() -> Path:
     checkout = package.parent.parent
     if _is_project(checkout):
         return checkout
-    raise UsageError("no kgraph project here and no shipped graph found; pass --project DIR")
+    raise UsageError(
+        f"no kgraph project here and no shipped graph found; pass {Setting.PROJECT}",
+        setting=Setting.PROJECT,
+    )

@@ -11,6 +11,7 @@ Nothing is written by the worker itself; the parent writes the result, atomicall
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
 import select
@@ -24,7 +25,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from kgraph import sandbox
-from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError
+from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError, Setting
 from kgraph.sandbox import Access
 
 T = TypeVar("T")
@@ -59,9 +60,9 @@ class Limits:
     max_memory: int = _default_memory()
     """Address-space limit of the worker process (bytes)."""
 
-    def describe_phase(self, phase: str) -> str:
-        """The option that raises the budget of ``phase``."""
-        return "--timeout" if phase == Phase.QUERY else "--work-timeout"
+    def phase_setting(self, phase: str) -> Setting:
+        """The setting that raises the budget of ``phase``."""
+        return Setting.TIMEOUT if phase == Phase.QUERY else Setting.WORK_TIMEOUT
 
     def budget(self, phase: str) -> float:
         return self.query_timeout if phase == Phase.QUERY else self.work_timeout
@@ -141,7 +142,9 @@ def _failure(err: BaseException) -> KGraphError:
     if isinstance(err, KGraphError):
         return err
     if isinstance(err, MemoryError):
-        return LimitError("ran out of memory; raise the limit with --max-memory")
+        return LimitError(
+            f"ran out of memory; raise {Setting.MAX_MEMORY}", setting=Setting.MAX_MEMORY
+        )
     return InternalError(f"internal error: {type(err).__name__}: {err}")
 
 
@@ -267,12 +270,20 @@ def _child(
     except KGraphError as err:
         _send_error(fd, err)
     except MemoryError:
-        _send_error(fd, LimitError(_memory_message(limits)))
+        _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
+    except (ImportError, OSError) as err:
+        if not _mapping_refused(err):
+            _send_error(fd, _failure(err))
+            status = int(ExitStatus.INTERNAL)
+        else:
+            _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
     except RecursionError:
         _send_error(
             fd,
             LimitError(
-                "input nested too deeply to process; raise --max-depth only if you trust it"
+                f"input nested too deeply to process; raise {Setting.MAX_DEPTH} only if you "
+                "trust it",
+                setting=Setting.MAX_DEPTH,
             ),
         )
     except BaseException as err:
@@ -291,8 +302,17 @@ def _apply_memory_limit(limit: int) -> None:  # pragma: no cover - child side
         pass
 
 
+def _mapping_refused(err: BaseException) -> bool:
+    """Whether ``err`` is the address-space limit refusing a mapping rather than a bug: the
+    dynamic loader cannot map a native library (pyoxigraph's, imported lazily) or mmap
+    fails with ENOMEM. Under a small limit these come before any MemoryError could."""
+    if isinstance(err, ImportError):
+        return "failed to map segment" in str(err) or "cannot allocate memory" in str(err).lower()
+    return isinstance(err, OSError) and err.errno == errno.ENOMEM
+
+
 def _memory_message(limits: Limits) -> str:
-    return f"memory limit of {limits.max_memory // MB} MB hit; raise it with --max-memory"
+    return f"memory limit of {limits.max_memory // MB} MB hit; raise {Setting.MAX_MEMORY}"
 
 
 def _supervise(pid: int, fd: int, limits: Limits, phase: str) -> Any:  # the worker's result
@@ -322,9 +342,11 @@ def _collect(fd: int, limits: Limits, phase: str) -> tuple[tuple[Any, ...] | Non
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            setting = limits.phase_setting(phase)
             raise LimitError(
                 f"{_phase_title(phase)} took longer than {limits.budget(phase):g} s and was "
-                f"stopped; raise the limit with {limits.describe_phase(phase)}"
+                f"stopped; raise {setting}",
+                setting=setting,
             )
         ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
         if not ready:
@@ -358,7 +380,10 @@ def _crash_error(status: int, limits: Limits, phase: str) -> KGraphError:
                 "nested too deeply"
             )
         if sig in (signal.SIGKILL, signal.SIGABRT):
-            return LimitError(f"{_phase_title(phase)} ran out of memory: {_memory_message(limits)}")
+            return LimitError(
+                f"{_phase_title(phase)} ran out of memory: {_memory_message(limits)}",
+                setting=Setting.MAX_MEMORY,
+            )
         return LimitError(f"{_phase_title(phase)} was stopped by signal {sig}")
     return InternalError(
         f"{_phase_title(phase)} ended without a result (exit {os.WEXITSTATUS(status)})"

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kgraph.errors import StorageError
+from kgraph.errors import Setting, StorageError
 
 LOCK_FILE = ".kgraph.lock"
 
@@ -74,7 +74,8 @@ def project_lock(root: Path, *, wait: float, on_wait: object = None) -> Iterator
                 if time.monotonic() >= deadline:
                     raise StorageError(
                         f"the project is locked by {_holder(fd)}; gave up after {wait:g} s "
-                        "(raise --wait, or try again)"
+                        f"(raise {Setting.LOCK_WAIT}, or try again)",
+                        setting=Setting.LOCK_WAIT,
                     ) from None
                 if not told and callable(on_wait):
                     on_wait(f"waiting for the project lock held by {_holder(fd)}")

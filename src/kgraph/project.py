@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph.errors import KGraphError, StorageError, UsageError
+from kgraph.errors import KGraphError, Setting, StorageError, UsageError
 from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
@@ -207,8 +207,10 @@ class Project:
         if endpoint:
             if files or infer != Profile.NONE or Engine(engine) != Engine.COMPILED:
                 raise UsageError(
-                    "--endpoint validates the store's graph with the compiled engine: "
-                    "it takes no FILE, --infer or --engine pyshacl"
+                    f"validation at {Setting.ENDPOINT} reads the store's graph with the "
+                    f"compiled engine: it takes no FILE, and neither {Setting.INFER} nor "
+                    f"{Setting.ENGINE} can be set",
+                    setting=(Setting.ENDPOINT, Setting.INFER, Setting.ENGINE),
                 )
             return operations.validate_endpoint(self, endpoint, progress=progress)
         return self._run(
@@ -386,7 +388,7 @@ class Project:
         layout = self._layout
         if layout.shipped:
             raise KGraphError(
-                "the shipped graph is read-only; run `kgraph add` in a project folder or pass --project DIR"
+                f"the shipped graph is read-only; pass {Setting.PROJECT}", setting=Setting.PROJECT
             )
         with project_lock(layout.root, wait=wait, on_wait=on_wait):
             clean_leftovers(layout.data_dir)
@@ -428,7 +430,9 @@ class Project:
 
         layout = self._layout
         if layout.shipped:
-            raise KGraphError("the shipped graph is read-only; pass --project DIR")
+            raise KGraphError(
+                f"the shipped graph is read-only; pass {Setting.PROJECT}", setting=Setting.PROJECT
+            )
         with project_lock(layout.root, wait=wait, on_wait=on_wait):
             clean_leftovers(layout.data_dir)
             info = batches.find_batch(layout.root, batch)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, KGraphError, UsageError
+from kgraph.errors import InputError, KGraphError, Setting, UsageError
 from kgraph.fsutil import check_no_links, read_regular
 from kgraph.guards import parse_checked
 from kgraph.limits import Limits
@@ -274,11 +274,15 @@ def resolve(
     A NAME loads only its own file: another broken file in the folder does not matter."""
     if expression is not None:
         if spec:
-            raise UsageError("give either a query name/file or -e, not both")
-        return from_text(expression, name="-e")
+            raise UsageError(
+                f"give either a query name/file or {Setting.QUERY_TEXT}, not both",
+                setting=Setting.QUERY_TEXT,
+            )
+        return from_text(expression, name="-e")  # the inline text's location, as in -e:1:5
     if not spec:
         raise UsageError(
-            "which query? give a NAME (see `kgraph queries`), a FILE.rq, or -e 'SPARQL'"
+            f"which query? give a NAME (see `kgraph queries`), a FILE.rq, or {Setting.QUERY_TEXT}",
+            setting=Setting.QUERY_TEXT,
         )
     if spec.endswith(".rq") or "/" in spec:
         return load_query(Path(spec), limit=limit)
@@ -362,7 +366,9 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
     missing = [p.name for p in query.params if p.required and p.name not in bound]
     if missing:
         raise UsageError(
-            f"query {query.name} needs parameter(s): {', '.join(missing)} (-p NAME VALUE)"
+            f"query {query.name} needs parameter(s): {', '.join(missing)}; give each as "
+            f"{Setting.PARAMETER}",
+            setting=Setting.PARAMETER,
         )
     return bound
 

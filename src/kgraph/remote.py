@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from kgraph.errors import LimitError, RemoteError, UsageError
+from kgraph.errors import LimitError, RemoteError, Setting, UsageError
 from kgraph.limits import Phase, phase
 from kgraph.namespaces import GRAPH, PREFIXES, graph_iri, is_inferred
 
@@ -64,7 +64,7 @@ RERUN_SAFE = (
     "the store may hold part of the push; re-running `kgraph push` is safe (each graph is replaced)"
 )
 RERUN_MERGE = (
-    "the store may hold part of the push; re-running `kgraph push --merge` adds only what is "
+    f"the store may hold part of the push; re-running {Setting.MERGE} adds only what is "
     "missing (except triples with blank nodes, which are added again)"
 )
 AUTH_HINT = "check KGRAPH_STORE_TOKEN / ~/.netrc (or KGRAPH_STORE_USER and KGRAPH_STORE_PASSWORD)"
@@ -76,9 +76,14 @@ class HttpFailure(RemoteError):
     """A request that failed; ``maybe_applied`` when the store may have acted on it."""
 
     def __init__(
-        self, message: str, *, maybe_applied: bool = False, status: int | None = None
+        self,
+        message: str,
+        *,
+        maybe_applied: bool = False,
+        status: int | None = None,
+        setting: Setting | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, setting=setting)
         self.maybe_applied = maybe_applied
         self.http_status = status
 
@@ -103,27 +108,32 @@ class Response:
         return line if len(line) <= 200 else line[:200] + "…"
 
 
-def check_url(url: str, *, what: str = "URL") -> None:
+def check_url(url: str, *, what: str | Setting = "URL") -> None:
+    """Refuse what is not a plain http(s) URL; ``what`` names it (a :class:`Setting`, or
+    words), and a setting is carried by the error."""
+    setting = what if isinstance(what, Setting) else None
     # urlsplit() silently drops CR, LF and TAB (and http.client then refuses the rest with a
     # traceback): refuse them, other controls, spaces and non-ASCII here, without echoing.
     bad = next((c for c in url if ord(c) <= 0x20 or ord(c) >= 0x7F), None)
     if bad is not None:
         raise UsageError(
             f"{what} holds a control character, space or non-ASCII character "
-            f"(U+{ord(bad):04X}); percent-encode it"
+            f"(U+{ord(bad):04X}); percent-encode it",
+            setting=setting,
         )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{what} {url!r} is not an http:// or https:// URL")
+        raise UsageError(f"{what} {url!r} is not an http:// or https:// URL", setting=setting)
     if parts.username is not None or parts.password is not None:
         raise UsageError(
             f"{what} must not hold credentials; set KGRAPH_STORE_TOKEN, or KGRAPH_STORE_USER and "
-            "KGRAPH_STORE_PASSWORD, or a ~/.netrc entry for the host"
+            "KGRAPH_STORE_PASSWORD, or a ~/.netrc entry for the host",
+            setting=setting,
         )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as err:
-        raise UsageError(f"{what} {url!r} has a bad port: {err}") from err
+        raise UsageError(f"{what} {url!r} has a bad port: {err}", setting=setting) from err
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -302,12 +312,12 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float,
     max_body: int | None = None,
-    option: str = "--http-timeout",
+    setting: Setting = Setting.HTTP_TIMEOUT,
     trusted: str | None = None,
 ) -> Response:
     """One HTTP request on a fresh connection; every failure becomes an :class:`HttpFailure`.
 
-    ``timeout`` bounds the whole request, connecting included (``option`` raises it);
+    ``timeout`` bounds the whole request, connecting included (``setting`` raises it);
     ``max_body`` the answer read (from ``--max-input``; by default :data:`ANSWER_CAP`).
     ``trusted``: the URL whose origin may receive the environment's credentials.
     Errors before the request was sent (refused, DNS, TLS) say nothing was applied; errors
@@ -334,7 +344,7 @@ def request(
             sent["Authorization"] = f"Bearer {token}"
         elif pair and basic:
             sent["Authorization"] = _basic(*pair)
-        limits = (timeout, option, max_body)
+        limits = (timeout, setting, max_body)
         result = _once(parts, method, target, body, sent, where, limits)
         if result.status != 401 or not pair or attempt == 2:
             break
@@ -360,13 +370,13 @@ def _once(
     body: bytes,
     sent: dict[str, str],
     where: str,
-    limits: tuple[float, str, int | None],
+    limits: tuple[float, Setting, int | None],
 ) -> Response:
     import http.client
     import socket
     import ssl
 
-    timeout, option, _ = limits
+    timeout, setting, _ = limits
     deadline = time.monotonic() + timeout
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -386,7 +396,9 @@ def _once(
                 f"connection refused by {where}: is the store running there?"
             ) from err
         except TimeoutError as err:
-            raise HttpFailure(f"no connection to {where} within {timeout:g} s ({option})") from err
+            raise HttpFailure(
+                f"no connection to {where} within {timeout:g} s ({setting})", setting=setting
+            ) from err
         except socket.gaierror as err:
             raise HttpFailure(f"cannot resolve host {host!r}: {err.strerror or err}") from err
         except ssl.SSLCertVerificationError as err:
@@ -413,19 +425,20 @@ def _exchange(
     body: bytes,
     headers: dict[str, str],
     where: str,
-    limits: tuple[float, str, int | None],
+    limits: tuple[float, Setting, int | None],
 ) -> Response:
     import http.client
 
-    timeout, option, max_body = limits
+    timeout, setting, max_body = limits
     unknown = method != "GET"  # a failure after sending: the store may have acted on it
     send_error: OSError | None = None
     try:
         conn.request(method, target, body=body, headers=headers)
     except TimeoutError as err:
         raise HttpFailure(
-            f"{where} did not take the request within {timeout:g} s ({option})",
+            f"{where} did not take the request within {timeout:g} s ({setting})",
             maybe_applied=unknown,
+            setting=setting,
         ) from err
     except (BrokenPipeError, ConnectionResetError) as err:
         send_error = err  # the store may have answered early (e.g. 413): read that answer
@@ -436,8 +449,9 @@ def _exchange(
         data = _read_body(response, max_body, where, unknown)
     except TimeoutError as err:
         raise HttpFailure(
-            f"no complete answer from {where} within {timeout:g} s ({option})",
+            f"no complete answer from {where} within {timeout:g} s ({setting})",
             maybe_applied=unknown,
+            setting=setting,
         ) from err
     except http.client.IncompleteRead as err:
         raise HttpFailure(
@@ -484,7 +498,9 @@ def _read_body(
                     maybe_applied=unknown,
                 )
             raise LimitError(
-                f"the answer from {where} is larger than {limit // (1 << 20)} MB (--max-input)"
+                f"the answer from {where} is larger than {limit // (1 << 20)} MB "
+                f"({Setting.MAX_INPUT})",
+                setting=Setting.MAX_INPUT,
             )
     data = b"".join(parts)
     if response.length:  # Content-Length promised more than arrived
@@ -563,20 +579,24 @@ def query_endpoint_for(url: str, kind: StoreKind | str, query_endpoint: str | No
         raise UsageError(f"unknown store kind {kind!r}; use one of {', '.join(STORE_KINDS)}")
     check_url(url)
     if query_endpoint:
-        check_url(query_endpoint, what="--query-endpoint")
+        check_url(query_endpoint, what=Setting.QUERY_ENDPOINT)
         return query_endpoint
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     found = _detect_kind(path) if kind == "auto" else kind
     if found not in _DERIVE:
         raise UsageError(
-            f"cannot tell the SPARQL query endpoint that goes with {url}; pass --query-endpoint URL "
-            "(or --store-kind; docs/stores.md lists the URLs of each store)"
+            f"cannot tell the SPARQL query endpoint that goes with {url}; pass "
+            f"{Setting.QUERY_ENDPOINT} (or {Setting.STORE_KIND}; docs/stores.md lists the URLs "
+            "of each store)",
+            setting=(Setting.QUERY_ENDPOINT, Setting.STORE_KIND),
         )
     pattern, replacement, example = _DERIVE[found]
     if not re.search(pattern, path) or (found == "stardog" and path.count("/") != 1):
         raise UsageError(
-            f"{url} does not look like a {found} Graph Store URL ({example}); pass --query-endpoint URL"
+            f"{url} does not look like a {found} Graph Store URL ({example}); pass "
+            f"{Setting.QUERY_ENDPOINT}",
+            setting=Setting.QUERY_ENDPOINT,
         )
     derived = re.sub(pattern, replacement, path, count=1) or "/"
     return urlunsplit((parts.scheme, parts.netloc, derived, "", ""))
@@ -624,9 +644,11 @@ def prepare(dataset: Dataset, *, graphs: Sequence[str], folder: str) -> list[Gra
         for name in graphs:
             iri = name if name in known else graph_iri(name)
             if iri not in known:
-                hint = "; pass --infer too" if is_inferred(iri) else ""
+                inferred = is_inferred(iri)
+                hint = f"; pass {Setting.INFER} too" if inferred else ""
                 raise UsageError(
-                    f"no graph {name!r} in this project{hint}; it has: {', '.join(known)}"
+                    f"no graph {name!r} in this project{hint}; it has: {', '.join(known)}",
+                    setting=Setting.INFER if inferred else None,
                 )
             selected.append(iri)
     phase(Phase.EXPORT)
@@ -736,15 +758,18 @@ def push(
             _push_graph(item, url, options, state, progress)
         except HttpFailure as err:
             partial = err.maybe_applied or state["applied"]
+            merge = partial and options.merge
             raise RemoteError(
                 f"{err.message} (while sending graph <{item.graph}>)"
-                + (f"; {rerun}" if partial else "")
+                + (f"; {rerun}" if partial else ""),
+                setting=err.settings + ((Setting.MERGE,) if merge else ()),
             ) from err
     try:
         counts = tuple(_count(item, query_endpoint, options, url) for item in files)
     except HttpFailure as err:
         raise RemoteError(
-            f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed"
+            f"{err.message} (while counting the pushed graphs at {query_endpoint}); the push itself completed",
+            setting=err.settings,
         ) from err
     if not options.merge:  # with --merge the store may hold more: counts only
         try:
@@ -755,7 +780,8 @@ def push(
         except HttpFailure as err:
             raise RemoteError(
                 f"{err.message} (while reading the pushed graphs back at {query_endpoint}); "
-                "the push itself completed"
+                "the push itself completed",
+                setting=err.settings,
             ) from err
     return PushReport(counts, state["requests"], sum(f.triples for f in files), query_endpoint)
 
@@ -914,7 +940,7 @@ def sparql(
     timeout: float,
     graphs: Sequence[str] = (),
     max_body: int | None = None,
-    option: str = "--http-timeout",
+    setting: Setting = Setting.HTTP_TIMEOUT,
     trusted: str | None = None,
 ) -> Response:
     """POST a query (SPARQL 1.1 Protocol §2.1.2), with ``graphs`` as the whole dataset."""
@@ -927,7 +953,7 @@ def sparql(
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
         timeout=timeout,
         max_body=max_body,
-        option=option,
+        setting=setting,
         trusted=trusted,
     )
 
@@ -953,7 +979,7 @@ def remote_query(
     from kgraph.results import capture, check_format, form_of
     from kgraph.storeresults import check_not_cut, normalise_json, normalise_triples
 
-    check_url(endpoint, what="--endpoint")
+    check_url(endpoint, what=Setting.ENDPOINT)
     shape = check_query(
         canned.text, max_depth=limits.max_depth, allowed_graph_prefix=GRAPH, source=canned.source
     )
@@ -986,10 +1012,12 @@ def remote_query(
             timeout=limits.query_timeout,
             graphs=graphs,
             max_body=limits.max_input_bytes,
-            option="--timeout",
+            setting=Setting.TIMEOUT,
         )
     except HttpFailure as err:
-        raise RemoteError(f"{err.message} (query {canned.name} at {endpoint})") from err
+        raise RemoteError(
+            f"{err.message} (query {canned.name} at {endpoint})", setting=err.settings
+        ) from err
     check_not_cut(answer.headers, endpoint, canned.name)
     try:
         if graph_form:
@@ -1038,10 +1066,10 @@ def solutions(
             timeout=timeout,
             graphs=graphs,
             max_body=max_body,
-            option="--timeout",
+            setting=Setting.TIMEOUT,
         )
     except HttpFailure as err:
-        raise RemoteError(f"{err.message} ({doing} at {endpoint})") from err
+        raise RemoteError(f"{err.message} ({doing} at {endpoint})", setting=err.settings) from err
     check_not_cut(answer.headers, endpoint, asked)
     try:
         result = ox.parse_query_results(
@@ -1078,10 +1106,12 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
             f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
             accept=SPARQL_JSON,
             timeout=timeout,
-            option="--timeout",
+            setting=Setting.TIMEOUT,
         )
     except HttpFailure as err:
-        raise RemoteError(f"{err.message} (checking for the inferred graph at {endpoint})") from err
+        raise RemoteError(
+            f"{err.message} (checking for the inferred graph at {endpoint})", setting=err.settings
+        ) from err
     try:
         document = _json_answer(answer, endpoint, "an ASK query")
     except HttpFailure as err:
@@ -1093,8 +1123,9 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
         )
     if not present:
         raise UsageError(
-            f"the store has no inferred graph <{graph}>; push it first with "
-            f"`kgraph push URL --infer {profile}`, or query without --infer"
+            f"the store has no inferred graph <{graph}>; push it first with {Setting.INFER} "
+            f"{profile}, or query without it",
+            setting=Setting.INFER,
         )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from kgraph.errors import UsageError
+from kgraph.errors import Setting, UsageError
 from kgraph.formats import QUERY_FORMATS, RdfSyntax, ResultFormat
 from kgraph.namespaces import XSD, shorten, used_prefixes
 
@@ -152,10 +152,16 @@ def check_format(form: str, fmt: str) -> None:
     graph_formats = set(RdfSyntax.names())
     if form == "GRAPH" and fmt not in graph_formats and fmt != "table":
         raise UsageError(
-            f"a CONSTRUCT/DESCRIBE result is RDF: use -f {'|'.join(RdfSyntax.names())}"
+            f"a CONSTRUCT/DESCRIBE result is RDF: set {Setting.OUTPUT_FORMAT} to one of "
+            f"{'|'.join(RdfSyntax.names())}",
+            setting=Setting.OUTPUT_FORMAT,
         )
     if form != "GRAPH" and fmt in graph_formats - {"xml"}:
-        raise UsageError(f"a {form} result is a table: use -f {'|'.join(ResultFormat.names())}")
+        raise UsageError(
+            f"a {form} result is a table: set {Setting.OUTPUT_FORMAT} to one of "
+            f"{'|'.join(ResultFormat.names())}",
+            setting=Setting.OUTPUT_FORMAT,
+        )
 
 
 def capture(result: Any, fmt: str | None = None) -> QueryResult:

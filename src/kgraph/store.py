@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, LimitError, StorageError
+from kgraph.errors import InputError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
@@ -50,7 +50,11 @@ def read_input(
     name = name or ("<stdin>" if path == "-" else path)
     if syntax is None:
         if path == "-":
-            raise InputError("reading standard input needs --input-format", path=name)
+            raise InputError(
+                f"reading standard input needs {Setting.INPUT_FORMAT}",
+                path=name,
+                setting=Setting.INPUT_FORMAT,
+            )
         syntax = RdfSyntax.from_path(path)
     if path == "-":
         try:
@@ -105,8 +109,9 @@ def parse(
             quads.append(quad)
             if cap is not None and len(quads) > cap:
                 raise LimitError(
-                    f"more than {limits.max_triples} triples; raise the limit with --max-triples",
+                    f"more than {limits.max_triples} triples; raise {Setting.MAX_TRIPLES}",
                     path=source.name,
+                    setting=Setting.MAX_TRIPLES,
                 )
     except SyntaxError as err:
         raise syntax_error(err, source.name) from err
@@ -706,7 +711,8 @@ def store_lock(store_dir: Path, *, exclusive: bool, wait: float) -> None:
             if time.monotonic() >= deadline:
                 raise StorageError(
                     f"the store in {store_dir} is being updated by another kgraph; gave up after "
-                    f"{wait:g} s (raise --work-timeout, or try again)"
+                    f"{wait:g} s (raise {Setting.WORK_TIMEOUT}, or try again)",
+                    setting=Setting.WORK_TIMEOUT,
                 ) from None
             time.sleep(0.05)
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from kgraph import __version__
 from kgraph.cli.options import COUNT, INPUT_MEGABYTES, MEGABYTES, TIMEOUT
-from kgraph.errors import ExitStatus, InternalError, KGraphError
+from kgraph.errors import ExitStatus, InternalError, KGraphError, Setting
 from kgraph.limits import MB, Limits
 
 
@@ -49,13 +49,39 @@ class KGraphGroup(click.Group):
             ctx.exit(int(internal.status))
 
 
+FLAGS: dict[Setting, str] = {
+    Setting.PROJECT: "--project DIR",
+    Setting.INPUT_FORMAT: "--input-format",
+    Setting.MAX_INPUT: "--max-input",
+    Setting.MAX_TRIPLES: "--max-triples",
+    Setting.MAX_DEPTH: "--max-depth",
+    Setting.MAX_MEMORY: "--max-memory",
+    Setting.TIMEOUT: "--timeout",
+    Setting.WORK_TIMEOUT: "--work-timeout",
+    Setting.HTTP_TIMEOUT: "--http-timeout",
+    Setting.LOCK_WAIT: "--wait",
+    Setting.SOURCE: "--source",
+    Setting.INFER: "--infer",
+    Setting.ENGINE: "--engine",
+    Setting.ENDPOINT: "--endpoint",
+    Setting.QUERY_ENDPOINT: "--query-endpoint URL",
+    Setting.STORE_KIND: "--store-kind",
+    Setting.MERGE: "`kgraph push --merge`",
+    Setting.QUERY_TEXT: "-e 'SPARQL'",
+    Setting.PARAMETER: "-p NAME VALUE",
+    Setting.OUTPUT_FORMAT: "-f",
+}
+"""How the command line names each library :class:`Setting` in an error: by its flag."""
+
+
 def _error_line(err: KGraphError) -> str:
     """``Error: ...`` on one line, whatever the engines put in their messages (lists,
     quoted newlines), with control characters escaped: a store's answer or a data value
-    quoted in a message must not drive the terminal (escape sequences)."""
+    quoted in a message must not drive the terminal (escape sequences). The settings the
+    message names in words are named by their flags."""
     from kgraph.results import printable
 
-    return "Error: " + printable(" ".join(str(err).split()))
+    return "Error: " + printable(" ".join(err.naming(FLAGS.__getitem__).split()))
 
 
 class State:

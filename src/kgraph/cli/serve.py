@@ -72,6 +72,12 @@ from kgraph.limits import MB, Limits
     metavar="S",
     help="Seconds a request waits for a free worker before a 503.",
 )
+@click.option(
+    "--in-memory",
+    is_flag=True,
+    help="Hold the graph in memory instead of an on-disk store [default without --store: "
+    "a store in the user's cache folder, rebuilt when a file changes].",
+)
 @pass_state
 def serve_command(
     state: State,
@@ -83,10 +89,27 @@ def serve_command(
     max_bytes: int,
     max_rows: int,
     queue_wait: float,
+    in_memory: bool,
 ) -> None:
     """Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/)."""
+    from kgraph.errors import UsageError
     from kgraph.server import Settings, serve
     from kgraph.server.app import default_workers
+    from kgraph.server.http import LOOPBACK
+
+    if host not in LOOPBACK:
+        # The command's warning about its --host (before the graph is loaded), not the
+        # server's: only the command line knows how the address was asked for.
+        click.echo(
+            f"Warning: serving on {host}, not 127.0.0.1: anyone who can reach this "
+            "address can read the whole graph",
+            err=True,
+        )
+
+    if in_memory and state.store_dir is not None:
+        raise UsageError(
+            "serve --in-memory holds the graph in memory: give it or --store, not both"
+        )
 
     if query_timeout is None:
         query_timeout = (
@@ -104,5 +127,6 @@ def serve_command(
         max_rows=max_rows,
         queue_wait=queue_wait,
         quiet=state.quiet,
+        in_memory=in_memory,
     )
     serve(state._project_dir, state.store_dir, state.limits, settings)

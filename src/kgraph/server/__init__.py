@@ -1,8 +1,11 @@
 """``kgraph serve``: a read-only SPARQL 1.1 endpoint and web pages to read the graph.
 
-One process does HTTP (:mod:`kgraph.server.http`); the graph is loaded once by a zygote
-process that forks the query workers (:mod:`kgraph.server.pool`); the library is reached
-only through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
+One process does HTTP (:mod:`kgraph.server.http`); a zygote process forks the query
+workers (:mod:`kgraph.server.pool`). By default the graph is an on-disk store (the user's
+``--store``, else one in the cache folder: :mod:`kgraph.server.storecache`) that a child of
+the zygote brings up to date and each worker opens read-only; with ``--in-memory`` the
+zygote loads it and the workers share it copy-on-write. The library is reached only
+through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kgraph.server.app import App, Settings
-from kgraph.server.http import LOOPBACK, Handler, Server
+from kgraph.server.backend import Layout
+from kgraph.server.http import Handler, Server
 
 __all__ = ["Settings", "serve"]
 
@@ -34,11 +38,9 @@ def serve(
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
     project = backend.locate_project(project_dir)
     canned = backend.canned_queries(project)
-    if settings.host not in LOOPBACK:
-        say(
-            f"Warning: serving on {settings.host}, not 127.0.0.1: anyone who can reach this "
-            "address can read the whole graph"
-        )
+    cached = store_dir is None and not settings.in_memory
+    if cached:
+        store_dir = _cached_store(project, say)
     # Bind first: a port in use is an error before the graph is loaded.
     try:
         server = Server((settings.host, settings.port), Handler, settings.max_connections)
@@ -68,12 +70,18 @@ def serve(
         app = App(settings, pool, project, limits, dict(info["graphs"]), canned)
 
         pool.begin()
+        if cached and store_dir is not None:
+            from kgraph.server.storecache import prune
+
+            prune(store_dir)  # older states of this project's files, now unused
         handler = type("BoundHandler", (Handler,), {"app": app})
         server.RequestHandlerClass = handler
         host, port = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in str(host) else host
+        held = "in memory" if store_dir is None else f"from the store in {store_dir}"
         say(
-            f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs, "
+            f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs "
+            f"{held}, "
             f"up to {settings.workers} workers; page http://{shown}:{port}/ , "
             f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
         )
@@ -83,3 +91,21 @@ def serve(
     finally:
         server.server_close()
         pool.close()
+
+
+def _cached_store(project: Layout, say: Callable[[str], None]) -> Path | None:
+    """The store in the user's cache folder for the project's files as they are now
+    (:mod:`kgraph.server.storecache`); None (serve from memory) when that folder cannot
+    be made."""
+    from kgraph.server.storecache import store_for
+
+    store = store_for(project)
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        say(
+            f"kgraph serve: cannot make the cache folder {store.parent} "
+            f"({err.strerror or err}); serving from memory"
+        )
+        return None
+    return store

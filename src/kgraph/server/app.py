@@ -46,6 +46,9 @@ class Settings:
     """Largest request body (a query sent by POST)."""
     max_connections: int = 256
     quiet: bool = False
+    in_memory: bool = False
+    """Hold the graph in the zygote's memory rather than in an on-disk store (the store in
+    the user's cache folder, when no ``--store`` is given)."""
 
 
 class HttpError(Exception):
@@ -96,13 +99,15 @@ class App:
             if str(stop) == "timeout":
                 raise HttpError(
                     503,
-                    f"the query took longer than {self.settings.timeout:g} s and was stopped; "
-                    "raise the limit with --timeout",
+                    # What the server sends names no flag of its command: a client
+                    # cannot change them, the server's operator knows them.
+                    f"the query took longer than {self.settings.timeout:g} s and was stopped "
+                    "(the server's query timeout)",
                 ) from None
             raise HttpError(
                 503,
                 "the query crashed its worker (out of memory or too deeply nested) and was "
-                "stopped; raise --max-memory only if you trust it",
+                "stopped (the server's memory limit)",
             ) from None
         if reply[0] == "ok":
             data: bytes = reply[1]

@@ -12,18 +12,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kgraph.errors import KGraphError, LimitError, StorageError
+from kgraph.errors import KGraphError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.guards import check_query
-from kgraph.layout import Layout
+from kgraph.layout import Layout, SourceFile
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
 from kgraph.queries import CannedQuery, Name, bind, registry, resolve_names, with_values
-from kgraph.store import Dataset, syntax_error
+from kgraph.store import (
+    STORE_FORMAT,
+    STORE_LOCK,
+    Dataset,
+    lock_wait,
+    read_store_meta,
+    store_lock,
+    syntax_error,
+)
+from kgraph.store import _file_stamp as file_stamp
+from kgraph.store import _read_only as read_only_store
 
 __all__ = [
     "GRAPH",
     "PREFIXES",
+    "STORE_FORMAT",
+    "STORE_LOCK",
     "CannedQuery",
     "Dataset",
     "KGraphError",
@@ -31,6 +43,7 @@ __all__ = [
     "LimitError",
     "Limits",
     "RdfSyntax",
+    "Setting",
     "StorageError",
     "ValidationStatus",
     "bind_canned",
@@ -38,8 +51,11 @@ __all__ = [
     "canned_queries",
     "check",
     "expand",
+    "file_stamp",
+    "hold_store",
     "locate_project",
     "open_dataset",
+    "open_read_only",
     "query",
     "serialize_graph",
     "shorten",
@@ -53,6 +69,25 @@ def locate_project(directory: str | None) -> Layout:
 
 def open_dataset(project: Layout, limits: Limits, store_dir: Path | None) -> Dataset:
     return Dataset.open(project, limits=limits, store_dir=store_dir)
+
+
+def hold_store(store_dir: Path, limits: Limits, sources: Sequence[SourceFile]) -> None:
+    """Share the on-disk store's lock for as long as this process (and its forks) live,
+    and check that the store still holds exactly ``sources`` as they were stamped."""
+    store_lock(store_dir, exclusive=False, wait=lock_wait(limits))
+    meta = read_store_meta(store_dir)
+    if meta is None or meta.get("files") != {s.graph: file_stamp(s) for s in sources}:
+        raise StorageError(
+            f"the store in {store_dir} was changed by another kgraph while the server "
+            "started, or a file changed meanwhile; start it again"
+        )
+
+
+def open_read_only(
+    project: Layout, limits: Limits, store_dir: Path, sources: Sequence[SourceFile]
+) -> Dataset:
+    """The on-disk store as :func:`hold_store` found it, read-only, never refreshed."""
+    return Dataset(read_only_store(store_dir), project, list(sources), store_dir, limits=limits)
 
 
 def canned_queries(project: Layout) -> dict[str, CannedQuery]:

@@ -32,6 +32,7 @@ from kgraph.server.api import service_description
 from kgraph.server.app import App, HttpError
 from kgraph.server.backend import KGraphError, LimitError
 from kgraph.server.negotiate import CONTENT_TYPES, choose_format
+from kgraph.server.pool import malloc_trimmer
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -328,6 +329,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+        if len(body) > 1024 * 1024:
+            # Receiving an answer from a worker reads it in socket-sized pieces, freed
+            # into this process's heap; hand them back rather than keep the high-water mark.
+            _trim()
+
+
+_trim = malloc_trimmer()
 
 
 def _one(params: dict[str, list[str]], *names: str) -> str | None:

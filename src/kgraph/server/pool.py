@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.server.backend import KGraphError
+from kgraph.server.backend import KGraphError, Setting
 
 
 class Busy(Exception):
@@ -54,6 +54,21 @@ class Busy(Exception):
 
 class Stopped(Exception):
     """The query passed its deadline (or crashed its worker) and the worker was replaced."""
+
+
+@dataclass
+class Bulk:
+    """A handler's reply whose last item is a large byte string (an answer): the worker
+    sends ``head`` pickled and ``data`` as raw bytes after it, which the HTTP process
+    receives as one bytes object: the reply ``(*head, data)``. Pickling it whole would
+    copy the answer once more on each side."""
+
+    head: tuple[Any, ...]
+    data: Any
+    """A bytes-like object (a memoryview of the worker's buffer)."""
+
+
+_BULK = "kgraph-bulk"
 
 
 @dataclass
@@ -166,7 +181,8 @@ class Pool:
         except TimeoutError:
             self.close()
             raise KGraphError(
-                f"loading the graph took longer than {timeout:g} s; raise --work-timeout"
+                f"loading the graph took longer than {timeout:g} s; raise {Setting.WORK_TIMEOUT}",
+                setting=Setting.WORK_TIMEOUT,
             ) from None
         if not message:
             return "error", KGraphError("the graph loader ended without a result")
@@ -235,6 +251,8 @@ class Pool:
             slot.conn.send(request)
             if slot.conn.poll(timeout):
                 retire, reply = slot.conn.recv()
+                if isinstance(reply, tuple) and reply[:1] == (_BULK,):
+                    reply = (*reply[1], slot.conn.recv_bytes())
                 if retire:  # it exits by itself; the next busy moment forks a fresh one
                     slot.conn.close()
                     with self._changed:
@@ -443,7 +461,7 @@ def _worker(  # pragma: no cover - worker process
         if on_worker_start is not None:
             state = on_worker_start(state)
         conn = Connection(sock.detach())
-        trim = _malloc_trim()
+        trim = malloc_trimmer()
         start = _private_bytes()
         while True:
             try:
@@ -453,16 +471,26 @@ def _worker(  # pragma: no cover - worker process
             try:
                 reply = handler(state, request)
             except MemoryError:
-                reply = ("error", 503, "the query ran out of memory; raise --max-memory")
+                reply = ("error", 503, "the query ran out of memory (the server's memory limit)")
             trim()
-            retire = _private_bytes() - start > recycle
-            conn.send((retire, reply))
+            retire = _private_bytes() - start > recycle + _size(reply)
+            if isinstance(reply, Bulk):
+                conn.send((retire, (_BULK, reply.head)))
+                conn.send_bytes(reply.data)
+            else:
+                conn.send((retire, reply))
+            del reply  # the answer's buffer (mapped on its own: freed, it is unmapped)
             if retire:
                 break
     except BaseException:
         status = 70
     finally:
         os._exit(status)
+
+
+def _size(reply: Any) -> int:  # pragma: no cover - worker
+    """Bytes of the answer a reply holds (not counted as growth: it is freed once sent)."""
+    return int(memoryview(reply.data).nbytes) if isinstance(reply, Bulk) else 0
 
 
 def _private_bytes() -> int:  # pragma: no cover - worker
@@ -495,7 +523,7 @@ def tune_malloc() -> None:
     mallopt(m_arena_max, 2)
 
 
-def _malloc_trim() -> Callable[[], object]:  # pragma: no cover - worker
+def malloc_trimmer() -> Callable[[], object]:
     """glibc's malloc_trim(0), which returns the freed heap to the system (freeing alone
     keeps it in the process); a no-op elsewhere."""
     name = ctypes.util.find_library("c")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import IO, Any, cast
 
 from kgraph.server import backend
 from kgraph.server.backend import KGraphError, LimitError
+from kgraph.server.pool import Bulk
 
 MB = 1024 * 1024
 
@@ -28,6 +30,9 @@ class Loaded:
     forms: Any = None
     """The project files' literals as written (``kgraph.exact.SourceForms``), read once in
     the zygote: a Graph Store GET writes them, as ``export`` does, not the store's forms."""
+    sources: Any = None
+    """With an on-disk store: the files it was built from (the workers' dataset lists their
+    graphs as the union default graph, as at start)."""
 
 
 class TooBig(Exception):
@@ -59,24 +64,87 @@ class CappedBuffer(io.RawIOBase):
     def getvalue(self) -> bytes:
         return self._buffer.getvalue()
 
+    def size(self) -> int:
+        return self._buffer.getbuffer().nbytes
+
+    def view(self) -> memoryview:
+        """The bytes written, not copied (an answer of tens of MB is held once)."""
+        return self._buffer.getbuffer()
+
+    def reader(self) -> io.BytesIO:
+        """The bytes written, to read from the start (no copy)."""
+        self._buffer.seek(0)
+        return self._buffer
+
 
 def load(project: backend.Layout, limits: backend.Limits, store_dir: Path | None) -> Any:
-    """In the zygote: load (or refresh) the dataset; say which graphs it has."""
-    dataset = backend.open_dataset(project, limits, store_dir)
-    info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
-    forms = dataset.source_forms()
+    """In the zygote: load the dataset (in memory), or bring the on-disk store up to date;
+    say which graphs it has."""
     if store_dir is not None:
-        # An on-disk store (RocksDB) runs threads of its own; each worker opens it afresh
-        # after the fork rather than inherit a half-copied one.
-        del dataset
-        return Loaded(project, limits, store_dir, None, forms), info
-    return Loaded(project, limits, None, dataset, forms), info
+        return _load_store(project, limits, store_dir)
+    dataset = backend.open_dataset(project, limits, None)
+    info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
+    return Loaded(project, limits, None, dataset, dataset.source_forms()), info
+
+
+def _load_store(project: backend.Layout, limits: backend.Limits, store_dir: Path) -> Any:
+    """Refresh the on-disk store in a child of the zygote, which then holds nothing of it.
+
+    What building, counting and reading the files leave in a process's heap (tens of MB at
+    100k triples, freed but not handed back) would otherwise stay in the zygote, and every
+    worker forked from it would map it. The zygote keeps only the store's lock (shared:
+    nobody may change the store while it is served; the workers inherit it) and the small
+    snapshot the workers need: the files the store was built from, their literals' forms.
+    """
+    import pickle
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the builder child; its effects are asserted by tests
+        os.close(reader)
+        status = 0
+        try:
+            try:
+                dataset = backend.open_dataset(project, limits, store_dir)
+                info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
+                reply: Any = ("ok", info, dataset.sources, dataset.source_forms())
+            except KGraphError as err:
+                reply = ("error", err)
+            except MemoryError:
+                reply = ("error", KGraphError("out of memory loading the graph"))
+            with os.fdopen(writer, "wb") as out:
+                pickle.dump(reply, out)
+        except BaseException:
+            status = 70
+        finally:
+            os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as source:
+        data = source.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise KGraphError("loading the graph into the store failed (its process ended early)")
+    reply = pickle.loads(data)
+    if reply[0] == "error":
+        raise reply[1]
+    _, info, sources, forms = reply
+    # Held from here to the end of the server (workers inherit it); then checked: another
+    # kgraph may have refreshed the store between the child's end and this lock.
+    backend.hold_store(store_dir, limits, sources)
+    return Loaded(project, limits, store_dir, None, forms, sources), info
 
 
 def reopen(state: Loaded) -> Loaded:
-    """In a new worker: open the on-disk store (already fresh) read-only."""
+    """In a new worker: open the on-disk store read-only, as the zygote found it fresh.
+
+    Never refreshed here: a file changed since the server started must not change what
+    one worker answers while the others answer from the graph as it was (the in-memory
+    server answers from the graph it loaded at start as well)."""
     if state.dataset is None:
-        state.dataset = backend.open_dataset(state.project, state.limits, state.store_dir)
+        assert state.store_dir is not None
+        state.dataset = backend.open_read_only(
+            state.project, state.limits, state.store_dir, state.sources
+        )
     return state
 
 
@@ -86,7 +154,7 @@ def validate(state: Loaded) -> backend.ValidationStatus:
     return backend.validation_status(state.dataset, state.project, state.limits, state.store_dir)
 
 
-def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
+def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...] | Bulk:
     """One request, in a worker: ("ok", bytes) or ("error", HTTP status, one line)."""
     assert state.dataset is not None
     limit = int(request["max_bytes"])
@@ -104,17 +172,17 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
         return (
             "error",
             422,
-            f"the result is larger than {_size(limit)}; add a LIMIT or raise --max-bytes",
+            f"the result is larger than {_size(limit)} (the server's result limit); add a LIMIT",
         )
     except TooManyRows:
-        # 422 as for --max-bytes: the query was understood, its answer passes a limit of
+        # 422 as for the size limit: the query was understood, its answer passes a limit of
         # this server; refusing it whole, never cutting it, so no client reads a partial
         # answer as the complete one.
         return (
             "error",
             422,
-            f"the result has more than {int(request['max_rows']):,} rows; "
-            "add a LIMIT or raise --max-rows",
+            f"the result has more than {int(request['max_rows']):,} rows (the server's row "
+            "limit); add a LIMIT",
         )
     except LimitError as err:
         return "error", 503, _one_line(err)
@@ -124,7 +192,9 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...]:
         return "error", 400, _one_line(err)
     except Exception as err:  # an engine failure we did not foresee: one line, not a crash
         return "error", 500, f"the engine failed: {type(err).__name__}: {_one_line(err)}"
-    return "ok", output.getvalue()
+    # Sent as raw bytes after the reply's head (pool.Bulk): a pickled reply would be one
+    # more copy of the answer in the worker, and its unpickling one more in the HTTP process.
+    return Bulk(("ok",), output.view())
 
 
 def _sparql(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuffer) -> None:
@@ -141,7 +211,7 @@ def _sparql(dataset: backend.Dataset, request: dict[str, Any], output: CappedBuf
         results_format = getattr(ox.QueryResultsFormat, fmt.upper())
         result.serialize(cast(IO[bytes], output), format=results_format)
         if isinstance(result, ox.QuerySolutions):
-            _check_rows(output.getvalue(), fmt, int(request["max_rows"]))
+            _check_rows(output, fmt, int(request["max_rows"]))
         return
     syntax = backend.RdfSyntax.from_name(fmt)
     items: Any = result
@@ -199,24 +269,30 @@ def _exact_union(dataset: backend.Dataset, union: Any, forms: Any) -> Iterator[A
         yield from written or (triple,)
 
 
-def _check_rows(data: bytes, fmt: str, limit: int) -> None:
+def _check_rows(output: CappedBuffer, fmt: str, limit: int) -> None:
     """Raise :class:`TooManyRows` if the serialised SELECT answer has more than ``limit`` rows.
 
     Pyoxigraph's solutions are a one-pass iterator with no constructor, so the rows are
-    counted in the answer as serialised. Every row takes at least one byte in every
-    format, so an answer of at most ``limit`` bytes is within the limit without counting:
-    small answers (nearly all) cost nothing.
+    counted in the answer as serialised (read in place, not copied). Every row takes at
+    least one byte in every format, so an answer of at most ``limit`` bytes is within the
+    limit without counting: small answers (nearly all) cost nothing.
     """
     import pyoxigraph as ox
 
-    if len(data) <= limit:
+    if output.size() <= limit:
         return
     if fmt == "csv":
         # Oxigraph will not parse CSV results (lossy); Python's reader handles the quoted
         # fields that hold line breaks. The first record is the header.
-        rows = sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8"), newline=""))) - 1
+        text = io.TextIOWrapper(output.reader(), encoding="utf-8", newline="")
+        try:
+            rows = sum(1 for _ in csv.reader(text)) - 1
+        finally:
+            text.detach()  # the buffer stays open: it is the answer
     else:
-        parsed = ox.parse_query_results(data, format=getattr(ox.QueryResultsFormat, fmt.upper()))
+        parsed = ox.parse_query_results(
+            output.reader(), format=getattr(ox.QueryResultsFormat, fmt.upper())
+        )
         rows = 0
         for _ in cast(ox.QuerySolutions, parsed):
             rows += 1

@@ -13,8 +13,6 @@ from kgraph.shacl.evaluation import (
     CASTABLE,
     NODE_KINDS,
     RANGES,
-    SUB,
-    TYPE,
     Engine,
     Focus,
     Hit,
@@ -40,7 +38,7 @@ def evaluate(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
 
 DATE_DATETIME = (
     "an xsd:date and an xsd:dateTime are incomparable: a violation by SHACL 1.0 §4.5.3 "
-    "(and Jena), which pySHACL (--engine pyshacl) lets through"
+    "(and Jena), which the pySHACL engine lets through"
 )
 
 
@@ -48,16 +46,21 @@ def _component(local: str) -> str:
     return local[0].upper() + local[1:] + "ConstraintComponent"
 
 
-def _hit(shape: Shape, this: Any, value: Any, local: str, exact: bool = False) -> Hit:
-    return Hit(this, value, shape, _component(local), shape.path_text, exact=exact)
+def _hit(
+    shape: Shape, this: Any, value: Any, local: str, exact: bool = False, source: Any = None
+) -> Hit:
+    """``source``: the parameter value the result comes from (``sh:class ex:A``), which makes
+    it a constraint of its own (SHACL 1.0 §2.4: each value of such a parameter is one)."""
+    return Hit(this, value, shape, _component(local), shape.path_text, exact=exact, source=source)
 
 
 # -- components that are a condition on one value node ---------------------------------------
 
 
 def _class(e: Engine, shape: Shape, param: Any) -> str:
-    inner = f"?v {TYPE} ?kgraph_t . ?kgraph_t {SUB}* {term(param)}"
-    return f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
+    if e.wide:
+        return f"MINUS {{ {e.instances('v', param, minus=True)} }}"
+    return f"FILTER NOT EXISTS {{ {e.instances('v', param)} }}"
 
 
 def _datatype(e: Engine, shape: Shape, param: Any) -> str:
@@ -115,9 +118,37 @@ def _language_in(e: Engine, shape: Shape, param: Any) -> str:
     return f"FILTER(!COALESCE({tests}, false))"
 
 
-def _in(e: Engine, shape: Shape, param: Any) -> str:
-    tests = " || ".join(f"sameTerm(?v, {_constant(m)})" for m in shape.graph.items(param))
-    return f"FILTER(!({tests or 'false'}))"
+def _in(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
+    """sh:in: a value node that is not one of the members (the same RDF term).
+
+    Written with ``IN`` (value equality) rather than a chain of ``sameTerm``: Virtuoso 7.2.5
+    answers ``!(sameTerm(?v, a) || sameTerm(?v, b))`` wrongly (it keeps ``b``), and a
+    ``VALUES`` of the members in ``NOT EXISTS`` too. ``IN`` is sameTerm for IRIs; for
+    literals it also holds a value equal to a member (``1.0`` and ``1``), so the literals
+    ``IN`` finds equal to a literal member are asked for and judged here by term."""
+    import pyoxigraph as ox
+
+    from kgraph.shacl.sparqltext import ox_term
+
+    hits: list[Hit] = []
+    for param in shape.values("in"):
+        members = [_constant(m) for m in shape.graph.items(param)]
+        listed = ", ".join(members)
+        condition = f"FILTER(!COALESCE(?v IN ({listed}), false))" if members else ""
+        rows = e.pairs(shape, focus, condition)
+        literals = [m for m in shape.graph.items(param) if isinstance(ox_term(m), ox.Literal)]
+        if literals:
+            same = {_constant(m) for m in literals}
+            near = ", ".join(sorted(same))
+            rows += [
+                (t, v)
+                for t, v in e.pairs(
+                    shape, focus, f"FILTER(isLiteral(?v) && COALESCE(?v IN ({near}), false))"
+                )
+                if str(v) not in same
+            ]
+        hits += [_hit(shape, t, v, "in", source=param) for t, v in rows]
+    return hits
 
 
 _VALUE_FILTERS: dict[str, Callable[[Engine, Shape, Any], str]] = {
@@ -129,7 +160,6 @@ _VALUE_FILTERS: dict[str, Callable[[Engine, Shape, Any], str]] = {
     "maxLength": _max_length,
     "pattern": _pattern,
     "languageIn": _language_in,
-    "in": _in,
 }
 
 
@@ -175,17 +205,17 @@ def _value_hits(
         assert check is not None
         rows += [(t, v) for t, v in e.pairs(shape, focus, same) if not check(v)]
     if not (literal_level and e.exact):
-        return [_hit(shape, t, v, local) for t, v in rows]
+        return [_hit(shape, t, v, local, source=param) for t, v in rows]
     assert check is not None
     hits = [
-        _hit(shape, t, v, local)
+        _hit(shape, t, v, local, source=param)
         for t, v in rows
         if not isinstance(v, ox.Literal) or e.exact.forms(t, shape.predicate, v) is None
     ]
     for t, v in e.pairs(shape, focus, e.rewritten):
         for form in e.exact.forms(t, shape.predicate, v) or ():
             if not check(form):
-                hits.append(_hit(shape, t, form, local, exact=True))
+                hits.append(_hit(shape, t, form, local, exact=True, source=param))
     return hits
 
 
@@ -216,7 +246,7 @@ def _min_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     f" HAVING (COUNT(DISTINCT ?v) < {n})"
                 )
             ]
-        hits += [_hit(shape, t, None, "minCount") for t in nodes]
+        hits += [_hit(shape, t, None, "minCount", source=param) for t in nodes]
     return hits
 
 
@@ -237,7 +267,7 @@ def _max_count(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     f" HAVING (COUNT(DISTINCT ?v) > {n})"
                 )
             ]
-        hits += [_hit(shape, t, None, "maxCount") for t in nodes]
+        hits += [_hit(shape, t, None, "maxCount", source=param) for t in nodes]
     return hits
 
 
@@ -262,10 +292,10 @@ def _has_value(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
             inner = f"?this {shape.path_sparql} {constant}"
             test = f"MINUS {{ {inner} }}" if e.wide else f"FILTER NOT EXISTS {{ {inner} }}"
             nodes = _select_this(e, f"{focus('this')} {test}")
-            hits += [_hit(shape, t, None, "hasValue") for t in nodes]
+            hits += [_hit(shape, t, None, "hasValue", source=param) for t in nodes]
         else:
             rows = e.pairs(shape, focus, f"FILTER(!sameTerm(?v, {constant}))")
-            hits += [_hit(shape, t, None, "hasValue") for t, _ in rows]
+            hits += [_hit(shape, t, None, "hasValue", source=param) for t, _ in rows]
     return hits
 
 
@@ -304,12 +334,12 @@ def _pair_component(local: str) -> Callable[[Engine, Shape, Focus], list[Hit]]:
                     " AS ?kgraph_x) } GROUP BY ?this ?v"
                 )
                 for r in e.q(query):
-                    hit = _hit(shape, r["this"], r["v"], local)
+                    hit = _hit(shape, r["this"], r["v"], local, source=param)
                     if r["kgraph_m"] is not None and r["kgraph_m"].value == "true":
                         hit.note = DATE_DATETIME
                     hits.append(hit)
                 continue
-            hits += [_hit(shape, t, v, local) for t, v in rows]
+            hits += [_hit(shape, t, v, local, source=param) for t, v in rows]
         return hits
 
     return check
@@ -357,10 +387,10 @@ def _logical(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
 
     for member in shape.values("node"):
         bad = e.failing(member, nested)
-        hits += [_hit(shape, t, v, "node") for t, v in value_pairs() if v in bad]
+        hits += [_hit(shape, t, v, "node", source=member) for t, v in value_pairs() if v in bad]
     for member in shape.values("not"):
         bad = e.failing(member, nested)
-        hits += [_hit(shape, t, v, "not") for t, v in value_pairs() if v not in bad]
+        hits += [_hit(shape, t, v, "not", source=member) for t, v in value_pairs() if v not in bad]
     for local in ("and", "or", "xone"):
         for lst in shape.values(local):
             failing = [e.failing(m, nested) for m in shape.graph.items(lst)]
@@ -372,7 +402,7 @@ def _logical(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     "xone": good != 1,
                 }[local]
                 if broken:
-                    hits.append(_hit(shape, t, v, local))
+                    hits.append(_hit(shape, t, v, local, source=lst))
     return hits
 
 
@@ -390,15 +420,18 @@ def _qualified(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
                     if sibling != shape.node
                 ]
     sibling_bad = [e.failing(s, nested) for s in siblings]
-    minimum = [int(p) for p in shape.values("qualifiedMinCount")]
-    maximum = [int(p) for p in shape.values("qualifiedMaxCount")]
+    # Each value of a parameter a constraint of its own (the hits' source, with the shape).
+    minimum = [(p, int(p)) for p in shape.values("qualifiedMinCount")]
+    maximum = [(p, int(p)) for p in shape.values("qualifiedMaxCount")]
     pairs: list[tuple[Any, Any]] | None = None
     for q in shape.values("qualifiedValueShape"):
         bad = e.failing(q, nested)
-        if shape.is_property and not sibling_bad and _writable(bad):
+        if e.local and shape.is_property and not sibling_bad and _writable(bad):
             # Counted by the store: only the focus nodes out of bounds come back, not every
             # (focus, value) pair (PrefLabelShape at 1M: 114k pairs and as many focus nodes).
-            hits += _qualified_in_store(e, shape, focus, bad, minimum, maximum)
+            # Oxigraph in this process only: the sameTerm chain below is a form Virtuoso
+            # 7.2.5 answers wrongly (_in), so a remote store gets the pairs counted here.
+            hits += _qualified_in_store(e, shape, focus, q, bad, minimum, maximum)
             continue
         if pairs is None:
             pairs = e.pairs(shape, focus)
@@ -408,10 +441,18 @@ def _qualified(e: Engine, shape: Shape, focus: Focus) -> list[Hit]:
         for t, v in pairs:
             if v not in bad and all(v in other for other in sibling_bad):
                 counts[t] = counts.get(t, 0) + 1
-        for n in minimum:
-            hits += [_hit(shape, t, None, "qualifiedMinCount") for t, c in counts.items() if c < n]
-        for n in maximum:
-            hits += [_hit(shape, t, None, "qualifiedMaxCount") for t, c in counts.items() if c > n]
+        for param, n in minimum:
+            hits += [
+                _hit(shape, t, None, "qualifiedMinCount", source=(q, param))
+                for t, c in counts.items()
+                if c < n
+            ]
+        for param, n in maximum:
+            hits += [
+                _hit(shape, t, None, "qualifiedMaxCount", source=(q, param))
+                for t, c in counts.items()
+                if c > n
+            ]
     return hits
 
 
@@ -431,15 +472,21 @@ def _writable(nodes: set[Any]) -> bool:
 
 
 def _qualified_in_store(
-    e: Engine, shape: Shape, focus: Focus, bad: set[Any], minimum: list[int], maximum: list[int]
+    e: Engine,
+    shape: Shape,
+    focus: Focus,
+    q: Any,
+    bad: set[Any],
+    minimum: list[tuple[Any, int]],
+    maximum: list[tuple[Any, int]],
 ) -> list[Hit]:
-    """sh:qualifiedMinCount / MaxCount counted in the store: a value conforms to the
-    qualified shape unless it is one of ``bad`` (its failing value nodes); a focus node
-    without any value counts 0."""
+    """sh:qualifiedMinCount / MaxCount of the qualified shape ``q`` counted in the store: a
+    value conforms to ``q`` unless it is one of ``bad`` (its failing value nodes); a focus
+    node without any value counts 0. ``minimum``, ``maximum``: (parameter value, bound)."""
     excluded = " || ".join(f"sameTerm(?v, {n})" for n in bad)
     conforming = f"FILTER(!({excluded}))" if excluded else ""
     hits = []
-    for n in minimum:
+    for param, n in minimum:
         if n <= 0:
             continue
         if n == 1:  # no conforming value: as _min_count, MINUS where it is the faster
@@ -452,11 +499,15 @@ def _qualified_in_store(
             query = (
                 f"SELECT ?this WHERE {{ {body} }} GROUP BY ?this HAVING (COUNT(DISTINCT ?v) < {n})"
             )
-        hits += [_hit(shape, r["this"], None, "qualifiedMinCount") for r in e.q(query)]
-    for n in maximum:
+        hits += [
+            _hit(shape, r["this"], None, "qualifiedMinCount", source=(q, param)) for r in e.q(query)
+        ]
+    for param, n in maximum:
         body = f"{e.vals(shape, focus)} {conforming}"
         query = f"SELECT ?this WHERE {{ {body} }} GROUP BY ?this HAVING (COUNT(DISTINCT ?v) > {n})"
-        hits += [_hit(shape, r["this"], None, "qualifiedMaxCount") for r in e.q(query)]
+        hits += [
+            _hit(shape, r["this"], None, "qualifiedMaxCount", source=(q, param)) for r in e.q(query)
+        ]
     return hits
 
 
@@ -469,6 +520,7 @@ _SPECIAL: dict[str, Callable[[Engine, Shape, Focus], list[Hit]]] = {
     "maxCount": _max_count,
     "uniqueLang": _unique_lang,
     "hasValue": _has_value,
+    "in": _in,
     **{local: _pair_component(local) for local in ("equals", "disjoint", "lessThan")},
     "lessThanOrEquals": _pair_component("lessThanOrEquals"),
     "closed": _closed,

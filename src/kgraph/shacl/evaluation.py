@@ -91,6 +91,16 @@ class Hit:
     row: Any = None
     exact: bool = False
     note: str | None = None
+    source: Any = None
+    """The parameter value behind the result (``components._hit``)."""
+
+    @property
+    def origin(self) -> tuple[Any, ...]:
+        """The constraint the result comes from, as terms of the shapes graph: two results
+        that agree on every reported field but come from two constraints (two blank
+        sh:sparql nodes, two anonymous property shapes, two values of sh:class) are two
+        results (SHACL 1.0 §3.6.2: each has its own sh:sourceConstraint or source shape)."""
+        return (self.shape.node, self.component, self.constraint, self.source)
 
 
 class Engine:
@@ -116,12 +126,18 @@ class Engine:
             else:
                 self.values = list(focus)
         self.wide = self.values is None
-        self.local = isinstance(store, ox.Store)
         self.counter = 0
         self.graph_set = set(self.graphs)
         self.labels: dict[Any, str] = {}
         self.taken: set[str] = set()
         self.cache: dict[tuple[Any, str, bool], list[Hit]] = {}
+        self.classes: dict[str, list[str] | None] = {}
+        # A remote store (endpoint.EndpointStore) is sent forms every store answers right.
+        self.portable = bool(getattr(store, "portable", False))
+        # Oxigraph in this process: forms measured faster here that a remote store may
+        # answer wrongly or slowly (_union's one walk of the classes, the store's counting
+        # of sh:qualifiedMinCount/MaxCount).
+        self.local = isinstance(store, ox.Store) and not self.portable
         self.rewritten = (
             "VALUES ?v { " + " ".join(str(o) for o in exact.by_object) + " }" if exact else ""
         )
@@ -131,6 +147,44 @@ class Engine:
     def q(self, text: str) -> list[Any]:
         return list(self.store.query(text, default_graph=self.graphs))
 
+    def instances(self, var: str, cls: Any, *, minus: bool = False) -> str:
+        """A pattern binding ``?var`` to the SHACL instances of ``cls`` (SHACL 1.0 §1.5:
+        ``rdf:type/rdfs:subClassOf*``; ``minus``: the form for inside a MINUS or NOT
+        EXISTS). The one place where the form depends on the store: Oxigraph in this
+        process gets the path, which it answers right and fastest; a remote store
+        (``portable``) the subclasses found first by a query of their own and written
+        into the pattern (:func:`subclasses` says why)."""
+        if not self.portable:
+            if minus:
+                return f"?{var} {TYPE} ?kgraph_t . ?kgraph_t {SUB}* {term(cls)}"
+            return f"?kgraph_c {SUB}* {term(cls)} . ?{var} {TYPE} ?kgraph_c"
+        names = self.subclasses_of(cls)
+        if names is None:
+            return f"?{var} {TYPE}/{SUB}* {term(cls)} ."
+        return instances_of(names, minus=minus).replace("?THIS", f"?{var}")
+
+    def instances_of_any(self, classes: Sequence[Any]) -> list[str]:
+        """UNION branches binding ``?THIS`` to the instances of any of ``classes``: one
+        per class here, one for all of them (a single pass over rdf:type) remotely."""
+        if not self.portable:
+            return [f"{{ {self.instances('THIS', c)} }}" for c in classes]
+        parts, closure = [], set()
+        for c in classes:
+            names = self.subclasses_of(c)
+            if names is None:
+                parts.append(f"{{ {self.instances('THIS', c)} }}")
+            else:
+                closure |= set(names)
+        if closure:
+            parts.insert(0, f"{{ {instances_of(closure)} }}")
+        return parts
+
+    def subclasses_of(self, cls: Any) -> list[str] | None:
+        name = term(cls)
+        if name not in self.classes:
+            self.classes[name] = subclass_names(self.q, name)
+        return self.classes[name]
+
     def fresh(self) -> str:
         self.counter += 1
         return f"kgraph_{self.counter}"
@@ -138,6 +192,10 @@ class Engine:
     def run(self, shapes: Sequence[Shape], progress: Progress | None = None) -> list[Finding]:
         """The findings of ``shapes``; ``progress(done, total)`` after each shape (the top
         shapes, then the property shapes they share)."""
+        # Keyed by the finding, the constraint behind it and the top shape whose focus node
+        # it is on: the same result reached twice through one top shape (a cached nested
+        # shape, overlapping foci) is one; through two top shapes that both target the node
+        # it is two, as pySHACL (and SHACL 1.0 §3.6.2, a result per shape validated) has it.
         out: dict[Any, Finding] = {}
         children = {c for s in shapes if not s.is_property for c in s.values("property")}
         total, done = len(shapes) + len(children), 0
@@ -148,11 +206,11 @@ class Engine:
             if progress is not None:
                 progress(min(done, total), total)
 
-        def emit(hits: list[Hit]) -> None:
+        def emit(hits: list[Hit], route: Any) -> None:
             for hit in hits:
                 if self.only is None or hit.focus in self.only:
                     finding = self.finding(hit)
-                    out.setdefault(finding.key, finding)
+                    out.setdefault((finding.key, hit.origin, route), finding)
 
         # A property shape that several node shapes share (PrefLabelShape) is evaluated once,
         # over the union of their focus nodes: its results at a node do not depend on which
@@ -172,7 +230,7 @@ class Engine:
                     focus = _values_focus(block)
                 elif not self.store.query(f"ASK {{ {focus('this')} }}", default_graph=self.graphs):
                     continue
-                emit(self.results(shape, focus, children=shape.is_property))
+                emit(self.results(shape, focus, children=shape.is_property), shape.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 self.compiled.left[shape.node.n3()] = f"not evaluated: {err}"
                 continue
@@ -182,8 +240,19 @@ class Engine:
         for child, parents in shared.items():
             step()
             foci = [focus for _, focus in parents]
+            if self.values is None and self.portable:
+                # the parents' targets together: one pass over rdf:type for all their classes
+                foci = [self.top_focus(*(parent for parent, _ in parents))]
             try:
-                emit(self.results(self.compiled.shape(child), _union(foci, local=self.local)))
+                hits = self.results(self.compiled.shape(child), _union(foci, local=self.local))
+                if len(parents) == 1:
+                    emit(hits, parents[0][0].node)
+                else:
+                    # Each parent's own focus (not the union the shape was evaluated over)
+                    # says which of the results are on its nodes.
+                    for parent, focus in parents:
+                        mine = self.among(focus, {h.focus for h in hits})
+                        emit([h for h in hits if h.focus in mine], parent.node)
             except (Uncompilable, SyntaxError, OSError, ValueError) as err:
                 for parent, _ in parents:
                     self.compiled.left[parent.node.n3()] = f"not evaluated: {err}"
@@ -193,35 +262,64 @@ class Engine:
 
     # -- focus patterns ----------------------------------------------------------------------
 
-    def top_focus(self, shape: Shape) -> Focus:
+    def top_focus(self, *shapes: Shape) -> Focus:
+        """The focus nodes of ``shapes`` (their targets, together)."""
         from rdflib import RDF as R
         from rdflib import BNode, URIRef
 
-        classes = list(shape.values("targetClass"))
-        if (
-            any((shape.node, R.type, sh(k)) in shape.graph for k in ("NodeShape", "PropertyShape"))
-            and (shape.node, R.type, URIRef(RDFS + "Class")) in shape.graph
-        ):
-            classes.append(shape.node)
-        nodes = [n for n in shape.values("targetNode") if not isinstance(n, BNode)]
-        subjects, objects = shape.values("targetSubjectsOf"), shape.values("targetObjectsOf")
+        classes: list[Any] = []
+        nodes: list[Any] = []
+        subjects: list[Any] = []
+        objects: list[Any] = []
+        for shape in shapes:
+            classes += shape.values("targetClass")
+            if any(
+                (shape.node, R.type, sh(k)) in shape.graph for k in ("NodeShape", "PropertyShape")
+            ) and ((shape.node, R.type, URIRef(RDFS + "Class")) in shape.graph):
+                classes.append(shape.node)
+            nodes += [n for n in shape.values("targetNode") if not isinstance(n, BNode)]
+            subjects += shape.values("targetSubjectsOf")
+            objects += shape.values("targetObjectsOf")
+        classes, nodes = list(dict.fromkeys(classes)), list(dict.fromkeys(nodes))
+        subjects, objects = list(dict.fromkeys(subjects)), list(dict.fromkeys(objects))
         if self.values is not None:
             block = " ".join(str(n) for n in self.values)
-            tests = [f"EXISTS {{ ?THIS {TYPE}/{SUB}* {term(c)} }}" for c in classes]
+            tests = [f"EXISTS {{ {self.instances('THIS', c, minus=True)} }}" for c in classes]
             tests += [f"sameTerm(?THIS, {term(n)})" for n in nodes]
             tests += [f"EXISTS {{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
             tests += [f"EXISTS {{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
             text = f"VALUES ?THIS {{ {block} }} FILTER({' || '.join(tests) or 'false'})"
             return lambda var: text.replace("?THIS", f"?{var}")
-        parts = [f"{{ ?kgraph_c {SUB}* {term(c)} . ?THIS {TYPE} ?kgraph_c }}" for c in classes]
-        parts += [f"{{ VALUES ?THIS {{ {term(n)} }} }}" for n in nodes]
+        parts = self.instances_of_any(classes)
+        # BIND, not VALUES: Virtuoso 7.2.5 joins a VALUES in one branch of a UNION with
+        # the other branches (instances_of).
+        parts += [f"{{ BIND({term(n)} AS ?THIS) }}" for n in nodes]
         parts += [f"{{ ?THIS {term(p)} ?kgraph_o }}" for p in subjects]
         parts += [f"{{ ?kgraph_s {term(p)} ?THIS }}" for p in objects]
         body = " UNION ".join(parts) or "FILTER(false)"
         text = f"{{ SELECT DISTINCT ?THIS WHERE {{ {body} }} }}"
-        if classes and not (nodes or subjects or objects):
+        if self.local and classes and not (nodes or subjects or objects):
             return _ClassFocus(text, tuple(term(c) for c in classes))
         return lambda var: text.replace("?THIS", f"?{var}")
+
+    def among(self, focus: Focus, nodes: set[Any]) -> set[Any]:
+        """Which of ``nodes`` ``focus`` binds (a blank node, not writable in a query, by
+        listing the blank nodes it binds)."""
+        import pyoxigraph as ox
+
+        if not nodes:
+            return set()
+        found: set[Any] = set()
+        named = sorted((n for n in nodes if not isinstance(n, ox.BlankNode)), key=str)
+        if named:
+            # IN, not a VALUES block (instances_of says why); its value equality may let
+            # through a literal equal to a node, which the intersection below drops.
+            listed = ", ".join(str(n) for n in named)
+            found |= set(self.focus_nodes(lambda var: f"{focus(var)} FILTER(?{var} IN ({listed}))"))
+        if len(named) < len(nodes):
+            blank = f"{focus('this')} FILTER(isBlank(?this))"
+            found |= {r["this"] for r in self.q(f"SELECT DISTINCT ?this WHERE {{ {blank} }}")}
+        return found & nodes
 
     def vals(self, shape: Shape, focus: Focus, this: str = "this", v: str = "v") -> str:
         if shape.is_property:
@@ -381,6 +479,49 @@ class Engine:
         )
 
 
+def subclasses(query: Callable[[str], list[Any]], cls: str) -> str:
+    """A pattern binding ``?THIS`` to the instances of the class ``cls`` (N-Triples): its
+    subclasses, asked for alone (``?t rdfs:subClassOf+ C``), written into the pattern
+    (:func:`instances_of`).
+
+    Why not the path ``?THIS rdf:type/rdfs:subClassOf* C``: Virtuoso 7.2.5 answers the
+    transitive step wrongly once it is joined with anything else (a focus pattern, the
+    value nodes in MINUS or NOT EXISTS: hundreds of false sh:class violations on the
+    shipped graph, docs/stores.md), while it answers the path alone; Oxigraph answers both
+    the same. The zero-length step is written out (``cls`` itself), so no engine has to
+    get it right. A blank-node subclass cannot be written into a query (kgraph's own stores
+    have none: blank nodes are skolemised): then the path is used."""
+    names = subclass_names(query, cls)
+    if names is None:
+        return f"?THIS {TYPE}/{SUB}* {cls} ."
+    return instances_of(names)
+
+
+def subclass_names(query: Callable[[str], list[Any]], cls: str) -> list[str] | None:
+    """``cls`` and its subclasses (N-Triples), or None if one is a blank node."""
+    import pyoxigraph as ox
+
+    found = [r["t"] for r in query(f"SELECT DISTINCT ?t WHERE {{ ?t {SUB}+ {cls} }}")]
+    if any(isinstance(t, ox.BlankNode) for t in found):
+        return None
+    return sorted({cls, *(str(t) for t in found)})
+
+
+def instances_of(names: Collection[str], *, minus: bool = False) -> str:
+    """A pattern binding ``?THIS`` to the nodes typed with one of the classes ``names``.
+
+    ``?THIS rdf:type ?c FILTER(?c IN (...))``, or inside a MINUS (``minus``) a UNION of one
+    ``rdf:type`` triple per class: the forms Oxigraph 0.5 answered fastest there (a focus
+    of the four claim classes: 51 ms against 196 ms for the UNION or a VALUES block; a
+    MINUS over twelve agent classes: 29 ms against 50 ms for the FILTER), and Virtuoso
+    7.2.5 answers both right. Never a VALUES block: Virtuoso joins a VALUES in one branch
+    of a UNION (a shape's targets are one) with the other branches too."""
+    ordered = sorted(names)
+    if minus:
+        return " UNION ".join(f"{{ ?THIS {TYPE} {name} }}" for name in ordered)
+    return f"?THIS {TYPE} ?kgraph_class FILTER(?kgraph_class IN ({', '.join(ordered)}))"
+
+
 class _ClassFocus:
     """A focus pattern of a shape's target classes alone (``text``), which knows them:
     the union of several (a property shape shared by many node shapes) is then one walk
@@ -396,7 +537,9 @@ class _ClassFocus:
 
 def _union(foci: Sequence[Focus], *, local: bool = False) -> Focus:
     """The focus nodes of any of ``foci``. ``local``: for Oxigraph's own store (a remote
-    store gets the plain UNION: a path from a VALUES-bound class is left untried there)."""
+    store gets the plain UNION: a path from a VALUES-bound class is left untried there,
+    and Virtuoso joins a VALUES block wrongly, instances_of). The union only says which
+    nodes to evaluate; which parent's focus a result is on is Engine.among's to say."""
     if len(foci) == 1:
         return foci[0]
     classed = [f for f in foci if isinstance(f, _ClassFocus)]

@@ -162,15 +162,23 @@ def validate_endpoint(
     store: EndpointStore, shapes: ShapeIndex, progress: Progress | None = None
 ) -> Report:
     """``validate`` with the compiled queries answered by a remote store (its default
-    graph: the union of the project's graphs). Shapes the compiler leaves to pySHACL are
-    refused (UsageError) before anything is sent, or when the store cannot evaluate them."""
-    from kgraph.shacl.endpoint import check_default_graph, count_checked, refuse_left
+    graph: the union of the project's graphs). Shapes a SPARQL endpoint cannot check (left
+    to pySHACL, or needing Oxigraph's pre-binding) are refused (UsageError, naming them)
+    before anything is sent, and any shape whose queries fail to evaluate after."""
+    from kgraph.shacl.endpoint import (
+        check_default_graph,
+        count_checked,
+        prebound_only,
+        refuse_left,
+    )
 
     compiled = _compiled(shapes)
-    refuse_left(compiled.left, store.endpoint)
+    refuse_left(compiled.left, store.endpoint, prebound_only(compiled))
     check_default_graph(store)
     findings, left = compiled.validate(store, [], progress=progress)
-    refuse_left(left, store.endpoint)
+    # A shape whose queries failed to evaluate (none known: the cases are found above) is
+    # still named, never dropped from the verdict.
+    refuse_left((), store.endpoint, failed={n: compiled.left[n] for n in left})
     checked = count_checked(store, shapes, sorted({f.focus for f in findings}))
     return Report(tuple(findings), checked, ValidationMode.COMPILED)
 
