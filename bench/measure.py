@@ -471,6 +471,16 @@ class Bench:
             files=merged,
             shapes=str(project.shapes),
         )
+        # The goal is validate ÷ the load, both whole commands: the load measured again here,
+        # in the same minutes as validate, so that a changing machine load weighs on both.
+        self.command(
+            "validate",
+            "load (beside validate)",
+            size,
+            "kgraph",
+            self.kgraph("--project", root, *ask),
+            note="`query -e 'ASK {}'`",
+        )
         self.command(
             "validate",
             "validate",

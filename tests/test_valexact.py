@@ -70,6 +70,21 @@ TWICE = {
         " ex:S2 a sh:NodeShape ; sh:targetClass ex:T ; sh:property _:ps ."
         " _:ps sh:path ex:q ; sh:minCount 1 ."
     ),
+    "two-values-of-sh-qualified-value-shape": (
+        "ex:S a sh:NodeShape ; sh:targetClass ex:T ;"
+        " sh:property [ sh:path ex:p ;"
+        " sh:qualifiedValueShape [ sh:class ex:A ] , [ sh:class ex:B ] ;"
+        " sh:qualifiedMinCount 1 ] ."
+    ),
+    # the union of class targets walked at once (evaluation._ClassFocus), the results
+    # given back to each node shape whose class the node has, the counts made in the store
+    "node-shapes-of-class-targets-share-a-qualified-property-shape": (
+        "ex:S1 a sh:NodeShape ; sh:targetClass ex:T ; sh:property ex:PS ."
+        " ex:S2 a sh:NodeShape ; sh:targetClass ex:T ; sh:property ex:PS ."
+        " ex:S3 a sh:NodeShape ; sh:targetClass ex:Z ; sh:property ex:PS ."
+        " ex:PS sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:A ] ;"
+        " sh:qualifiedMinCount 1 ; sh:qualifiedMaxCount 0 ."
+    ),
     "a-property-shape-targeted-and-nested": (
         "ex:S1 a sh:NodeShape ; sh:targetNode ex:a ; sh:property ex:PS ."
         " ex:PS a sh:PropertyShape ; sh:targetClass ex:T ; sh:path ex:p ; sh:class ex:A ."

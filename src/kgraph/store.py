@@ -21,7 +21,7 @@ from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
 from kgraph.layout import SHEET_SUFFIXES, Layout, SourceFile
-from kgraph.limits import Limits
+from kgraph.limits import Limits, hold_until_exit
 from kgraph.namespaces import GRAPH, OWL, PREFIXES, RDFS, file_skolem, inferred_graph
 
 if TYPE_CHECKING:
@@ -177,6 +177,7 @@ class Dataset:
             store = ox.Store()
             for source in sources:
                 _load_file(store, source, project, limits)
+            hold_until_exit(store)  # not freed triple by triple when the worker's work returns
             return cls(store, project, sources, limits=limits)
         return cls(
             _open_persistent(store_dir, project, sources, limits),
@@ -398,7 +399,7 @@ def file_literals(source: SourceFile, project: Layout, limits: Limits) -> list[o
     name = project.display(source.path)
     data = read_input(str(source.path), source.syntax, limits, name=name)
     graph = ox.NamedNode(source.graph)
-    if source.syntax in (RdfSyntax.NT, RdfSyntax.NQ) and b"_:" not in data.data:
+    if source.syntax in (RdfSyntax.NT, RdfSyntax.NQ) and not _has_blank_label(data.data):
         data = Input(name, _candidate_lines(data.data), source.syntax)
         blank = False
     else:
@@ -426,21 +427,31 @@ def _candidate_lines(data: bytes) -> bytes:
     from kgraph.shacl.literals import may_be_rewritten_text
 
     lines: dict[int, int] = {}
-    at = data.find(b'"^^<')
+    # The verdict on each literal text (its lexical form's length; lexical form, '"^^<',
+    # datatype): a large file repeats its dates and numbers, decoded and matched once.
+    verdicts: dict[tuple[int, bytes], bool] = {}
+    find, size = data.find, len(data)
+    at = find(b'"^^<')
     while at >= 0:
         start = data.rfind(b"\n", 0, at) + 1
-        end = data.find(b"\n", at)
-        end = len(data) if end < 0 else end
-        close = data.find(b">", at, end)
-        opening = data.find(b'"', start, at)
-        try:
-            lexical = data[opening + 1 : at].decode()
-            datatype = data[at + 4 : close].decode()
-        except UnicodeDecodeError:  # the guards let only UTF-8 through; be safe anyway
-            lexical, datatype = "\\", ""
-        if close < 0 or may_be_rewritten_text(lexical, datatype):
+        end = find(b"\n", at)
+        end = size if end < 0 else end
+        close = find(b">", at, end)
+        if close < 0:
             lines[start] = end
-        at = data.find(b'"^^<', at + 4)
+        else:
+            opening = find(b'"', start, at)
+            cut, text = at - opening - 1, data[opening + 1 : close]
+            verdict = verdicts.get((cut, text))
+            if verdict is None:
+                try:
+                    verdict = may_be_rewritten_text(text[:cut].decode(), text[cut + 4 :].decode())
+                except UnicodeDecodeError:  # the guards let only UTF-8 through; be safe anyway
+                    verdict = True
+                verdicts[cut, text] = verdict
+            if verdict:
+                lines[start] = end
+        at = find(b'"^^<', at + 4)
     return b"\n".join(data[start:end] for start, end in lines.items()) + b"\n"
 
 
@@ -642,10 +653,20 @@ class SheetCache:
 def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
     """A cheap over-approximation: the fast loader is used only when there are none."""
     if syntax in (RdfSyntax.NT, RdfSyntax.NQ):
-        return b"_:" in data
+        return _has_blank_label(data)
     if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG):
-        return b"_:" in data or b"[" in data or b"(" in data
+        return _has_blank_label(data) or b"[" in data or b"(" in data
     return True
+
+
+_BLANK_LABEL = re.compile(rb"_:")
+
+
+def _has_blank_label(data: bytes) -> bool:
+    """``b"_:" in data``, faster: a file without ``_`` at all is answered by one memchr,
+    and the regular expression's search for the two bytes is about twice as fast as the
+    ``in`` test's on a file of many ``:`` (0.3 s at 1M triples)."""
+    return b"_" in data and _BLANK_LABEL.search(data) is not None
 
 
 STORE_LOCK = "kgraph-store.lock"
