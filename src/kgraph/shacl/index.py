@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from kgraph.errors import InputError, KGraphError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
+from kgraph.shacl.report import _term
 from kgraph.shacl.sparql import extract
+from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
 
 if TYPE_CHECKING:
     from kgraph.guardcache import RdflibVerdicts
@@ -107,7 +109,6 @@ def check_engine_sparql(graph: Any, name: str, data: bytes = b"") -> None:
     import pyoxigraph as ox
     from rdflib import URIRef
 
-    from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
     from kgraph.sparql import SparqlDepthError, SparqlSyntaxError
     from kgraph.sparql import parse as kgraph_parse
 
@@ -168,8 +169,6 @@ def check_engine_sparql(graph: Any, name: str, data: bytes = b"") -> None:
 def _owner(graph: Any, node: Any) -> str:
     """The shape (or component) a SPARQL query node belongs to, as the report names it."""
     from rdflib import URIRef
-
-    from kgraph.shacl.report import _term
 
     for predicate in ("sparql", "validator", "nodeValidator", "propertyValidator", "target"):
         for owner in sorted(graph.subjects(URIRef(SH + predicate), node), key=str):

@@ -24,6 +24,7 @@ from typing import Any
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.queries import inline_values
 from kgraph.shacl.model import Finding
+from kgraph.shacl.sparqltext import Uncompilable, constraint_prefixes, oxigraph_refusal
 
 _UNSUPPORTED = ("$currentShape", "?currentShape", "$shapesGraph", "?shapesGraph", "$PATH")
 
@@ -48,7 +49,6 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
     from rdflib import Graph, URIRef
 
     from kgraph.convert import from_rdflib
-    from kgraph.shacl.sparqltext import Uncompilable, constraint_prefixes, oxigraph_refusal
 
     def sh(local: str) -> Any:
         return URIRef(SH + local)
