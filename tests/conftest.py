@@ -51,17 +51,21 @@ def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LINES", raising=False)
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the shipped project (ontology, data, queries) that tests may change."""
-    target = tmp_path / "project"
-    target.mkdir()
+def copy_shipped(target: Path) -> Path:
+    """``target`` made a copy of the shipped project (ontology, data, queries; no batches)."""
+    target.mkdir(parents=True, exist_ok=True)
     for name in ("ontology", "data", "queries"):
         if (ROOT / name).exists():
             shutil.copytree(
                 ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*")
             )
     return target
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the shipped project (ontology, data, queries) that tests may change."""
+    return copy_shipped(tmp_path / "project")
 
 
 @pytest.fixture

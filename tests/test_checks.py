@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT, Run, invoke
+from conftest import DATA, ROOT, Run, copy_shipped, invoke
 from kgraph.namespaces import expand
 from kgraph.queries import CannedQuery, load_query
 
@@ -69,10 +69,7 @@ PLANTED: dict[str, set[tuple[str, str]]] = {
 
 
 def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
-    return target
+    return copy_shipped(target)
 
 
 def findings(run: Run) -> set[tuple[str, str]]:

@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from conftest import ROOT, interruptible, invoke
+from conftest import copy_shipped, interruptible, invoke
 from kgraph.errors import ExitStatus
 
 SELECT = "SELECT ?v ?label WHERE { ?v a kg:Visit ; skos:prefLabel ?label FILTER(lang(?label) = 'en') } ORDER BY ?v"
@@ -323,11 +323,7 @@ def test_version() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_output_write_leaves_no_file(tmp_path: Path, sig: signal.Signals) -> None:
     project = tmp_path / "project"
-    project.mkdir()
-    import shutil
-
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    copy_shipped(project)
     # Enough data that the export is still running when the signal comes.
     with open(project / "data" / "bulk.nt", "w") as out:
         for i in range(300_000):

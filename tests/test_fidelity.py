@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from collections.abc import Callable
 
 import pytest
 
-from conftest import ROOT, invoke
+from conftest import copy_shipped, invoke
 
 Rows = list[dict[str, str]]
 
@@ -21,8 +20,7 @@ Rows = list[dict[str, str]]
 @pytest.fixture(scope="module")
 def query(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Rows]:
     project = tmp_path_factory.mktemp("fidelity") / "project"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    copy_shipped(project)
 
     def run(name: str, *params: str) -> Rows:
         args: list[str] = []

@@ -13,14 +13,13 @@ example parameter into NAME.example.tsv), then read the difference before commit
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT, Run, invoke
+from conftest import ROOT, Run, copy_shipped, invoke
 from kgraph.queries import CannedQuery, bind, load_query
 
 QUERIES = ROOT / "queries"
@@ -46,8 +45,7 @@ _PLAIN_VARIABLE = re.compile(r"(?<![\w)])[?$](\w+)")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One read-only copy of the project for every query of this module."""
     target = tmp_path_factory.mktemp("queries") / "project"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    copy_shipped(target)
     return target
 
 

@@ -27,6 +27,7 @@ ORDER_KEEPING = {"ToMultiSet", "Project", "Distinct", "Reduced", "Slice"}
 
 
 def nodes(node: object) -> Iterator[CompValue]:
+    """Every step of a query's algebra under ``node`` (test_query_speed walks it too)."""
     if isinstance(node, CompValue):
         yield node
         for value in node.values():

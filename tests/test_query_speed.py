@@ -32,22 +32,13 @@ from kgraph.limits import Limits
 from kgraph.queries import CannedQuery, bind, from_text, load_query, with_values
 from kgraph.results import capture
 from kgraph.store import Dataset
+from test_query_order import nodes  # the walk of a query's algebra
 
 # bench/ is a top-level package of the repository, not part of the installed kgraph.
 sys.path.insert(0, str(ROOT))
 from bench.projects import build
 
 QUERIES = sorted((ROOT / "queries").glob("*.rq"))
-
-
-def nodes(node: object) -> Iterator[CompValue]:
-    if isinstance(node, CompValue):
-        yield node
-        for value in node.values():
-            yield from nodes(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from nodes(value)
 
 
 def variables(node: object) -> set[Variable]:

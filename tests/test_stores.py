@@ -18,7 +18,6 @@ import hashlib
 import http.server
 import json
 import re
-import shutil
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import ROOT, Run, invoke
+from conftest import ROOT, Run, copy_shipped, invoke
 from kgraph.errors import ExitStatus
 from kgraph.httpauth import parse_challenge
 from kgraph.queries import CannedQuery, load_query
@@ -48,8 +47,7 @@ STORE_KINDS = ("oxigraph", "virtuoso", "jena")
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("stores") / "project"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    copy_shipped(target)
     return target
 
 

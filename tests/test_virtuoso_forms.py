@@ -15,14 +15,13 @@ tests/test_stores.py runs the canned queries themselves on all three stores.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Run, invoke
+from conftest import ROOT, Run, copy_shipped, invoke
 from stores import Virtuoso
 
 
@@ -112,8 +111,7 @@ IDS = [p.name.replace(" ", "-").replace("'", "") for p in PROBES]
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("forms") / "project"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("batches", ".*"))
+    copy_shipped(target)
     return target
 
 
