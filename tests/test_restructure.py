@@ -222,3 +222,25 @@ def test_one_infer_name_and_the_old_ones_as_hidden_aliases(kgraph, command, old)
     assert new.output_bytes == aliased.output_bytes and new.output_bytes
     helped: Run = kgraph(command[0], "--help")
     assert "--infer " in helped.stdout and old not in helped.stdout
+
+
+def test_the_command_line_loads_no_validation_engine_to_start() -> None:
+    """`kgraph --help` and every command's option parsing import ``kgraph.shacl.model`` (the
+    engine choices) but not the engine: the package's names load on first use, so a start
+    does not pay for the guards, the SPARQL lexer and the shapes index (the bench's cold
+    start goal)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kgraph.cli, kgraph.shacl.model; "
+        "print(sorted(m for m in sys.modules if m.startswith(('kgraph.shacl.', 'kgraph.guards'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "['kgraph.shacl.model']", loaded
+    import kgraph.shacl
+
+    assert kgraph.shacl.validate.__module__ == "kgraph.shacl.engine"
+    assert kgraph.shacl.Report.__module__ == "kgraph.shacl.model"

@@ -140,7 +140,7 @@ def refuse_left(
     Oxigraph's pre-binding (``prebound``), and those whose queries ``failed``. A
     validation without them would be a verdict on part of the shapes: refused whole
     (UsageError, exit 2), naming every one of them."""
-    from kgraph.shacl.report import _term
+    from kgraph.shacl.model import short_term as _term
 
     parts = []
     if left:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kgraph.errors import InputError, KGraphError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
-from kgraph.shacl.report import _term
+from kgraph.shacl.model import short_term
 from kgraph.shacl.sparql import extract
 from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
 
@@ -173,10 +173,10 @@ def _owner(graph: Any, node: Any) -> str:
     for predicate in ("sparql", "validator", "nodeValidator", "propertyValidator", "target"):
         for owner in sorted(graph.subjects(URIRef(SH + predicate), node), key=str):
             if isinstance(owner, URIRef):
-                return f"shape {_term(owner.n3())}"
+                return f"shape {short_term(owner.n3())}"
             return f"a shape ({owner.n3()})"
     if isinstance(node, URIRef):
-        return _term(node.n3())
+        return short_term(node.n3())
     return f"the node {node.n3()}"
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from kgraph.namespaces import shorten
+
 if TYPE_CHECKING:
     import pyoxigraph as ox
 
@@ -87,3 +89,16 @@ def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     )
     term: ox.NamedNode | ox.BlankNode | ox.Literal = quad.object
     return term
+
+
+def short_term(nt: str | None) -> str:
+    """An N-Triples term as reports and messages show it: IRIs (and datatypes) with the
+    project's prefixes."""
+    if nt is None:
+        return ""
+    if nt.startswith("<") and nt.endswith(">"):
+        return shorten(nt[1:-1])
+    head, sep, datatype = nt.rpartition("^^")
+    if sep and datatype.startswith("<") and datatype.endswith(">"):
+        return head + sep + shorten(datatype[1:-1])
+    return nt

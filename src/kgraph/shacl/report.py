@@ -12,6 +12,7 @@ from kgraph.namespaces import PREFIXES, RDF, SH, shorten
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.locate import LineIndex
 from kgraph.shacl.model import Finding, Report, to_ox
+from kgraph.shacl.model import short_term as _term
 
 REPORT_FORMATS = ("text", "turtle", "json")
 
@@ -100,17 +101,6 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
 
 def _is_predicate(path: str | None) -> bool:
     return path is not None and path.startswith("<") and path.endswith(">") and path.count("<") == 1
-
-
-def _term(nt: str | None) -> str:
-    if nt is None:
-        return ""
-    if nt.startswith("<") and nt.endswith(">"):
-        return shorten(nt[1:-1])
-    head, sep, datatype = nt.rpartition("^^")
-    if sep and datatype.startswith("<") and datatype.endswith(">"):
-        return head + sep + shorten(datatype[1:-1])
-    return nt
 
 
 def _path(path: str | None) -> str:
