@@ -269,14 +269,12 @@ def _child(
         _send(fd, ("ok", result))
     except KGraphError as err:
         _send_error(fd, err)
-    except MemoryError:
-        _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
-    except (ImportError, OSError, SystemError) as err:
-        if not _mapping_refused(err):
+    except (MemoryError, ImportError, OSError, SystemError) as err:
+        if _out_of_memory(err):
+            _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
+        else:
             _send_error(fd, _failure(err))
             status = int(ExitStatus.INTERNAL)
-        else:
-            _send_error(fd, LimitError(_memory_message(limits), setting=Setting.MAX_MEMORY))
     except RecursionError:
         _send_error(
             fd,
@@ -302,10 +300,13 @@ def _apply_memory_limit(limit: int) -> None:  # pragma: no cover - child side
         pass
 
 
-def _mapping_refused(err: BaseException) -> bool:
-    """Whether ``err`` is the address-space limit refusing a mapping rather than a bug: the
-    dynamic loader cannot map a native library (pyoxigraph's, imported lazily), mmap
-    fails with ENOMEM, or the interpreter cannot grow its frame stack. Under a small limit these come before any MemoryError could."""
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is the address-space limit rather than a bug: a MemoryError, or a
+    mapping refused before any MemoryError could be raised (the dynamic loader cannot map a
+    native library, pyoxigraph's, imported lazily; mmap fails with ENOMEM; the interpreter
+    cannot grow its frame stack)."""
+    if isinstance(err, MemoryError):
+        return True
     if isinstance(err, ImportError):
         return "failed to map segment" in str(err) or "cannot allocate memory" in str(err).lower()
     if isinstance(err, SystemError):
