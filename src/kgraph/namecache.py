@@ -43,14 +43,14 @@ class NameCache:
         """The cache of the store in ``store_dir`` as opened with ``sources``, or None when
         the store's metadata does not match them (another kgraph updated it meanwhile)."""
         from kgraph.namespaces import inferred_graph
-        from kgraph.store import _file_stamp, read_store_meta
+        from kgraph.store import file_stamp, read_store_meta
 
         meta = read_store_meta(store_dir)
         if meta is None:
             return None
         files = meta.get("files")
         try:
-            opened = {s.graph: _file_stamp(s) for s in sources}
+            opened = {s.graph: file_stamp(s) for s in sources}
         except OSError:
             return None
         if not isinstance(files, dict) or files != opened:

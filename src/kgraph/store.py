@@ -209,7 +209,7 @@ class Dataset:
             del self.store
             store_lock(self.store_dir, exclusive=True, wait=lock_wait(self.limits))
             meta = read_store_meta(self.store_dir)
-            opened = {s.graph: _file_stamp(s) for s in self.sources}
+            opened = {s.graph: file_stamp(s) for s in self.sources}
             if meta is None or meta.get("files") != opened:
                 store_lock(self.store_dir, exclusive=False, wait=lock_wait(self.limits))
                 raise StorageError(
@@ -605,7 +605,7 @@ class SheetCache:
         for module in (kgraph.sheets, kgraph.names):  # a changed compiler, another output
             prefix.update(Path(str(module.__file__)).read_bytes())
         for source in against:
-            prefix.update(json.dumps([source.relative, _file_stamp(source)]).encode() + b"\n")
+            prefix.update(json.dumps([source.relative, file_stamp(source)]).encode() + b"\n")
         self.prefix = prefix
 
     def _path(self, data: bytes) -> Path:
@@ -749,10 +749,10 @@ def _open_persistent(
             f"cannot create the store folder {store_dir}: {err.strerror or err}"
         ) from err
     store_lock(store_dir, exclusive=False, wait=wait)
-    wanted = {s.graph: _file_stamp(s) for s in sources}
+    wanted = {s.graph: file_stamp(s) for s in sources}
     meta = read_store_meta(store_dir)
     if meta is not None and meta.get("files") == wanted:
-        return _read_only(store_dir)
+        return read_only(store_dir)
     store_lock(store_dir, exclusive=True, wait=wait)
     try:
         # Another command may have refreshed it while this one waited.
@@ -834,10 +834,11 @@ def _refreshed(store_dir: Path, wait: float) -> ox.Store:
     """Go back to sharing the lock (the caller closed its writable store) and read like the
     others."""
     store_lock(store_dir, exclusive=False, wait=wait)
-    return _read_only(store_dir)
+    return read_only(store_dir)
 
 
-def _read_only(store_dir: Path) -> ox.Store:
+def read_only(store_dir: Path) -> ox.Store:
+    """The on-disk store opened read-only (no lock taken: the caller holds it)."""
     import pyoxigraph as ox
 
     try:
@@ -846,7 +847,8 @@ def _read_only(store_dir: Path) -> ox.Store:
         raise StorageError(f"cannot open the store in {store_dir}: {err}") from err
 
 
-def _file_stamp(source: SourceFile) -> list[int]:
+def file_stamp(source: SourceFile) -> list[int]:
+    """What a store compares to know a source file unchanged: its size and modification time."""
     stat = source.path.stat()
     return [stat.st_size, stat.st_mtime_ns]
 

@@ -23,13 +23,13 @@ from kgraph.store import (
     STORE_FORMAT,
     STORE_LOCK,
     Dataset,
+    file_stamp,
     lock_wait,
     read_store_meta,
     store_lock,
     syntax_error,
 )
-from kgraph.store import _file_stamp as file_stamp
-from kgraph.store import _read_only as read_only_store
+from kgraph.store import read_only as read_only_store
 
 __all__ = [
     "GRAPH",
