@@ -156,3 +156,21 @@ def test_missing_inferred_graph_says_which_command_pushes_it(
         "Error: the store has no inferred graph <urn:g>; push it first (`kgraph push` with "
         "--infer rdfs), or query without it"
     )
+
+
+def test_a_sheet_over_the_input_limit_is_named_like_any_file() -> None:
+    # The sheet's size check says the limit as every other input does (fsutil.too_big).
+    from kgraph.errors import LimitError, Setting
+    from kgraph.limits import Limits
+    from kgraph.names import NameIndex
+    from kgraph.sheets import compile_sheet
+
+    limits = Limits(max_input_bytes=2 * 1024 * 1024)
+    with pytest.raises(LimitError) as caught:
+        compile_sheet(
+            b"#" * (limits.max_input_bytes + 1), name="big.yaml", index=NameIndex([]), limits=limits
+        )
+    assert caught.value.setting is Setting.MAX_INPUT
+    assert str(caught.value) == (
+        "big.yaml: file is larger than the input limit of 2 MB; raise the input limit"
+    )

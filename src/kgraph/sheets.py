@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from kgraph.errors import InputError, LimitError, Setting
+from kgraph.errors import InputError, LimitError
+from kgraph.fsutil import too_big
 from kgraph.limits import Limits
 from kgraph.names import AmbiguousName, NameIndex, UnknownName, normal
 from kgraph.namespaces import (
@@ -203,10 +204,7 @@ def compile_sheet(
     """Compile a claim sheet (YAML, UTF-8) into triples; see the module docstring."""
     limits = limits or Limits()
     if len(text) > limits.max_input_bytes:
-        raise LimitError(
-            f"the sheet is larger than {limits.max_input_bytes} bytes; raise {Setting.MAX_INPUT}",
-            setting=Setting.MAX_INPUT,
-        )
+        raise too_big(name, limits.max_input_bytes)
     root = compose(text, name=name, max_depth=limits.max_depth)
     # Every short text of the sheet may be a name: looked up in one pass over the labels,
     # not one per name (texts that are not names cost nothing more than a wider filter).
