@@ -109,23 +109,52 @@ def _rdfs(dataset: Dataset) -> Iterable[ox.Triple]:
 def _owlrl(dataset: Dataset) -> Iterable[ox.Triple]:
     import pyoxigraph as ox
     import reasonable
+    from rdflib import BNode, URIRef
 
-    from kgraph.convert import to_rdflib, triple_from_rdflib
+    from kgraph.convert import from_rdflib, to_rdflib
 
     withheld = {ox.NamedNode(t) for t in _WITHHELD_TYPES}
     rdf_type = ox.NamedNode(RDF + "type")
-    given: set[tuple[Any, Any, Any]] = set()
+    disjoint = ox.NamedNode(_DISJOINT)
+    # The asserted triples, deduplicated as Oxigraph triples (hashed natively); each
+    # distinct term is turned into its rdflib form once, not once per occurrence: building
+    # rdflib terms was most of kgraph's own time around the reasoner.
+    given: set[ox.Triple] = set()
     for quad in dataset.quads(dataset.asserted_graphs()):
-        if quad.predicate.value == _DISJOINT or (
-            quad.predicate == rdf_type and quad.object in withheld
-        ):
+        predicate = quad.predicate
+        if predicate == disjoint or (predicate == rdf_type and quad.object in withheld):
             continue
-        given.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+        given.add(quad.triple)
+    to_rd: dict[Any, Any] = {}
+    convert = to_rd.get
+    terms = [
+        (
+            convert(t.subject) or to_rd.setdefault(t.subject, to_rdflib(t.subject)),
+            convert(t.predicate) or to_rd.setdefault(t.predicate, to_rdflib(t.predicate)),
+            convert(t.object) or to_rd.setdefault(t.object, to_rdflib(t.object)),
+        )
+        for t in given
+    ]
     reasoner = reasonable.PyReasoner()
-    reasoner.from_graph(list(given))
+    reasoner.from_graph(terms)
+    del terms
+    # The closure comes back as new rdflib terms. An IRI or a blank node is looked up by
+    # its text as a plain str (rdflib's own __eq__ is Python code, and was most of the time
+    # here); a literal, or a term the rules introduce, is converted.
+    iris = {str(rd): term for term, rd in to_rd.items() if type(rd) is URIRef}
+    blanks = {str(rd): term for term, rd in to_rd.items() if type(rd) is BNode}
+    del to_rd
+
+    def back(rd: Any) -> Any:
+        kind = type(rd)
+        found = iris if kind is URIRef else blanks if kind is BNode else None
+        term = found.get(str(rd)) if found is not None else None
+        return from_rdflib(rd) if term is None else term
+
     for s, p, o in reasoner.reason():
-        if (s, p, o) not in given:
-            yield triple_from_rdflib(s, p, o)
+        triple = ox.Triple(back(s), back(p), back(o))
+        if triple not in given:
+            yield triple
     for rule in _SCHEMA_RULES:
         for row in dataset.query(rule, graphs=dataset.asserted_graphs()):
             yield ox.Triple(row["s"], row["q"], row["o"])
