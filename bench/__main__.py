@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         runs=1 if args.quick else args.runs,
         cold_runs=3 if args.quick else 10,
         guard_runs=5 if args.quick else 15,
+        profile_runs=1 if args.quick else 3,
         budget=args.budget * 60,
         cap=args.cap,
         no_cap=args.no_cap,

@@ -39,6 +39,9 @@ OPTIONAL = {"pyshacl", "owlrl", "reasonable", "rdflib-export"}
 SAME_STORE = "same store, same process"
 """Raw pyoxigraph on kgraph's own in-memory store, timed in the same process as kgraph."""
 
+PROFILED = "CLI, timed phases"
+"""The variant of a command's row that tells where its time goes (bench.probe.cli_profile)."""
+
 QUERY_VARIANTS = [
     ("kgraph", "in-process"),
     ("pyoxigraph", "in-process"),
@@ -68,6 +71,7 @@ class Config:
     runs: int = 3
     cold_runs: int = 10
     guard_runs: int = 15
+    profile_runs: int = 3
     budget: float = 20 * 60
     cap: float = 240.0
     cheap: float = 5.0
@@ -155,9 +159,12 @@ class Bench:
 
     def kgraph(self, *args: str) -> list[str]:
         """``python -m kgraph`` with the worker's memory limit set to the probes' limit."""
+        return [self.python, "-m", "kgraph", *self.kgraph_args(*args)]
+
+    def kgraph_args(self, *args: str) -> list[str]:
         from bench.probe import memory_limit
 
-        return [self.python, "-m", "kgraph", "--max-memory", str(memory_limit() // 2**20), *args]
+        return ["--max-memory", str(memory_limit() // 2**20), *args]
 
     def plan(
         self, key: str, size: int | None, *, cap: float | None = None, cheap: float | None = None
@@ -267,6 +274,25 @@ class Bench:
             **kw,
         )
 
+    def profile(
+        self, table: str, item: str, size: int | None, args: list[str], cwd: str | None = None
+    ) -> Row:
+        """Where the time of ``kgraph ARGS`` goes (bench.probe.cli_profile: its phases and
+        its imports), measured beside the command's own figure, for the report's account
+        of a goal it misses."""
+        return self.measure(
+            table,
+            item,
+            size,
+            "kgraph",
+            PROFILED,
+            "cli_profile",
+            runs=1,
+            args=args,
+            cwd=cwd,
+            repeat=self.config.profile_runs,
+        )
+
     def failed(self, row: Row) -> bool:
         return row.seconds is None
 
@@ -313,6 +339,7 @@ class Bench:
         script = Path(self.python).with_name("kgraph")
         cli = [str(script)] if script.exists() else [self.python, "-m", "kgraph"]
         self.command("cold", "--help", None, "kgraph", [*cli, "--help"], cwd=cwd, runs=n)
+        self.profile("cold", "--help", None, ["--help"], cwd=cwd)
         self.command(
             "cold",
             "--help",
@@ -331,6 +358,7 @@ class Bench:
         q = next((q for q in queries if q.name == "officials-and-posts"), queries[0])
         args = [*cli, *q.cli_args()]
         self.command("cold", f"query {q.name}", None, "kgraph", args, cwd=cwd, runs=n)
+        self.profile("cold", f"query {q.name}", None, q.cli_args(), cwd=cwd)
         raw = _raw_query_script(data_files(shipped), q, PREFIXES)
         self.command(
             "cold",
@@ -438,6 +466,12 @@ class Bench:
             "kgraph",
             self.kgraph("--store", store, "--project", root, *dry),
             how="CLI --store",
+        )
+        self.profile(
+            "add",
+            "add 100 triples",
+            size,
+            self.kgraph_args("--store", store, "--project", root, *dry),
         )
         self.command(
             "add",

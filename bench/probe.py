@@ -104,6 +104,130 @@ def command(
     return result
 
 
+# -- where a command's time goes: its phases and its imports ---------------------------------
+
+# ``python -m kgraph ARGS`` with a mark on standard error when the interpreter reaches the
+# script, at each phase the command announces (kgraph.limits.phase, which the worker calls
+# as each step begins, for the deadlines) and at the parent's exit. The marks are wall
+# clock (time.time), so the worker's and the parent's are on one clock with the spawn.
+# They go to a copy of fd 2 made first: the worker points fd 2 at /dev/null.
+_MARK = "kgraph-bench-mark"
+TIMED_CLI = f"""
+import atexit, os, sys, time
+_fd = os.dup(2)
+def _mark(what):
+    os.write(_fd, ("\\n{_MARK} %s %.6f\\n" % (what, time.time())).encode())
+_mark("script")
+import kgraph.limits as _limits
+_phase = _limits.phase
+def _timed(step):
+    _mark("phase:" + str(step))
+    _phase(step)
+_limits.phase = _timed
+for _m in list(sys.modules.values()):
+    if getattr(_m, "phase", None) is _phase:
+        _m.phase = _timed
+atexit.register(_mark, "exit")
+sys.argv = ["kgraph", *sys.argv[1:]]
+import runpy
+runpy.run_module("kgraph", run_name="__main__", alter_sys=True)
+"""
+
+
+def _marks(stderr: str) -> list[tuple[str, float]]:
+    out = []
+    for line in stderr.splitlines():
+        if line.startswith(_MARK + " "):
+            _, what, when = line.split()
+            out.append((what, float(when)))
+    return out
+
+
+def timeline(argv: list[str], cwd: str | None, spawned: float, stderr: str) -> dict[str, float]:
+    """Seconds per segment of one timed run: ``start`` (spawn to the script: the
+    interpreter), ``setup`` (the script to the first phase: imports, options, the worker's
+    fork), then each phase to the next, the last one to the parent's exit."""
+    marks = _marks(stderr)
+    if not marks or marks[-1][0] != "exit":
+        raise RuntimeError(f"no timeline from {argv[:3]}: {stderr[-300:]}")
+    segments: dict[str, float] = {}
+    previous, when = "start", spawned
+    for what, at in marks:
+        name = "setup" if previous == "script" else previous
+        segments[name] = segments.get(name, 0.0) + max(at - when, 0.0)
+        previous, when = what.removeprefix("phase:"), at
+    return segments
+
+
+def import_times(stderr: str) -> dict[str, float]:
+    """``-X importtime``'s report as seconds per top-level package: the sum of each
+    module's own time (not the cumulative, so that a package is charged for its own
+    modules only, not for what they import); the values add up to the whole import time."""
+    out: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2:
+            continue
+        own, _, name = line.removeprefix("import time:").split("|")
+        if not own.strip().isdigit():
+            continue  # the header
+        top = name.strip().split(".")[0]
+        out[top] = out.get(top, 0.0) + int(own) / 1e6
+    return out
+
+
+@task
+def cli_profile(
+    args: list[str], cwd: str | None = None, repeat: int = 3, expect: list[int] | None = None
+) -> dict[str, Any]:
+    """Where ``python -m kgraph ARGS`` spends its time: ``repeat`` timed runs (the median of
+    each segment, see :func:`timeline`), then as many under ``-X importtime`` (the median
+    of the import total, with the heaviest packages) and ``python -X importtime -c pass``
+    (the interpreter's own imports, taken off). ``-X importtime`` slows each import a
+    little, so the import figure is an upper bound."""
+    import statistics
+
+    expect = [0] if expect is None else expect
+
+    def run(argv: list[str], *, inline: bool = False) -> tuple[float, float, str]:
+        env = {**os.environ, "KGRAPH_INLINE": "1"} if inline else None
+        spawned = time.time()
+        start = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=env)
+        seconds = time.perf_counter() - start
+        stderr = proc.stderr.decode(errors="replace")
+        if proc.returncode not in expect:
+            raise RuntimeError(f"exit {proc.returncode}: {stderr[-300:]}")
+        return seconds, spawned, stderr
+
+    py = sys.executable
+    walls, segments = [], []
+    for _ in range(repeat):
+        seconds, spawned, stderr = run([py, "-c", TIMED_CLI, *args])
+        walls.append(seconds)
+        segments.append(timeline(args, cwd, spawned, stderr))
+    names = list(dict.fromkeys(n for s in segments for n in s))
+    runs: list[dict[str, float]] = []
+    for _ in range(repeat):
+        # In one process (KGRAPH_INLINE=1): the worker would write its report to
+        # /dev/null; it is a fork, so the same modules are imported either way.
+        report = run([py, "-X", "importtime", "-m", "kgraph", *args], inline=True)[2]
+        floor = import_times(run([py, "-X", "importtime", "-c", "pass"])[2])
+        # The interpreter's own imports (site, encodings) are not the command's.
+        runs.append({k: v - floor.get(k, 0.0) for k, v in import_times(report).items()})
+    totals = [sum(r.values()) for r in runs]
+    middle = runs[totals.index(statistics.median_low(totals))]
+    return {
+        "seconds": statistics.median(walls),
+        "rss_mb": peak_mb(resource.RUSAGE_CHILDREN),
+        "segments": {n: statistics.median(s.get(n, 0.0) for s in segments) for n in names},
+        "imports_s": statistics.median(totals),
+        "timed_runs": repeat,
+        "top_imports": sorted(((k, v) for k, v in middle.items() if v > 0), key=lambda kv: -kv[1])[
+            :4
+        ],
+    }
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 
@@ -333,19 +457,61 @@ def queries_raw(
 # -- reasoning --------------------------------------------------------------------------------
 
 
+class _TimedReasoner:
+    """reasonable's PyReasoner with its own calls timed (``from_graph``, ``reason``), put
+    in place of the class for kgraph's run, so that the run tells the reasoner's own time
+    from kgraph's work around it."""
+
+    spent: dict[str, float] = {}  # noqa: RUF012 - one run per process
+
+    def __init__(self, real: Any) -> None:
+        self._real = real()
+
+    def _timed(self, name: str, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return getattr(self._real, name)(*args)
+        finally:
+            self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - start
+            self.spent.setdefault("first_call", start)
+
+    def from_graph(self, graph: Any) -> Any:
+        return self._timed("from_graph", graph)
+
+    def reason(self) -> Any:
+        return self._timed("reason")
+
+
 @task
 def reason_kgraph(root: str) -> dict[str, Any]:
     """Load, then the OWL 2 RL closure into its graph (what ``kgraph reason`` does before
-    writing its output)."""
+    writing its output). Besides the total: the load, the reasoner's own calls
+    (``engine_s``: ``from_graph`` + ``reason``, timed around reasonable's own methods) and
+    what kgraph does before them (``prepare_s``: the input collected and converted)."""
+    import reasonable
+
     from kgraph.reasoning import materialise
 
-    start = time.perf_counter()
-    dataset = _project(root).dataset()
-    loaded = time.perf_counter()
-    graph = materialise(dataset, "owlrl")
-    seconds = time.perf_counter() - start
+    real = reasonable.PyReasoner
+    reasonable.PyReasoner = functools.partial(_TimedReasoner, real)
+    try:
+        start = time.perf_counter()
+        dataset = _project(root).dataset()
+        loaded = time.perf_counter()
+        graph = materialise(dataset, "owlrl")
+        seconds = time.perf_counter() - start
+    finally:
+        reasonable.PyReasoner = real
+    spent = _TimedReasoner.spent
     inferred = dataset.graph_sizes([graph])[graph] if graph else 0
-    return {"seconds": seconds, "load_s": loaded - start, "rss_mb": peak_mb(), "inferred": inferred}
+    return {
+        "seconds": seconds,
+        "load_s": loaded - start,
+        "engine_s": spent.get("from_graph", 0.0) + spent.get("reason", 0.0),
+        "prepare_s": spent.get("first_call", loaded) - loaded,
+        "rss_mb": peak_mb(),
+        "inferred": inferred,
+    }
 
 
 def _rdflib_triples(
