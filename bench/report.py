@@ -554,6 +554,7 @@ class Report:
                 secs(goal_sheet),
                 "≤ 1 s",
                 None if goal_sheet.seconds is None else goal_sheet.seconds <= 1.0,
+                self._add_limits(goal_sheet, "add a claim sheet", with_batch_work=False),
             )
         return (
             "## Adding 100 triples, validation included\n\n"
@@ -581,13 +582,15 @@ class Report:
             )
         )
 
-    def _add_limits(self, command: Row) -> str:
-        """The add command's timeline, with the validation work of the same batch measured
-        alone (validate_compiled's ``batch_s``) beside it."""
-        profile = self.r.get("add", "add 100 triples", command.size, "kgraph", PROFILED)
+    def _add_limits(
+        self, command: Row, item: str = "add 100 triples", *, with_batch_work: bool = True
+    ) -> str:
+        """An add command's timeline; for the 100-triple batch, with the validation work of
+        the same batch measured alone (validate_compiled's ``batch_s``) beside it."""
+        profile = self.r.get("add", item, command.size, "kgraph", PROFILED)
         text = self._command_limits(command, profile, 1.0)
         compiled = self.r.get("validate", "compiled engine", command.size, "kgraph")
-        work = compiled.extra.get("batch_s") if compiled else None
+        work = compiled.extra.get("batch_s") if compiled and with_batch_work else None
         if text and isinstance(work, int | float):
             text += (
                 f" The validation work of the batch alone, measured in one process, is "

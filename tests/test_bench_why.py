@@ -303,3 +303,15 @@ def test_cli_profile_times_the_worker_s_phases_and_the_imports(tmp_path: Path) -
     assert sum(got["segments"].values()) <= got["seconds"] + 0.05
     assert got["imports_s"] > 0
     assert "kgraph" in {name for name, _ in got["top_imports"]}
+
+
+def test_a_claim_sheet_over_its_second_says_where_it_goes() -> None:
+    rows = [*_unmet_rows(), Row("add", "add a claim sheet", G, "kgraph", "CLI --store", 1.04, 3)]
+    with pytest.raises(MissingExplanation, match="claim sheet"):
+        _report(rows)
+    segments = {"start": 0.03, "setup": 0.41, "parse": 0.12, "load": 0.33, "validate": 0.16}
+    rows.append(_profile("add", "add a claim sheet", G, segments, imports_s=0.47, top_imports=[]))
+    sheet = _unmet(_report(rows), "Add a claim sheet")
+    for figure in ("1.04 s", "1.05 s", "0.410 s", "0.120 s", "0.330 s", "0.160 s", "0.470 s"):
+        assert figure in sheet, figure
+    assert "validation work of the batch alone" not in sheet  # that figure is the batch's
