@@ -164,32 +164,27 @@ def _new_and_useful(dataset: Dataset, candidates: Iterable[ox.Triple]) -> list[o
     import pyoxigraph as ox
 
     asserted = {ox.NamedNode(g) for g in dataset.asserted_graphs()}
-    type_iri = RDF + "type"
-    kept: dict[tuple[Any, Any, Any], ox.Triple] = {}
+    # Terms compared as Oxigraph terms (natively), not through their text, per candidate.
+    rdf_type, same_as = ox.NamedNode(RDF + "type"), ox.NamedNode(OWL + "sameAs")
+    trivial = {ox.NamedNode(t) for t in _TRIVIAL_TYPES}
+    in_store = dataset.store.quads_for_pattern
+    kept: dict[ox.Triple, None] = {}
     for triple in candidates:
         subject, predicate, obj = triple.subject, triple.predicate, triple.object
         if isinstance(subject, ox.Literal):
             continue
         if isinstance(subject, ox.NamedNode) and subject.value.startswith(_SKIP_NAMESPACES):
             continue
-        if predicate.value == OWL + "sameAs" and subject == obj:
+        if predicate == same_as and subject == obj:
             continue
-        if (
-            predicate.value == type_iri
-            and isinstance(obj, ox.NamedNode)
-            and obj.value in _TRIVIAL_TYPES
-        ):
+        if predicate == rdf_type and obj in trivial:
             continue
-        key = (subject, predicate, obj)
-        if key in kept:
+        if triple in kept:
             continue
-        if any(
-            q.graph_name in asserted
-            for q in dataset.store.quads_for_pattern(subject, predicate, obj)
-        ):
+        if any(q.graph_name in asserted for q in in_store(subject, predicate, obj)):
             continue
-        kept[key] = triple
-    return sorted(kept.values(), key=str)
+        kept[triple] = None
+    return sorted(kept, key=str)
 
 
 def materialise(dataset: Dataset, profile: str) -> str | None:
