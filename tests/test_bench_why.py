@@ -362,3 +362,39 @@ def test_a_canned_query_over_the_cap_alone_is_accounted_for() -> None:
     ]
     line = _unmet(_report(rows), "Every canned query")
     assert "slow-one (timed out (> 10 s); raw pyoxigraph 9.88 s)" in line
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_reasoner_runs_without_cyclic_gc_which_comes_back_as_it_was(
+    project: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    import gc
+
+    import reasonable
+
+    from kgraph import Project
+    from kgraph.reasoning import closure
+
+    real, seen = reasonable.PyReasoner, []
+
+    class Watched:
+        def __init__(self) -> None:
+            self.real = real()
+
+        def from_graph(self, graph: Any) -> None:
+            seen.append(gc.isenabled())
+            self.real.from_graph(graph)
+
+        def reason(self) -> Any:
+            seen.append(gc.isenabled())
+            return self.real.reason()
+
+    monkeypatch.setattr(reasonable, "PyReasoner", Watched)
+    dataset = Project.open(project, isolated=False).dataset()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert closure(dataset, "owlrl")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    assert seen == [False, False]
