@@ -143,13 +143,16 @@ def _marks(stderr: str) -> list[tuple[str, float]]:
     return out
 
 
-def timeline(argv: list[str], cwd: str | None, spawned: float, stderr: str) -> dict[str, float]:
+def timeline(argv: list[str], spawned: float, ended: float, stderr: str) -> dict[str, float]:
     """Seconds per segment of one timed run: ``start`` (spawn to the script: the
     interpreter), ``setup`` (the script to the first phase: imports, options, the worker's
-    fork), then each phase to the next, the last one to the parent's exit."""
+    fork), then each phase to the next, the last one to the parent's exit (its mark, or
+    the process's end where a command leaves without running atexit)."""
     marks = _marks(stderr)
-    if not marks or marks[-1][0] != "exit":
+    if not marks or marks[0][0] != "script":
         raise RuntimeError(f"no timeline from {argv[:3]}: {stderr[-300:]}")
+    if marks[-1][0] != "exit":
+        marks.append(("exit", ended))
     segments: dict[str, float] = {}
     previous, when = "start", spawned
     for what, at in marks:
@@ -204,7 +207,7 @@ def cli_profile(
     for _ in range(repeat):
         seconds, spawned, stderr = run([py, "-c", TIMED_CLI, *args])
         walls.append(seconds)
-        segments.append(timeline(args, cwd, spawned, stderr))
+        segments.append(timeline(args, spawned, spawned + seconds, stderr))
     names = list(dict.fromkeys(n for s in segments for n in s))
     runs: list[dict[str, float]] = []
     for _ in range(repeat):

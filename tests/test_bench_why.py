@@ -303,12 +303,15 @@ def test_timeline_splits_a_run_at_its_marks() -> None:
         "kgraph-bench-mark phase:parse 100.45\nkgraph-bench-mark phase:load 100.60\n"
         "some output\nkgraph-bench-mark phase:validate 100.90\nkgraph-bench-mark exit 101.00\n"
     )
-    got = timeline(["add"], None, 100.0, stderr)
+    got = timeline(["add"], 100.0, 101.2, stderr)
     assert list(got) == ["start", "setup", "parse", "load", "validate"]
     expected = [0.05, 0.40, 0.15, 0.30, 0.10]
     assert list(got.values()) == pytest.approx(expected)
+    # a command that leaves without atexit: its last phase runs to the process's end
+    got = timeline(["add"], 100.0, 101.2, stderr.replace("kgraph-bench-mark exit 101.00\n", ""))
+    assert got["validate"] == pytest.approx(0.30)
     with pytest.raises(RuntimeError, match="no timeline"):
-        timeline(["add"], None, 100.0, "kgraph-bench-mark script 100.05\n")
+        timeline(["add"], 100.0, 101.2, "Error: no such option\n")
 
 
 def test_import_times_charge_each_package_its_own_modules() -> None:
