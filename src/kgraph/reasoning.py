@@ -124,7 +124,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while the reasoner's input and output exist as
     millions of rdflib terms in tuples: they hold no cycles, but each collection walks
     them all (at 100k triples a fifth of the time, reasonable's own calls included).
-    Nothing here is left to the collector; it runs again afterwards."""
+    Nothing here is left to the collector; it runs again afterwards (the switch is the
+    process's: another thread's collections wait for the closure too)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
