@@ -60,9 +60,10 @@ def run_query(
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = project.dataset(infer=infer)
-    from kgraph.names import NameIndex
+    if bound:  # the name index (and its module) only when there is a parameter to resolve
+        from kgraph.names import NameIndex
 
-    bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
+        bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)

@@ -1,0 +1,189 @@
+"""Cold start and add: the compiled sheets of data/ kept in the user's cache folder, what a
+start imports, and the work `kgraph add` no longer repeats."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import kgraph.store as kstore
+from kgraph.layout import Layout
+from kgraph.limits import Limits
+from kgraph.store import Dataset
+from kgraph.usercache import sheet_folder
+
+SHEET_GRAPH = "https://w3id.org/kgraph/graph/data/article2.yaml"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(folder))
+    return folder
+
+
+def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    compiled: list[str] = []
+    real = kstore.compile_project_sheet
+
+    def counting(data: bytes, name: str, *args: object) -> object:
+        compiled.append(Path(name).name)
+        return real(data, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kstore, "compile_project_sheet", counting)
+    return compiled
+
+
+def sheet_nt(dataset: Dataset) -> bytes:
+    """The sheet's graph as N-Triples, in the store's order (the bytes a cached load must
+    reproduce)."""
+    quads = dataset.store.quads_for_pattern(None, None, None, ox.NamedNode(SHEET_GRAPH))
+    return ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted((cache / "sheets").rglob("*.nt"))
+
+
+def test_a_second_load_takes_the_sheet_from_the_cache(
+    project: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = count_compiles(monkeypatch)
+    first = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+    assert len(entries(cache)) == 1
+    assert entries(cache)[0].parent == sheet_folder(project)
+    second = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]  # not compiled again
+    assert sheet_nt(second) == sheet_nt(first)
+    assert len(sheet_nt(first).splitlines()) == 195
+
+
+def test_the_cached_load_gives_the_fresh_compile_byte_for_byte(
+    project: Path, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Dataset.open(Layout(project), limits=Limits())  # fills the cache
+    cached = Dataset.open(Layout(project), limits=Limits())
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "empty"))
+    compiled = count_compiles(monkeypatch)
+    fresh = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+    assert sheet_nt(cached) == sheet_nt(fresh)
+    every = [q for q in cached.store]
+    assert sorted(map(str, every)) == sorted(map(str, fresh.store))
+
+
+def test_an_edited_sheet_is_compiled_again_and_its_old_entry_dropped(
+    project: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Dataset.open(Layout(project), limits=Limits())
+    old = entries(cache)
+    compiled = count_compiles(monkeypatch)
+    sheet = project / "data" / "article2.yaml"
+    sheet.write_text(
+        sheet.read_text(encoding="utf-8").replace("Choe Son Hui", "Choe Son-hui", 1),
+        encoding="utf-8",
+    )
+    Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+    assert len(entries(cache)) == 1 and entries(cache) != old
+
+
+def test_a_changed_earlier_file_recompiles_the_sheet(
+    project: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Dataset.open(Layout(project), limits=Limits())
+    compiled = count_compiles(monkeypatch)
+    earlier = project / "data" / "article.ttl"
+    earlier.write_bytes(earlier.read_bytes() + b"\n# a comment\n")
+    Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "flipped"])
+def test_a_damaged_entry_is_compiled_again_and_rewritten(
+    project: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    good = sheet_nt(Dataset.open(Layout(project), limits=Limits()))
+    (entry,) = entries(cache)
+    text = entry.read_bytes()
+    damaged = {
+        # cut at a line's end: still valid N-Triples, with fewer triples
+        "truncated": text[: text.rindex(b"\n", 0, len(text) // 2) + 1],
+        "garbage": b"\x00\xff not N-Triples",
+        "empty": b"",
+        "flipped": text.replace(b"Putin", b"Putov", 1),
+    }[damage]
+    entry.write_bytes(damaged)
+    compiled = count_compiles(monkeypatch)
+    again = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+    assert sheet_nt(again) == good
+    assert entry.read_bytes() == text  # rebuilt
+
+
+def test_an_unwritable_cache_folder_is_not_an_error(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(blocker / "cache"))
+    compiled = count_compiles(monkeypatch)
+    first = Dataset.open(Layout(project), limits=Limits())
+    second = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml", "article2.yaml"]
+    assert sheet_nt(first) == sheet_nt(second)
+
+
+def test_a_cache_folder_inside_the_project_is_not_used(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(project / "data" / "cache"))
+    Dataset.open(Layout(project), limits=Limits())
+    assert not (project / "data" / "cache").exists()
+
+
+def test_the_confined_cli_worker_reads_and_writes_the_cache(project: Path, tmp_path: Path) -> None:
+    """Through the CLI, in its sandboxed worker: the first query fills the cache, the
+    second reads it (its entry's modification time is left as it was)."""
+    env = {**os.environ, "KGRAPH_CACHE_DIR": str(tmp_path / "cli-cache")}
+    argv = [sys.executable, "-m", "kgraph", "--project", str(project), "query"]
+    first = subprocess.run([*argv, "officials-and-posts"], env=env, capture_output=True)
+    assert first.returncode == 0, first.stderr
+    (entry,) = sorted((tmp_path / "cli-cache" / "sheets").rglob("*.nt"))
+    os.utime(entry, ns=(1, 1))
+    second = subprocess.run([*argv, "officials-and-posts"], env=env, capture_output=True)
+    assert second.returncode == 0 and second.stdout == first.stdout
+    assert entry.stat().st_mtime_ns == 1  # read, not rewritten
+
+
+def test_a_query_with_every_sheet_cached_imports_no_compiler(project: Path, tmp_path: Path) -> None:
+    """The compiler, the name index and PyYAML's loader stay unloaded when the cache holds
+    the sheet and the query binds no parameter."""
+    env = {
+        **os.environ,
+        "KGRAPH_CACHE_DIR": str(tmp_path / "cli-cache"),
+        "KGRAPH_INLINE": "1",  # the load runs in this process, where sys.modules is read
+    }
+    script = (
+        "import sys\n"
+        "from kgraph.cli import cli\n"
+        f"args = ['--project', {str(project)!r}, 'query', 'officials-and-posts']\n"
+        "try:\n"
+        "    cli.main(args, standalone_mode=False)\n"
+        "finally:\n"
+        "    print(sorted(m for m in sys.modules if m in ('kgraph.sheets', 'kgraph.names')),"
+        " file=sys.stderr)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stderr.splitlines()[-1] == "['kgraph.names', 'kgraph.sheets']"
+    assert runs[1].stderr.splitlines()[-1] == "[]"
