@@ -163,27 +163,48 @@ def test_the_confined_cli_worker_reads_and_writes_the_cache(project: Path, tmp_p
 
 
 def test_a_query_with_every_sheet_cached_imports_no_compiler(project: Path, tmp_path: Path) -> None:
-    """The compiler, the name index and PyYAML's loader stay unloaded when the cache holds
-    the sheet and the query binds no parameter."""
+    """The compiler and the name index stay unloaded when the cache holds the sheet and the
+    query binds no parameter (before: both, on every start)."""
     env = {
-        **os.environ,
         "KGRAPH_CACHE_DIR": str(tmp_path / "cli-cache"),
         "KGRAPH_INLINE": "1",  # the load runs in this process, where sys.modules is read
     }
+    args = ["--project", str(project), "query", "officials-and-posts"]
+    wanted = ("kgraph.sheets", "kgraph.names")
+    assert loaded_by(args, wanted, env) == ["kgraph.names", "kgraph.sheets"]  # fills the cache
+    assert loaded_by(args, wanted, env) == []
+
+
+def loaded_by(args: list[str], prefixes: tuple[str, ...], env: dict[str, str]) -> list[str]:
+    """The modules ``prefixes`` (and their submodules) that ``kgraph ARGS`` has loaded when
+    it ends."""
     script = (
         "import sys\n"
         "from kgraph.cli import cli\n"
-        f"args = ['--project', {str(project)!r}, 'query', 'officials-and-posts']\n"
         "try:\n"
-        "    cli.main(args, standalone_mode=False)\n"
+        f"    cli.main({args!r}, standalone_mode=False)\n"
         "finally:\n"
-        "    print(sorted(m for m in sys.modules if m in ('kgraph.sheets', 'kgraph.names')),"
-        " file=sys.stderr)\n"
+        f"    wanted = {prefixes!r}\n"
+        "    print(sorted(m for m in sys.modules if m in wanted or m.startswith(tuple(w + '.' for w in wanted))), file=sys.stderr)\n"
     )
-    runs = [
-        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
-        for _ in range(2)
-    ]
-    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
-    assert runs[0].stderr.splitlines()[-1] == "['kgraph.names', 'kgraph.sheets']"
-    assert runs[1].stderr.splitlines()[-1] == "[]"
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return list(eval(done.stderr.splitlines()[-1]))  # a list of module names, printed by us
+
+
+HEAVY = ("kgraph.remote", "kgraph.sandbox", "kgraph.guards", "kgraph.store", "yaml", "ctypes")
+
+
+def test_help_loads_neither_the_http_client_nor_the_sandbox() -> None:
+    # Before: the CLI's push options imported kgraph.remote (for the store kinds) and the
+    # limits imported the sandbox (ctypes) into every start.
+    loaded = loaded_by(["--help"], HEAVY, {})
+    assert loaded == []
+
+
+def test_a_local_query_loads_no_http_client(project: Path, tmp_path: Path) -> None:
+    env = {"KGRAPH_CACHE_DIR": str(tmp_path / "c"), "KGRAPH_INLINE": "1"}
+    args = ["--project", str(project), "query", "officials-and-posts"]
+    assert "kgraph.remote" not in loaded_by(args, ("kgraph.remote",), env)

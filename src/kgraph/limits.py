@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph import sandbox
 from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError, Setting
-from kgraph.sandbox import Access
+
+if TYPE_CHECKING:  # the sandbox (ctypes) loads with the first worker, not with every start
+    from kgraph.sandbox import Access
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -171,6 +172,8 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
         if pid == 0:  # pragma: no cover - child
             global _channel
             _channel = None  # phases belong to the bounded worker, not to its helpers
+            from kgraph import sandbox
+
             sandbox.die_with_parent()  # the worker's group is killed on timeout; be sure
             os.close(read_fd)
             code = 0
@@ -227,6 +230,8 @@ def run_bounded(
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn()
+    from kgraph import sandbox
+
     sandbox.prepare()  # once in this process, so that every worker inherits the answers
     sys.stdout.flush()
     sys.stderr.flush()
@@ -234,7 +239,7 @@ def run_bounded(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child; its effects are asserted by tests
         os.close(read_fd)
-        _child(fn, limits, write_fd, access or Access())
+        _child(fn, limits, write_fd, access or sandbox.Access())
     # The worker leads its own process group, so that a timeout or an interrupt kills the
     # validation processes it forked too (they would hold the caller's pipes). Both sides
     # set it: whichever runs first wins the race with a kill.
@@ -257,6 +262,8 @@ def _child(
     try:
         with contextlib.suppress(OSError):
             os.setpgid(0, 0)
+        from kgraph import sandbox  # loaded by run_bounded before the fork
+
         sandbox.enter(access)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -26,8 +26,8 @@ from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
 from kgraph.reasoning import Profile
-from kgraph.remote import StoreKind
 from kgraph.shacl.model import Engine
+from kgraph.storekind import StoreKind
 
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
