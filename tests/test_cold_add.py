@@ -208,3 +208,58 @@ def test_a_local_query_loads_no_http_client(project: Path, tmp_path: Path) -> No
     env = {"KGRAPH_CACHE_DIR": str(tmp_path / "c"), "KGRAPH_INLINE": "1"}
     args = ["--project", str(project), "query", "officials-and-posts"]
     assert "kgraph.remote" not in loaded_by(args, ("kgraph.remote",), env)
+
+
+# -- add: the batch is parsed once when it is accepted -----------------------------------
+
+
+def count_line_indexes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from kgraph.shacl.locate import LineIndex
+
+    built: list[int] = []
+    real = LineIndex.build.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[LineIndex], data: bytes, *args: object, **kw: object) -> LineIndex:
+        built.append(len(data))
+        return real(cls, data, *args, **kw)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(LineIndex, "build", classmethod(counting))
+    return built
+
+
+GOOD = (
+    "@prefix kg: <https://w3id.org/kgraph/ontology#> .\n"
+    "@prefix kgd: <https://w3id.org/kgraph/id/> .\n"
+    "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+    "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+    'kgd:visit-cold a kg:Visit ; skos:prefLabel "Cold visit"@en ;\n'
+    "    kg:visitor kgd:ChoeSonHui ; kg:destination kgd:Russia ;\n"
+    '    kg:startDate "2024-11-01"^^xsd:date .\n'
+)
+
+
+def test_an_accepted_batch_is_not_parsed_again_for_its_lines(
+    kgraph, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: every add parsed its input a second time, line by line, to place problems
+    # that an accepted batch does not have.
+    batch = tmp_path / "good.ttl"
+    batch.write_text(GOOD, encoding="utf-8")
+    monkeypatch.setenv("KGRAPH_INLINE", "1")  # the worker's work in this process, observed
+    built = count_line_indexes(monkeypatch)
+    result = kgraph("add", "--dry-run", str(batch))
+    assert result.exit_code == 0, result.stderr
+    assert built == []
+
+
+def test_a_refused_batch_still_names_its_line_and_is_parsed_for_it_once(
+    kgraph, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = tmp_path / "typo.ttl"
+    batch.write_text(GOOD + "kgd:visit-cold kg:visitorr kgd:ChoeSonHui .\n", encoding="utf-8")
+    monkeypatch.setenv("KGRAPH_INLINE", "1")
+    built = count_line_indexes(monkeypatch)
+    result = kgraph("add", "--dry-run", str(batch))
+    assert result.exit_code == 2
+    assert f"{batch}:8: kg:visitorr is not a term of the ontology" in result.stderr
+    assert built == [len(batch.read_bytes())]

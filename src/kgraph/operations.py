@@ -139,11 +139,19 @@ def closed_part(
     base_iri: str | None,
     skolem: str | None,
 ) -> Any:
-    """One input for :func:`refuse_closed`, with the line of each of its triples."""
+    """One input for :func:`refuse_closed`, with the line of each of its triples, worked
+    out (by parsing ``data`` again, line by line) only if a problem needs one."""
     from kgraph.closed import Part
     from kgraph.shacl.locate import LineIndex
 
-    return Part(name, quads, LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+    built: list[LineIndex] = []
+
+    def lines() -> LineIndex:
+        if not built:  # once, though a refusal checks the batch twice
+            built.append(LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+        return built[0]
+
+    return Part(name, quads, lines)
 
 
 def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:
