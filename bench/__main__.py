@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["source"] = str(source)
     bench = Bench(config)
+    bench.compile_bytecode()
     bench.log(
         f"kgraph benchmark: sizes {config.sizes}, seed {config.seed}, {info['cpus']} CPUs, load {info['load']:.1f}"
     )

@@ -937,7 +937,9 @@ class Report:
             "## Cold start\n\n"
             + (
                 f"Wall clock of the whole process from a temporary working directory (so the shipped graph is used), "
-                f"median of {runs} runs.\n\n"
+                f"median of {runs} runs after one uncounted first run, which writes what any first start writes "
+                "(kgraph's cache of the compiled sheets of data/, in the bench's own cache folder); kgraph's modules "
+                "are compiled to bytecode before the bench starts, as `pip install` does.\n\n"
             )
             + table(["command", "time", "peak", "plain way", "time", "ratio"], body)
         )
