@@ -194,12 +194,20 @@ def loaded_by(args: list[str], prefixes: tuple[str, ...], env: dict[str, str]) -
     return list(eval(done.stderr.splitlines()[-1]))  # a list of module names, printed by us
 
 
-HEAVY = ("kgraph.remote", "kgraph.sandbox", "kgraph.guards", "kgraph.store", "yaml", "ctypes")
+HEAVY = (
+    "kgraph.remote",
+    "kgraph.sandbox",
+    "kgraph.guards",
+    "kgraph.store",
+    "yaml",
+    "ctypes",
+    "pickle",
+)
 
 
 def test_help_loads_neither_the_http_client_nor_the_sandbox() -> None:
     # Before: the CLI's push options imported kgraph.remote (for the store kinds) and the
-    # limits imported the sandbox (ctypes) into every start.
+    # limits imported the sandbox (ctypes) and pickle into every start.
     loaded = loaded_by(["--help"], HEAVY, {})
     assert loaded == []
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pickle
 import select
 import signal
 import struct
@@ -110,7 +109,15 @@ def hold_until_exit(obj: Any) -> None:
 _HEADER = struct.Struct("!cQ")
 
 
+def _preload() -> None:
+    """What a forked child needs to report back, loaded before the fork: an import in the
+    child, under its memory limit, could itself fail where it must report a failure."""
+    import pickle  # noqa: F401  (kept out of a start that forks nothing, such as --help)
+
+
 def _send(fd: int, message: tuple[Any, ...]) -> None:
+    import pickle
+
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     data = _HEADER.pack(b"m", len(payload)) + payload
     view = memoryview(data)
@@ -126,6 +133,8 @@ class _Decoder:
         self._buffer = bytearray()
 
     def feed(self, chunk: bytes) -> list[tuple[Any, ...]]:
+        import pickle
+
         self._buffer += chunk
         messages = []
         while len(self._buffer) >= _HEADER.size:
@@ -165,6 +174,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """
     if workers <= 1 or not hasattr(os, "fork"):
         return [fn(item) for item in items]
+    _preload()
     children = []
     for index in range(workers):
         read_fd, write_fd = os.pipe()
@@ -233,6 +243,7 @@ def run_bounded(
     from kgraph import sandbox
 
     sandbox.prepare()  # once in this process, so that every worker inherits the answers
+    _preload()
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
