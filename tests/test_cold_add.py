@@ -140,6 +140,23 @@ def test_an_unwritable_cache_folder_is_not_an_error(
     assert sheet_nt(first) == sheet_nt(second)
 
 
+def test_a_cache_key_that_cannot_be_made_means_no_cache_not_an_error(
+    project: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kgraph installed without its .py sources: the key (the compiler's source) cannot be
+    read, so the sheet is compiled as without a cache."""
+
+    def unreadable(self: object, folder: Path, against: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", "sheets.py")
+
+    monkeypatch.setattr(kstore.SheetCache, "__init__", unreadable)
+    compiled = count_compiles(monkeypatch)
+    dataset = Dataset.open(Layout(project), limits=Limits())
+    assert compiled == ["article2.yaml"]
+    assert len(sheet_nt(dataset).splitlines()) == 195
+    assert entries(cache) == []
+
+
 def test_a_cache_folder_inside_the_project_is_not_used(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

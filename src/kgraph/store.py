@@ -184,9 +184,11 @@ class Dataset:
                 cache = None
                 if source.is_sheet and folder is not None:
                     cache = sheet_cache(folder, sources, source)
-                    caches.append(cache)
+                    folder = folder if cache is not None else None
+                    caches += [cache] if cache is not None else []
                 _load_file(store, source, project, limits, cache=cache)
-            prune_sheet_caches(caches, sources, keep={})
+            if folder is not None:  # every sheet went through the cache
+                prune_sheet_caches(caches, sources, keep={})
             hold_until_exit(store)  # not freed triple by triple when the worker's work returns
             return cls(store, project, sources, limits=limits)
         return cls(
@@ -675,10 +677,16 @@ class SheetCache:
             pass
 
 
-def sheet_cache(folder: Path, sources: Sequence[SourceFile], sheet: SourceFile) -> SheetCache:
-    """The cache of ``sheet``'s compiled triples, keyed by what it compiles against."""
+def sheet_cache(
+    folder: Path, sources: Sequence[SourceFile], sheet: SourceFile
+) -> SheetCache | None:
+    """The cache of ``sheet``'s compiled triples, keyed by what it compiles against; None
+    when the key cannot be made (kgraph installed without its .py sources): no cache."""
     before = set(earlier_graphs(sources, sheet))
-    return SheetCache(folder, [s for s in sources if s.graph in before])
+    try:
+        return SheetCache(folder, [s for s in sources if s.graph in before])
+    except OSError:
+        return None
 
 
 def prune_sheet_caches(
@@ -821,7 +829,7 @@ def _open_persistent(
             for stale in [g for g in store.named_graphs() if g.value not in keep]:
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
-            caches: list[SheetCache] = []
+            caches: list[SheetCache | None] = []
             for source in fresh:
                 if source.is_sheet:
                     caches.append(sheet_cache(store_dir / SHEET_CACHE, sources, source))
@@ -837,7 +845,8 @@ def _open_persistent(
                     base=sheet_base(store, sources, source) if source.is_sheet else None,
                     cache=caches[-1] if source.is_sheet else None,
                 )
-            prune_sheet_caches(caches, sources, keep)
+            if all(c is not None for c in caches):
+                prune_sheet_caches([c for c in caches if c is not None], sources, keep)
             store.flush()
         except OSError as err:
             raise StorageError(f"cannot update the store in {store_dir}: {err}") from err
