@@ -598,10 +598,12 @@ _ENTRY_HEAD = b"# kgraph compiled sheet, sha256 "
 
 
 class SheetCache:
-    """Compiled sheets kept beside an on-disk store, one N-Triples file per sheet, named by
-    the SHA-256 of the sheet's bytes, the compiler's own source and what the sheet resolved
-    against (the earlier files' paths, sizes and modification times: the same stamps that
-    tell the store a file changed). A refresh that must recompile every sheet (a new sheet,
+    """Compiled sheets kept beside an on-disk store (or, without one, in the user's cache
+    folder: :func:`kgraph.usercache.sheet_folder`), one N-Triples file per sheet whose first
+    line is the SHA-256 of the rest, named by the SHA-256 of kgraph's version, the sheet's
+    bytes, the compiler's own source and what the sheet resolved against (the earlier
+    files' paths, sizes and modification times: the same stamps that tell the store a file
+    changed). A refresh that must recompile every sheet (a new sheet,
     an edited file) then compiles only those whose key changed: adding the 101st article
     compiles one sheet, not 101. A missing, unreadable or corrupt entry is compiled again;
     one that cannot be written is not kept (a read-only folder)."""
