@@ -288,3 +288,82 @@ def test_a_refused_batch_still_names_its_line_and_is_parsed_for_it_once(
     assert result.exit_code == 2
     assert f"{batch}:8: kg:visitorr is not a term of the ontology" in result.stderr
     assert built == [len(batch.read_bytes())]
+
+
+# -- the command line loads a command's module only to run it ---------------------------
+
+
+def test_the_lazy_command_table_matches_the_commands() -> None:
+    import inspect
+
+    from kgraph.cli import cli
+    from kgraph.cli.app import COMMANDS
+
+    assert sorted(COMMANDS) == sorted(cli.commands)
+    for name, command in cli.commands.items():
+        module, summary = COMMANDS[name]
+        assert command.callback is not None
+        assert command.callback.__module__ == f"kgraph.cli.{module}", name
+        assert not command.hidden and not command.deprecated and not command.short_help
+        assert inspect.cleandoc(command.help or "").split("\n\n")[0] == summary, name
+        for limit in (20, 45, 74, 200):  # the same cut as Click's, whatever the width
+            assert click_short(summary, limit) == command.get_short_help_str(limit)
+
+
+def click_short(summary: str, limit: int) -> str:
+    import click
+
+    return click.Command("x", help=summary).get_short_help_str(limit)
+
+
+@pytest.mark.parametrize("width", ["", "60", "200"])
+def test_help_lists_the_same_commands_without_loading_them(width: str) -> None:
+    env = {**os.environ, "COLUMNS": width} if width else dict(os.environ)
+    lazy = subprocess.run(
+        [sys.executable, "-m", "kgraph", "--help"], env=env, capture_output=True, text=True
+    )
+    eager = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kgraph.cli import cli\ncli.main(['--help'], prog_name='kgraph')",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert lazy.returncode == eager.returncode == 0
+    assert lazy.stdout == eager.stdout and "  validate  Check the graph" in lazy.stdout
+
+
+def test_help_and_a_query_load_only_what_they_run(project: Path, tmp_path: Path) -> None:
+    modules = ("kgraph.cli.read", "kgraph.cli.write", "kgraph.cli.remote", "kgraph.cli.serve")
+    script = (
+        "import sys\n"
+        "from kgraph.cli import main\n"
+        "sys.argv = ['kgraph', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in sys.modules if m in {modules!r}), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "KGRAPH_CACHE_DIR": str(tmp_path / "c")}
+
+    def loaded(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True
+        )
+        return done.stderr.splitlines()[-1]
+
+    assert loaded("--help") == "[]"
+    assert loaded("--project", str(project), "query", "officials-and-posts") == (
+        "['kgraph.cli.read']"
+    )
+    assert loaded("template") == "['kgraph.cli.write']"
+
+
+def test_a_misspelled_command_is_still_offered_the_nearest() -> None:
+    done = subprocess.run([sys.executable, "-m", "kgraph", "qury"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "Error: No such command 'qury'. Did you mean 'query'?"
