@@ -4,7 +4,10 @@ Options: ``--sizes 10000,100000`` (default 10k, 100k and 1M triples), ``--quick`
 one run per figure: for development), ``--seed``, ``--runs``, ``--budget MIN`` (20),
 ``--cap S`` (the longest single run to attempt, predicted from the previous size),
 ``--no-cap`` (run everything however long), ``--out DIR`` (docs/), ``--report-only
-bench/out/results.json`` (rewrite the docs from the saved results of the last run).
+bench/out/results.json`` (rewrite the docs from the saved results of the last run),
+``--only cold-start,add`` (just those goals' rows, printed, saved to bench/out/only.json;
+the docs are not rewritten: for checking a change to one goal; ``add`` at ``--sizes``,
+default 1M, the size of its goal).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ from bench.measure import Bench, Config, Row, machine
 from bench.projects import REPO, build
 from bench.report import Report
 
+DEFAULT_SIZES = "10000,100000,1000000"
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", default="10000,100000,1000000", help="comma-separated triple counts"
-    )
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated triple counts")
     parser.add_argument("--quick", action="store_true", help="10k only, one run per figure")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
@@ -45,7 +48,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--report-only", metavar="RESULTS", help="only rewrite the docs from a saved results.json"
     )
+    parser.add_argument(
+        "--only",
+        metavar="GOALS",
+        help=f"comma-separated, of {', '.join(ONLY)}: just their rows, printed (docs untouched)",
+    )
     return parser.parse_args(argv)
+
+
+ONLY = ("cold-start", "add")
+"""The goals ``--only`` can measure on their own."""
 
 
 RESULTS = REPO / "bench" / "out" / "results.json"
@@ -74,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (
         [10_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     )
+    only = [g.strip() for g in args.only.split(",") if g.strip()] if args.only else []
+    unknown = [g for g in only if g not in ONLY]
+    if unknown:
+        print(
+            f"--only: unknown goal {unknown[0]!r}; choose from {', '.join(ONLY)}", file=sys.stderr
+        )
+        return 2
+    if only and args.sizes == DEFAULT_SIZES:
+        sizes = [1_000_000]  # the size the add goal is judged at
     config = Config(
         sizes=sorted(sizes),
         seed=args.seed,
@@ -91,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["source"] = str(source)
     bench = Bench(config)
+    bench.compile_bytecode()
     bench.log(
         f"kgraph benchmark: sizes {config.sizes}, seed {config.seed}, {info['cpus']} CPUs, load {info['load']:.1f}"
     )
@@ -98,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "command": " ".join(["python -m bench", *map(shlex.quote, argv)]),
     }
+    if only:
+        return run_only(bench, only, config.sizes, config.seed, source, meta)
     try:
         bench.cold_start()
         bench.guards()
@@ -120,6 +144,37 @@ def main(argv: list[str] | None = None) -> int:
     bench.log(
         f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.svg'}; total {meta['total'] / 60:.1f} min"
     )
+    return 0
+
+
+def run_only(
+    bench: Bench, only: list[str], sizes: list[int], seed: int, source: Path, meta: dict[str, Any]
+) -> int:
+    """The rows of the goals in ``only``, logged as they are measured, then saved."""
+    try:
+        if "cold-start" in only:
+            bench.cold_start()
+        if "add" in only:
+            for size in sizes:
+                bench.only_add(build(size, seed, source=source))
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+    meta["total"] = bench.elapsed()
+    meta["load_after"] = machine()["load"]
+    out = RESULTS.with_name("only.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"meta": meta, "rows": [asdict(r) for r in bench.rows]}, indent=1) + "\n"
+    )
+    for row in bench.rows:
+        first = row.extra.get("first_s")
+        print(
+            f"{row.table} / {row.item} / {row.who} ({row.how}) @ {row.size}: "
+            f"{'-' if row.seconds is None else f'{row.seconds:.3f} s'} median of {row.runs}"
+            + (f" (first run {first:.3f} s)" if first is not None else "")
+            + (f"; {row.note}" if row.note else "")
+        )
+    print(f"load {meta['machine']['load']:.2f} before, {meta['load_after']:.2f} after; {out}")
     return 0
 
 

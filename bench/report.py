@@ -1028,10 +1028,12 @@ class Report:
             "## Cold start\n\n"
             + (
                 f"Wall clock of the whole process from a temporary working directory (so the shipped graph is used), "
-                f"median of {runs} runs. Beside each command, the bench times it again in parts "
-                "(`bench.probe.cli_profile`, for the goals' account of where the time goes): the "
-                "interpreter's start and each phase kgraph announces (`kgraph.limits.phase`), "
-                "marked on the wall clock, and its imports under `-X importtime`.\n\n"
+                f"median of {runs} runs after one uncounted first run, which writes what any first start writes "
+                "(kgraph's cache of the compiled sheets of data/, in the bench's own cache folder); kgraph's modules "
+                "are compiled to bytecode before the bench starts, as `pip install` does. Beside each command, the "
+                "bench times it again in parts (`bench.probe.cli_profile`, for the goals' account of where the time "
+                "goes): the interpreter's start and each phase kgraph announces (`kgraph.limits.phase`), marked on "
+                "the wall clock, and its imports under `-X importtime`.\n\n"
             )
             + table(["command", "time", "peak", "plain way", "time", "ratio"], body)
         )

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from kgraph.operations import ReasonResult
     from kgraph.project import Project, RemoveResult, RemoveStatus
     from kgraph.reasoning import Profile
-    from kgraph.remote import PushOptions, PushReport, StoreKind
+    from kgraph.remote import PushOptions, PushReport
     from kgraph.results import Form, QueryResult
     from kgraph.shacl.model import Engine, Finding, Report, ValidationMode
     from kgraph.stats import Stats
+    from kgraph.storekind import StoreKind
 
 _PUBLIC = {
     "AddResult": "kgraph.batches",
@@ -54,7 +55,7 @@ _PUBLIC = {
     "ReasonResult": "kgraph.operations",
     "PushOptions": "kgraph.remote",
     "PushReport": "kgraph.remote",
-    "StoreKind": "kgraph.remote",
+    "StoreKind": "kgraph.storekind",
     "Form": "kgraph.results",
     "QueryResult": "kgraph.results",
 }

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from kgraph.namespaces import KG, KGD, OWL, PREFIXES, RDF, RDFS, SH, XSD, shorten
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
     from kgraph.names import NameIndex
     from kgraph.shacl.locate import LineIndex
+
+    Lines: TypeAlias = LineIndex | Callable[[], LineIndex] | None
+    """A triple's lines, or what builds them on demand."""
 
 UNKNOWN_TERM = "unknown-term"
 UNDESCRIBED = "undescribed-object"
@@ -146,12 +149,13 @@ def check_batch(
     vocabulary: Vocabulary,
     *,
     names: NameIndex | None = None,
-    lines: LineIndex | None = None,
+    lines: Lines = None,
     source: str | None = None,
     described_elsewhere: Iterable[Any] = (),
 ) -> tuple[Problem, ...]:
     """Every closed-door problem of a batch, in the order of its triples.
-    ``described_elsewhere``: subjects of the other files read with this one."""
+    ``described_elsewhere``: subjects of the other files read with this one. ``lines`` may
+    be a function that builds the index: it is called only for a problem's location."""
     import pyoxigraph as ox
 
     batch = list(quads)
@@ -159,8 +163,12 @@ def check_batch(
     problems: list[Problem] = []
     seen: set[tuple[str, str, str | None]] = set()
 
+    located: list[LineIndex | None] = []
+
     def report(kind: str, term: str, message: str, hint: str | None, triple: Any) -> None:
-        location = _where(triple, lines, source)
+        if not located:
+            located.append(lines() if callable(lines) else lines)
+        location = _where(triple, located[0], source)
         key = (kind, term, location)
         if key not in seen:
             seen.add(key)
@@ -204,7 +212,9 @@ class Part:
 
     name: str
     quads: Sequence[ox.Quad]
-    lines: LineIndex | None
+    lines: Lines
+    """Where each triple came from, or a function that works it out (a second parse of the
+    input: made only when a problem is found, so an accepted batch is parsed once)."""
 
 
 def refuse(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pickle
 import select
 import signal
 import struct
@@ -22,11 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph import sandbox
 from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError, Setting
-from kgraph.sandbox import Access
+
+if TYPE_CHECKING:  # the sandbox (ctypes) loads with the first worker, not with every start
+    from kgraph.sandbox import Access
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -109,7 +109,15 @@ def hold_until_exit(obj: Any) -> None:
 _HEADER = struct.Struct("!cQ")
 
 
+def _preload() -> None:
+    """What a forked child needs to report back, loaded before the fork: an import in the
+    child, under its memory limit, could itself fail where it must report a failure."""
+    import pickle  # noqa: F401  (kept out of a start that forks nothing, such as --help)
+
+
 def _send(fd: int, message: tuple[Any, ...]) -> None:
+    import pickle
+
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     data = _HEADER.pack(b"m", len(payload)) + payload
     view = memoryview(data)
@@ -125,6 +133,8 @@ class _Decoder:
         self._buffer = bytearray()
 
     def feed(self, chunk: bytes) -> list[tuple[Any, ...]]:
+        import pickle
+
         self._buffer += chunk
         messages = []
         while len(self._buffer) >= _HEADER.size:
@@ -164,6 +174,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """
     if workers <= 1 or not hasattr(os, "fork"):
         return [fn(item) for item in items]
+    _preload()
     children = []
     for index in range(workers):
         read_fd, write_fd = os.pipe()
@@ -171,6 +182,8 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
         if pid == 0:  # pragma: no cover - child
             global _channel
             _channel = None  # phases belong to the bounded worker, not to its helpers
+            from kgraph import sandbox
+
             sandbox.die_with_parent()  # the worker's group is killed on timeout; be sure
             os.close(read_fd)
             code = 0
@@ -227,14 +240,17 @@ def run_bounded(
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn()
+    from kgraph import sandbox
+
     sandbox.prepare()  # once in this process, so that every worker inherits the answers
+    _preload()
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child; its effects are asserted by tests
         os.close(read_fd)
-        _child(fn, limits, write_fd, access or Access())
+        _child(fn, limits, write_fd, access or sandbox.Access())
     # The worker leads its own process group, so that a timeout or an interrupt kills the
     # validation processes it forked too (they would hold the caller's pipes). Both sides
     # set it: whichever runs first wins the race with a kill.
@@ -257,6 +273,8 @@ def _child(
     try:
         with contextlib.suppress(OSError):
             os.setpgid(0, 0)
+        from kgraph import sandbox  # loaded by run_bounded before the fork
+
         sandbox.enter(access)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -60,9 +60,10 @@ def run_query(
     if shape.form and fmt:
         check_format("GRAPH" if shape.form in ("CONSTRUCT", "DESCRIBE") else shape.form, fmt)
     dataset = project.dataset(infer=infer)
-    from kgraph.names import NameIndex
+    if bound:  # the name index (and its module) only when there is a parameter to resolve
+        from kgraph.names import NameIndex
 
-    bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
+        bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)
@@ -138,11 +139,19 @@ def closed_part(
     base_iri: str | None,
     skolem: str | None,
 ) -> Any:
-    """One input for :func:`refuse_closed`, with the line of each of its triples."""
+    """One input for :func:`refuse_closed`, with the line of each of its triples, worked
+    out (by parsing ``data`` again, line by line) only if a problem needs one."""
     from kgraph.closed import Part
     from kgraph.shacl.locate import LineIndex
 
-    return Part(name, quads, LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+    built: list[LineIndex] = []
+
+    def lines() -> LineIndex:
+        if not built:  # once, though a refusal checks the batch twice
+            built.append(LineIndex.build(data, syntax, base_iri=base_iri, skolem=skolem))
+        return built[0]
+
+    return Part(name, quads, lines)
 
 
 def refuse_closed(dataset: Dataset, parts: Sequence[Any]) -> None:

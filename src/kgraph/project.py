@@ -26,8 +26,8 @@ from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
 from kgraph.limits import Limits, run_bounded
 from kgraph.reasoning import Profile
-from kgraph.remote import StoreKind
 from kgraph.shacl.model import Engine
+from kgraph.storekind import StoreKind
 
 if TYPE_CHECKING:
     from kgraph.batches import AddResult, BatchInfo
@@ -552,5 +552,16 @@ class Project:
                 raise StorageError(f"cannot create the store folder {self._store}: {err}") from err
         return sandbox.Access(
             read=tuple(str(f) for f in folders) + sandbox.readable(reads),
-            write=(*store, *writes),
+            write=(*store, *self._sheet_cache(), *writes),
         )
+
+    def _sheet_cache(self) -> tuple[str, ...]:
+        """The folder of the user's cache where a load without a store keeps the compiled
+        sheets of data/, made here (the worker may write only beneath folders that exist
+        when it starts); none when the project has no sheet or the folder cannot be made."""
+        from kgraph.usercache import prepare, sheet_folder
+
+        if self._store or not any(s.is_sheet for s in self._layout.source_files()):
+            return ()
+        folder = sheet_folder(self._layout.root)
+        return (str(folder),) if folder is not None and prepare(folder) else ()

@@ -22,7 +22,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -30,6 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from kgraph.errors import LimitError, RemoteError, Setting, UsageError
 from kgraph.limits import Phase, phase
 from kgraph.namespaces import GRAPH, PREFIXES, graph_iri, is_inferred
+from kgraph.storekind import StoreKind
 
 if TYPE_CHECKING:
     import http.client
@@ -40,20 +40,6 @@ if TYPE_CHECKING:
     from kgraph.queries import CannedQuery
     from kgraph.results import QueryResult
     from kgraph.store import Dataset
-
-
-class StoreKind(StrEnum):
-    """Which store a Graph Store URL belongs to: how its SPARQL query endpoint is derived."""
-
-    AUTO = "auto"
-    OXIGRAPH = "oxigraph"
-    FUSEKI = "fuseki"
-    GRAPHDB = "graphdb"
-    VIRTUOSO = "virtuoso"
-    NEPTUNE = "neptune"
-    STARDOG = "stardog"
-    QLEVER = "qlever"
-    GENERIC = "generic"
 
 
 STORE_KINDS = tuple(k.value for k in StoreKind)

@@ -23,6 +23,7 @@ from kgraph.guards import check_query, check_rdf
 from kgraph.layout import SHEET_SUFFIXES, Layout, SourceFile
 from kgraph.limits import Limits, hold_until_exit
 from kgraph.namespaces import GRAPH, OWL, PREFIXES, RDFS, file_skolem, inferred_graph
+from kgraph.usercache import sheet_folder
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -175,8 +176,19 @@ class Dataset:
             store_dir = None
         if store_dir is None:
             store = ox.Store()
+            # The compiled sheets are kept in the user's cache folder: a start would
+            # otherwise compile every sheet of data/ again (most of a cold start's time).
+            folder = None if ontology_only else sheet_folder(project.root)
+            caches: list[SheetCache] = []
             for source in sources:
-                _load_file(store, source, project, limits)
+                cache = None
+                if source.is_sheet and folder is not None:
+                    cache = sheet_cache(folder, sources, source)
+                    folder = folder if cache is not None else None
+                    caches += [cache] if cache is not None else []
+                _load_file(store, source, project, limits, cache=cache)
+            if folder is not None:  # every sheet went through the cache
+                prune_sheet_caches(caches, sources, keep={})
             hold_until_exit(store)  # not freed triple by triple when the worker's work returns
             return cls(store, project, sources, limits=limits)
         return cls(
@@ -582,13 +594,16 @@ def sheet_base_copy(
 
 
 SHEET_CACHE = "kgraph-sheets"
+_ENTRY_HEAD = b"# kgraph compiled sheet, sha256 "
 
 
 class SheetCache:
-    """Compiled sheets kept beside an on-disk store, one N-Triples file per sheet, named by
-    the SHA-256 of the sheet's bytes, the compiler's own source and what the sheet resolved
-    against (the earlier files' paths, sizes and modification times: the same stamps that
-    tell the store a file changed). A refresh that must recompile every sheet (a new sheet,
+    """Compiled sheets kept beside an on-disk store (or, without one, in the user's cache
+    folder: :func:`kgraph.usercache.sheet_folder`), one N-Triples file per sheet whose first
+    line is the SHA-256 of the rest, named by the SHA-256 of kgraph's version, the sheet's
+    bytes, the compiler's own source and what the sheet resolved against (the earlier
+    files' paths, sizes and modification times: the same stamps that tell the store a file
+    changed). A refresh that must recompile every sheet (a new sheet,
     an edited file) then compiles only those whose key changed: adding the 101st article
     compiles one sheet, not 101. A missing, unreadable or corrupt entry is compiled again;
     one that cannot be written is not kept (a read-only folder)."""
@@ -596,14 +611,16 @@ class SheetCache:
     def __init__(self, folder: Path, against: Sequence[SourceFile]) -> None:
         import hashlib
 
-        import kgraph.names
-        import kgraph.sheets
+        from kgraph import __version__
 
         self.folder = folder
         self.used: set[str] = set()
-        prefix = hashlib.sha256()
-        for module in (kgraph.sheets, kgraph.names):  # a changed compiler, another output
-            prefix.update(Path(str(module.__file__)).read_bytes())
+        prefix = hashlib.sha256(f"kgraph {__version__}\n".encode())
+        # A changed compiler may give other triples. Read by path, not imported: a load that
+        # finds every sheet cached never imports the compiler (nor PyYAML).
+        here = Path(__file__).parent
+        for module in ("sheets.py", "names.py", "namespaces.py"):
+            prefix.update((here / module).read_bytes())
         for source in against:
             prefix.update(json.dumps([source.relative, file_stamp(source)]).encode() + b"\n")
         self.prefix = prefix
@@ -616,29 +633,41 @@ class SheetCache:
         return self.folder / name
 
     def get(self, data: bytes) -> list[ox.Triple] | None:
+        import hashlib
+
         import pyoxigraph as ox
 
         path = self._path(data)
         try:
             text = path.read_bytes()
-            triples = [q.triple for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-        except (OSError, SyntaxError, ValueError):
+        except OSError:
+            return None
+        # The first line holds the SHA-256 of the rest: an entry cut short at a line's end
+        # (a full disk, a crash of a copy) is still valid N-Triples, but says less.
+        head, _, body = text.partition(b"\n")
+        if head != _ENTRY_HEAD + hashlib.sha256(body).hexdigest().encode():
+            return None
+        try:
+            triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+        except (SyntaxError, ValueError):
             return None
         # A sheet always says something (its document): an empty entry is a damaged one.
         return triples or None
 
     def put(self, data: bytes, triples: Sequence[ox.Triple]) -> None:
         import contextlib
+        import hashlib
 
         import pyoxigraph as ox
 
         from kgraph.fsutil import write_atomic
 
-        text = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
+        body = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES) or b""
+        head = _ENTRY_HEAD + hashlib.sha256(body).hexdigest().encode()
         # Never a half-written entry under the key; one that cannot be written is not kept
         # (the sheet is compiled again next time).
         with contextlib.suppress(StorageError):
-            write_atomic(self._path(data), text or b"")
+            write_atomic(self._path(data), head + b"\n" + body)
 
     def prune(self) -> None:
         """Drop the entries no sheet of this refresh used (edited or deleted sheets)."""
@@ -648,6 +677,29 @@ class SheetCache:
                     entry.unlink()
         except OSError:
             pass
+
+
+def sheet_cache(
+    folder: Path, sources: Sequence[SourceFile], sheet: SourceFile
+) -> SheetCache | None:
+    """The cache of ``sheet``'s compiled triples, keyed by what it compiles against; None
+    when the key cannot be made (kgraph installed without its .py sources): no cache."""
+    before = set(earlier_graphs(sources, sheet))
+    try:
+        return SheetCache(folder, [s for s in sources if s.graph in before])
+    except OSError:
+        return None
+
+
+def prune_sheet_caches(
+    caches: Sequence[SheetCache], sources: Sequence[SourceFile], keep: dict[str, Any]
+) -> None:
+    """Once every sheet went through the cache (none was kept in a store, ``keep``), drop
+    the entries none of them used: the other states of edited or deleted sheets."""
+    if caches and all(s.graph not in keep for s in sources if s.is_sheet):
+        used = set().union(*(c.used for c in caches))
+        caches[-1].used = used
+        caches[-1].prune()
 
 
 def _may_have_blank_nodes(data: bytes, syntax: RdfSyntax) -> bool:
@@ -779,15 +831,10 @@ def _open_persistent(
             for stale in [g for g in store.named_graphs() if g.value not in keep]:
                 store.remove_graph(stale)  # changed, deleted, half-loaded, inferred
             fresh = [s for s in sources if s.graph not in keep]
-            caches: list[SheetCache] = []
+            caches: list[SheetCache | None] = []
             for source in fresh:
                 if source.is_sheet:
-                    before = set(earlier_graphs(sources, source))
-                    caches.append(
-                        SheetCache(
-                            store_dir / SHEET_CACHE, [s for s in sources if s.graph in before]
-                        )
-                    )
+                    caches.append(sheet_cache(store_dir / SHEET_CACHE, sources, source))
                 # Every earlier graph is in ``store`` by now: kept, or loaded above. The
                 # view is not kept in a variable: it holds the store, which must be closed
                 # (``del store`` below) before the folder is reopened read-only.
@@ -800,11 +847,8 @@ def _open_persistent(
                     base=sheet_base(store, sources, source) if source.is_sheet else None,
                     cache=caches[-1] if source.is_sheet else None,
                 )
-            if caches and all(s.graph not in keep for s in sources if s.is_sheet):
-                # Every sheet went through the cache: what none of them used is stale.
-                used = set().union(*(c.used for c in caches))
-                caches[-1].used = used
-                caches[-1].prune()
+            if all(c is not None for c in caches):
+                prune_sheet_caches([c for c in caches if c is not None], sources, keep)
             store.flush()
         except OSError as err:
             raise StorageError(f"cannot update the store in {store_dir}: {err}") from err

@@ -7,7 +7,22 @@ handful of lines: open the Project, call one method, render, write.
 
 from __future__ import annotations
 
-from kgraph.cli import read, remote, serve, write  # noqa: F401 - registers the commands
-from kgraph.cli.app import cli, main
+from typing import Any
 
 __all__ = ["cli", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    """``main`` (the ``kgraph`` script) loads a command's module only when it runs that
+    command (:data:`kgraph.cli.app.COMMANDS`); ``cli``, for code that walks the commands
+    (tests, the README's generator), comes with every command registered."""
+    if name == "main":
+        from kgraph.cli.app import main
+
+        return main
+    if name == "cli":
+        from kgraph.cli import read, remote, serve, write  # noqa: F401 - registers them
+        from kgraph.cli.app import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

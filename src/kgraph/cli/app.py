@@ -22,9 +22,99 @@ from kgraph.cli.options import COUNT, INPUT_MEGABYTES, MEGABYTES, TIMEOUT
 from kgraph.errors import ExitStatus, InternalError, KGraphError, Setting
 from kgraph.limits import MB, Limits
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": (
+        "write",
+        "Validate new triples together with the graph and, if they conform, store them.",
+    ),
+    "batches": ("write", "List the batches added with `kgraph add`, oldest first."),
+    "check": (
+        "read",
+        "Run the quality checks (queries/checks/*-violation.rq and ontology hygiene).",
+    ),
+    "convert": (
+        "read",
+        "Read FILE with the strict parser and the input guards, and write it in another syntax.",
+    ),
+    "export": (
+        "read",
+        "Write the whole dataset: every source file's graph (and the inferred one).",
+    ),
+    "push": (
+        "remote",
+        "Send every named graph to a store's SPARQL Graph Store endpoint URL, then verify.",
+    ),
+    "queries": ("read", "List the canned queries with their parameters and summary."),
+    "query": ("read", "Run a canned query (by NAME), a query file, or -e 'SPARQL'."),
+    "reason": ("read", "Print the inferred triples alone (the closure minus what is asserted)."),
+    "remove": (
+        "write",
+        "Take a batch out again: the graph is then exactly what it was before the add.",
+    ),
+    "serve": (
+        "serve",
+        "Serve the graph read-only: a SPARQL 1.1 endpoint (/sparql) and pages to read it (/).",
+    ),
+    "stats": (
+        "read",
+        "Triples per graph, instances per class, properties used, shapes and their targets.",
+    ),
+    "template": (
+        "write",
+        "Print a commented claim sheet to copy and edit, then add with `kgraph add SHEET.yaml`.",
+    ),
+    "validate": (
+        "read",
+        "Check the graph, plus new triples in FILEs, against ontology/shapes.ttl.",
+    ),
+}
+"""Each command's module in ``kgraph.cli`` and the first paragraph of its help (what
+``kgraph --help`` lists): a start imports only the module of the command it runs, and
+``--help`` none of them (their options, renderers and enums were a third of its time).
+``tests/test_cold_add.py`` checks the table against the commands themselves."""
+
 
 class KGraphGroup(click.Group):
-    """Turns every :class:`KGraphError` into one line on stderr and its exit code."""
+    """Turns every :class:`KGraphError` into one line on stderr and its exit code; loads
+    a command's module when the command is asked for (:data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            from importlib import import_module
+
+            import_module(f"kgraph.cli.{COMMANDS[cmd_name][0]}")  # registers its commands
+        return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:
+            # Click suggests from the commands loaded so far: suggest from them all.
+            raise click.exceptions.NoSuchCommand(
+                err.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if all(name in self.commands for name in COMMANDS):
+            return super().format_commands(ctx, formatter)
+        # Click's own listing (Group.format_commands), from the table: the same rows, cut
+        # to the same width, without importing a command.
+        from gettext import gettext
+
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section(gettext("Commands")):
+            formatter.write_dl(rows)
+        return None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

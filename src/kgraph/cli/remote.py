@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,7 +16,10 @@ from kgraph.cli.options import (
 from kgraph.cli.render import table, terminal_width
 from kgraph.errors import ExitStatus
 from kgraph.reasoning import Profile
-from kgraph.remote import PushPlan, PushReport, StoreKind
+from kgraph.storekind import StoreKind
+
+if TYPE_CHECKING:
+    from kgraph.remote import PushPlan, PushReport
 
 # -- remote stores ---------------------------------------------------------------------------
 

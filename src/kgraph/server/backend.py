@@ -30,8 +30,11 @@ from kgraph.store import (
     syntax_error,
 )
 from kgraph.store import read_only as read_only_store
+from kgraph.usercache import ENV as CACHE_ENV
+from kgraph.usercache import cache_root
 
 __all__ = [
+    "CACHE_ENV",
     "GRAPH",
     "PREFIXES",
     "STORE_FORMAT",
@@ -48,6 +51,7 @@ __all__ = [
     "ValidationStatus",
     "bind_canned",
     "bind_in_graph",
+    "cache_root",
     "canned_queries",
     "check",
     "expand",

@@ -28,16 +28,8 @@ from pathlib import Path
 from kgraph import __version__
 from kgraph.server import backend
 
-ENV = "KGRAPH_CACHE_DIR"
-
-
-def cache_root() -> Path:
-    explicit = os.environ.get(ENV)
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "kgraph"
+ENV = backend.CACHE_ENV
+cache_root = backend.cache_root
 
 
 def store_for(project: backend.Layout) -> Path:
