@@ -1,0 +1,179 @@
+"""The fixed cost of a query: what depends only on the query text is worked out once per
+text (the parse the guards read), what depends only on the store's state once per state (the
+graphs a query runs over). Every test observes the work itself (how often the parser ran,
+how often the store's graphs were listed), never a time; and every query still passes
+every guard, with a changed text, depth bound, prefix set or allowed graph read afresh."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kgraph.sparql
+from kgraph import Project
+from kgraph.errors import InputError, LimitError, RefusedError
+from kgraph.guards import check_query
+from kgraph.namespaces import GRAPH, PREFIXES
+
+ONTOLOGY = """@prefix owl: <http://www.w3.org/2002/07/owl#> .
+<https://w3id.org/kgraph/ontology#> a owl:Ontology .
+"""
+DATA = """@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+kgd:A skos:prefLabel "A" .
+"""
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """How many times the SPARQL parser read each text (a full parse: the query start rule,
+    and the update one when that failed)."""
+    counted: Counter[str] = Counter()
+    run = kgraph.sparql._Parser.run
+
+    def counting(self: Any, *, update: bool) -> Any:
+        if not update:
+            counted[self.text] += 1
+        return run(self, update=update)
+
+    monkeypatch.setattr(kgraph.sparql._Parser, "run", counting)
+    yield counted
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    (root / "ontology").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "ontology" / "kg.ttl").write_text(ONTOLOGY)
+    (root / "data" / "a.ttl").write_text(DATA)
+    return root
+
+
+def fresh(body: str = "?s ?p ?o") -> str:
+    """A text no other test has parsed (the parses are remembered for the process)."""
+    return f"SELECT * WHERE {{ {body} }} # {uuid.uuid4()}"
+
+
+def check(text: str, **kwargs: Any) -> Any:
+    return check_query(text, max_depth=kwargs.pop("max_depth", 64), **kwargs)
+
+
+# -- the text: read once ------------------------------------------------------------------
+
+
+def test_the_guard_parses_a_text_once_for_many_queries(parses: Counter[str]) -> None:
+    text = fresh()
+    shapes = {check(text, allowed_graph_prefix=GRAPH) for _ in range(20)}
+    assert shapes == {check(text, allowed_graph_prefix=GRAPH)}
+    assert parses[text] == 1
+
+
+def test_the_front_door_parses_a_query_once_however_often_it_runs(
+    tiny: Path, parses: Counter[str]
+) -> None:
+    # Project.query guards the text, then Dataset.query guards what it runs: one parse in
+    # all, for the first of five runs, not two per run.
+    project = Project.open(tiny, isolated=False)
+    text = fresh("?s skos:prefLabel ?label")
+    answers = {project.query(text).data for _ in range(5)}
+    assert len(answers) == 1 and b'"A"' in answers.pop()
+    assert parses[text] == 1
+
+
+def test_binding_parses_the_template_and_each_bound_text_once(
+    tiny: Path, parses: Counter[str]
+) -> None:
+    project = Project.open(tiny, isolated=False)
+    template = fresh("?s skos:prefLabel ?label")
+    for _ in range(4):
+        first = project.query(template, [("label", "A")]).data
+        other = project.query(template, [("label", "B")]).data
+    assert b"kgraph/id/A" in first and b"kgraph/id/A" not in other
+    # The template twice on the first run (guarded within the depth bound, then read
+    # unbounded for its WHERE clause), each bound text once: nothing on the later runs.
+    assert parses.pop(template) == 2
+    assert len(parses) == 2 and all("VALUES" in t for t in parses)
+    assert all(count == 1 for count in parses.values())
+
+
+def test_a_refused_text_is_refused_every_time(parses: Counter[str]) -> None:
+    # The parse is remembered, not the verdict: the refusals are judged on each call.
+    text = "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } } # " + str(
+        uuid.uuid4()
+    )
+    for _ in range(3):
+        with pytest.raises(RefusedError, match="SERVICE"):
+            check(text)
+    assert parses[text] == 1
+
+
+def test_a_text_that_does_not_parse_is_read_every_time(parses: Counter[str]) -> None:
+    text = f"SELECT * WHERE {{ ?s ?p }} # {uuid.uuid4()}"
+    for _ in range(3):
+        with pytest.raises(InputError, match="unexpected"):
+            check(text)
+    assert parses[text] == 3
+
+
+def test_a_changed_text_is_read_afresh(parses: Counter[str]) -> None:
+    text = fresh("?s ?p ?o")
+    check(text)
+    # One character on, a SERVICE: the remembered parse of the other text is not used.
+    changed = text.replace("{ ?s ?p ?o }", "{ SERVICE <http://example.org/> { ?s ?p ?o } }")
+    with pytest.raises(RefusedError):
+        check(changed)
+    assert parses[text] == 1 and parses[changed] == 1
+
+
+def test_a_lower_depth_bound_is_enforced_on_a_text_read_before() -> None:
+    text = fresh("{ { { ?s ?p ?o } } }")
+    check(text, max_depth=64)
+    with pytest.raises(LimitError):
+        check(text, max_depth=2)
+
+
+def test_other_prefixes_read_the_text_again() -> None:
+    text = f"SELECT * WHERE {{ ?s nope{uuid.uuid4().hex}:p ?o }}"
+    check(text, prefixes=None)  # any prefix counts
+    with pytest.raises(InputError):
+        check(text, prefixes=PREFIXES)
+
+
+def test_the_allowed_graphs_are_judged_on_every_call() -> None:
+    # The verdict is not remembered, only the parse: a FROM allowed to one caller is
+    # refused to the next, which does not allow it.
+    text = f"SELECT * FROM <urn:g:{uuid.uuid4()}> WHERE {{ ?s ?p ?o }}"
+    graph = text.split("<", 1)[1].split(">", 1)[0]
+    assert check(text, allowed_graphs=[graph]).from_graphs == (graph,)
+    with pytest.raises(RefusedError, match="FROM"):
+        check(text, allowed_graph_prefix=GRAPH)
+
+
+def test_a_remembered_parse_cannot_be_changed_by_its_users() -> None:
+    text = f"PREFIX p: <urn:p#> SELECT * WHERE {{ ?s p:x ?o }} # {uuid.uuid4()}"
+    parsed = kgraph.sparql.parse(text, max_depth=64, prefixes=PREFIXES)
+    with pytest.raises(TypeError):
+        parsed.prefixes["p"] = "urn:other#"  # type: ignore[index]
+    assert kgraph.sparql.parse(text, max_depth=64, prefixes=PREFIXES).prefixes == {"p": "urn:p#"}
+
+
+def test_the_cache_of_parses_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kgraph.sparql, "PARSE_CACHE_CHARS", 4000)
+    monkeypatch.setattr(kgraph.sparql, "_PARSED", {})
+    monkeypatch.setattr(kgraph.sparql, "_cached_chars", 0)
+    texts = [fresh() for _ in range(100)]  # about 60 characters each
+    for text in texts:
+        kgraph.sparql.parse(text, max_depth=64, prefixes=None)
+    kept = [key[0] for key in kgraph.sparql._PARSED]
+    assert 0 < len(kept) < len(texts) and kept == texts[-len(kept) :]
+    assert kgraph.sparql._cached_chars == sum(map(len, kept)) <= 4000
+    # A text of more than a sixteenth of the budget is not kept (nor pushes others out).
+    big = fresh("?s ?p ?o . " * 30)
+    kgraph.sparql.parse(big, max_depth=64, prefixes=None)
+    assert [key[0] for key in kgraph.sparql._PARSED] == kept
