@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import pytest
 
 import kgraph.sparql
+import kgraph.store
 from kgraph import Project
 from kgraph.errors import InputError, LimitError, RefusedError
 from kgraph.guards import check_query
-from kgraph.namespaces import GRAPH, PREFIXES
+from kgraph.namespaces import GRAPH, PREFIXES, inferred_graph
 
 ONTOLOGY = """@prefix owl: <http://www.w3.org/2002/07/owl#> .
 <https://w3id.org/kgraph/ontology#> a owl:Ontology .
@@ -177,3 +179,99 @@ def test_the_cache_of_parses_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     big = fresh("?s ?p ?o . " * 30)
     kgraph.sparql.parse(big, max_depth=64, prefixes=None)
     assert [key[0] for key in kgraph.sparql._PARSED] == kept
+
+
+# -- the store's graphs: listed once per state of the store -----------------------------------
+
+
+class Recording:
+    """A store that records the options of each query and passes it on."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+        self.options: list[dict[str, Any]] = []
+
+    def query(self, text: str, **options: Any) -> Any:
+        graphs = ("use_default_graph_as_union", "default_graph", "named_graphs")
+        self.options.append({k: v for k, v in options.items() if k in graphs})
+        return self.store.query(text, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def labels(result: Any) -> list[str]:
+    return sorted(str(row["label"].value) for row in result)
+
+
+def test_the_graphs_are_listed_once_while_the_dataset_is_unchanged(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = Project.open(tiny, isolated=False).dataset()
+    listed = Counter[str]()
+    present = dataset.present_graphs
+
+    def counting() -> set[str]:
+        listed["present"] += 1
+        return present()
+
+    monkeypatch.setattr(dataset, "present_graphs", counting)
+    text = "SELECT ?label WHERE { ?s skos:prefLabel ?label }"
+    assert all(labels(dataset.query(text)) == ["A"] for _ in range(5))
+    assert listed["present"] == 1
+    # A graph added: listed again, and its triples are in the answer.
+    b = ox.NamedNode("https://w3id.org/kgraph/id/B")
+    label = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
+    dataset.add_graph(f"{GRAPH}extra", [ox.Quad(b, label, ox.Literal("B"))])
+    assert labels(dataset.query(text)) == ["A", "B"]
+    assert listed["present"] == 2
+    # Only some graphs asked for: not the union, whatever was remembered.
+    only = [g for g in dataset.asserted_graphs() if g.endswith("/a.ttl")]
+    assert labels(dataset.query(text, graphs=only)) == ["A"]
+
+
+def test_an_on_disk_store_reads_its_record_again_only_when_it_changed(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = Project.open(tiny, store=tmp_path / "store", isolated=False).dataset()
+    assert dataset.store_dir is not None
+    reads = Counter[str]()
+    read = kgraph.store.read_store_meta
+
+    def counting(store_dir: Path) -> Any:
+        reads["meta"] += 1
+        return read(store_dir)
+
+    monkeypatch.setattr(kgraph.store, "read_store_meta", counting)
+    text = "SELECT ?label WHERE { ?s skos:prefLabel ?label }"
+    recording = Recording(dataset.store)
+    dataset.store = recording  # type: ignore[assignment]
+    assert all(labels(dataset.query(text)) == ["A"] for _ in range(5))
+    assert reads["meta"] == 1
+    assert all(o == {"use_default_graph_as_union": True} for o in recording.options)
+
+    # The store now keeps a closure that this dataset did not ask for: its record says so,
+    # and the queries leave that graph out (an explicit list of graphs, not the union).
+    closure = inferred_graph("rdfs")
+    dataset.store = recording.store
+    store = dataset.writable()
+    store.add(
+        ox.Quad(
+            ox.NamedNode("https://w3id.org/kgraph/id/C"),
+            ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+            ox.Literal("C"),
+            ox.NamedNode(closure),
+        )
+    )
+    dataset.remember_inference("rdfs")
+    recording = Recording(dataset.store)
+    dataset.store = recording  # type: ignore[assignment]
+    before = reads["meta"]
+    assert labels(dataset.query(text)) == ["A"]
+    assert labels(dataset.query(text)) == ["A"]
+    assert reads["meta"] == before + 1
+    assert all("default_graph" in o for o in recording.options)
+    assert closure not in {g.value for g in recording.options[0]["default_graph"]}
+    # Asked for, the closure is seen.
+    dataset.inferred_graphs.append(closure)
+    assert labels(dataset.query(text)) == ["A", "C"]
