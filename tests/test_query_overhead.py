@@ -275,3 +275,38 @@ def test_an_on_disk_store_reads_its_record_again_only_when_it_changed(
     # Asked for, the closure is seen.
     dataset.inferred_graphs.append(closure)
     assert labels(dataset.query(text)) == ["A", "C"]
+
+
+LABEL_OF = """#+ summary: The label of a thing
+#+ params:
+#+   thing: {type: iri, required: false, example: "kgd:A"}
+SELECT ?thing ?label WHERE { ?thing skos:prefLabel ?label }
+"""
+
+
+def test_the_names_of_an_on_disk_store_are_opened_only_for_a_name_to_resolve(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An on-disk store's name index reads the store's metadata and every file's stamp:
+    # a query whose values need no look-up (none, or a full IRI) does not open it.
+    import kgraph.namecache
+
+    (tiny / "queries").mkdir()
+    (tiny / "queries" / "label-of.rq").write_text(LABEL_OF)
+    project = Project.open(tiny, store=tmp_path / "store", isolated=False)
+    opened = Counter[str]()
+    for_store = kgraph.namecache.NameCache.for_store
+
+    def counting(*args: Any) -> Any:
+        opened["names"] += 1
+        return for_store(*args)
+
+    monkeypatch.setattr(kgraph.namecache.NameCache, "for_store", counting)
+    unbound = project.query("label-of")
+    by_iri = project.query("label-of", [("thing", "<https://w3id.org/kgraph/id/A>")])
+    assert b'"A"' in unbound.data and by_iri.data == unbound.data
+    assert opened["names"] == 0
+    # A name (the label "A") is looked up in the store's names, and found.
+    by_name = project.query("label-of", [("thing", "A")])
+    assert by_name.data == unbound.data
+    assert opened["names"] == 1
