@@ -97,9 +97,10 @@ def test_binding_parses_the_template_and_each_bound_text_once(
         first = project.query(template, [("label", "A")]).data
         other = project.query(template, [("label", "B")]).data
     assert b"kgraph/id/A" in first and b"kgraph/id/A" not in other
-    # The template twice on the first run (guarded within the depth bound, then read
-    # unbounded for its WHERE clause), each bound text once: nothing on the later runs.
-    assert parses.pop(template) == 2
+    # The template once on the first run (guarded within the depth bound; the binding's
+    # unbounded search for its WHERE clause reuses that parse), each bound text once:
+    # nothing on the later runs.
+    assert parses.pop(template) == 1
     assert len(parses) == 2 and all("VALUES" in t for t in parses)
     assert all(count == 1 for count in parses.values())
 
@@ -133,11 +134,16 @@ def test_a_changed_text_is_read_afresh(parses: Counter[str]) -> None:
     assert parses[text] == 1 and parses[changed] == 1
 
 
-def test_a_lower_depth_bound_is_enforced_on_a_text_read_before() -> None:
+def test_a_lower_depth_bound_is_enforced_on_a_text_read_before(parses: Counter[str]) -> None:
     text = fresh("{ { { ?s ?p ?o } } }")
     check(text, max_depth=64)
     with pytest.raises(LimitError):
         check(text, max_depth=2)
+    # A higher bound than the first reading's reuses it; a lower one (that passes) reads.
+    check(text, max_depth=1000)
+    assert parses[text] == 2
+    check(text, max_depth=8)
+    assert parses[text] == 3
 
 
 def test_other_prefixes_read_the_text_again() -> None:
@@ -172,13 +178,13 @@ def test_the_cache_of_parses_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     texts = [fresh() for _ in range(100)]  # about 60 characters each
     for text in texts:
         kgraph.sparql.parse(text, max_depth=64, prefixes=None)
-    kept = [key[0] for key in kgraph.sparql._PARSED]
+    kept = list(kgraph.sparql._PARSED)
     assert 0 < len(kept) < len(texts) and kept == texts[-len(kept) :]
     assert kgraph.sparql._cached_chars == sum(map(len, kept)) <= 4000
     # A text of more than a sixteenth of the budget is not kept (nor pushes others out).
     big = fresh("?s ?p ?o . " * 30)
     kgraph.sparql.parse(big, max_depth=64, prefixes=None)
-    assert [key[0] for key in kgraph.sparql._PARSED] == kept
+    assert list(kgraph.sparql._PARSED) == kept
 
 
 # -- the store's graphs: listed once per state of the store -----------------------------------

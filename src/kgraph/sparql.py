@@ -241,33 +241,34 @@ def parse(text: str, *, max_depth: int, prefixes: Mapping[str, str] | None = Non
     Raises :class:`SparqlSyntaxError` at the furthest position reading got to, or
     :class:`SparqlDepthError`.
 
-    A successful parse is remembered (:data:`_PARSED`) under exactly what decides it:
-    the text itself (compared character for character, not by a digest), ``max_depth``
-    and the predeclared prefixes. The parse is a pure function of those three, so a hit
-    is the parse the text would get again; any other text, a lower depth bound or other
-    prefixes is parsed afresh. Failures are not remembered: a text that does not parse, or
-    nests too deep, is read again each time (its error is the one a first reading gives).
-    What callers refuse in a parse (:mod:`kgraph.guards`: SERVICE, updates, FROM graphs)
-    they judge on every call, from the parse, so a hit never carries a verdict over.
+    A successful parse is remembered (:data:`_PARSED`) with exactly what decides it: the
+    text itself (compared character for character, not by a digest), the predeclared
+    prefixes and the depth bound. The parse is a pure function of those, and the bound
+    only ever stops it (a bracket deeper than the bound raises; nothing else reads it), so
+    a parse that succeeded within a bound is the same parse under any higher bound: it is
+    reused for the same text and prefixes with a bound at least as high, and any other
+    text, other prefixes or a lower bound is parsed afresh. Failures are not remembered: a
+    text that does not parse, or nests too deep, is read again each time. What callers
+    refuse in a parse (:mod:`kgraph.guards`: SERVICE, updates, FROM graphs) they judge on
+    every call, from the parse, so a hit never carries a verdict over.
     """
     declared = None if prefixes is None else tuple(prefixes.items())
-    key = (text, max_depth)  # the text's hash is kept by the string: a lookup is cheap
-    known = _PARSED.pop(key, None)
+    known = _PARSED.pop(text, None)  # the text's hash is kept by the string: cheap
     if known is not None:
-        _PARSED[key] = known  # newest last: the oldest is the one dropped when full
-        for seen, parsed in known:
-            if seen == declared:
+        _PARSED[text] = known  # newest last: the oldest is the one dropped when full
+        for seen, bound, parsed in known:
+            if bound <= max_depth and seen == declared:
                 return parsed
     parsed = _parse(text, max_depth, prefixes)
-    _remember(key, declared, parsed)
+    _remember(text, declared, max_depth, parsed)
     return parsed
 
 
 _Prefixes = tuple[tuple[str, str], ...] | None
-_PARSED: dict[tuple[str, int], list[tuple[_Prefixes, ParsedQuery]]] = {}
-"""Successful parses by text and depth bound, oldest first, each with the predeclared
-prefixes it was read with (bounded by :data:`PARSE_CACHE_CHARS`). The canned queries are
-parsed two or three times per run (the guard on the text, the binding's search for the
+_PARSED: dict[str, list[tuple[_Prefixes, int, ParsedQuery]]] = {}
+"""Successful parses by text, oldest first, each with the predeclared prefixes and the
+depth bound it was read with (bounded by :data:`PARSE_CACHE_CHARS`). The canned queries
+are parsed two or three times per run (the guard on the text, the binding's search for the
 WHERE clause, the guard again on the bound text); a server or a loop of queries parses the
 same few texts over and over: for a query that answers in a millisecond the parse cost ten
 times the query."""
@@ -275,26 +276,26 @@ PARSE_CACHE_CHARS = 4 * 1024 * 1024
 """The texts remembered hold at most this many characters in all; a text of more than a
 sixteenth of it is not remembered (it would push out the others, and its parse is small
 beside what the engine does with it)."""
-_PREFIX_SETS = 4
-"""Parses kept for one text under different predeclared prefixes (the newest)."""
+_READINGS = 4
+"""Parses kept for one text under different prefixes or bounds (the newest)."""
 _cached_chars = 0
 
 
-def _remember(key: tuple[str, int], declared: _Prefixes, parsed: ParsedQuery) -> None:
+def _remember(text: str, declared: _Prefixes, max_depth: int, parsed: ParsedQuery) -> None:
     global _cached_chars
-    size = len(key[0])
+    size = len(text)
     if size > PARSE_CACHE_CHARS // 16:
         return
-    entries = _PARSED.get(key)
+    entries = _PARSED.get(text)
     if entries is not None:
-        entries.append((declared, parsed))
-        del entries[:-_PREFIX_SETS]
+        entries.append((declared, max_depth, parsed))
+        del entries[:-_READINGS]
         return
     while _PARSED and _cached_chars + size > PARSE_CACHE_CHARS:
         oldest = next(iter(_PARSED))
         _PARSED.pop(oldest, None)
-        _cached_chars -= len(oldest[0])
-    _PARSED[key] = [(declared, parsed)]
+        _cached_chars -= len(oldest)
+    _PARSED[text] = [(declared, max_depth, parsed)]
     _cached_chars += size
 
 
