@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -253,14 +254,16 @@ def parse(text: str, *, max_depth: int, prefixes: Mapping[str, str] | None = Non
     every call, from the parse, so a hit never carries a verdict over.
     """
     declared = None if prefixes is None else tuple(prefixes.items())
-    known = _PARSED.pop(text, None)  # the text's hash is kept by the string: cheap
-    if known is not None:
-        _PARSED[text] = known  # newest last: the oldest is the one dropped when full
-        for seen, bound, parsed in known:
-            if bound <= max_depth and seen == declared:
-                return parsed
+    with _CACHE_LOCK:  # the server checks queries on several threads
+        known = _PARSED.pop(text, None)  # the text's hash is kept by the string: cheap
+        if known is not None:
+            _PARSED[text] = known  # newest last: the oldest is the one dropped when full
+            for seen, bound, parsed in known:
+                if bound <= max_depth and seen == declared:
+                    return parsed
     parsed = _parse(text, max_depth, prefixes)
-    _remember(text, declared, max_depth, parsed)
+    with _CACHE_LOCK:
+        _remember(text, declared, max_depth, parsed)
     return parsed
 
 
@@ -279,6 +282,7 @@ beside what the engine does with it)."""
 _READINGS = 4
 """Parses kept for one text under different prefixes or bounds (the newest)."""
 _cached_chars = 0
+_CACHE_LOCK = threading.Lock()
 
 
 def _remember(text: str, declared: _Prefixes, max_depth: int, parsed: ParsedQuery) -> None:
