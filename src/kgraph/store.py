@@ -9,6 +9,7 @@ column. The dataset lives in an in-memory Oxigraph store, or in an on-disk one
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -885,7 +886,8 @@ def _meta_stamp(store_dir: Path) -> tuple[int, ...]:
     """What tells the store's metadata file unchanged without reading it: its inode (it is
     replaced whole, :func:`write_store_meta`), size and times; () when there is none."""
     try:
-        stat = (store_dir / STORE_META).stat()
+        # os.stat on a joined string: a pathlib join costs more than the system call
+        stat = os.stat(os.path.join(store_dir, STORE_META))
     except OSError:
         return ()
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
