@@ -75,7 +75,8 @@ def check_query(
     remembers the texts rdflib accepted (:mod:`kgraph.guardcache`), so that the same text
     is not parsed by rdflib again. kgraph's own parse and refusals run every time.
     """
-    undecodable = _SURROGATE.search(text)
+    # An ASCII text (known in constant time) holds no surrogate: the scan is skipped.
+    undecodable = None if text.isascii() else _SURROGATE.search(text)
     if undecodable is not None:
         # Bytes that were not UTF-8 (a command-line argument decoded with surrogateescape):
         # no engine accepts them, and the bindings would fail with a UnicodeEncodeError.

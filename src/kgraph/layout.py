@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kgraph.errors import Setting, UsageError
@@ -29,8 +30,9 @@ class SourceFile:
     relative: str
     syntax: RdfSyntax
 
-    @property
+    @cached_property
     def graph(self) -> str:
+        # Computed once per file (character by character): every query lists the graphs.
         return graph_iri(self.relative)
 
     @property

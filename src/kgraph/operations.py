@@ -63,7 +63,9 @@ def run_query(
     if bound:  # the name index (and its module) only when there is a parameter to resolve
         from kgraph.names import NameIndex
 
-        bound = resolve_names(bound, dataset.store, query, index=NameIndex.for_dataset(dataset))
+        bound = resolve_names(
+            bound, dataset.store, query, names=lambda: NameIndex.for_dataset(dataset)
+        )
     phase(Phase.QUERY)
     result = dataset.query(with_values(query.text, bound), source=query.source)
     return capture(result, fmt)

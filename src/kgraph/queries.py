@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -383,12 +383,21 @@ def _is_name(value: str) -> bool:
 
 
 def resolve_names(
-    bound: Bound, store: Any, query: CannedQuery | None = None, *, index: Any = None
+    bound: Bound,
+    store: Any,
+    query: CannedQuery | None = None,
+    *,
+    index: Any = None,
+    names: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """``bound`` with each :class:`Name` resolved to the IRI it names in ``store``, and each
     IRI of the project's namespaces checked to be in it, and of the parameter's declared
     kind (``kind:`` in the header): an unknown or ambiguous name, a misspelled IRI or one
-    of the wrong kind is an error with the nearest names, never a silent empty answer."""
+    of the wrong kind is an error with the nearest names, never a silent empty answer.
+
+    ``index`` is the name index to look in, or ``names`` builds it when a value needs one
+    (an on-disk store's index reads its metadata and every file's stamp: not for a query
+    whose values are all IRIs of known things, or that has none)."""
     import pyoxigraph as ox
 
     from kgraph.names import NameIndex
@@ -412,7 +421,8 @@ def resolve_names(
         if text is None:
             resolved[name] = value
             continue
-        index = index or NameIndex.from_store(store)
+        if index is None:
+            index = names() if names is not None else NameIndex.from_store(store)
         resolved[name] = ox.NamedNode(_resolve_param(index, text, name, kind))
     return resolved
 

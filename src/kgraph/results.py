@@ -146,10 +146,14 @@ def form_of(result: Any) -> str:
     return "GRAPH"
 
 
+_GRAPH_FORMATS = frozenset(RdfSyntax.names())
+"""Built once: every query with a ``-f`` is checked against it."""
+
+
 def check_format(form: str, fmt: str) -> None:
     if fmt not in QUERY_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(QUERY_FORMATS)}")
-    graph_formats = set(RdfSyntax.names())
+    graph_formats = _GRAPH_FORMATS
     if form == "GRAPH" and fmt not in graph_formats and fmt != "table":
         raise UsageError(
             f"a CONSTRUCT/DESCRIBE result is RDF: set {Setting.OUTPUT_FORMAT} to one of "

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import urljoin
 
 __all__ = ["ParsedQuery", "SparqlDepthError", "SparqlSyntaxError", "parse"]
@@ -239,7 +241,69 @@ def parse(text: str, *, max_depth: int, prefixes: Mapping[str, str] | None = Non
 
     Raises :class:`SparqlSyntaxError` at the furthest position reading got to, or
     :class:`SparqlDepthError`.
+
+    A successful parse is remembered (:data:`_PARSED`) with exactly what decides it: the
+    text itself (compared character for character, not by a digest), the predeclared
+    prefixes and the depth bound. The parse is a pure function of those, and the bound
+    only ever stops it (a bracket deeper than the bound raises; nothing else reads it), so
+    a parse that succeeded within a bound is the same parse under any higher bound: it is
+    reused for the same text and prefixes with a bound at least as high, and any other
+    text, other prefixes or a lower bound is parsed afresh. Failures are not remembered: a
+    text that does not parse, or nests too deep, is read again each time. What callers
+    refuse in a parse (:mod:`kgraph.guards`: SERVICE, updates, FROM graphs) they judge on
+    every call, from the parse, so a hit never carries a verdict over.
     """
+    declared = None if prefixes is None else tuple(prefixes.items())
+    with _CACHE_LOCK:  # the server checks queries on several threads
+        known = _PARSED.pop(text, None)  # the text's hash is kept by the string: cheap
+        if known is not None:
+            _PARSED[text] = known  # newest last: the oldest is the one dropped when full
+            for seen, bound, parsed in known:
+                if bound <= max_depth and seen == declared:
+                    return parsed
+    parsed = _parse(text, max_depth, prefixes)
+    with _CACHE_LOCK:
+        _remember(text, declared, max_depth, parsed)
+    return parsed
+
+
+_Prefixes = tuple[tuple[str, str], ...] | None
+_PARSED: dict[str, list[tuple[_Prefixes, int, ParsedQuery]]] = {}
+"""Successful parses by text, oldest first, each with the predeclared prefixes and the
+depth bound it was read with (bounded by :data:`PARSE_CACHE_CHARS`). The canned queries
+are parsed two or three times per run (the guard on the text, the binding's search for the
+WHERE clause, the guard again on the bound text); a server or a loop of queries parses the
+same few texts over and over: for a query that answers in a millisecond the parse cost ten
+times the query."""
+PARSE_CACHE_CHARS = 4 * 1024 * 1024
+"""The texts remembered hold at most this many characters in all; a text of more than a
+sixteenth of it is not remembered (it would push out the others, and its parse is small
+beside what the engine does with it)."""
+_READINGS = 4
+"""Parses kept for one text under different prefixes or bounds (the newest)."""
+_cached_chars = 0
+_CACHE_LOCK = threading.Lock()
+
+
+def _remember(text: str, declared: _Prefixes, max_depth: int, parsed: ParsedQuery) -> None:
+    global _cached_chars
+    size = len(text)
+    if size > PARSE_CACHE_CHARS // 16:
+        return
+    entries = _PARSED.get(text)
+    if entries is not None:
+        entries.append((declared, max_depth, parsed))
+        del entries[:-_READINGS]
+        return
+    while _PARSED and _cached_chars + size > PARSE_CACHE_CHARS:
+        oldest = next(iter(_PARSED))
+        _PARSED.pop(oldest, None)
+        _cached_chars -= len(oldest)
+    _PARSED[text] = [(declared, max_depth, parsed)]
+    _cached_chars += size
+
+
+def _parse(text: str, max_depth: int, prefixes: Mapping[str, str] | None) -> ParsedQuery:
     limit = sys.getrecursionlimit()
     # About ten Python frames per bracket level (the expression rules), plus the base.
     sys.setrecursionlimit(max(limit, min(2000 + 20 * max_depth, 200_000)))
@@ -314,7 +378,8 @@ class _Parser:
                 names.add(str(event[1]))
         return ParsedQuery(
             form=form,
-            prefixes=dict(self.declared),
+            # read-only: one parse may be handed to many callers (the cache of parse)
+            prefixes=MappingProxyType(dict(self.declared)),
             dataset=tuple(d for d in dataset if isinstance(d, DatasetGraph)),
             services=tuple(s for s in services if isinstance(s, Service)),
             updates=tuple(u for u in updates if isinstance(u, UpdateOperation)),

@@ -9,6 +9,7 @@ column. The dataset lives in an in-memory Oxigraph store, or in an on-disk one
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -154,6 +155,10 @@ class Dataset:
     extra_graphs: list[str] = field(default_factory=list)
     inferred_graphs: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    _union_choice: tuple[_UnionKey, bool] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The last answer of :meth:`_is_whole_store`, with what it was computed from."""
 
     @classmethod
     def open(
@@ -371,13 +376,14 @@ class Dataset:
             text, max_depth=self.limits.max_depth, allowed_graph_prefix=GRAPH, source=source
         )
 
-        wanted = list(graphs or self.asserted_graphs() + self.inferred_graphs)
+        loaded = self.asserted_graphs() + self.inferred_graphs
+        wanted = list(graphs) if graphs else loaded
         options: dict[str, Any] = {}
         if shape.from_graphs:
             # The query names its own dataset (FROM / FROM NAMED, graphs of this dataset:
             # the guard checked them); a default graph set here would override it.
             pass
-        elif set(wanted) == self.present_graphs():
+        elif self._is_whole_store(wanted, loaded):
             # The common case, and Oxigraph's fast path: an explicit list of default
             # graphs makes it about twice as slow as the union of all graphs.
             options["use_default_graph_as_union"] = True
@@ -391,6 +397,26 @@ class Dataset:
             raise syntax_error(err, source) from err
         except OSError as err:
             raise StorageError(f"store error while querying: {err}") from err
+
+    def _is_whole_store(self, wanted: list[str], loaded: list[str]) -> bool:
+        """Whether ``wanted`` are exactly the graphs the store holds (:meth:`present_graphs`).
+
+        Remembered between queries: that set changes only with the dataset's own lists of
+        graphs (``loaded``, compared in full each time) and, for an on-disk store, with its
+        record of the closures it holds (the metadata file, known unchanged by its stamp:
+        every writer replaces it whole, so a new version is a new file). Reading and
+        parsing that file on every query cost more than a small query's answer."""
+        asked = tuple(loaded)
+        key: _UnionKey = (
+            asked if wanted is loaded else tuple(wanted),
+            asked,
+            _meta_stamp(self.store_dir) if self.store_dir is not None else None,
+        )
+        if self._union_choice is not None and self._union_choice[0] == key:
+            return self._union_choice[1]
+        whole = set(wanted) == self.present_graphs()
+        self._union_choice = (key, whole)
+        return whole
 
 
 def file_literals(source: SourceFile, project: Layout, limits: Limits) -> list[ox.Quad]:
@@ -895,6 +921,20 @@ def file_stamp(source: SourceFile) -> list[int]:
     """What a store compares to know a source file unchanged: its size and modification time."""
     stat = source.path.stat()
     return [stat.st_size, stat.st_mtime_ns]
+
+
+_UnionKey = tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...] | None]
+
+
+def _meta_stamp(store_dir: Path) -> tuple[int, ...]:
+    """What tells the store's metadata file unchanged without reading it: its inode (it is
+    replaced whole, :func:`write_store_meta`), size and times; () when there is none."""
+    try:
+        # os.stat on a joined string: a pathlib join costs more than the system call
+        stat = os.stat(os.path.join(store_dir, STORE_META))
+    except OSError:
+        return ()
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def read_store_meta(store_dir: Path) -> dict[str, Any] | None:

@@ -116,7 +116,9 @@ def bind_in_graph(dataset: Dataset, canned: CannedQuery, pairs: Sequence[tuple[s
     from kgraph.names import NameIndex
 
     bound = bind(canned, pairs)
-    resolved = resolve_names(bound, dataset.store, canned, index=NameIndex.for_dataset(dataset))
+    resolved = resolve_names(
+        bound, dataset.store, canned, names=lambda: NameIndex.for_dataset(dataset)
+    )
     return with_values(canned.text, resolved)
 
 
