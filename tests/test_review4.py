@@ -45,3 +45,53 @@ def test_the_templates_estimate_is_listed_beside_the_one_it_supersedes(
         assert by_fact["F56"]["isCurrent"] == "false"
     # The state comes from the estimates of the same quantity, not from any state's troops.
     assert tsv(kgraph("query", "troop-estimates-over-time", "-f", "tsv", "-p", "state", "Russia")) == []
+
+
+# -- sheet errors that pointed the user the wrong way -------------------------------------
+
+
+def test_an_empty_sheet_names_the_command_that_prints_one(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # It named `kgraph sheet`, which does not exist.
+    path = project / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == f"Error: {path}: the sheet is empty; `kgraph template` prints one\n"
+    assert kgraph("template").exit_code == ExitStatus.OK
+
+
+def test_a_day_that_does_not_exist_is_not_told_to_be_written_as_yyyy_mm_dd(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # '2024-11-31' is written as YYYY-MM-DD; the line said to write it so.
+    text = TEMPLATE.replace("date: 2024-11-04\nsentences", "date: 2024-11-31\nsentences", 1)
+    assert text != TEMPLATE
+    path = project / "report.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("  date: 2024-11-31") + 1
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        f"Error: {path}:{line}: date '2024-11-31' is not a valid date: day is out of range for month\n"
+    )
+    assert not (project / "data" / "batches").exists()
+
+
+def test_a_quote_never_closed_is_reported_where_it_opens(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # PyYAML finds it at the end of the file; the line given was the file's last.
+    text = TEMPLATE.replace("  2: Lavrov met", '  2: "Lavrov met', 1)
+    assert text != TEMPLATE
+    path = project / "report.yaml"
+    path.write_text(text, encoding="utf-8")
+    opened = text.splitlines().index(next(ln for ln in text.splitlines() if '"Lavrov' in ln)) + 1
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stdout == ""
+    assert run.stderr == (
+        f"Error: {path}:{opened}: not valid YAML: found unexpected end of stream while "
+        "scanning a quoted scalar that starts here (it is never closed)\n"
+    )

@@ -266,11 +266,18 @@ def compose(text: bytes, *, name: str, max_depth: int = 64) -> Node:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err)
+        context = getattr(err, "context", None)
+        start = getattr(err, "context_mark", None)
+        if mark is not None and start is not None and context and mark.index >= len(decoded):
+            # A quote or bracket left open is found at the end of the file: the line to
+            # fix is where it was opened.
+            problem = f"{problem} {context} that starts here (it is never closed)"
+            mark = start
         raise InputError(
             f"not valid YAML: {problem}", path=name, line=mark.line + 1 if mark else None
         ) from err
     if node is None:
-        raise InputError("the sheet is empty; `kgraph sheet` prints a template", path=name)
+        raise InputError("the sheet is empty; `kgraph template` prints one", path=name)
     return _reduce(node, name, max_depth)
 
 
@@ -375,12 +382,13 @@ class _Compiler:
 
     def date(self, node: Node, what: str) -> str:
         value = self.scalar(node, what)
-        try:
-            if not _DATE.fullmatch(value):
-                raise ValueError
-            dt.date.fromisoformat(value)
-        except ValueError:
+        if not _DATE.fullmatch(value):
             self.fail(f"{what} {value!r} is not a date; write it as YYYY-MM-DD", node.line)
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as err:
+            # Written as YYYY-MM-DD already: say what is wrong with it (a 31 November).
+            self.fail(f"{what} {value!r} is not a valid date: {err}", node.line)
         return value
 
     def resolve(self, node: Node, what: str, **kw: Any) -> str:
