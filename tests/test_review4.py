@@ -44,7 +44,10 @@ def test_the_templates_estimate_is_listed_beside_the_one_it_supersedes(
         assert by_fact["F56"]["supersededBy"] == new["estimate"]
         assert by_fact["F56"]["isCurrent"] == "false"
     # The state comes from the estimates of the same quantity, not from any state's troops.
-    assert tsv(kgraph("query", "troop-estimates-over-time", "-f", "tsv", "-p", "state", "Russia")) == []
+    assert (
+        tsv(kgraph("query", "troop-estimates-over-time", "-f", "tsv", "-p", "state", "Russia"))
+        == []
+    )
 
 
 # -- sheet errors that pointed the user the wrong way -------------------------------------
@@ -95,3 +98,53 @@ def test_a_quote_never_closed_is_reported_where_it_opens(
         f"Error: {path}:{opened}: not valid YAML: found unexpected end of stream while "
         "scanning a quoted scalar that starts here (it is never closed)\n"
     )
+
+
+# -- a batch's violation on a node of an earlier file points at the batch ----------------
+
+TURTLE_PREFIXES = """\
+@prefix kg: <https://w3id.org/kgraph/ontology#> .
+@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+
+def test_a_sheet_superseding_the_wrong_estimate_is_pointed_at_in_the_sheet(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # B05 counts the troops in Kursk, the template's estimate those sent to Russia: the
+    # violation's focus is B05, and the report sent the user to data/article2.yaml, a file
+    # that is never to be edited, instead of the sheet's line that says `supersedes:`.
+    old = "supersedes: kgd:claim-F56"
+    text = TEMPLATE.replace(old, "supersedes: kgd:claim-B05", 1)
+    assert text != TEMPLATE
+    path = project / "report.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "kgd:claim-B05" in ln)
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.FINDINGS
+    assert "kgs:EstimateShape-sameQuantity" in run.stdout
+    assert f"({path}:{line})" in run.stdout
+    assert "data/article2.yaml" not in run.stdout
+    assert not (project / "data" / "batches").exists()
+
+
+def test_adding_turtle_points_at_its_own_line_for_an_earlier_node(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # The new estimate is dated before F56, which it supersedes: the finding is F56's
+    # (notAfterSuccessor), and it pointed at data/article.ttl.
+    path = project / "late.ttl"
+    path.write_text(
+        TURTLE_PREFIXES
+        + "kgd:estimate-late a kg:Estimate ;\n"
+        + "    kg:estimateOf kgd:quantity-dprk-soldiers-sent-to-russia ;\n"
+        + '    kg:count 12000 ; kg:estimateDate "2024-10-01"^^xsd:date ;\n'
+        + "    kg:supersedes kgd:claim-F56 .\n",
+        encoding="utf-8",
+    )
+    run = kgraph("add", str(path), "--source", "https://example.org/late")
+    assert run.exit_code == ExitStatus.FINDINGS
+    finding = next(ln for ln in run.stdout.splitlines() if '= "2024-10-28"^^xsd:date' in ln)
+    assert finding.endswith(f"({path}:7)")
+    assert not (project / "data" / "batches").exists()

@@ -256,7 +256,7 @@ def add(
         graph: _input_source(inputs, base_iri or graph, skolem, lines),
         **graph_sources(dataset),
     }
-    report = reporting.locate(report, [overlay, dataset.store], sources)
+    report = reporting.locate(report, [overlay, dataset.store], sources, checked=[graph])
     if not report.conforms:
         return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
     # From the parsed quads, not from the store: it would write "12"^^xsd:long as an integer.
