@@ -148,3 +148,30 @@ def test_adding_turtle_points_at_its_own_line_for_an_earlier_node(
     finding = next(ln for ln in run.stdout.splitlines() if '= "2024-10-28"^^xsd:date' in ln)
     assert finding.endswith(f"({path}:7)")
     assert not (project / "data" / "batches").exists()
+
+
+# -- --source with a claim sheet ---------------------------------------------------------
+
+
+def test_a_source_other_than_the_sheets_document_is_refused(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # It replaced the sheet's document as the batch's dcterms:source, so the batch record
+    # named one document and every claim of the batch another.
+    path = project / "report.yaml"
+    path.write_text(TEMPLATE, encoding="utf-8")
+    run = kgraph("add", str(path), "--source", "https://example.org/another-report")
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stdout == ""
+    assert run.stderr == (
+        "Error: --source 'https://example.org/another-report' is not the document the sheet "
+        "names (kgd:north-korean-troops-in-kursk-lavrov-2024-11-04); leave it out: a sheet's "
+        "batch records its own document\n"
+    )
+    assert not (project / "data" / "batches").exists()
+    # The sheet's own address names the same document: accepted, and the document recorded.
+    same = kgraph(
+        "add", str(path), "--source", "https://example.org/news/2024-11-04-kursk", "-f", "turtle"
+    )
+    assert same.exit_code == ExitStatus.OK, same.stderr
+    assert "dcterms:source kgd:north-korean-troops-in-kursk-lavrov-2024-11-04 ." in same.stdout
