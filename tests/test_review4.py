@@ -175,3 +175,30 @@ def test_a_source_other_than_the_sheets_document_is_refused(
     )
     assert same.exit_code == ExitStatus.OK, same.stderr
     assert "dcterms:source kgd:north-korean-troops-in-kursk-lavrov-2024-11-04 ." in same.stdout
+
+
+def test_a_known_name_of_the_wrong_kind_is_not_to_be_declared_new(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # Moscow is a city, not a participant: the line said to declare it under new:, which
+    # is then refused as "already in the graph": a loop with no way out.
+    old = "participants: [Sergey Lavrov, Choe Son Hui]"
+    assert old in TEMPLATE
+    text = TEMPLATE.replace(old, "participants: [Sergey Lavrov, Moscow]", 1)
+    path = project / "report.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "Lavrov, Moscow]" in ln)
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr.startswith(
+        f"Error: {path}:{line}: no participant is named 'Moscow' "
+        "(it names kgd:Moscow (Moscow), a city)"
+    )
+    assert "declare it under new:" not in run.stderr
+    assert run.stderr.count("\n") == 1
+    # What the old line advised is refused:
+    declared = text.replace("  Sergey Lavrov: Person", "  Sergey Lavrov: Person\n  Moscow: City")
+    path.write_text(declared, encoding="utf-8")
+    again = kgraph("add", str(path))
+    assert again.exit_code == ExitStatus.BAD_INPUT
+    assert "'Moscow' is already in the graph (kgd:Moscow)" in again.stderr

@@ -401,6 +401,13 @@ class _Compiler:
         except AmbiguousName as err:
             self.fail(f"{what}: {err.message}", line)
         except UnknownName as err:
+            other = self.index.elsewhere(value)
+            if other is not None:
+                # The graph knows the name as something of another kind: declaring it
+                # under new: would be refused as already in the graph, so say what it is.
+                head = err.message.split("; nearest: ")[0]
+                near = ", ".join(map(str, err.suggestions))
+                self.fail(f"{head} ({other})" + (f"; nearest: {near}" if near else ""), line)
             fixed = ("stance", "class", "qualifier", "estimate")
             declare = "" if what in fixed else "; declare it under new: with its class"
             self.fail(f"{err.message}{declare}", line)
