@@ -202,3 +202,66 @@ def test_a_known_name_of_the_wrong_kind_is_not_to_be_declared_new(
     again = kgraph("add", str(path))
     assert again.exit_code == ExitStatus.BAD_INPUT
     assert "'Moscow' is already in the graph (kgd:Moscow)" in again.stderr
+
+
+# -- a later source that disputes an earlier one, through a sheet ------------------------
+
+DISPUTE = """\
+document: {url: https://example.org/wire/2024-11-15, title: Wire correction of 15 November 2024, publisher: Example Corrections, date: 2024-11-15}
+sentences:
+  1: Putin met Choe Son Hui on Tuesday, 5 November 2024, not on Monday.
+new:
+  Example Corrections: News agency
+claims:
+  - sentence: 1
+    text: Putin met Choe Son Hui on 5 November 2024
+    conflicts with: kgd:claim-B03
+    statement:
+      subject: kgd:meeting-putin-choe-2024-11-04
+      property: date
+      object: 2024-11-05
+"""
+
+
+def test_a_sheet_can_dispute_an_earlier_date_without_editing_its_file(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # A statement: asserts its triple, so another date for the meeting was refused (an
+    # event has one kg:date) and a sheet could not record the disagreement at all.
+    before = (project / "data" / "article2.yaml").read_bytes()
+    path = project / "dispute.yaml"
+    path.write_text(DISPUTE, encoding="utf-8")
+    added = kgraph("add", str(path))
+    assert added.exit_code == ExitStatus.OK, added.stdout + added.stderr
+    conflicts = tsv(kgraph("query", "conflicting-claims", "-f", "tsv"))
+    pairs = {(r["factId"], r["otherFactId"], r["disagreement"]) for r in conflicts}
+    assert ('"B03"', '"C01"', '"conflictsWith"') in pairs
+    dates = tsv(
+        kgraph(
+            "query",
+            "-f",
+            "tsv",
+            "-e",
+            "SELECT ?date WHERE { kgd:meeting-putin-choe-2024-11-04 kg:date ?date }",
+        )
+    )
+    assert [r["date"] for r in dates] == ['"2024-11-04"^^<http://www.w3.org/2001/XMLSchema#date>']
+    stated = tsv(
+        kgraph(
+            "query",
+            "-f",
+            "tsv",
+            "-e",
+            "SELECT ?o WHERE { ?c kg:conflictsWith kgd:claim-B03 ; rdf:object ?o }",
+        )
+    )
+    assert [r["o"] for r in stated] == ['"2024-11-05"^^<http://www.w3.org/2001/XMLSchema#date>']
+    assert (project / "data" / "article2.yaml").read_bytes() == before
+
+
+def test_conflicts_with_names_a_claim(kgraph: Callable[..., Run], project: Path) -> None:
+    path = project / "dispute.yaml"
+    path.write_text(DISPUTE.replace("kgd:claim-B03", "kgd:Russia"), encoding="utf-8")
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == f"Error: {path}:9: kgd:Russia (Russia) is not a claim (it is a state)\n"

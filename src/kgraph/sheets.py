@@ -107,6 +107,7 @@ CLAIM = (
     "about",
     "characterisation",
     "occasion",
+    "conflicts with",
 )
 CLAIM_KINDS = ("estimate", "event", "statement", "quote")
 ESTIMATE = ("count", "qualifier", "of", "supersedes")
@@ -159,9 +160,10 @@ CSV_COLUMNS = {
     "event date": ("event", "date"),
     "speaker": ("quote", "speaker"),
     "quote": ("quote", "text"),
+    "conflicts with": ("conflicts with",),
 }
 """CSV column -> where it goes in a claim; several values in a cell are separated by ';'."""
-_LISTS = {"about", "participants", "also"}
+_LISTS = {"about", "participants", "also", "conflicts with"}
 
 
 @dataclass
@@ -408,7 +410,7 @@ class _Compiler:
                 head = err.message.split("; nearest: ")[0]
                 near = ", ".join(map(str, err.suggestions))
                 self.fail(f"{head} ({other})" + (f"; nearest: {near}" if near else ""), line)
-            fixed = ("stance", "class", "qualifier", "estimate")
+            fixed = ("stance", "class", "qualifier", "estimate", "claim")
             declare = "" if what in fixed else "; declare it under new: with its class"
             self.fail(f"{err.message}{declare}", line)
 
@@ -704,6 +706,19 @@ class _Compiler:
             (self.resolve_text(v, line, "about"), line)
             for v, line in (self.values(spec["about"], "about") if "about" in spec else ())
         ]
+        # A claim that disputes earlier ones (another date for their event) is linked to
+        # them and its statement is not asserted: the earlier file keeps what its source
+        # said, unedited, and the shapes see one value (docs/model.md, "disagree").
+        disputed = [
+            (self.resolve_text(v, line, "claim", within=KG + "Claim"), line)
+            for v, line in (
+                self.values(spec["conflicts with"], "conflicts with")
+                if "conflicts with" in spec
+                else ()
+            )
+        ]
+        for other, line in disputed:
+            self.emit(iri, KG + "conflictsWith", other, line)
         summary = sentence_text
         cls = KG + "Claim"
         speaker: str | None = None
@@ -713,7 +728,7 @@ class _Compiler:
         elif kind == "event":
             summary = self.event(iri, spec["event"], doc, about)
         elif kind == "statement":
-            summary = self.statement(iri, spec["statement"], about)
+            summary = self.statement(iri, spec["statement"], about, asserted=not disputed)
         elif kind == "quote":
             cls = KG + "Quotation"
             speaker, summary = self.quote(iri, spec["quote"], about)
@@ -954,7 +969,9 @@ class _Compiler:
             self.fail(f"said {said!r} names {' and '.join(named)}, but {date} is a {actual}", line)
         return actual
 
-    def statement(self, claim: str, node: Node, about: list[tuple[str, int]]) -> str:
+    def statement(
+        self, claim: str, node: Node, about: list[tuple[str, int]], *, asserted: bool = True
+    ) -> str:
         spec = self.mapping(node, STATEMENT, "a statement")
         for key in STATEMENT:
             if key not in spec:
@@ -975,7 +992,8 @@ class _Compiler:
             obj = self.resolve_text(obj_text, spec["object"].line, "object")
             about.append((obj, spec["object"].line))
             shown = self.index.label(obj)
-        self.emit(subject, prop, obj, node.line)  # the plain triple, beside its claim
+        if asserted:
+            self.emit(subject, prop, obj, node.line)  # the plain triple, beside its claim
         self.emit(claim, RDF + "subject", subject, spec["subject"].line)
         self.emit(claim, RDF + "predicate", prop, spec["property"].line)
         self.emit(claim, RDF + "object", obj, spec["object"].line)
