@@ -265,3 +265,22 @@ def test_conflicts_with_names_a_claim(kgraph: Callable[..., Run], project: Path)
     run = kgraph("add", str(path))
     assert run.exit_code == ExitStatus.BAD_INPUT
     assert run.stderr == f"Error: {path}:9: kgd:Russia (Russia) is not a claim (it is a state)\n"
+
+
+# -- validate and convert given a claim sheet --------------------------------------------
+
+
+def test_validate_and_convert_of_a_sheet_name_the_command_that_reads_it(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # They said to pass --input-format, and no input format reads a sheet.
+    path = project / "report.yaml"
+    path.write_text(TEMPLATE, encoding="utf-8")
+    for command in ("validate", "convert"):
+        run = kgraph(command, str(path))
+        assert run.exit_code == ExitStatus.BAD_INPUT
+        assert run.stdout == ""
+        assert run.stderr == (
+            f"Error: {str(path)!r} is a claim sheet, not RDF: `kgraph add --dry-run "
+            "SHEET.yaml` compiles and validates it (-f turtle prints its triples)\n"
+        )
