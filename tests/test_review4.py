@@ -284,3 +284,28 @@ def test_validate_and_convert_of_a_sheet_name_the_command_that_reads_it(
             f"Error: {str(path)!r} is a claim sheet, not RDF: `kgraph add --dry-run "
             "SHEET.yaml` compiles and validates it (-f turtle prints its triples)\n"
         )
+
+
+# -- a sheet of data/ that names what only a later file gives ----------------------------
+
+
+def test_a_sheet_in_data_that_sorts_before_background_says_why_a_name_is_unknown(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    # README: "name it to sort later, article3.yaml". The template, kept so, could not use
+    # Moscow (background.ttl, which sorts after it), and the line said to declare it new.
+    sheet = project / "data" / "article3.yaml"
+    sheet.write_text(TEMPLATE, encoding="utf-8")
+    line = next(i for i, ln in enumerate(TEMPLATE.splitlines(), 1) if "place: Moscow" in ln)
+    run = kgraph("validate")
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr.startswith(f"Error: {sheet}:{line}: no place is named 'Moscow'")
+    assert run.stderr.endswith(
+        "; data/background.ttl names it, but a sheet of data/ sees only the files before it "
+        "in path order: rename the sheet to sort after background.ttl, or add it with "
+        "`kgraph add`\n"
+    )
+    assert "declare it under new:" not in run.stderr
+    # Renamed to sort after it, the same sheet compiles.
+    sheet.rename(project / "data" / "z-article3.yaml")
+    assert kgraph("validate").exit_code == ExitStatus.OK

@@ -166,6 +166,16 @@ CSV_COLUMNS = {
 _LISTS = {"about", "participants", "also", "conflicts with"}
 
 
+class UnknownSheetName(InputError):
+    """A name of a sheet that nothing it is compiled against bears (``unknown``: the name,
+    ``declare``: the advice at the end of the message, for a caller that has better)."""
+
+    def __init__(self, message: str, *, unknown: str = "", declare: str = "", **kw: Any):
+        super().__init__(message, **kw)
+        self.unknown = unknown
+        self.declare = declare
+
+
 @dataclass
 class Node:
     """A YAML node reduced to strings, lists and mappings, with its 1-based line."""
@@ -412,7 +422,9 @@ class _Compiler:
                 self.fail(f"{head} ({other})" + (f"; nearest: {near}" if near else ""), line)
             fixed = ("stance", "class", "qualifier", "estimate", "claim")
             declare = "" if what in fixed else "; declare it under new: with its class"
-            self.fail(f"{err.message}{declare}", line)
+            raise UnknownSheetName(
+                f"{err.message}{declare}", path=self.name, line=line, unknown=value, declare=declare
+            ) from None
 
     # -- the sheet --
 
