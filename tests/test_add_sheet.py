@@ -110,7 +110,7 @@ def _line_of(text: str, fragment: str) -> int:
         (
             "2024-11-01}",
             "2024-13-01}",
-            "date '2024-13-01' is not a date; write it as YYYY-MM-DD",
+            "date '2024-13-01' is not a valid date: month must be in 1..12",
         ),
     ],
 )

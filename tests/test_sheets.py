@@ -136,7 +136,7 @@ def _line_of(text: str, needle: str) -> int:
         (
             "    date: 2024-11-04",
             "    date: 2024-13-04",
-            "date '2024-13-04' is not a date; write it as YYYY-MM-DD",
+            "date '2024-13-04' is not a valid date: month must be in 1..12",
         ),
         ("  - sentence: 2", "  - sentence: 7", "there is no sentence 7; the sheet has 1, 2"),
         (
@@ -194,7 +194,7 @@ def test_an_unknown_name_in_a_new_line_is_declared_away(dataset: Dataset) -> Non
     ("text", "line", "message"),
     [
         ("document: &d {title: x}\nsentences: *d\n", 2, "aliases (*name) are not allowed"),
-        ("document: {title: x\n", 2, "not valid YAML"),
+        ("document: {title: x\n", 1, "not valid YAML"),
         ("document:\n  title: a\n  title: b\n", 3, "'title' is given twice"),
         ("docment: {}\n", 1, "unknown key 'docment' in the sheet; did you mean 'document'?"),
         ("document: {title: x}\nsentences: {1: a}\n", 1, "the sheet needs a claims: section"),

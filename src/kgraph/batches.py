@@ -30,7 +30,18 @@ from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular, read_regular
 from kgraph.layout import BATCH_DIR
 from kgraph.limits import Limits, Phase, phase
-from kgraph.namespaces import DCTERMS, KG, PROV, RDF, XSD, batch_skolem, graph_iri, inferred_graph
+from kgraph.namespaces import (
+    DCTERMS,
+    KG,
+    PROV,
+    RDF,
+    SCHEMA,
+    XSD,
+    batch_skolem,
+    graph_iri,
+    inferred_graph,
+    shorten,
+)
 from kgraph.operations import closed_part, graph_sources, refuse_closed
 from kgraph.results import prefixes_for, serialize
 from kgraph.shacl.model import Report, ValidationMode
@@ -170,7 +181,16 @@ def add(
     if sheet:
         compiled = _compile_sheet(dataset, inputs[0], project.limits)
         quads, lines = list(compiled.quads), compiled.lines
-        source = source or compiled.document
+        if source is not None and source not in _document_names(compiled):
+            # The sheet names its document; a different --source would make the batch
+            # record contradict every claim's schema:appearance.
+            raise UsageError(
+                f"{Setting.SOURCE} {source!r} is not the document the sheet names "
+                f"({shorten(compiled.document)}); leave it out: a sheet's batch records "
+                "its own document",
+                setting=Setting.SOURCE,
+            )
+        source = compiled.document
         parts = [Part(inputs[0].name, quads, lines)]
     else:
         starts = [0, *counts]
@@ -256,7 +276,7 @@ def add(
         graph: _input_source(inputs, base_iri or graph, skolem, lines),
         **graph_sources(dataset),
     }
-    report = reporting.locate(report, [overlay, dataset.store], sources)
+    report = reporting.locate(report, [overlay, dataset.store], sources, checked=[graph])
     if not report.conforms:
         return AddResult(AddStatus.REJECTED, info, report, input_triples=len(quads))
     # From the parsed quads, not from the store: it would write "12"^^xsd:long as an integer.
@@ -282,6 +302,16 @@ def _source_date() -> datetime | None:
     if not value.isdigit():
         raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {value!r}")
     return datetime.fromtimestamp(int(value), UTC)
+
+
+def _document_names(compiled: Any) -> set[str]:
+    """The sheet's document: its IRI and its address (schema:url), either of which
+    --source may repeat."""
+    names = {compiled.document}
+    for quad in compiled.quads:
+        if quad.subject.value == compiled.document and quad.predicate.value == SCHEMA + "url":
+            names.add(quad.object.value)
+    return names
 
 
 def _check_source(source: str) -> str:

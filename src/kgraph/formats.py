@@ -68,6 +68,12 @@ class RdfSyntax(Enum):
         for syntax in cls:
             if suffix in syntax.value.extensions:
                 return syntax
+        if suffix in (".yaml", ".yml"):
+            # No input format reads a claim sheet: naming one would send the user astray.
+            raise UsageError(
+                f"{str(path)!r} is a claim sheet, not RDF: `kgraph add --dry-run SHEET.yaml` "
+                "compiles and validates it (-f turtle prints its triples)"
+            )
         raise UsageError(
             f"cannot tell the RDF format of {str(path)!r} from its extension; "
             f"pass {Setting.INPUT_FORMAT} ({', '.join(cls.names())})",

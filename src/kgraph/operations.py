@@ -340,7 +340,8 @@ def overlay_validator(
         inputs = [item for item, _ in read]
         report = validate_batch(dataset, shapes, base, overlay, [i.graph for i in inputs])
         sources = graph_sources(dataset, inputs)
-        return reporting.locate(report, [overlay, dataset.store], sources)
+        checked = [i.graph for i in inputs]
+        return reporting.locate(report, [overlay, dataset.store], sources, checked=checked)
 
     return check
 

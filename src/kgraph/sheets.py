@@ -107,6 +107,7 @@ CLAIM = (
     "about",
     "characterisation",
     "occasion",
+    "conflicts with",
 )
 CLAIM_KINDS = ("estimate", "event", "statement", "quote")
 ESTIMATE = ("count", "qualifier", "of", "supersedes")
@@ -159,9 +160,20 @@ CSV_COLUMNS = {
     "event date": ("event", "date"),
     "speaker": ("quote", "speaker"),
     "quote": ("quote", "text"),
+    "conflicts with": ("conflicts with",),
 }
 """CSV column -> where it goes in a claim; several values in a cell are separated by ';'."""
-_LISTS = {"about", "participants", "also"}
+_LISTS = {"about", "participants", "also", "conflicts with"}
+
+
+class UnknownSheetName(InputError):
+    """A name of a sheet that nothing it is compiled against bears (``unknown``: the name,
+    ``declare``: the advice at the end of the message, for a caller that has better)."""
+
+    def __init__(self, message: str, *, unknown: str = "", declare: str = "", **kw: Any):
+        super().__init__(message, **kw)
+        self.unknown = unknown
+        self.declare = declare
 
 
 @dataclass
@@ -266,11 +278,18 @@ def compose(text: bytes, *, name: str, max_depth: int = 64) -> Node:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err)
+        context = getattr(err, "context", None)
+        start = getattr(err, "context_mark", None)
+        if mark is not None and start is not None and context and mark.index >= len(decoded):
+            # A quote or bracket left open is found at the end of the file: the line to
+            # fix is where it was opened.
+            problem = f"{problem} {context} that starts here (it is never closed)"
+            mark = start
         raise InputError(
             f"not valid YAML: {problem}", path=name, line=mark.line + 1 if mark else None
         ) from err
     if node is None:
-        raise InputError("the sheet is empty; `kgraph sheet` prints a template", path=name)
+        raise InputError("the sheet is empty; `kgraph template` prints one", path=name)
     return _reduce(node, name, max_depth)
 
 
@@ -375,12 +394,13 @@ class _Compiler:
 
     def date(self, node: Node, what: str) -> str:
         value = self.scalar(node, what)
-        try:
-            if not _DATE.fullmatch(value):
-                raise ValueError
-            dt.date.fromisoformat(value)
-        except ValueError:
+        if not _DATE.fullmatch(value):
             self.fail(f"{what} {value!r} is not a date; write it as YYYY-MM-DD", node.line)
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as err:
+            # Written as YYYY-MM-DD already: say what is wrong with it (a 31 November).
+            self.fail(f"{what} {value!r} is not a valid date: {err}", node.line)
         return value
 
     def resolve(self, node: Node, what: str, **kw: Any) -> str:
@@ -393,9 +413,18 @@ class _Compiler:
         except AmbiguousName as err:
             self.fail(f"{what}: {err.message}", line)
         except UnknownName as err:
-            fixed = ("stance", "class", "qualifier", "estimate")
+            other = self.index.elsewhere(value)
+            if other is not None:
+                # The graph knows the name as something of another kind: declaring it
+                # under new: would be refused as already in the graph, so say what it is.
+                head = err.message.split("; nearest: ")[0]
+                near = ", ".join(map(str, err.suggestions))
+                self.fail(f"{head} ({other})" + (f"; nearest: {near}" if near else ""), line)
+            fixed = ("stance", "class", "qualifier", "estimate", "claim")
             declare = "" if what in fixed else "; declare it under new: with its class"
-            self.fail(f"{err.message}{declare}", line)
+            raise UnknownSheetName(
+                f"{err.message}{declare}", path=self.name, line=line, unknown=value, declare=declare
+            ) from None
 
     # -- the sheet --
 
@@ -689,6 +718,19 @@ class _Compiler:
             (self.resolve_text(v, line, "about"), line)
             for v, line in (self.values(spec["about"], "about") if "about" in spec else ())
         ]
+        # A claim that disputes earlier ones (another date for their event) is linked to
+        # them and its statement is not asserted: the earlier file keeps what its source
+        # said, unedited, and the shapes see one value (docs/model.md, "disagree").
+        disputed = [
+            (self.resolve_text(v, line, "claim", within=KG + "Claim"), line)
+            for v, line in (
+                self.values(spec["conflicts with"], "conflicts with")
+                if "conflicts with" in spec
+                else ()
+            )
+        ]
+        for other, line in disputed:
+            self.emit(iri, KG + "conflictsWith", other, line)
         summary = sentence_text
         cls = KG + "Claim"
         speaker: str | None = None
@@ -698,7 +740,7 @@ class _Compiler:
         elif kind == "event":
             summary = self.event(iri, spec["event"], doc, about)
         elif kind == "statement":
-            summary = self.statement(iri, spec["statement"], about)
+            summary = self.statement(iri, spec["statement"], about, asserted=not disputed)
         elif kind == "quote":
             cls = KG + "Quotation"
             speaker, summary = self.quote(iri, spec["quote"], about)
@@ -939,7 +981,9 @@ class _Compiler:
             self.fail(f"said {said!r} names {' and '.join(named)}, but {date} is a {actual}", line)
         return actual
 
-    def statement(self, claim: str, node: Node, about: list[tuple[str, int]]) -> str:
+    def statement(
+        self, claim: str, node: Node, about: list[tuple[str, int]], *, asserted: bool = True
+    ) -> str:
         spec = self.mapping(node, STATEMENT, "a statement")
         for key in STATEMENT:
             if key not in spec:
@@ -960,7 +1004,8 @@ class _Compiler:
             obj = self.resolve_text(obj_text, spec["object"].line, "object")
             about.append((obj, spec["object"].line))
             shown = self.index.label(obj)
-        self.emit(subject, prop, obj, node.line)  # the plain triple, beside its claim
+        if asserted:
+            self.emit(subject, prop, obj, node.line)  # the plain triple, beside its claim
         self.emit(claim, RDF + "subject", subject, spec["subject"].line)
         self.emit(claim, RDF + "predicate", prop, spec["property"].line)
         self.emit(claim, RDF + "object", obj, spec["object"].line)

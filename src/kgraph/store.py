@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgraph.errors import InputError, LimitError, Setting, StorageError
+from kgraph.errors import InputError, KGraphError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
 from kgraph.guards import check_query, check_rdf
@@ -515,9 +515,14 @@ def _load_file(
     if source.is_sheet:
         cached = cache.get(data.data) if cache is not None else None
         if cached is None:
-            compiled = compile_project_sheet(
-                data.data, name, store if base is None else base, limits
-            )
+            from kgraph.sheets import UnknownSheetName
+
+            try:
+                compiled = compile_project_sheet(
+                    data.data, name, store if base is None else base, limits
+                )
+            except UnknownSheetName as err:
+                raise _named_later(err, source, project, limits) from err
             cached = [ox.Triple(q.subject, q.predicate, q.object) for q in compiled.quads]
             if cache is not None:
                 cache.put(data.data, cached)
@@ -548,6 +553,32 @@ def _load_file(
         if too_long is None:
             raise
         raise too_long from err
+
+
+def _named_later(err: Any, sheet: SourceFile, project: Layout, limits: Limits) -> InputError:
+    """``err`` (a name the sheet's base does not know), saying so when a file of data/
+    that sorts after the sheet, which the sheet does not see, gives that name as a label:
+    background.ttl sorts after article3.yaml."""
+    sources = [s for s in project.source_files() if not s.is_batch]
+    later = sources[[s.graph for s in sources].index(sheet.graph) + 1 :]
+    quoted = re.compile(r'"' + re.escape(err.unknown) + r'"(@|\^\^|\s|$)', re.IGNORECASE)
+    for source in later:
+        if source.is_sheet:
+            continue
+        try:
+            text = read_regular(source.path, limit=limits.max_input_bytes).decode("utf-8")
+        except (OSError, UnicodeDecodeError, KGraphError):
+            continue  # a hint only: the file's own load reports what is wrong with it
+        if quoted.search(text):
+            message = err.message.removesuffix(err.declare)
+            return InputError(
+                f"{message}; {source.relative} names it, but a sheet of data/ sees only the "
+                f"files before it in path order: rename the sheet to sort after "
+                f"{source.path.name}, or add it with `kgraph add`",
+                path=err.path,
+                line=err.line,
+            )
+    return err  # type: ignore[no-any-return]
 
 
 def compile_project_sheet(data: bytes, name: str, base: Any, limits: Limits) -> Any:

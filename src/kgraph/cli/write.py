@@ -29,7 +29,8 @@ from kgraph.shacl.model import Engine
 @click.option(
     "--source",
     metavar="IRI|TEXT",
-    help="The document the triples were read from (recorded with the batch).",
+    help="The document the triples were read from (recorded with the batch). A claim sheet"
+    " names its own: leave it out, or give that document's IRI or address.",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
 @infer_option("Validate with the RDFS or OWL 2 RL closure (costs a closure of the whole graph).")

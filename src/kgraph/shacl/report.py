@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,13 +32,23 @@ class GraphSource:
     """Lines found on demand (a claim sheet of the project, compiled again if needed)."""
 
 
-def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource]) -> Report:
+def locate(
+    report: Report,
+    stores: Sequence[Any],
+    sources: dict[str, GraphSource],
+    *,
+    checked: Collection[str] = (),
+) -> Report:
     """Fill in ``file:line`` for each finding whose triple (or focus node) came from a file.
 
     A finding with a value points at the triple that holds it (or, when an engine has
     rewritten the literal, at the first triple of that node and property); a finding
     without one points at where the focus node is typed, else where it first appears.
-    ``sources`` order breaks ties (the files being checked come first).
+    ``sources`` order breaks ties (the files being checked come first). When that is in
+    none of the ``checked`` graphs (the batch, the files given to validate) but one of them
+    names the focus node, the finding points at the first line there that does: a batch's
+    violation on a node of an earlier file (its `supersedes:` the wrong estimate) is fixed
+    in the batch, and the earlier file is never to be edited.
     """
     import pyoxigraph as ox
 
@@ -74,28 +84,48 @@ def locate(report: Report, stores: Sequence[Any], sources: dict[str, GraphSource
     def at(graph: str, line: int | None) -> str:
         return f"{sources[graph].name}:{line}" if line else sources[graph].name
 
+    def in_checked(focus: Any) -> str | None:
+        # The first line of a checked graph that names the node, as subject or as object.
+        for graph in (g for g in sources if g in checked):
+            lines = index(graph)
+            found = [lines.subjects[focus]] if focus in lines.subjects else []
+            if not isinstance(focus, ox.Literal):
+                named = ox.NamedNode(graph)
+                found += [
+                    line
+                    for store in stores
+                    for q in store.quads_for_pattern(None, None, focus, named)
+                    if (line := lines.triples.get((q.subject, q.predicate, q.object)))
+                ]
+            if found:
+                return at(graph, min(found))
+        return None
+
     rdf_type = ox.NamedNode(RDF + "type")
     located = []
     for finding in report.findings:
         focus = to_ox(finding.focus)
-        where = None
+        where: tuple[str, int | None] | None = None
         if finding.path is not None and _is_predicate(finding.path):
             predicate = ox.NamedNode(finding.path[1:-1])
             value = to_ox(finding.value) if finding.value is not None else None
             for graph in graphs_with(focus, predicate, value) if value is not None else []:
                 lines = index(graph)
                 line = lines.triples.get((focus, predicate, value))
-                where = at(graph, line or lines.pairs.get((focus, predicate)))
+                where = (graph, line or lines.pairs.get((focus, predicate)))
                 break
             if where is None and value is not None:
                 for graph in graphs_with(focus, predicate, None):
-                    where = at(graph, index(graph).pairs.get((focus, predicate)))
+                    where = (graph, index(graph).pairs.get((focus, predicate)))
                     break
         if where is None:
             for graph in graphs_with(focus, rdf_type, None) or graphs_with(focus, None, None):
-                where = at(graph, index(graph).subjects.get(focus))
+                where = (graph, index(graph).subjects.get(focus))
                 break
-        located.append(replace(finding, location=where))
+        location = at(*where) if where is not None else None
+        if checked and (where is None or where[0] not in checked):
+            location = in_checked(focus) or location
+        located.append(replace(finding, location=location))
     return replace(report, findings=tuple(located))
 
 
