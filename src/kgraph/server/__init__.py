@@ -55,6 +55,7 @@ def serve(
         lambda: work.load(project, limits, store_dir),
         work.handle,
         size=settings.workers,
+        threads=settings.per_worker,
         idle_timeout=settings.idle_timeout,
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
@@ -84,7 +85,8 @@ def serve(
         say(
             f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs "
             f"{held}, "
-            f"up to {settings.workers} workers; page http://{shown}:{port}/ , "
+            f"up to {settings.workers} queries at once, {settings.per_worker} per worker "
+            f"process; page http://{shown}:{port}/ , "
             f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
         )
         server.serve_forever(poll_interval=0.5)
