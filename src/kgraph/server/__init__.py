@@ -57,6 +57,7 @@ def serve(
         size=settings.workers,
         threads=settings.per_worker,
         idle_timeout=settings.idle_timeout,
+        recycle_bytes=work.RECYCLE + (work.BLOCK_CACHE if store_dir is not None else 0),
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
