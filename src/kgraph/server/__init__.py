@@ -3,7 +3,8 @@
 One process does HTTP (:mod:`kgraph.server.http`); a zygote process forks the query
 workers (:mod:`kgraph.server.pool`). By default the graph is an on-disk store (the user's
 ``--store``, else one in the cache folder: :mod:`kgraph.server.storecache`) that a child of
-the zygote brings up to date and each worker opens read-only; with ``--in-memory`` the
+the zygote brings up to date and each worker opens read-only once, for the threads on which
+it runs several queries at once; with ``--in-memory`` the
 zygote loads it and the workers share it copy-on-write. The library is reached only
 through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 """

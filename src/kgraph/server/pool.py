@@ -1,29 +1,51 @@
-"""A bounded pool of query workers: forked processes that hold the loaded graph.
+"""A bounded pool of query workers: forked processes that hold the loaded graph and run
+several queries at once, each on a thread of its own.
 
-Oxigraph cannot be interrupted from Python, so a query runs in a worker process that the
-server kills when the query passes its deadline. The HTTP process never touches the
-store: a *zygote* process, forked before the server starts any thread, loads the graph
-once and forks the workers from itself (copy-on-write, so N workers share one copy of an
-in-memory store). A killed or crashed worker is replaced by a new fork of the zygote, in
-milliseconds and without reloading. Each worker's socket is handed to the HTTP process
-with SCM_RIGHTS, so requests and answers go straight between the two.
+The HTTP process never touches the store: a *zygote* process, forked before the server
+starts any thread, loads the graph once and forks the workers from itself (copy-on-write:
+the workers share one copy of an in-memory store). Each worker's socket is handed to the
+HTTP process with SCM_RIGHTS, so requests and answers go straight between the two.
 
-Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads.
-The zygote freezes its Python objects before forking (``gc.freeze``: a collection in a
+Threads in a worker. A worker runs up to ``threads`` queries at once, on threads that
+share its ONE store: the on-disk store it opened read-only once (so RocksDB's block cache
+is shared and stays warm) or the zygote's in-memory graph. Pyoxigraph releases the GIL
+while it evaluates a query and while it serialises the answer, so the threads run in
+parallel on the CPUs; what holds the GIL (the guard's parse, pickling a reply) is short.
+Each request goes out tagged with a number, each answer comes back with it, in the order
+the queries finish; one reader thread per worker in the HTTP process hands them to their
+callers. At most ``size`` queries run at once in all workers (``kgraph serve --workers``),
+at most ``threads`` in one (``--threads``); by default ``threads == size``: one worker.
+
+What the process boundary is kept for. Oxigraph cannot interrupt a query from Python. A
+query past its deadline gets its answer (Stopped "timeout") at once, and its worker is
+*drained*: it takes no new query, the others in it finish normally (each bounded by its
+own deadline), then it is killed (with the query that overran) and the zygote forks a
+fresh one, in milliseconds and without reloading; the replacement is forked as soon as the
+drain starts, so a second worker exists only while one drains. No innocent query is
+killed. A worker that crashes (a segfault, a stack overflow in a deeply nested query, the
+memory limit) takes every query in it down: each gets Stopped "crash" at once (none waits
+for its deadline). They are not re-run: the query that crashed the worker cannot be told
+from the others, and re-running it would crash the next worker too.
+
+Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads;
+with threads, N queries at once cost one interpreter and one store (one block cache), not
+N. The zygote freezes its Python objects before forking (``gc.freeze``: a collection in a
 worker would otherwise write to every object's header and copy the page it sits on). One
-worker starts with the server; more are forked when every one is busy, up to ``size``, and
-one left idle for ``idle_timeout`` seconds stops (never the last). A query's working
-memory (sorts, joins, the answer) is handed back to the system after the query
-(``malloc_trim``); a worker whose private memory still grew by more than
-``recycle_bytes`` over its start retires after answering, and the next request gets a fresh
-fork: otherwise each worker would keep the high-water mark of the largest query it ever ran.
+worker starts with the server; with ``threads < size`` more are forked when every thread
+is taken, up to ``size / threads``, and one left idle for ``idle_timeout`` seconds stops
+(never the last). A query's working memory (sorts, joins, the answer) is handed back to
+the system after the query (``malloc_trim``); a worker whose private memory still grew by
+more than ``recycle_bytes`` per query it runs at once (over its start) retires: it takes no
+new query and ends once it has answered those it runs, and the next request gets a fresh
+fork: otherwise each worker would keep the high-water mark of the largest query it ran.
 
 A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
 beside the workers: it reads the loaded graph, holds no query's place, and its result comes
 back on the control socket.
 
-The zygote is single-threaded: forking a process with threads (the HTTP server's) would
-copy locks held by threads that do not exist in the child.
+The zygote is single-threaded: forking a process with threads (the HTTP server's, or a
+worker's) would copy locks held by threads that do not exist in the child. A worker never
+forks.
 """
 
 from __future__ import annotations
