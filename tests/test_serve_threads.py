@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from kgraph.server.app import Settings
 from kgraph.server.pool import Busy, Pool, Stopped
 from serving import Served, request, start
 
@@ -119,6 +120,22 @@ def test_concurrent_queries_run_in_one_worker_on_one_opened_store() -> None:
         pool.close()
 
 
+def test_with_fewer_threads_than_queries_more_workers_are_forked() -> None:
+    pool = _pool(size=4, threads=2)
+    try:
+        replies = _at_once(pool, [(("sleep", 1.5), 30)] * 4)
+        pids = {pid for pid, _ in replies}
+        assert len(pids) == 2 and all(replies.count(r) == 2 for r in replies)
+    finally:
+        pool.close()
+
+
+def test_threads_per_worker_default_to_every_query_and_never_exceed_them() -> None:
+    assert Settings(workers=6).per_worker == 6
+    assert Settings(workers=6, threads=2).per_worker == 2
+    assert Settings(workers=2, threads=8).per_worker == 2
+
+
 def test_a_query_past_its_deadline_drains_its_worker_and_kills_no_other() -> None:
     pool = _pool(size=4, threads=4)
     try:
@@ -133,18 +150,18 @@ def test_a_query_past_its_deadline_drains_its_worker_and_kills_no_other() -> Non
                 results["slow at"] = time.monotonic()
 
         def innocent() -> None:
-            results["innocent"] = pool.run(("sleep", 3), timeout=30, wait=10)
+            results["innocent"] = pool.run(("sleep", 5), timeout=30, wait=10)
             results["innocent at"] = time.monotonic()
 
         threads = [threading.Thread(target=slow), threading.Thread(target=innocent)]
         started = time.monotonic()
         for thread in threads:
             thread.start()
-        time.sleep(2)
+        time.sleep(2.5)
         # The slow one got its timeout at once; its worker takes no new query (a fresh one
         # does) but lives on while the innocent query runs in it.
         assert isinstance(results.get("slow"), Stopped) and str(results["slow"]) == "timeout"
-        assert results["slow at"] - started < 2
+        assert results["slow at"] - started < 2.5
         meanwhile = pool.run(("sleep", 0), timeout=10, wait=10)
         assert meanwhile[0] != worker
         assert not _gone(worker, 0.1)
@@ -246,7 +263,7 @@ def _wait_for(condition: Any, seconds: float) -> bool:
 @pytest.mark.server
 def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Path) -> None:
     store = (tmp_path / "store").resolve()
-    served = start(["--workers", "4", "--timeout", "4"], store=store)
+    served = start(["--workers", "4", "--timeout", "5"], store=store)
     try:
         assert "up to 4 queries at once, 4 per worker process" in served.announced
         assert _wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
@@ -261,7 +278,7 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
         asked = [
             threading.Thread(target=ask, args=("first", SLOW, 0)),
             threading.Thread(target=ask, args=("second", SLOW, 0.3)),
-            threading.Thread(target=ask, args=("late", SLOW, 2.5)),
+            threading.Thread(target=ask, args=("late", SLOW, 3)),
         ]
         for thread in asked:
             thread.start()
@@ -272,11 +289,11 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
         assert _zygote_children(served) == [worker]
         assert _threads(worker) >= 3
         assert [p for p in _zygote_children(served) if _holds_store(p, store)] == [worker]
-        # At 4 s the first two pass their deadline while the late one still runs in the
-        # worker: it is drained, not killed, and a fresh worker answers meanwhile.
-        time.sleep(4.5)
-        assert "took longer than 4 s" in answers["first"].text
-        assert "took longer than 4 s" in answers["second"].text
+        # At 5 s the first two pass their deadline while the late one still runs in the
+        # worker (till 8 s): it is drained, not killed, and a fresh worker answers meanwhile.
+        time.sleep(5.8)
+        assert "took longer than 5 s" in answers["first"].text
+        assert "took longer than 5 s" in answers["second"].text
         assert "late" not in answers
         children = _zygote_children(served)
         assert worker in children and len(children) == 2
@@ -285,7 +302,7 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
             thread.join(30)
         # The late query got its own timeout at its own deadline (not a crash), then the
         # drained worker was killed; the next query is answered.
-        assert "took longer than 4 s" in answers["late"].text
+        assert "took longer than 5 s" in answers["late"].text
         assert _wait_for(lambda: worker not in _zygote_children(served), 10)
         assert len(_zygote_children(served)) == 1
         assert _get(served, COUNT).status == 200
