@@ -308,3 +308,36 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
         assert _get(served, COUNT).status == 200
     finally:
         served.stop()
+
+
+# -- the row limit, counted without iterating the rows in Python ---------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "tsv", "csv"])
+def test_rows_are_counted_in_each_format_with_line_breaks_in_literals(fmt: str) -> None:
+    import pyoxigraph as ox
+
+    from kgraph.server import work
+
+    store = ox.Store()
+    for n in range(50):  # each literal holds line breaks, tabs and quotes
+        store.add(
+            ox.Quad(
+                ox.NamedNode(f"https://example.org/{n}"),
+                ox.NamedNode("https://example.org/p"),
+                ox.Literal(f'line\none\t"{n}"\r\n'),
+                ox.DefaultGraph(),
+            )
+        )
+
+    def answer() -> work.CappedBuffer:
+        out = work.CappedBuffer(1 << 20)
+        store.query("SELECT ?s ?o WHERE { ?s ?p ?o }").serialize(  # type: ignore[union-attr]
+            out,  # type: ignore[arg-type]
+            format=getattr(ox.QueryResultsFormat, fmt.upper()),
+        )
+        return out
+
+    work._check_rows(answer(), fmt, 50)  # exactly at the limit: kept
+    with pytest.raises(work.TooManyRows):
+        work._check_rows(answer(), fmt, 49)

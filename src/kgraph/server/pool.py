@@ -61,6 +61,7 @@ import re
 import select
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -608,6 +609,10 @@ def _worker(  # pragma: no cover - worker process
         _limit_memory(settings.memory)
         if on_worker_start is not None:
             state = on_worker_start(state)  # once: every thread shares what it opened
+        # A query thread comes back from Oxigraph's evaluation (no GIL) for each chunk of
+        # its answer it writes; while another thread runs Python, it waits for the GIL up to
+        # the switch interval each time (5 ms by default: seconds over a large answer).
+        sys.setswitchinterval(0.0005)
         conn = Connection(sock.detach())
         trim = malloc_trimmer()
         start = _private_bytes()
