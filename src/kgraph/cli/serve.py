@@ -30,7 +30,7 @@ from kgraph.limits import MB, Limits
     default=None,
     metavar="N",
     help="Queries run at once, on the threads of the worker processes "
-    "[default: 4 per CPU, at least 16, at most 64].",
+    "[default: 2 per CPU, at least 8, at most 64].",
 )
 @click.option(
     "--threads",

@@ -16,18 +16,14 @@ from kgraph.server.pool import Busy, Pool, Stopped
 
 
 def default_workers() -> int:
-    """``kgraph serve --workers`` unless given: four per CPU, at least 16 (at most 64).
+    """``kgraph serve --workers`` unless given: two per CPU, at least 8 (at most 64).
 
     The most queries the server runs at once. What a low bound costs is that a fast
     query queues behind slow ones (each runs to its end or its timeout); more queries
     than CPUs lets the system share the CPUs among them as a threaded server does. They
-    run on the threads of worker processes (``--threads`` each, by default all in one),
-    so one more running query costs a thread and its working memory, not a process with
-    its own store (when each query had a process, the default was half this). Each
-    worker's memory is bounded by ``--max-memory``. Measured at 100k triples, 16 clients
-    (docs/benchmarks-serve.md): 8 at once left fast queries queued behind slow ones,
-    0.74x Oxigraph's answers per second; 16, 1.02x, peak memory 1.05x either way."""
-    return min(64, max(16, 4 * (os.cpu_count() or 1)))
+    run on the threads of worker processes (``--threads`` each, by default all in one);
+    each worker's memory is bounded by ``--max-memory``."""
+    return min(64, max(8, 2 * (os.cpu_count() or 1)))
 
 
 @dataclass(frozen=True)
