@@ -265,7 +265,6 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
     store = (tmp_path / "store").resolve()
     served = start(["--workers", "4", "--timeout", "5"], store=store)
     try:
-        assert "up to 4 queries at once, 4 per worker process" in served.announced
         assert _wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
         assert _wait_for(lambda: len(_zygote_children(served)) == 1, 10)
         (worker,) = _zygote_children(served)
@@ -306,6 +305,7 @@ def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Pat
         assert _wait_for(lambda: worker not in _zygote_children(served), 10)
         assert len(_zygote_children(served)) == 1
         assert _get(served, COUNT).status == 200
+        assert "up to 4 queries at once, 4 per worker process" in served.announced
     finally:
         served.stop()
 
