@@ -59,9 +59,9 @@ def wait_for(condition: object, seconds: float) -> bool:
 
 
 def test_workers_are_forked_on_demand_and_spare_ones_stop_when_idle() -> None:
-    served = start(["--workers", "3", "--timeout", "3", "--idle-timeout", "1"])
+    served = start(["--workers", "3", "--threads", "1", "--timeout", "3", "--idle-timeout", "1"])
     try:
-        assert "up to 3 workers" in served.announced
+        assert "up to 3 queries at once, 1 per worker process" in served.announced
         # The overview's validation is a child of the zygote too, until it is done.
         assert wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
         assert wait_for(lambda: len(workers(served)) == 1, 10)  # one starts, not three

@@ -58,7 +58,7 @@ def _children(pid: int) -> list[str]:
 def test_serve_uses_the_default_and_validates_in_a_fork_of_the_zygote() -> None:
     served = start([])
     try:
-        assert f"up to {default_workers()} workers" in served.announced
+        assert f"up to {default_workers()} queries at once" in served.announced
         # While the validation runs, the HTTP process has one child, the zygote: no process
         # of its own that loads the project again.
         assert len(_children(served.process.pid)) == 1

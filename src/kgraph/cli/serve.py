@@ -29,8 +29,17 @@ from kgraph.limits import MB, Limits
     type=click.IntRange(1, 256),
     default=None,
     metavar="N",
-    help="Queries run at once, each in its own worker process (forked when needed) "
+    help="Queries run at once, on the threads of the worker processes "
     "[default: 2 per CPU, at least 8, at most 64].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    metavar="N",
+    help="Of those, most run at once in one worker process, on threads sharing its store; "
+    "a query past --timeout ends its worker once the others in it are answered "
+    "[default: all of them: one worker, a second only while one ends].",
 )
 @click.option(
     "--idle-timeout",
@@ -70,7 +79,7 @@ from kgraph.limits import MB, Limits
     default=10.0,
     show_default=True,
     metavar="S",
-    help="Seconds a request waits for a free worker before a 503.",
+    help="Seconds a request waits for a free query slot (--workers) before a 503.",
 )
 @click.option(
     "--in-memory",
@@ -84,6 +93,7 @@ def serve_command(
     host: str,
     port: int,
     workers: int | None,
+    threads: int | None,
     idle_timeout: float,
     query_timeout: float | None,
     max_bytes: int,
@@ -121,6 +131,7 @@ def serve_command(
         host=host,
         port=port,
         workers=default_workers() if workers is None else workers,
+        threads=threads,
         idle_timeout=idle_timeout,
         timeout=query_timeout,
         max_bytes=max_bytes * MB,

@@ -3,7 +3,8 @@
 One process does HTTP (:mod:`kgraph.server.http`); a zygote process forks the query
 workers (:mod:`kgraph.server.pool`). By default the graph is an on-disk store (the user's
 ``--store``, else one in the cache folder: :mod:`kgraph.server.storecache`) that a child of
-the zygote brings up to date and each worker opens read-only; with ``--in-memory`` the
+the zygote brings up to date and each worker opens read-only once, for the threads on which
+it runs several queries at once; with ``--in-memory`` the
 zygote loads it and the workers share it copy-on-write. The library is reached only
 through :mod:`kgraph.server.backend`, so that it can be re-pointed in one place.
 """
@@ -55,7 +56,9 @@ def serve(
         lambda: work.load(project, limits, store_dir),
         work.handle,
         size=settings.workers,
+        threads=settings.per_worker,
         idle_timeout=settings.idle_timeout,
+        recycle_bytes=work.RECYCLE + (work.BLOCK_CACHE if store_dir is not None else 0),
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
         on_worker_start=work.reopen,
@@ -84,7 +87,8 @@ def serve(
         say(
             f"kgraph serve: {sum(app.graphs.values())} triples in {len(app.graphs)} graphs "
             f"{held}, "
-            f"up to {settings.workers} workers; page http://{shown}:{port}/ , "
+            f"up to {settings.workers} queries at once, {settings.per_worker} per worker "
+            f"process; page http://{shown}:{port}/ , "
             f"SPARQL endpoint http://{shown}:{port}/sparql (Ctrl-C stops)"
         )
         server.serve_forever(poll_interval=0.5)

@@ -18,11 +18,11 @@ from kgraph.server.pool import Busy, Pool, Stopped
 def default_workers() -> int:
     """``kgraph serve --workers`` unless given: two per CPU, at least 8 (at most 64).
 
-    A worker is forked only when every other is busy and stops after ``--idle-timeout``,
-    so an idle one costs nothing; what a low bound costs is that a fast query queues
-    behind slow ones (each runs in one worker, to its end or its timeout). More workers
-    than CPUs lets the system share the CPUs among running queries as a threaded server
-    does; each worker's memory is bounded by ``--max-memory``."""
+    The most queries the server runs at once. What a low bound costs is that a fast
+    query queues behind slow ones (each runs to its end or its timeout); more queries
+    than CPUs lets the system share the CPUs among them as a threaded server does. They
+    run on the threads of worker processes (``--threads`` each, by default all in one);
+    each worker's memory is bounded by ``--max-memory``."""
     return min(64, max(8, 2 * (os.cpu_count() or 1)))
 
 
@@ -31,17 +31,27 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7878
     workers: int = field(default_factory=default_workers)
-    """Most worker processes (forked when all are busy)."""
+    """Most queries at once, in all the worker processes."""
+    threads: int | None = None
+    """Most queries at once in one worker process, on threads sharing its store; None:
+    ``workers`` (one process, a second only while one drains after a timeout)."""
     idle_timeout: float = 30.0
     """Seconds a spare worker may stay idle before it stops (one always stays)."""
+
+    @property
+    def per_worker(self) -> int:
+        """Queries one worker process runs at once."""
+        return max(1, min(self.threads or self.workers, self.workers))
+
     timeout: float = 30.0
-    """Seconds one query may run before its worker is killed."""
+    """Seconds one query may run before its client gets a 503 (and its worker, drained of
+    the other queries it runs, is killed)."""
     max_bytes: int = 64 * 1024 * 1024
     """Largest answer (bytes, as serialised)."""
     max_rows: int = 100_000
     """Most rows in a SELECT answer; more gets a 422, never a cut answer."""
     queue_wait: float = 10.0
-    """Seconds a request waits for a free worker before a 503."""
+    """Seconds a request waits for a free query slot before a 503."""
     max_body: int = 1024 * 1024
     """Largest request body (a query sent by POST)."""
     max_connections: int = 256
@@ -92,7 +102,7 @@ class App:
                 ) from None
             raise HttpError(
                 503,
-                f"all {self.settings.workers} query workers are busy; try again shortly",
+                f"all {self.settings.workers} query slots are busy; try again shortly",
                 {"Retry-After": "1"},
             ) from None
         except Stopped as stop:
@@ -106,8 +116,9 @@ class App:
                 ) from None
             raise HttpError(
                 503,
-                "the query crashed its worker (out of memory or too deeply nested) and was "
-                "stopped (the server's memory limit)",
+                # A worker runs several queries: another one in it may have crashed it.
+                "the query's worker crashed (out of memory, or a query in it too deeply "
+                "nested) and the query was stopped (the server's memory limit)",
             ) from None
         if reply[0] == "ok":
             data: bytes = reply[1]

@@ -1,29 +1,51 @@
-"""A bounded pool of query workers: forked processes that hold the loaded graph.
+"""A bounded pool of query workers: forked processes that hold the loaded graph and run
+several queries at once, each on a thread of its own.
 
-Oxigraph cannot be interrupted from Python, so a query runs in a worker process that the
-server kills when the query passes its deadline. The HTTP process never touches the
-store: a *zygote* process, forked before the server starts any thread, loads the graph
-once and forks the workers from itself (copy-on-write, so N workers share one copy of an
-in-memory store). A killed or crashed worker is replaced by a new fork of the zygote, in
-milliseconds and without reloading. Each worker's socket is handed to the HTTP process
-with SCM_RIGHTS, so requests and answers go straight between the two.
+The HTTP process never touches the store: a *zygote* process, forked before the server
+starts any thread, loads the graph once and forks the workers from itself (copy-on-write:
+the workers share one copy of an in-memory store). Each worker's socket is handed to the
+HTTP process with SCM_RIGHTS, so requests and answers go straight between the two.
 
-Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads.
-The zygote freezes its Python objects before forking (``gc.freeze``: a collection in a
+Threads in a worker. A worker runs up to ``threads`` queries at once, on threads that
+share its ONE store: the on-disk store it opened read-only once (so RocksDB's block cache
+is shared and stays warm) or the zygote's in-memory graph. Pyoxigraph releases the GIL
+while it evaluates a query and while it serialises the answer, so the threads run in
+parallel on the CPUs; what holds the GIL (the guard's parse, pickling a reply) is short.
+Each request goes out tagged with a number, each answer comes back with it, in the order
+the queries finish; one reader thread per worker in the HTTP process hands them to their
+callers. At most ``size`` queries run at once in all workers (``kgraph serve --workers``),
+at most ``threads`` in one (``--threads``); by default ``threads == size``: one worker.
+
+What the process boundary is kept for. Oxigraph cannot interrupt a query from Python. A
+query past its deadline gets its answer (Stopped "timeout") at once, and its worker is
+*drained*: it takes no new query, the others in it finish normally (each bounded by its
+own deadline), then it is killed (with the query that overran) and the zygote forks a
+fresh one, in milliseconds and without reloading; the replacement is forked as soon as the
+drain starts, so a second worker exists only while one drains. No innocent query is
+killed. A worker that crashes (a segfault, a stack overflow in a deeply nested query, the
+memory limit) takes every query in it down: each gets Stopped "crash" at once (none waits
+for its deadline). They are not re-run: the query that crashed the worker cannot be told
+from the others, and re-running it would crash the next worker too.
+
+Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads;
+with threads, N queries at once cost one interpreter and one store (one block cache), not
+N. The zygote freezes its Python objects before forking (``gc.freeze``: a collection in a
 worker would otherwise write to every object's header and copy the page it sits on). One
-worker starts with the server; more are forked when every one is busy, up to ``size``, and
-one left idle for ``idle_timeout`` seconds stops (never the last). A query's working
-memory (sorts, joins, the answer) is handed back to the system after the query
-(``malloc_trim``); a worker whose private memory still grew by more than
-``recycle_bytes`` over its start retires after answering, and the next request gets a fresh
-fork: otherwise each worker would keep the high-water mark of the largest query it ever ran.
+worker starts with the server; with ``threads < size`` more are forked when every thread
+is taken, up to ``size / threads``, and one left idle for ``idle_timeout`` seconds stops
+(never the last). A query's working memory (sorts, joins, the answer) is handed back to
+the system after the query (``malloc_trim``); a worker whose private memory still grew by
+more than ``recycle_bytes`` per query it runs at once (over its start) retires: it takes no
+new query and ends once it has answered those it runs, and the next request gets a fresh
+fork: otherwise each worker would keep the high-water mark of the largest query it ran.
 
 A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
 beside the workers: it reads the loaded graph, holds no query's place, and its result comes
 back on the control socket.
 
-The zygote is single-threaded: forking a process with threads (the HTTP server's) would
-copy locks held by threads that do not exist in the child.
+The zygote is single-threaded: forking a process with threads (the HTTP server's, or a
+worker's) would copy locks held by threads that do not exist in the child. A worker never
+forks.
 """
 
 from __future__ import annotations
@@ -32,16 +54,19 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import itertools
 import os
 import pickle
 import re
 import select
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,11 +74,12 @@ from kgraph.server.backend import KGraphError, Setting
 
 
 class Busy(Exception):
-    """Every worker stayed busy for longer than the queue wait."""
+    """Every query slot stayed taken for longer than the queue wait."""
 
 
 class Stopped(Exception):
-    """The query passed its deadline (or crashed its worker) and the worker was replaced."""
+    """The query passed its deadline ("timeout": its worker is drained and replaced) or
+    its worker crashed ("crash": every query in it gets this)."""
 
 
 @dataclass
@@ -72,16 +98,35 @@ _BULK = "kgraph-bulk"
 
 
 @dataclass
-class _Slot:
+class _Call:
+    """One query sent to a worker, as its caller waits for it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: Any = None
+    crashed: bool = False
+    abandoned: bool = False
+    """Its caller got the timeout answer; the query may still run in the (drained) worker."""
+
+
+@dataclass
+class _Worker:
     pid: int
     conn: Connection
+    send: threading.Lock = field(default_factory=threading.Lock)
+    calls: dict[int, _Call] = field(default_factory=dict)
+    """The queries sent to it and not yet answered (abandoned ones too)."""
+    live: int = 0
+    """Queries in it whose caller still waits (each holds one of the pool's slots)."""
+    draining: bool = False
+    """Takes no new query; killed once ``live`` is 0 (after a timeout, or retired)."""
+    ended: bool = False
     free_since: float = 0.0
 
 
 Loader = Callable[[], Any]
 """Runs in the zygote: loads the graph, returns the state the workers share."""
 Handler = Callable[[Any, Any], Any]
-"""Runs in a worker: (state, request) -> a picklable reply."""
+"""Runs in a worker, on one of its threads: (state, request) -> a picklable reply."""
 
 
 class Pool:
@@ -93,6 +138,7 @@ class Pool:
         size: int,
         memory_limit: int | None,
         load_timeout: float,
+        threads: int = 1,
         on_worker_start: Callable[[Any], Any] | None = None,
         close_in_children: Sequence[int] = (),
         idle_timeout: float = 30.0,
@@ -101,6 +147,11 @@ class Pool:
         on_aside: Callable[[Any], None] | None = None,
     ) -> None:
         self.size = size
+        """Most queries at once, in all workers."""
+        self.threads = max(1, min(threads, size))
+        """Most queries at once in one worker (its threads)."""
+        self.processes = -(-size // self.threads)
+        """Most workers taking queries (drained ones come on top, until they end)."""
         self.idle_timeout = idle_timeout
         self._recycle = recycle_bytes
         self._loader = loader
@@ -111,19 +162,24 @@ class Pool:
         self._close_in_children = tuple(close_in_children)
         self._aside = aside
         self._on_aside = on_aside
-        # Free workers, the one freed last on top: the busiest stay warm and the others
-        # sink to the bottom, where the reaper finds them idle.
-        self._free: list[_Slot] = []
+        # Guards everything below (and each worker's calls and counts).
         self._changed = threading.Condition()
-        self._workers = 0
-        """Workers running or asked of the zygote (guarded by ``_changed``)."""
+        self._running: list[_Worker] = []
+        """Workers started and not ended, in the order they came (draining ones too)."""
+        self._forking = 0
+        """Workers asked of the zygote and not yet handed over."""
+        self._busy = 0
+        """Queries whose caller waits: at most ``size``."""
+        self._ids = itertools.count()
         self._control: socket.socket | None = None
         self._zygote = 0
         self._lock = threading.Lock()
         self._closed = False
         self.info: Any = None
         self.replaced = 0
+        """Workers drained after a timeout, or lost to a crash."""
         self.retired = 0
+        """Workers drained because a query left them grown past ``recycle_bytes``."""
 
     # -- parent side ----------------------------------------------------------------------
 
@@ -146,13 +202,12 @@ class Pool:
                 zygote_end,
                 self._loader,
                 self._handler,
-                self._memory,
-                self._recycle,
+                _WorkerSettings(self._memory, self._recycle, self.threads),
                 self._on_worker_start,
                 self._aside,
             )
         zygote_end.close()
-        self._workers = 1  # the zygote forks the first worker once the graph is loaded
+        self._forking = 1  # the zygote forks the first worker once the graph is loaded
         self._zygote = pid
         self._control = parent_end
         kind, payload = self._receive(timeout=self._load_timeout)
@@ -169,9 +224,14 @@ class Pool:
 
     @property
     def workers(self) -> int:
-        """Workers running now (or being forked)."""
+        """Worker processes running now (draining ones too) or being forked."""
         with self._changed:
-            return self._workers
+            return len(self._running) + self._forking
+
+    def pids(self) -> list[int]:
+        """The running workers' process ids (draining ones too)."""
+        with self._changed:
+            return [w.pid for w in self._running]
 
     def _receive(self, timeout: float | None) -> tuple[str, Any]:
         assert self._control is not None
@@ -188,7 +248,7 @@ class Pool:
             return "error", KGraphError("the graph loader ended without a result")
         kind, payload = pickle.loads(message)
         if kind == "worker":
-            return kind, _Slot(payload, Connection(fds[0]))
+            return kind, _Worker(payload, Connection(fds[0]))
         return kind, payload
 
     def _receive_workers(self) -> None:
@@ -198,32 +258,56 @@ class Pool:
             except (OSError, KGraphError, EOFError, pickle.UnpicklingError):
                 return
             if kind == "worker":
-                self._give_back(payload)
+                self._arrived(payload)
             elif kind == "aside":
                 if self._on_aside is not None:
                     self._on_aside(payload)
             elif kind == "error":
                 return
 
-    def _give_back(self, slot: _Slot) -> None:
-        slot.free_since = time.monotonic()
+    def _arrived(self, worker: _Worker) -> None:
+        worker.free_since = time.monotonic()
         with self._changed:
-            self._free.append(slot)
-            self._changed.notify()
+            self._forking = max(0, self._forking - 1)
+            self._running.append(worker)
+            self._changed.notify_all()
+        threading.Thread(
+            target=self._read, args=(worker,), name=f"kgraph-pool-{worker.pid}", daemon=True
+        ).start()
 
-    def _take(self, wait: float) -> _Slot:
+    def _accepting(self) -> list[_Worker]:
+        return [w for w in self._running if not w.draining]
+
+    def _fork_if_none(self) -> None:
+        """Keep one worker ready (guarded by ``_changed``): when the last one taking
+        queries drains, its replacement is forked at once, not at the next request."""
+        if not self._closed and not self._accepting() and not self._forking:
+            self._forking += 1
+            self._ask_zygote(b"s")
+
+    def _take(self, wait: float) -> _Worker:
+        """A worker with a free thread, its slot taken; Busy after ``wait`` seconds."""
         deadline = time.monotonic() + wait
         with self._changed:
-            if not self._free and self._workers < self.size and not self._closed:
-                # Every worker is busy: fork one more (milliseconds) rather than queue.
-                self._workers += 1
-                self._ask_zygote(b"s")
-            while not self._free:
+            while True:
+                if self._closed:
+                    raise Busy
+                if self._busy < self.size:
+                    room = [w for w in self._accepting() if w.live < self.threads]
+                    if room:
+                        # The busiest with room: the others stay idle and the reaper stops them.
+                        worker = max(room, key=lambda w: w.live)
+                        worker.live += 1
+                        self._busy += 1
+                        return worker
+                    if len(self._accepting()) + self._forking < self.processes:
+                        # Every worker's threads are taken: fork one more (milliseconds).
+                        self._forking += 1
+                        self._ask_zygote(b"s")
                 left = deadline - time.monotonic()
-                if left <= 0 or self._closed:
+                if left <= 0:
                     raise Busy
                 self._changed.wait(left)
-            return self._free.pop()
 
     def _ask_zygote(self, message: bytes) -> None:
         with self._lock:
@@ -232,53 +316,111 @@ class Pool:
                     self._control.sendall(message)
 
     def _reap_idle(self) -> None:
-        """Stop workers left free for ``idle_timeout`` seconds, keeping one."""
+        """Stop workers left idle for ``idle_timeout`` seconds, keeping one."""
         while not self._closed:
             time.sleep(min(5.0, max(self.idle_timeout / 4, 0.05)))
             now = time.monotonic()
             with self._changed:
-                while len(self._free) > 1 and now - self._free[0].free_since >= self.idle_timeout:
-                    slot = self._free.pop(0)
-                    slot.conn.close()  # the worker reads the end of its socket and exits
-                    self._workers -= 1
+                for worker in self._accepting()[:-1]:  # the newest stays
+                    if (
+                        not worker.live
+                        and not worker.calls
+                        and now - worker.free_since >= self.idle_timeout
+                        and len(self._accepting()) > 1
+                    ):
+                        self._end(worker)
+
+    def _end(self, worker: _Worker) -> None:
+        """Stop a worker (guarded by ``_changed``): nothing in it has a caller any more."""
+        worker.ended = True
+        if worker in self._running:
+            self._running.remove(worker)
+        # Killed, not asked: a query past its deadline cannot be interrupted. Its reader
+        # thread then reads the end of the socket and closes it.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)  # the zygote reaps it
+        self._changed.notify_all()
+
+    def _read(self, worker: _Worker) -> None:
+        """The worker's answers, handed to their callers as they come (any order)."""
+        while True:
+            try:
+                number, retire, reply = worker.conn.recv()
+                if isinstance(reply, tuple) and reply[:1] == (_BULK,):
+                    reply = (*reply[1], worker.conn.recv_bytes())
+            except (EOFError, OSError, pickle.UnpicklingError):
+                break
+            with self._changed:
+                call = worker.calls.pop(number, None)
+                if retire and not worker.draining:
+                    # It grew: it takes no new query and ends after those it runs.
+                    worker.draining = True
+                    self.retired += 1
+                    self._fork_if_none()
+                if call is not None and not call.abandoned:
+                    worker.live -= 1
+                    self._busy -= 1
+                    call.reply = reply
+                    call.done.set()
+                if not worker.live:
+                    worker.free_since = time.monotonic()
+                    if worker.draining:
+                        self._end(worker)
+                self._changed.notify_all()
+        with self._changed:
+            if not worker.ended:  # it crashed (or was killed from outside)
+                self._end(worker)
+                self.replaced += 1
+            for call in worker.calls.values():
+                if not call.abandoned:
+                    worker.live -= 1
+                    self._busy -= 1
+                    call.crashed = True
+                    call.done.set()
+            worker.calls.clear()
+            self._fork_if_none()
+            self._changed.notify_all()
+        worker.conn.close()
 
     def run(self, request: Any, *, timeout: float, wait: float) -> Any:
-        """The worker's reply to ``request``; Busy when none frees up within ``wait``
-        seconds, Stopped when the query takes longer than ``timeout`` (the worker is
-        killed and replaced)."""
-        slot = self._take(wait)
+        """The worker's reply to ``request``; Busy when no slot frees up within ``wait``
+        seconds, Stopped when the query takes longer than ``timeout`` (its worker takes no
+        new query and is killed and replaced once its other queries are answered) or its
+        worker crashed."""
+        worker = self._take(wait)
+        call = _Call()
+        number = next(self._ids)
+        with self._changed:
+            worker.calls[number] = call
         try:
-            slot.conn.send(request)
-            if slot.conn.poll(timeout):
-                retire, reply = slot.conn.recv()
-                if isinstance(reply, tuple) and reply[:1] == (_BULK,):
-                    reply = (*reply[1], slot.conn.recv_bytes())
-                if retire:  # it exits by itself; the next busy moment forks a fresh one
-                    slot.conn.close()
-                    with self._changed:
-                        self._workers -= 1
-                        self.retired += 1
-                        if self._workers == 0 and not self._closed:
-                            # One always stays ready: the next request need not wait for
-                            # a fork (a retired worker used to be the last).
-                            self._workers += 1
-                            self._ask_zygote(b"s")
-                else:
-                    self._give_back(slot)
-                return reply
-            reason = "timeout"
-        except (EOFError, OSError):
-            reason = "crash"
-        self._replace(slot)
-        raise Stopped(reason)
-
-    def _replace(self, slot: _Slot) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(slot.pid, signal.SIGKILL)  # the zygote reaps it
-        slot.conn.close()
-        with self._lock:
-            self.replaced += 1
-        self._ask_zygote(b"s")  # the worker count stays: one in, one out
+            with worker.send:
+                worker.conn.send((number, request))
+        except (OSError, ValueError):
+            # It ended meanwhile (a crash): its reader fails the call, if it has not yet.
+            with self._changed:
+                if worker.calls.pop(number, None) is not None and not call.done.is_set():
+                    worker.live -= 1
+                    self._busy -= 1
+                    call.crashed = True
+                    call.done.set()
+                    self._changed.notify_all()
+        if not call.done.wait(timeout):
+            with self._changed:
+                if not call.done.is_set():
+                    call.abandoned = True
+                    worker.live -= 1
+                    self._busy -= 1
+                    if not worker.draining:
+                        worker.draining = True
+                        self.replaced += 1
+                        self._fork_if_none()
+                    if not worker.live:
+                        self._end(worker)
+                    self._changed.notify_all()
+                    raise Stopped("timeout")
+        if call.crashed:
+            raise Stopped("crash")
+        return call.reply
 
     def alive(self) -> bool:
         """Whether the zygote still runs (without it, no worker can be replaced)."""
@@ -300,9 +442,6 @@ class Pool:
                 self._control.close()
                 self._control = None
         with self._changed:
-            for slot in self._free:
-                slot.conn.close()
-            self._free.clear()
             self._changed.notify_all()
         if self._zygote:
             deadline = time.monotonic() + 5
@@ -331,8 +470,7 @@ def _zygote(  # pragma: no cover - child process
     control: socket.socket,
     loader: Loader,
     handler: Handler,
-    memory: int | None,
-    recycle: int,
+    settings: _WorkerSettings,
     on_worker_start: Callable[[Any], Any] | None,
     aside: Callable[[Any], Any] | None,
 ) -> None:
@@ -355,9 +493,9 @@ def _zygote(  # pragma: no cover - child process
         gc.collect()
         gc.freeze()
         control.sendall(pickle.dumps(("ready", info)))
-        children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
+        children.add(_spawn(control, state, handler, settings, on_worker_start))
         if aside is not None:
-            children.add(_run_aside(control, state, aside, memory, on_worker_start))
+            children.add(_run_aside(control, state, aside, settings.memory, on_worker_start))
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
@@ -367,7 +505,7 @@ def _zygote(  # pragma: no cover - child process
             if not data:
                 break  # the HTTP process is gone
             for _ in range(data.count(b"s")):
-                children.add(_spawn(control, state, handler, memory, recycle, on_worker_start))
+                children.add(_spawn(control, state, handler, settings, on_worker_start))
     except BaseException:
         status = 70
     finally:
@@ -392,8 +530,7 @@ def _spawn(  # pragma: no cover - zygote
     control: socket.socket,
     state: Any,
     handler: Handler,
-    memory: int | None,
-    recycle: int,
+    settings: _WorkerSettings,
     on_worker_start: Callable[[Any], Any] | None,
 ) -> int:
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -401,7 +538,7 @@ def _spawn(  # pragma: no cover - zygote
     if pid == 0:
         control.close()
         theirs.close()
-        _worker(mine, state, handler, memory, recycle, on_worker_start)
+        _worker(mine, state, handler, settings, on_worker_start)
     mine.close()
     socket.send_fds(control, [pickle.dumps(("worker", pid))], [theirs.fileno()])
     theirs.close()
@@ -442,14 +579,26 @@ def _limit_memory(memory: int | None) -> None:  # pragma: no cover - child proce
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
+@dataclass(frozen=True)
+class _WorkerSettings:
+    memory: int | None
+    """The address-space limit of each worker (RLIMIT_AS), or none."""
+    recycle: int
+    """Private bytes a worker may grow by, per query it runs at once, before it retires."""
+    threads: int
+    """Queries one worker runs at once, each on a thread of its own."""
+
+
 def _worker(  # pragma: no cover - worker process
     sock: socket.socket,
     state: Any,
     handler: Handler,
-    memory: int | None,
-    recycle: int,
+    settings: _WorkerSettings,
     on_worker_start: Callable[[Any], Any] | None,
 ) -> None:
+    """Answer the queries the HTTP process sends, several at once on threads sharing
+    ``state`` (one store, one block cache); each answer goes back tagged with its
+    request's number, in the order they finish."""
     status = 0
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -457,31 +606,60 @@ def _worker(  # pragma: no cover - worker process
         # the client gets the server's one-line error instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
-        _limit_memory(memory)
+        _limit_memory(settings.memory)
         if on_worker_start is not None:
-            state = on_worker_start(state)
+            state = on_worker_start(state)  # once: every thread shares what it opened
+        # A query thread comes back from Oxigraph's evaluation (no GIL) for each chunk of
+        # its answer it writes; while another thread runs Python, it waits for the GIL up to
+        # the switch interval each time (5 ms by default: seconds over a large answer).
+        sys.setswitchinterval(0.0005)
         conn = Connection(sock.detach())
         trim = malloc_trimmer()
         start = _private_bytes()
-        while True:
+        sending = threading.Lock()
+        counting = threading.Lock()
+        running = [0]
+
+        def answer(number: int, request: Any) -> None:
             try:
-                request = conn.recv()
-            except (EOFError, OSError):
-                break
-            try:
-                reply = handler(state, request)
-            except MemoryError:
-                reply = ("error", 503, "the query ran out of memory (the server's memory limit)")
-            trim()
-            retire = _private_bytes() - start > recycle + _size(reply)
-            if isinstance(reply, Bulk):
-                conn.send((retire, (_BULK, reply.head)))
-                conn.send_bytes(reply.data)
-            else:
-                conn.send((retire, reply))
-            del reply  # the answer's buffer (mapped on its own: freed, it is unmapped)
-            if retire:
-                break
+                try:
+                    reply = handler(state, request)
+                except MemoryError:
+                    reply = (
+                        "error",
+                        503,
+                        "the query ran out of memory (the server's memory limit)",
+                    )
+                trim()
+                with counting:
+                    running[0] -= 1
+                    others = running[0]
+                # Each query still running may hold its working memory: one allowance each.
+                allowed = settings.recycle * (1 + others) + _size(reply)
+                retire = _private_bytes() - start > allowed
+                with sending:  # a Bulk reply is two records, which must stay together
+                    if isinstance(reply, Bulk):
+                        conn.send((number, retire, (_BULK, reply.head)))
+                        conn.send_bytes(reply.data)
+                    else:
+                        conn.send((number, retire, reply))
+            except BaseException:
+                # What the handler did not turn into an answer (or a reply that cannot be
+                # sent) ends the worker, as it did with one query per worker: the HTTP
+                # process answers each query in it "crashed", none waits for its timeout.
+                os._exit(70)
+
+        # The HTTP process sends at most ``threads`` queries at once: none waits here.
+        with ThreadPoolExecutor(settings.threads, thread_name_prefix="kgraph-query") as threads:
+            while True:
+                try:
+                    number, request = conn.recv()
+                except (EOFError, OSError):
+                    break
+                with counting:
+                    running[0] += 1
+                threads.submit(answer, number, request)
+            os._exit(0)  # the HTTP process is gone: nobody waits for what still runs
     except BaseException:
         status = 70
     finally:
