@@ -341,3 +341,27 @@ def test_rows_are_counted_in_each_format_with_line_breaks_in_literals(fmt: str) 
     work._check_rows(answer(), fmt, 50)  # exactly at the limit: kept
     with pytest.raises(work.TooManyRows):
         work._check_rows(answer(), fmt, 49)
+
+
+def test_a_burst_of_connections_waits_in_the_listen_queue() -> None:
+    """Before the accept loop runs, 40 clients connecting at once all complete their TCP
+    handshake: the listen backlog holds them (socketserver's default of 5 let the kernel drop
+    the rest, which a burst of clients saw as resets)."""
+    import socket
+
+    from kgraph.server.http import Handler, Server
+
+    server = Server(("127.0.0.1", 0), Handler, 4)
+    clients: list[socket.socket] = []
+    try:
+        port = server.server_address[1]
+        for _ in range(40):
+            c = socket.socket()
+            c.settimeout(2.0)
+            c.connect(("127.0.0.1", port))  # times out once the accept queue is full
+            clients.append(c)
+        assert len(clients) == 40
+    finally:
+        for c in clients:
+            c.close()
+        server.server_close()

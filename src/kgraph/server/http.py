@@ -351,6 +351,10 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog: socketserver's default of 5 makes the kernel drop the connections
+    # of a burst of clients (16 at once in the bench) before the accept loop sees them, and
+    # they come back as resets; the connection limit above is the bound that answers.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[Handler], limit: int) -> None:
         if ":" in address[0]:
