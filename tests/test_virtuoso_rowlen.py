@@ -25,7 +25,8 @@ and puts the list in after the sort (docs/stores.md). events-on-date is not rewr
 its list for a date may join the lists of several graphs, so one marker per row does not
 do; the form with one row per document was exact but took over 120 s at the bench's 1M
 project instead of 32 s, and one that expands each distinct list once got no answer from
-Virtuoso within 120 s at 100k. This file checks both on a small reproduction: a graph
+Virtuoso within 120 s at 100k, nor did one keyed by each document's place among all
+documents (SR171 after 120 s; docs/stores.md). This file checks both on a small reproduction: a graph
 holding 80 documents with long IRIs (a list of about 5,800 characters) and two events it
 dates.
 
