@@ -241,7 +241,7 @@ class Project:
     ) -> bytes | None:
         """The whole dataset as ``fmt``: returned, or written atomically to ``target``."""
         from kgraph import operations
-        from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
+        from kgraph.fsutil import check_output_folder, describe_os_error, fsync_dir, temp_path_for
 
         if target is None:
             data = self._run(lambda: operations.export(self.dataset(infer=infer), fmt=fmt))
@@ -249,11 +249,12 @@ class Project:
             return data
         name = str(target)
         target = Path(target)
+        # Before the export runs: a missing folder is bad input, and is not made.
+        check_output_folder(target, name)
         tmp = temp_path_for(target)
         try:
             try:
                 # The confined worker writes into a private folder of its own, next to the target.
-                target.parent.mkdir(parents=True, exist_ok=True)
                 tmp.mkdir()
                 part = tmp / target.name
                 self._run(
@@ -408,7 +409,10 @@ class Project:
             if result.status == AddStatus.ADDED:
                 assert result.batch is not None
                 write_atomic(
-                    layout.safe(layout.root / result.batch.path), result.content, exclusive=True
+                    layout.safe(layout.root / result.batch.path),
+                    result.content,
+                    exclusive=True,
+                    make_parents=True,  # data/batches/ is the project's own folder
                 )
         return result
 
