@@ -69,3 +69,67 @@ def test_output_into_an_existing_folder_still_works_and_add_makes_its_batch_fold
     added = kgraph("add", str(sheet))
     assert added.exit_code == ExitStatus.OK, added.stderr
     assert len(list((project / "data" / "batches").glob("*.ttl"))) == 1
+
+
+# -- kg:sourceFile records a portable name, never the local absolute path -----------------
+
+
+def source_files(project: Path) -> list[str]:
+    import pyoxigraph as ox
+
+    (batch,) = sorted((project / "data" / "batches").glob("*.ttl"))
+    return sorted(
+        t.object.value
+        for t in ox.parse(path=str(batch), format=ox.RdfFormat.TURTLE)
+        if t.predicate.value == "https://w3id.org/kgraph/ontology#sourceFile"
+    )
+
+
+TURTLE = (
+    "@prefix kgd: <https://w3id.org/kgraph/id/> .\n"
+    "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+    'kgd:review5-{n} rdfs:label "review5 {n}" .\n'
+)
+
+
+def test_a_file_outside_the_project_is_recorded_by_its_name_only(
+    kgraph: Callable[..., Run], project: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "home" / "someone" / "in"
+    folder.mkdir(parents=True)
+    path = folder / "article3.ttl"
+    path.write_text(TURTLE.format(n=1))
+    run = kgraph("add", str(path))
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert source_files(project) == ["article3.ttl"]
+    batch_text = next((project / "data" / "batches").glob("*.ttl")).read_text()
+    assert str(tmp_path) not in batch_text
+
+
+def test_a_file_inside_the_project_is_recorded_relative_to_it(
+    kgraph: Callable[..., Run], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "incoming").mkdir()
+    path = project / "incoming" / "a.ttl"
+    path.write_text(TURTLE.format(n=2))
+    monkeypatch.chdir(project / "incoming")  # given relative to the working folder
+    run = kgraph("add", "a.ttl")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert source_files(project) == ["incoming/a.ttl"]
+
+
+def test_a_batch_written_with_an_absolute_source_file_still_validates(
+    kgraph: Callable[..., Run], project: Path, tmp_path: Path
+) -> None:
+    # Batches are never rewritten: one an older kgraph wrote (absolute path) stays valid.
+    path = tmp_path / "old.ttl"
+    path.write_text(TURTLE.format(n=3))
+    assert kgraph("add", str(path)).exit_code == ExitStatus.OK
+    (batch,) = sorted((project / "data" / "batches").glob("*.ttl"))
+    text = batch.read_text()
+    assert '"old.ttl"' in text
+    batch.write_text(text.replace('"old.ttl"', '"/home/someone/in/old.ttl"'))
+    checked = kgraph("validate")
+    assert checked.exit_code == ExitStatus.OK, checked.stdout + checked.stderr
+    listed = kgraph("batches")
+    assert "/home/someone/in/old.ttl" in listed.stdout
