@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,88 @@ def test_a_batch_written_with_an_absolute_source_file_still_validates(
     assert checked.exit_code == ExitStatus.OK, checked.stdout + checked.stderr
     listed = kgraph("batches")
     assert "/home/someone/in/old.ttl" in listed.stdout
+
+
+# -- a term of the project's vocabulary the ontology does not declare is warned about -----
+
+
+def test_a_misspelt_class_in_an_ad_hoc_query_warns_and_still_answers(
+    kgraph: Callable[..., Run],
+) -> None:
+    run = kgraph("query", "-e", "SELECT ?s WHERE { ?s a kg:Meetin }", "-f", "csv")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert run.stdout.splitlines() == ["s"]  # the (empty) answer is still printed
+    assert run.stderr.splitlines() == [
+        "Warning: -e:1:24: kg:Meetin is not in the ontology (did you mean kg:Meeting?)"
+    ]
+
+
+def test_a_query_file_names_its_line_and_a_full_iri_is_checked_too(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    path = tmp_path / "mine.rq"
+    path.write_text(
+        "# kg:NotChecked in a comment\n"
+        'SELECT ?s WHERE {\n  ?s <https://w3id.org/kgraph/ontology#abot> ?x ; ?p "kg:Nor" .\n}\n'
+    )
+    run = kgraph("query", str(path), "-f", "csv")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert run.stderr.splitlines() == [
+        f"Warning: {path}:3:6: <https://w3id.org/kgraph/ontology#abot> is not in the ontology"
+        " (did you mean kg:about?)"
+    ]
+
+
+def test_declared_terms_data_iris_and_other_vocabularies_give_no_warning(
+    kgraph: Callable[..., Run],
+) -> None:
+    text = (
+        "PREFIX ex: <http://example.org/> "
+        "SELECT ?s WHERE { ?s a kg:Meeting ; kg:about ?e . "
+        "OPTIONAL { ?s ex:Meetin kgd:no-such-thing ; schema:nmae ?n } }"
+    )
+    run = kgraph("query", "-e", text, "-f", "csv")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert run.stderr == ""
+    # A prefix the query binds to the ontology's namespace is the ontology's, too.
+    rebound = "PREFIX o: <https://w3id.org/kgraph/ontology#> SELECT * WHERE { ?s a o:Meetng }"
+    warned = kgraph("query", "-e", rebound, "-f", "csv")
+    assert "o:Meetng is not in the ontology (did you mean kg:Meeting?)" in warned.stderr
+
+
+def test_the_canned_queries_name_only_declared_terms(project: Path) -> None:
+    from kgraph.limits import Limits
+    from kgraph.vocab import declared_terms, unknown_terms, warning
+
+    declared = declared_terms(project / "ontology", limit=Limits.max_input_bytes)
+    files = sorted((project / "queries").rglob("*.rq"))
+    assert len(files) > 5
+    problems = [
+        warning(str(p), u)
+        for p in files
+        for u in unknown_terms(p.read_text(encoding="utf-8"), lambda: declared)
+    ]
+    assert problems == []
+
+
+def test_a_canned_query_does_not_read_the_ontology_for_the_check(
+    kgraph: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgraph import vocab
+
+    real = vocab.declared_terms
+    reads: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> frozenset[str]:
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vocab, "declared_terms", counted)
+    run = kgraph("query", "claims-by-source", "-f", "csv")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert run.stderr == "" and reads == []
+    # An ad-hoc query naming a kg: term reads it, once; one naming none does not.
+    assert kgraph("query", "-e", "SELECT * WHERE { ?s a kg:Meeting ; kg:about ?x }").exit_code == 0
+    assert len(reads) == 1
+    assert kgraph("query", "-e", "SELECT * WHERE { ?s ?p ?o } LIMIT 1").exit_code == 0
+    assert len(reads) == 1

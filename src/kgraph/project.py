@@ -137,6 +137,16 @@ class Project:
 
         return resolve(query, text, self._layout.queries_dir, limit=self._limits.max_input_bytes)
 
+    def unknown_terms(self, query: CannedQuery) -> list[str]:
+        """A warning for each term of the project's own vocabulary that ``query`` names and
+        the ontology does not declare (a typo answers with no rows, silently)."""
+        from kgraph.vocab import declared_terms, unknown_terms, warning
+
+        def declared() -> frozenset[str]:
+            return declared_terms(self._layout.ontology_dir, limit=self._limits.max_input_bytes)
+
+        return [warning(query.source, u) for u in unknown_terms(query.text, declared)]
+
     def query(
         self,
         query: str | CannedQuery,
