@@ -55,7 +55,8 @@ def test_sheet_goes_in_as_a_batch_recording_the_sheet_and_answers_queries(
         if t.predicate.value in (KG + "sourceFile", KG + "sha256")
     }
     sha = hashlib.sha256(len(path.read_bytes()).to_bytes(8, "big") + path.read_bytes())
-    assert record == {(KG + "sourceFile", str(path)), (KG + "sha256", sha.hexdigest())}
+    # Inside the project: its path relative to the project, not the local absolute path.
+    assert record == {(KG + "sourceFile", "sheet.yaml"), (KG + "sha256", sha.hexdigest())}
 
     meeting = kgraph(
         "query",

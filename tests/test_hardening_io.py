@@ -187,13 +187,14 @@ def test_bad_option_value_is_a_usage_error(
 # -- export -o ------------------------------------------------------------------------------
 
 
-def test_export_into_a_missing_folder_creates_it(
+def test_export_into_a_missing_folder_is_refused_and_makes_no_folder(
     kgraph: Callable[..., Run], tmp_path: Path
 ) -> None:
+    # As cp and curl -o: the folder must exist (it was made, and left behind on failure).
     target = tmp_path / "new" / "folder" / "all.nq"
     result = kgraph("export", "-o", str(target))
-    assert result.exit_code == ExitStatus.OK, result.stderr
-    assert target.stat().st_size > 0
+    assert_one_error(result, ExitStatus.BAD_INPUT, str(target), "does not exist")
+    assert not (tmp_path / "new").exists()
 
 
 def test_export_on_a_full_disk_exits_3_and_leaves_nothing(

@@ -92,6 +92,22 @@ class AddResult:
     """How many of the batch's triples the graph did not hold yet."""
 
 
+def recorded_name(name: str, root: Path) -> str:
+    """How a batch records the file it was read from (``kg:sourceFile``): the path relative
+    to the project when the file is inside it, else its name only, ``-`` for standard input.
+
+    Batch files are shared data: an absolute path would publish the user's home folder and
+    differ on every machine. Batches written before recorded absolute paths; they stay as
+    they are (a batch file is never rewritten) and stay valid, as any string is.
+    """
+    if name == "-":
+        return name
+    path = Path(name)
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    return path.name or name
+
+
 def batch_relative(batch_id: str) -> str:
     return f"data/{BATCH_DIR}/{batch_id}.ttl"
 
@@ -225,7 +241,7 @@ def add(
         path=relative,
         graph=graph,
         added=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        sources=tuple(item.name for item in inputs),
+        sources=tuple(recorded_name(item.name, project.layout.root) for item in inputs),
         source=source,
         sha256=sha,
         triples=len(stated),

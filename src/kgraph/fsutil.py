@@ -154,16 +154,42 @@ def describe_os_error(err: OSError, path: Path | str) -> str:
     return f"cannot write {path}: {err.strerror or err}"
 
 
-def write_atomic(target: Path, chunks: bytes | Iterable[bytes], *, exclusive: bool = False) -> None:
+def check_output_folder(target: Path, name: str | None = None) -> None:
+    """An :class:`InputError` naming ``target`` unless its folder exists.
+
+    A file the user names (``-o dir/x.nq``) goes into a folder that is already there, as
+    with ``cp`` or ``curl -o``: a typo in the folder is bad input, and making the folders
+    would leave them behind when the command then fails.
+    """
+    folder = target.parent
+    if folder.is_dir():
+        return
+    shown = name or str(target)
+    what = "does not exist" if not folder.exists() else "is not a folder"
+    raise InputError(f"cannot write: the folder {folder} {what}", path=shown)
+
+
+def write_atomic(
+    target: Path,
+    chunks: bytes | Iterable[bytes],
+    *,
+    exclusive: bool = False,
+    make_parents: bool = False,
+) -> None:
     """Write ``chunks`` to ``target`` atomically.
 
     With ``exclusive``, fail if ``target`` already exists (used for new batch files, so two
-    writers can never overwrite each other's batch).
+    writers can never overwrite each other's batch). Without ``make_parents``, the folder
+    must exist already (an :class:`InputError` otherwise, see :func:`check_output_folder`);
+    kgraph's own folders (batches, caches) pass it.
     """
     target = Path(target)
+    if not make_parents:
+        check_output_folder(target)
     tmp = temp_path_for(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if make_parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as out:
             if isinstance(chunks, bytes | bytearray):
                 out.write(chunks)

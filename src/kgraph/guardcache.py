@@ -106,7 +106,7 @@ class RdflibVerdicts:
         kept = dict(list(self._known.items())[-MAX_ENTRIES:])
         document = {"format": FORMAT, "verdicts": kept}
         try:
-            write_atomic(self._path, json.dumps(document, indent=0).encode())
+            write_atomic(self._path, json.dumps(document, indent=0).encode(), make_parents=True)
         except (OSError, KGraphError):
             return  # a read-only or full disk: the next command parses again
         self._dirty = False

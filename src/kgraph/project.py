@@ -137,6 +137,16 @@ class Project:
 
         return resolve(query, text, self._layout.queries_dir, limit=self._limits.max_input_bytes)
 
+    def unknown_terms(self, query: CannedQuery) -> list[str]:
+        """A warning for each term of the project's own vocabulary that ``query`` names and
+        the ontology does not declare (a typo answers with no rows, silently)."""
+        from kgraph.vocab import declared_terms, unknown_terms, warning
+
+        def declared() -> frozenset[str]:
+            return declared_terms(self._layout.ontology_dir, limit=self._limits.max_input_bytes)
+
+        return [warning(query.source, u) for u in unknown_terms(query.text, declared)]
+
     def query(
         self,
         query: str | CannedQuery,
@@ -241,7 +251,7 @@ class Project:
     ) -> bytes | None:
         """The whole dataset as ``fmt``: returned, or written atomically to ``target``."""
         from kgraph import operations
-        from kgraph.fsutil import describe_os_error, fsync_dir, temp_path_for
+        from kgraph.fsutil import check_output_folder, describe_os_error, fsync_dir, temp_path_for
 
         if target is None:
             data = self._run(lambda: operations.export(self.dataset(infer=infer), fmt=fmt))
@@ -249,11 +259,12 @@ class Project:
             return data
         name = str(target)
         target = Path(target)
+        # Before the export runs: a missing folder is bad input, and is not made.
+        check_output_folder(target, name)
         tmp = temp_path_for(target)
         try:
             try:
                 # The confined worker writes into a private folder of its own, next to the target.
-                target.parent.mkdir(parents=True, exist_ok=True)
                 tmp.mkdir()
                 part = tmp / target.name
                 self._run(
@@ -408,7 +419,10 @@ class Project:
             if result.status == AddStatus.ADDED:
                 assert result.batch is not None
                 write_atomic(
-                    layout.safe(layout.root / result.batch.path), result.content, exclusive=True
+                    layout.safe(layout.root / result.batch.path),
+                    result.content,
+                    exclusive=True,
+                    make_parents=True,  # data/batches/ is the project's own folder
                 )
         return result
 

@@ -724,7 +724,7 @@ class SheetCache:
         # Never a half-written entry under the key; one that cannot be written is not kept
         # (the sheet is compiled again next time).
         with contextlib.suppress(StorageError):
-            write_atomic(self._path(data), head + b"\n" + body)
+            write_atomic(self._path(data), head + b"\n" + body, make_parents=True)
 
     def prune(self) -> None:
         """Drop the entries no sheet of this refresh used (edited or deleted sheets)."""
@@ -979,7 +979,7 @@ def read_store_meta(store_dir: Path) -> dict[str, Any] | None:
 def write_store_meta(store_dir: Path, meta: dict[str, Any]) -> None:
     from kgraph.fsutil import write_atomic
 
-    write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode())
+    write_atomic(store_dir / STORE_META, json.dumps(meta, indent=2).encode(), make_parents=True)
 
 
 def skolemise(

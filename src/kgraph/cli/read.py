@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from kgraph.cli.app import State, _emit, _error_line, cli, pass_state
+from kgraph.cli.app import State, _emit, _error_line, _note, cli, pass_state
 from kgraph.cli.options import (
     PROFILE,
     base_option,
@@ -119,6 +119,10 @@ def query_command(
 
     project = state.open()
     canned = project.resolve(query, expression)
+    if expression is not None or (query and (query.endswith(".rq") or "/" in query)):
+        # Ad-hoc queries only: the canned ones are checked by a test, and pay nothing here.
+        for line in project.unknown_terms(canned):
+            _note(state, f"Warning: {line}")
     # The worker serialises straight to -f, unless the CLI still has work on the rows.
     direct = None if fmt == "table" or columns else fmt
     result = project.query(canned, params, infer=Profile(infer), fmt=direct, endpoint=endpoint)
