@@ -205,6 +205,8 @@ def test_export_on_a_full_disk_exits_3_and_leaves_nothing(
     real = ox.serialize
 
     def onto_full_device(items: Any, output: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if output is None:  # serialised into memory (the compiled-sheet cache's entry)
+            return real(items, *args, **kwargs)
         # Oxigraph writes for real, into a device that is always full (ENOSPC)
         with open("/dev/full", "wb") as full:
             return real(items, full, *args, **kwargs)
