@@ -1098,6 +1098,24 @@ def _json_answer(answer: Response, where: str, what: str) -> Any:
         raise HttpFailure(f"{where} answered {what} with something that is not JSON") from err
 
 
+def _virtuoso_ask(document: dict[str, Any]) -> bool | None:
+    """An ASK's answer in Virtuoso 7.2's form: a SELECT of ``__ASK_RETVAL``, no row for
+    false and one row holding the integer 1 for true (no ``boolean`` member); else None."""
+    head, results = document.get("head"), document.get("results")
+    bindings = results.get("bindings") if isinstance(results, dict) else None
+    if not isinstance(head, dict) or head.get("vars") != ["__ASK_RETVAL"]:
+        return None
+    if not isinstance(bindings, list) or len(bindings) > 1:
+        return None
+    if not bindings:
+        return False
+    row = bindings[0]
+    value = row.get("__ASK_RETVAL") if isinstance(row, dict) else None
+    if isinstance(value, dict) and value.get("value") in ("0", "1"):
+        return bool(value["value"] == "1")
+    return None
+
+
 def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> None:
     """Refuse --infer when the store lacks the inferred graph (the answer would be wrong)."""
     try:
@@ -1117,6 +1135,8 @@ def _require_graph(endpoint: str, graph: str, profile: str, timeout: float) -> N
     except HttpFailure as err:
         raise RemoteError(err.message) from None
     present = document.get("boolean") if isinstance(document, dict) else None
+    if present is None and isinstance(document, dict):
+        present = _virtuoso_ask(document)
     if not isinstance(present, bool):  # "false" (a string) is not false: refuse, don't guess
         raise RemoteError(
             f"{endpoint} answered an ASK query with something that is not SPARQL JSON"
