@@ -29,7 +29,7 @@ def test_removing_a_batch_keeps_triples_a_later_batch_also_stated(
     assert report["batch"]["triples"] == 6  # everything B states
     assert report["newTriples"] == 1  # of which only U was new
     listed = json.loads(kgraph("batches", "-f", "json").stdout)
-    [first] = [info["id"] for info in listed if info["sources"] == [str(a)]]
+    [first] = [info["id"] for info in listed if info["sources"] == [a.name]]
     assert kgraph("remove", first).exit_code == ExitStatus.OK
     ask = kgraph(
         "query", "-e", "ASK { kgd:visit-test-shared kg:visitor kgd:ChoeSonHui }", "-f", "json"

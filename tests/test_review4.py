@@ -281,8 +281,8 @@ def test_validate_and_convert_of_a_sheet_name_the_command_that_reads_it(
         assert run.exit_code == ExitStatus.BAD_INPUT
         assert run.stdout == ""
         assert run.stderr == (
-            f"Error: {str(path)!r} is a claim sheet, not RDF: `kgraph add --dry-run "
-            "SHEET.yaml` compiles and validates it (-f turtle prints its triples)\n"
+            f"Error: {str(path)!r} is a claim sheet, not RDF: `kgraph add` with --dry-run "
+            "compiles and validates it (-f turtle prints its triples)\n"
         )
 
 

@@ -150,6 +150,19 @@ def test_a_misspelt_class_in_an_ad_hoc_query_warns_and_still_answers(
     ]
 
 
+def test_a_query_that_is_refused_gets_its_one_error_line_and_no_warning(
+    kgraph: Callable[..., Run],
+) -> None:
+    # Found by the fuzz test: a mangled PREFIX left the namespace IRI standing alone, which
+    # was warned about (as a term) before the query's own error line.
+    text = "PREFIX kg: <https://w3id.org/kgraph/ontology#>\nRELECT ?s WHERE { ?s a kg:Meetin }"
+    run = kgraph("query", "-e", text)
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert len(run.stderr.splitlines()) == 1 and run.stderr.startswith("Error: "), run.stderr
+    alone = kgraph("query", "-e", "ASK { <https://w3id.org/kgraph/ontology#> ?p ?o }")
+    assert alone.exit_code == ExitStatus.OK and alone.stderr == "", alone.stderr
+
+
 def test_a_query_file_names_its_line_and_a_full_iri_is_checked_too(
     kgraph: Callable[..., Run], tmp_path: Path
 ) -> None:

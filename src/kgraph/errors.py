@@ -63,6 +63,7 @@ class Setting(StrEnum):
     QUERY_TEXT = "the query text"
     PARAMETER = "a named parameter"
     OUTPUT_FORMAT = "the output format"
+    DRY_RUN = "a dry run"
 
 
 class KGraphError(Exception):

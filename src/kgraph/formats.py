@@ -71,8 +71,9 @@ class RdfSyntax(Enum):
         if suffix in (".yaml", ".yml"):
             # No input format reads a claim sheet: naming one would send the user astray.
             raise UsageError(
-                f"{str(path)!r} is a claim sheet, not RDF: `kgraph add --dry-run SHEET.yaml` "
-                "compiles and validates it (-f turtle prints its triples)"
+                f"{str(path)!r} is a claim sheet, not RDF: `kgraph add` with {Setting.DRY_RUN} "
+                f"compiles and validates it ({Setting.OUTPUT_FORMAT} turtle prints its triples)",
+                setting=(Setting.DRY_RUN, Setting.OUTPUT_FORMAT),
             )
         raise UsageError(
             f"cannot tell the RDF format of {str(path)!r} from its extension; "

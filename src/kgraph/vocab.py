@@ -74,7 +74,8 @@ def own_terms(text: str) -> Iterable[tuple[int, str, str]]:
             prefixes[match.group("pname") or ""] = match.group("pns")
         elif match.group("iri"):
             iri = match.group("iritext")
-            if iri.startswith(OWN):
+            # a namespace written whole (a PREFIX's, or a mangled one) names no term
+            if iri.startswith(OWN) and iri not in OWN:
                 yield match.start(), iri, match.group(0)
         elif match.group("curie"):
             namespace = prefixes.get(match.group("cpfx") or "")

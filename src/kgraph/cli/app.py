@@ -160,6 +160,7 @@ FLAGS: dict[Setting, str] = {
     Setting.QUERY_TEXT: "-e 'SPARQL'",
     Setting.PARAMETER: "-p NAME VALUE",
     Setting.OUTPUT_FORMAT: "-f",
+    Setting.DRY_RUN: "--dry-run",
 }
 """How the command line names each library :class:`Setting` in an error: by its flag."""
 

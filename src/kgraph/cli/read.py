@@ -119,14 +119,15 @@ def query_command(
 
     project = state.open()
     canned = project.resolve(query, expression)
-    if expression is not None or (query and (query.endswith(".rq") or "/" in query)):
-        # Ad-hoc queries only: the canned ones are checked by a test, and pay nothing here.
-        for line in project.unknown_terms(canned):
-            _note(state, f"Warning: {line}")
     # The worker serialises straight to -f, unless the CLI still has work on the rows.
     direct = None if fmt == "table" or columns else fmt
     result = project.query(canned, params, infer=Profile(infer), fmt=direct, endpoint=endpoint)
     _emit(query_output(result, fmt, columns=columns, to_terminal=output is None), output)
+    # After the answer, and only for a query that ran (a refused one has its one error line):
+    # ad-hoc queries only, as the canned ones are checked by a test and pay nothing here.
+    if expression is not None or (query and (query.endswith(".rq") or "/" in query)):
+        for line in project.unknown_terms(canned):
+            _note(state, f"Warning: {line}")
 
 
 # -- validation, reasoning, export ----------------------------------------------------------
