@@ -401,3 +401,28 @@ def test_the_reasoner_runs_without_cyclic_gc_which_comes_back_as_it_was(
     finally:
         gc.enable()
     assert seen == [False, False]
+
+
+def test_the_guards_probe_runs_each_command_with_and_without_the_guards() -> None:
+    """The probe behind the 'Input guards' goal: with the guards replaced, each command
+    still runs (the query's shape comes from check_query, so a guard that answered None
+    broke the command: the goal read 'not measured (AttributeError ...)')."""
+    from bench import probe
+    from bench.measure import Bench
+
+    from kgraph.layout import shipped_root
+
+    root = shipped_root()
+    query = next(q for q in Bench.queries(None, root) if q.name == "officials-and-posts")  # type: ignore[arg-type]
+    result = probe.guards(
+        root=str(root),
+        query=query.payload(1, 0.0, 0.0),
+        convert=str(root / "data" / "article.ttl"),
+        runs=1,
+        validate_runs=1,
+    )
+    assert "error" not in result
+    assert set(result["commands"]) == {"query", "validate", "convert"}
+    for figures in result["commands"].values():
+        assert len(figures["with"]) == len(figures["without"]) == 1
+        assert figures["inside"][0] > 0  # the guards ran, and were timed, with them on
