@@ -84,6 +84,34 @@ def invoke(args: Sequence[str], *, input: bytes | str | None = None) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
 
 
+def memo_runner(project: Path) -> Callable[..., Run]:
+    """Run kgraph on ``project`` (a read-only copy), each command line once: a module whose
+    tests share the answers of the same commands."""
+    done: dict[tuple[str, ...], Run] = {}
+
+    def run(*args: str) -> Run:
+        if args not in done:
+            done[args] = invoke(["--project", str(project), *args])
+        return done[args]
+
+    return run
+
+
+def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The file names of the claim sheets compiled from now on (kgraph.store's compiler)."""
+    import kgraph.store as kstore
+
+    compiled: list[str] = []
+    real = kstore.compile_project_sheet
+
+    def counting(data: bytes, name: str, *args: object) -> object:
+        compiled.append(Path(name).name)
+        return real(data, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kstore, "compile_project_sheet", counting)
+    return compiled
+
+
 @pytest.fixture
 def snapshot() -> Callable[[Path], dict[str, bytes]]:
     """Every file under a folder with its bytes (to prove nothing changed)."""

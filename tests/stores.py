@@ -28,7 +28,10 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -335,3 +338,20 @@ class Jena(Store):
 
     def stop(self) -> None:
         stop(self.process)
+
+
+@contextmanager
+def pushed_virtuoso(folder: Path, kgraph: Callable[..., Any]) -> Iterator[str]:
+    """A Virtuoso in ``folder`` holding the project ``kgraph`` runs on (pushed with it), for
+    the duration: its query endpoint. Virtuoso rewrites the shipped graph's one xsd:duration
+    (test_stores.py), which push reports; anything else is a failed push."""
+    import pytest
+
+    store = Virtuoso(folder)
+    try:
+        pushed = kgraph("push", store.push_url)
+        if pushed.exit_code != 0 and '"3.6288e+06"^^' not in pushed.stderr:
+            pytest.fail(f"push to Virtuoso failed: {pushed.stderr}")
+        yield store.query_endpoint
+    finally:
+        store.stop()

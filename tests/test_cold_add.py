@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 import kgraph.store as kstore
+from conftest import count_compiles
 from kgraph.layout import Layout
 from kgraph.limits import Limits
 from kgraph.store import Dataset
@@ -25,18 +26,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "user-cache"
     monkeypatch.setenv("KGRAPH_CACHE_DIR", str(folder))
     return folder
-
-
-def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    compiled: list[str] = []
-    real = kstore.compile_project_sheet
-
-    def counting(data: bytes, name: str, *args: object) -> object:
-        compiled.append(Path(name).name)
-        return real(data, name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(kstore, "compile_project_sheet", counting)
-    return compiled
 
 
 def sheet_nt(dataset: Dataset) -> bytes:

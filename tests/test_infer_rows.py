@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, Run, copy_shipped, invoke
+from conftest import ROOT, Run, copy_shipped, invoke, memo_runner
 from kgraph.queries import load_query
 from stores import Jena, OxigraphServer, Store, Virtuoso
 
@@ -54,15 +54,7 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 @pytest.fixture(scope="module")
 def run_in(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Run]:
     """Run kgraph on one read-only copy of the shipped project; each command line once."""
-    shipped = copy_shipped(tmp_path_factory.mktemp("infer") / "project")
-    done: dict[tuple[str, ...], Run] = {}
-
-    def run(*args: str) -> Run:
-        if args not in done:
-            done[args] = invoke(["--project", str(shipped), *args])
-        return done[args]
-
-    return run
+    return memo_runner(copy_shipped(tmp_path_factory.mktemp("infer") / "project"))
 
 
 def answer(run: Callable[..., Run], *args: str) -> tuple[list[str], list[Row]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT, Run, copy_shipped, invoke
+from conftest import ROOT, Run, copy_shipped, memo_runner
 from kgraph.queries import CannedQuery, bind, load_query
 
 QUERIES = ROOT / "queries"
@@ -52,14 +52,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def run_in(shipped: Path) -> Callable[..., Run]:
     """Run kgraph on the copy; each command line runs once per module (the graph is read-only)."""
-    done: dict[tuple[str, ...], Run] = {}
-
-    def run(*args: str) -> Run:
-        if args not in done:
-            done[args] = invoke(["--project", str(shipped), *args])
-        return done[args]
-
-    return run
+    return memo_runner(shipped)
 
 
 def body(query: CannedQuery) -> str:

@@ -13,6 +13,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 import kgraph.store as kstore
+from conftest import count_compiles
 from kgraph.layout import Layout
 from kgraph.limits import Limits
 from kgraph.namespaces import graph_iri
@@ -135,18 +136,6 @@ def test_the_view_reads_only_its_graphs() -> None:
     assert [r["o"].value for r in rows] == ["urn:g1"]
     with pytest.raises(ValueError):
         view.query("SELECT ?o { ?s ?p ?o }")
-
-
-def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    compiled: list[str] = []
-    real = kstore.compile_project_sheet
-
-    def counting(data: bytes, name: str, *args: object) -> object:
-        compiled.append(Path(name).name)
-        return real(data, name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(kstore, "compile_project_sheet", counting)
-    return compiled
 
 
 def test_one_more_sheet_compiles_that_sheet_only_and_gives_the_same_triples(

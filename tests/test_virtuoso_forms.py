@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Run, copy_shipped, invoke
-from stores import Virtuoso
+from stores import pushed_virtuoso
 
 
 @dataclass(frozen=True)
@@ -125,15 +125,8 @@ def kg(shipped: Path) -> Callable[..., Run]:
 
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory: pytest.TempPathFactory, kg: Callable[..., Run]) -> Iterator[str]:
-    store = Virtuoso(tmp_path_factory.mktemp("virtuoso"))
-    try:
-        pushed = kg("push", store.push_url)
-        # Virtuoso rewrites the one xsd:duration (test_stores.py); the rest is in
-        if pushed.exit_code != 0 and '"3.6288e+06"^^' not in pushed.stderr:
-            pytest.fail(f"push to Virtuoso failed: {pushed.stderr}")
-        yield store.query_endpoint
-    finally:
-        store.stop()
+    with pushed_virtuoso(tmp_path_factory.mktemp("virtuoso"), kg) as endpoint:
+        yield endpoint
 
 
 def answer(kg: Callable[..., Run], query: str, probe: Probe, *endpoint: str) -> Run:

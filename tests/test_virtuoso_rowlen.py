@@ -46,7 +46,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Run, copy_shipped, invoke
-from stores import Virtuoso
+from stores import pushed_virtuoso
 
 DOCUMENTS = 80
 KGD = "https://w3id.org/kgraph/id/"
@@ -123,15 +123,8 @@ def kg(project: Path) -> Callable[..., Run]:
 
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory: pytest.TempPathFactory, kg: Callable[..., Run]) -> Iterator[str]:
-    store = Virtuoso(tmp_path_factory.mktemp("virtuoso-rowlen"))
-    try:
-        pushed = kg("push", store.push_url)
-        # Virtuoso rewrites the shipped graph's one xsd:duration (test_stores.py)
-        if pushed.exit_code != 0 and '"3.6288e+06"^^' not in pushed.stderr:
-            pytest.fail(f"push to Virtuoso failed: {pushed.stderr}")
-        yield store.query_endpoint
-    finally:
-        store.stop()
+    with pushed_virtuoso(tmp_path_factory.mktemp("virtuoso-rowlen"), kg) as endpoint:
+        yield endpoint
 
 
 def sorted_rows(run: Run) -> list[str]:
