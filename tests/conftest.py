@@ -139,3 +139,24 @@ def interruptible() -> None:
     background (``make test &``) starts them with SIGINT ignored, the child would inherit
     that, and Python keeps an ignored SIGINT ignored, as it should."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def in_fresh_interpreter(module: str, function: str, *args: str) -> None:
+    """``module.function(*args)`` in a new Python process (this folder on its path); its
+    traceback, if it fails, fails the calling test. For a test that opens an on-disk store
+    in process: RocksDB's background threads start in the process that opens one, and a
+    process forked later (any CLI test's confined worker) inherits none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+        "getattr(importlib.import_module(sys.argv[2]), sys.argv[3])(*sys.argv[4:])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), module, function, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]

@@ -17,6 +17,7 @@ import pytest
 
 import kgraph.sparql
 import kgraph.store
+from conftest import in_fresh_interpreter
 from kgraph import Project
 from kgraph.errors import InputError, LimitError, RefusedError
 from kgraph.guards import check_query
@@ -49,6 +50,10 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
+    return make_tiny(tmp_path)
+
+
+def make_tiny(tmp_path: Path) -> Path:
     root = tmp_path / "tiny"
     (root / "ontology").mkdir(parents=True)
     (root / "data").mkdir()
@@ -236,9 +241,26 @@ def test_the_graphs_are_listed_once_while_the_dataset_is_unchanged(
     assert labels(dataset.query(text, graphs=only)) == ["A"]
 
 
-def test_an_on_disk_store_reads_its_record_again_only_when_it_changed(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# The two tests on an on-disk store open it in this process (isolated=False, to count what
+# the library does) and so run in a fresh interpreter: RocksDB starts its background threads
+# in the process that opens a store, and a process forked after that (a later test's
+# confined worker) has none, so the first flush of a store it creates waits for ever.
+
+
+def test_an_on_disk_store_reads_its_record_again_only_when_it_changed(tmp_path: Path) -> None:
+    in_fresh_interpreter(__name__, "on_disk_record", str(tmp_path))
+
+
+def test_the_names_of_an_on_disk_store_are_opened_only_for_a_name_to_resolve(
+    tmp_path: Path,
 ) -> None:
+    in_fresh_interpreter(__name__, "on_disk_names", str(tmp_path))
+
+
+def on_disk_record(folder: str) -> None:
+    tmp_path = Path(folder)
+    tiny = make_tiny(tmp_path)
+    monkeypatch = pytest.MonkeyPatch()
     dataset = Project.open(tiny, store=tmp_path / "store", isolated=False).dataset()
     assert dataset.store_dir is not None
     reads = Counter[str]()
@@ -290,9 +312,10 @@ SELECT ?thing ?label WHERE { ?thing skos:prefLabel ?label }
 """
 
 
-def test_the_names_of_an_on_disk_store_are_opened_only_for_a_name_to_resolve(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def on_disk_names(folder: str) -> None:
+    tmp_path = Path(folder)
+    tiny = make_tiny(tmp_path)
+    monkeypatch = pytest.MonkeyPatch()
     # An on-disk store's name index reads the store's metadata and every file's stamp:
     # a query whose values need no look-up (none, or a full IRI) does not open it.
     import kgraph.namecache
