@@ -44,6 +44,24 @@ def serve_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
+def no_store_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that opens an on-disk store in the pytest process fails, by name: RocksDB's
+    threads would stay in this xdist worker, and every later test in it whose CLI call
+    forks a worker that writes a store would be refused (kgraph.limits.rocksdb_running).
+    Such a test runs its store part with :func:`in_fresh_interpreter`."""
+    from kgraph.limits import rocksdb_running
+
+    before = rocksdb_running()
+    yield
+    if not before and rocksdb_running():
+        pytest.fail(
+            f"{request.node.nodeid} opened an on-disk store in the pytest process; "
+            "run that part with conftest.in_fresh_interpreter",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True)
 def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands under test see no terminal width: output must not depend on who runs the
     tests (pytest-xdist's workers set COLUMNS=80). A test of the width sets it itself."""

@@ -13,7 +13,7 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, in_fresh_interpreter
 from kgraph.errors import ExitStatus
 from kgraph.layout import Layout
 from kgraph.limits import Limits
@@ -89,7 +89,12 @@ def test_a_later_file_with_a_namesake_leaves_the_sheet_as_it_was(kgraph, project
 def test_an_on_disk_store_recompiles_the_sheet_when_an_earlier_file_changes(
     project: Path, tmp_path: Path
 ) -> None:
-    store = tmp_path / "store"
+    # In a new interpreter: the store is opened in process (conftest.no_store_in_process).
+    in_fresh_interpreter(__name__, "recompiles_on_disk", str(project), str(tmp_path / "store"))
+
+
+def recompiles_on_disk(folder: str, store_folder: str) -> None:
+    project, store = Path(folder), Path(store_folder)
     assert isomorphic(loaded(project, store=store), loaded(ROOT))
     article = project / "data" / "article.ttl"
     # A new alternative name in the earlier file makes the sheet's "Kremlin" a known place.

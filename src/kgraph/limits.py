@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError, Setting
+from kgraph.errors import (
+    ExitStatus,
+    InternalError,
+    KGraphError,
+    LimitError,
+    Setting,
+    UsageError,
+)
 
 if TYPE_CHECKING:  # the sandbox (ctypes) loads with the first worker, not with every start
     from kgraph.sandbox import Access
@@ -165,6 +172,26 @@ def _send_error(fd: int, err: KGraphError) -> None:  # pragma: no cover - child 
         _send(fd, ("error", InternalError(str(err))))
 
 
+def rocksdb_running() -> bool:
+    """Whether this process has RocksDB's background threads (it has opened an on-disk
+    store). They do not survive a fork: a forked process that opens a store for writing
+    schedules its first flush on threads it does not have and waits for ever (reading a
+    store read-only still works). Linux names the threads ``rocksdb:low``/``rocksdb:high``;
+    where ``/proc`` is missing this answers False."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm", "rb") as comm:
+                if comm.read().startswith(b"rocksdb"):
+                    return True
+        except OSError:  # the thread ended while we looked
+            continue
+    return False
+
+
 def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """``[fn(item) for item in items]``, spread over ``workers`` forked processes.
 
@@ -240,6 +267,13 @@ def run_bounded(
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn()
+    if rocksdb_running():
+        raise UsageError(
+            "this Python process has opened an on-disk Oxigraph store itself (RocksDB's "
+            "threads are running), and a worker forked from it would wait for ever on its "
+            "first write: open stores through kgraph.Project only, or call kgraph from a "
+            "new process"
+        )
     from kgraph import sandbox
 
     sandbox.prepare()  # once in this process, so that every worker inherits the answers
