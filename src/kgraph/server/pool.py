@@ -439,6 +439,11 @@ class Pool:
         self._closed = True
         with self._lock:
             if self._control is not None:
+                # Shut down first: a close() alone leaves the socket open while the
+                # receiving thread sits in recv on it, and the zygote would never see
+                # the end (it would be SIGKILLed below, leaving its children running).
+                with contextlib.suppress(OSError):
+                    self._control.shutdown(socket.SHUT_RDWR)
                 self._control.close()
                 self._control = None
         with self._changed:

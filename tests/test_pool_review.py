@@ -1,0 +1,87 @@
+"""A second reading of the server's query pool (src/kgraph/server/pool.py) and its callers:
+each test reproduces a defect that reading found, against the pool directly or a real
+`kgraph serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kgraph.server.pool import Pool
+
+KGRAPH = [sys.executable, "-m", "kgraph"]
+
+
+def _load() -> tuple[dict[str, Any], dict[str, int]]:
+    return {}, {"graphs": 0}
+
+
+def _handle(state: dict[str, Any], request: tuple[str, float]) -> int:
+    time.sleep(request[1])
+    return os.getpid()
+
+
+def _slow_aside(state: dict[str, Any]) -> str:
+    time.sleep(120)  # a long validation
+    return "done"
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
+    return [int(p) for p, stat in (line.split() for line in out.splitlines()) if "Z" not in stat]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
+
+
+@pytest.fixture
+def leftovers() -> Iterator[list[int]]:
+    """Process ids a test saw; any still alive at its end is killed (and fails no other)."""
+    seen: list[int] = []
+    yield seen
+    for pid in seen:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_close_stops_the_zygote_and_all_its_children_at_once(leftovers: list[int]) -> None:
+    # The pool's receiving thread sat in a blocking recv on the control socket: close()
+    # then released the file descriptor but not the socket, so the zygote never saw the
+    # end, close() waited its 5 s and SIGKILLed the zygote, whose workers and the aside
+    # (the overview's validation) lived on.
+    pool = Pool(_load, _handle, size=2, memory_limit=None, load_timeout=30, aside=_slow_aside)
+    pool.start()
+    pool.begin()
+    assert pool.run(("sleep", 0), timeout=10, wait=10) in pool.pids()
+    zygote = pool._zygote
+    assert _wait_for(lambda: len(_children(zygote)) >= 2, 10)  # a worker and the aside
+    children = _children(zygote)
+    leftovers.extend(children)
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 3
+    assert _wait_for(lambda: not any(_alive(pid) for pid in children), 5)
