@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kgraph.server.pool import Pool
+from serving import start
 
 KGRAPH = [sys.executable, "-m", "kgraph"]
 
@@ -85,3 +86,23 @@ def test_close_stops_the_zygote_and_all_its_children_at_once(leftovers: list[int
     pool.close()
     assert time.monotonic() - started < 3
     assert _wait_for(lambda: not any(_alive(pid) for pid in children), 5)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--timeout", "nan"), ("--timeout", "1e300"), ("--queue-wait", "nan"), ("--queue-wait", "-1")],
+)
+def test_serve_refuses_a_deadline_that_is_no_deadline(option: str, value: str) -> None:
+    # A plain float let these through: with --timeout nan every query was answered "took
+    # longer than nan s" and its worker replaced; 1e300 overflowed the wait (a 500 and a
+    # traceback per query); a nan or negative --queue-wait refused every request as busy.
+    try:
+        served = start([option, value, "--in-memory"])
+    except RuntimeError as err:
+        said = str(err)
+    else:
+        served.stop()
+        pytest.fail(f"kgraph serve {option} {value} started")
+    assert f"Invalid value for '{option}'" in said
+    assert "Traceback" not in said
