@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kgraph.server.pool import Pool
+from kgraph.server.pool import Busy, Pool, Stopped
 from serving import start
 
 KGRAPH = [sys.executable, "-m", "kgraph"]
@@ -26,6 +26,8 @@ def _load() -> tuple[dict[str, Any], dict[str, int]]:
 
 
 def _handle(state: dict[str, Any], request: tuple[str, float]) -> int:
+    if request[0] == "crash":
+        os._exit(70)  # as a segfault in a query
     time.sleep(request[1])
     return os.getpid()
 
@@ -106,3 +108,44 @@ def test_serve_refuses_a_deadline_that_is_no_deadline(option: str, value: str) -
         pytest.fail(f"kgraph serve {option} {value} started")
     assert f"Invalid value for '{option}'" in said
     assert "Traceback" not in said
+
+
+def _cannot_start(state: dict[str, Any]) -> dict[str, Any]:
+    os._exit(70)  # as a worker whose store will not open under the memory limit
+
+
+def test_workers_that_die_as_they_start_are_not_forked_again_and_again() -> None:
+    # `kgraph --max-memory 150 serve` (an on-disk store): RocksDB cannot start its threads
+    # under the limit, each worker died as it started, and its reader forked the next at
+    # once: about 130 processes a second, for ever, each request answered "crashed".
+    pool = Pool(
+        _load, _handle, size=2, memory_limit=None, load_timeout=30, on_worker_start=_cannot_start
+    )
+    pool.start()
+    pool.begin()
+    try:
+        time.sleep(2)
+        with pytest.raises((Busy, Stopped)):
+            pool.run(("sleep", 0), timeout=5, wait=1)
+        forked = pool.replaced
+        time.sleep(1)
+        assert forked <= 5 and pool.replaced == forked
+        assert not pool.alive()  # the server then says the workers are gone
+    finally:
+        pool.close()
+
+
+def test_queries_that_crash_their_worker_again_and_again_never_stop_the_pool() -> None:
+    # A worker that was up dies with its query: that is the query's doing, and the next
+    # worker is forked (only workers dying before they are up make the pool give up).
+    pool = Pool(_load, _handle, size=2, memory_limit=None, load_timeout=30)
+    pool.start()
+    pool.begin()
+    try:
+        for _ in range(5):
+            with pytest.raises(Stopped, match="crash"):
+                pool.run(("crash", 0), timeout=10, wait=10)
+        assert pool.run(("sleep", 0), timeout=10, wait=10) in pool.pids()
+        assert pool.alive()
+    finally:
+        pool.close()

@@ -98,7 +98,9 @@ class App:
         except Busy:
             if not self.pool.alive():
                 raise HttpError(
-                    503, "the query workers are gone (killed from outside?); restart kgraph serve"
+                    503,
+                    "the query workers are gone (killed from outside, or they end as they "
+                    "start: the server's memory limit?); restart kgraph serve",
                 ) from None
             raise HttpError(
                 503,

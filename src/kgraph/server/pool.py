@@ -25,7 +25,9 @@ drain starts, so a second worker exists only while one drains. No innocent query
 killed. A worker that crashes (a segfault, a stack overflow in a deeply nested query, the
 memory limit) takes every query in it down: each gets Stopped "crash" at once (none waits
 for its deadline). They are not re-run: the query that crashed the worker cannot be told
-from the others, and re-running it would crash the next worker too.
+from the others, and re-running it would crash the next worker too. A worker that dies
+before it is up (its store will not open under the memory limit) answered nothing: after
+three of those in a row no more are forked, and every request is told the workers are gone.
 
 Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads;
 with threads, N queries at once cost one interpreter and one store (one block cache), not
@@ -121,6 +123,8 @@ class _Worker:
     """Takes no new query; killed once ``live`` is 0 (after a timeout, or retired)."""
     ended: bool = False
     free_since: float = 0.0
+    up: bool = False
+    """It said it started (``on_worker_start`` done): a death before that is no query's."""
 
 
 Loader = Callable[[], Any]
@@ -180,6 +184,9 @@ class Pool:
         """Workers drained after a timeout, or lost to a crash."""
         self.retired = 0
         """Workers drained because a query left them grown past ``recycle_bytes``."""
+        self._failed_starts = 0
+        """Workers in a row that died before they were up: at ``_GIVE_UP`` none is forked
+        again (each would die the same way: forking them at once was a storm of forks)."""
 
     # -- parent side ----------------------------------------------------------------------
 
@@ -281,7 +288,12 @@ class Pool:
     def _fork_if_none(self) -> None:
         """Keep one worker ready (guarded by ``_changed``): when the last one taking
         queries drains, its replacement is forked at once, not at the next request."""
-        if not self._closed and not self._accepting() and not self._forking:
+        if (
+            not self._closed
+            and self._failed_starts < _GIVE_UP
+            and not self._accepting()
+            and not self._forking
+        ):
             self._forking += 1
             self._ask_zygote(b"s")
 
@@ -290,7 +302,7 @@ class Pool:
         deadline = time.monotonic() + wait
         with self._changed:
             while True:
-                if self._closed:
+                if self._closed or self._failed_starts >= _GIVE_UP:
                     raise Busy
                 if self._busy < self.size:
                     room = [w for w in self._accepting() if w.live < self.threads]
@@ -350,6 +362,11 @@ class Pool:
                     reply = (*reply[1], worker.conn.recv_bytes())
             except (EOFError, OSError, pickle.UnpicklingError):
                 break
+            if number < 0:  # it is up
+                with self._changed:
+                    worker.up = True
+                    self._failed_starts = 0
+                continue
             with self._changed:
                 call = worker.calls.pop(number, None)
                 if retire and not worker.draining:
@@ -371,6 +388,8 @@ class Pool:
             if not worker.ended:  # it crashed (or was killed from outside)
                 self._end(worker)
                 self.replaced += 1
+                if not worker.up:
+                    self._failed_starts += 1
             for call in worker.calls.values():
                 if not call.abandoned:
                     worker.live -= 1
@@ -423,8 +442,9 @@ class Pool:
         return call.reply
 
     def alive(self) -> bool:
-        """Whether the zygote still runs (without it, no worker can be replaced)."""
-        if not self._zygote:
+        """Whether the zygote still runs (without it, no worker can be replaced) and its
+        workers do not die as they start."""
+        if not self._zygote or self._failed_starts >= _GIVE_UP:
             return False
         try:
             done, _ = os.waitpid(self._zygote, os.WNOHANG)
@@ -460,6 +480,10 @@ class Pool:
                     os.kill(self._zygote, signal.SIGKILL)
                     os.waitpid(self._zygote, 0)
             self._zygote = 0
+
+
+_GIVE_UP = 3
+"""Workers in a row dying before they are up after which the pool forks no more."""
 
 
 def _close(fds: Sequence[int]) -> None:
@@ -619,6 +643,7 @@ def _worker(  # pragma: no cover - worker process
         # the switch interval each time (5 ms by default: seconds over a large answer).
         sys.setswitchinterval(0.0005)
         conn = Connection(sock.detach())
+        conn.send((-1, False, None))  # up: what dies from now on dies with its queries
         trim = malloc_trimmer()
         start = _private_bytes()
         sending = threading.Lock()
