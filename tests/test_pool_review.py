@@ -149,3 +149,64 @@ def test_queries_that_crash_their_worker_again_and_again_never_stop_the_pool() -
         assert pool.alive()
     finally:
         pool.close()
+
+
+def _dying_aside(state: dict[str, Any]) -> str:
+    os._exit(70)  # as the validation's process out of memory (or a native abort)
+
+
+def _aside_outcome(aside: Any, load_timeout: float) -> tuple[list[Any], float, Pool]:
+    """What ``on_aside`` got within 20 s, after how long; the pool, still open."""
+    got: list[Any] = []
+    pool = Pool(
+        _load,
+        _handle,
+        size=1,
+        memory_limit=None,
+        load_timeout=load_timeout,
+        aside=aside,
+        on_aside=got.append,
+    )
+    started = time.monotonic()
+    pool.start()
+    pool.begin()
+    _wait_for(lambda: bool(got), 20)
+    return got, time.monotonic() - started, pool
+
+
+def test_an_aside_that_dies_is_reported_not_awaited_for_ever() -> None:
+    # Its result never came, and the overview said "Validation is running…" for the
+    # server's whole life.
+    got, _, pool = _aside_outcome(_dying_aside, 30)
+    try:
+        assert len(got) == 1 and isinstance(got[0], Stopped) and str(got[0]) == "crash"
+        assert pool.run(("sleep", 0), timeout=10, wait=10) in pool.pids()
+    finally:
+        pool.close()
+
+
+def test_an_aside_past_the_work_timeout_is_stopped_and_reported(leftovers: list[int]) -> None:
+    # The validation had no deadline in the server (`kgraph validate` has --work-timeout):
+    # a heavy shapes file kept a CPU busy for as long as the server ran.
+    got, took, pool = _aside_outcome(_slow_aside, 2)
+    try:
+        assert len(got) == 1 and isinstance(got[0], Stopped) and str(got[0]) == "timeout"
+        assert took < 10
+        assert _children(pool._zygote) == pool.pids()  # the aside is gone
+    finally:
+        leftovers.extend(c for c in _children(pool._zygote) if c not in pool.pids())
+        pool.close()
+
+
+def test_the_overview_says_a_stopped_validation_could_not_run() -> None:
+    from kgraph.limits import Limits
+    from kgraph.server import work
+    from kgraph.server.backend import ValidationStatus
+
+    limits = Limits(work_timeout=5)
+    assert work.verdict(Stopped("timeout"), limits).error == (
+        "it took longer than 5 s (the server's work timeout)"
+    )
+    assert "ended early" in work.verdict(Stopped("crash"), limits).error
+    done = ValidationStatus(True, 0, 0, 3)
+    assert work.verdict(done, limits) is done

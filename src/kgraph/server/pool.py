@@ -43,7 +43,8 @@ fork: otherwise each worker would keep the high-water mark of the largest query 
 
 A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
 beside the workers: it reads the loaded graph, holds no query's place, and its result comes
-back on the control socket.
+back on the control socket; killed past ``load_timeout`` (the work timeout), or dead without
+a result, it is reported as ``Stopped("timeout")`` or ``Stopped("crash")`` instead.
 
 The zygote is single-threaded: forking a process with threads (the HTTP server's, or a
 worker's) would copy locks held by threads that do not exist in the child. A worker never
@@ -212,6 +213,7 @@ class Pool:
                 _WorkerSettings(self._memory, self._recycle, self.threads),
                 self._on_worker_start,
                 self._aside,
+                self._load_timeout,
             )
         zygote_end.close()
         self._forking = 1  # the zygote forks the first worker once the graph is loaded
@@ -259,6 +261,7 @@ class Pool:
         return kind, payload
 
     def _receive_workers(self) -> None:
+        answered = False
         while not self._closed:
             try:
                 kind, payload = self._receive(timeout=None)
@@ -267,8 +270,12 @@ class Pool:
             if kind == "worker":
                 self._arrived(payload)
             elif kind == "aside":
+                answered = True
                 if self._on_aside is not None:
                     self._on_aside(payload)
+            elif kind == "aside-ended":  # sent by the zygote once it reaped the aside
+                if not answered and self._on_aside is not None:
+                    self._on_aside(Stopped(payload))
             elif kind == "error":
                 return
 
@@ -502,9 +509,11 @@ def _zygote(  # pragma: no cover - child process
     settings: _WorkerSettings,
     on_worker_start: Callable[[Any], Any] | None,
     aside: Callable[[Any], Any] | None,
+    aside_timeout: float,
 ) -> None:
     status = 0
     children: set[int] = set()
+    helper, helper_deadline, stopped = 0, 0.0, "crash"
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the HTTP process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -524,10 +533,21 @@ def _zygote(  # pragma: no cover - child process
         control.sendall(pickle.dumps(("ready", info)))
         children.add(_spawn(control, state, handler, settings, on_worker_start))
         if aside is not None:
-            children.add(_run_aside(control, state, aside, settings.memory, on_worker_start))
+            helper = _run_aside(control, state, aside, settings.memory, on_worker_start)
+            children.add(helper)
+            # Bounded as `kgraph validate` is, by the work timeout.
+            helper_deadline = time.monotonic() + aside_timeout
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
+            if helper and helper not in children:
+                # Ended: its result, if it sent one, is already on the socket before this.
+                control.sendall(pickle.dumps(("aside-ended", stopped)))
+                helper = 0
+            elif helper and time.monotonic() > helper_deadline:
+                stopped = "timeout"
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(helper, signal.SIGKILL)  # reaped and reported on the next round
             if not ready:
                 continue
             data = control.recv(64)
@@ -590,6 +610,10 @@ def _run_aside(  # pragma: no cover - zygote
     status = 0
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # As in a worker: native code's own complaints ("terminate called ...") stay off
+        # the server's log; the overview says the validation could not run.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
         _limit_memory(memory)
         if on_worker_start is not None:
             state = on_worker_start(state)

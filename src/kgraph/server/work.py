@@ -163,6 +163,18 @@ def validate(state: Loaded) -> backend.ValidationStatus:
     return backend.validation_status(state.dataset, state.project, state.limits, state.store_dir)
 
 
+def verdict(result: Any, limits: backend.Limits) -> backend.ValidationStatus:
+    """The validation's result as the overview shows it: its process killed at the work
+    timeout, or dead without a result (out of memory), is a validation that could not run."""
+    if isinstance(result, backend.ValidationStatus):
+        return result
+    if str(result) == "timeout":
+        error = f"it took longer than {limits.work_timeout:g} s (the server's work timeout)"
+    else:
+        error = "its process ended early (out of memory?)"
+    return backend.ValidationStatus(False, 0, 0, 0, error=error)
+
+
 def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...] | Bulk:
     """One request, in a worker: ("ok", bytes) or ("error", HTTP status, one line)."""
     assert state.dataset is not None
