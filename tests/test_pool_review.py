@@ -19,6 +19,7 @@ from kgraph.server.pool import Busy, Pool, Stopped
 from serving import start
 
 KGRAPH = [sys.executable, "-m", "kgraph"]
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 
 
 def _load() -> tuple[dict[str, Any], dict[str, int]]:
@@ -210,3 +211,43 @@ def test_the_overview_says_a_stopped_validation_could_not_run() -> None:
     assert "ended early" in work.verdict(Stopped("crash"), limits).error
     done = ValidationStatus(True, 0, 0, 3)
     assert work.verdict(done, limits) is done
+
+
+def _mentioning(text: str) -> list[int]:
+    """Processes whose command line holds ``text`` (a fork keeps its parent's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes() and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.server
+def test_the_zygote_and_the_store_builder_die_with_the_server(
+    project: Path, tmp_path: Path, leftovers: list[int]
+) -> None:
+    # Killed while it loads (SIGKILL, or close() giving up on the zygote after a load
+    # timeout or Ctrl-C), the server left the zygote and the child building the store
+    # running to the end of the build, holding the store's lock all along.
+    with (project / "data" / "big.nt").open("w") as out:
+        for n in range(60_000):
+            out.write(f'<https://w3id.org/kgraph/data/x{n}> <{RDFS}comment> "number {n}" .\n')
+    store = tmp_path / "review-store"
+    server = subprocess.Popen(
+        [*KGRAPH, "-q", "--project", str(project), "--store", str(store), "serve", "--port", "0"],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # The zygote (its child) has forked the builder (its grandchild): loading is under way.
+        assert _wait_for(lambda: any(_children(z) for z in _children(server.pid)), 60)
+        assert server.poll() is None
+    finally:
+        server.kill()
+        server.wait()
+    leftovers.extend(_mentioning(str(store)))
+    assert _wait_for(lambda: not _mentioning(str(store)), 3), _mentioning(str(store))

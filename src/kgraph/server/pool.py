@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.server.backend import KGraphError, Setting
+from kgraph.server.backend import KGraphError, Setting, die_with_parent
 
 
 class Busy(Exception):
@@ -515,6 +515,9 @@ def _zygote(  # pragma: no cover - child process
     children: set[int] = set()
     helper, helper_deadline, stopped = 0, 0.0, "crash"
     try:
+        # Killed with the HTTP process, even while it loads (it reads no socket then);
+        # its helpers (the store's builder, the aside) die with it in turn.
+        die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the HTTP process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
@@ -609,6 +612,7 @@ def _run_aside(  # pragma: no cover - zygote
         return pid
     status = 0
     try:
+        die_with_parent()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # As in a worker: native code's own complaints ("terminate called ...") stay off
         # the server's log; the overview says the validation could not run.

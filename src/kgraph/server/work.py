@@ -113,6 +113,7 @@ def _load_store(project: backend.Layout, limits: backend.Limits, store_dir: Path
         os.close(reader)
         status = 0
         try:
+            backend.die_with_parent()  # a zygote killed mid-load takes its build with it
             try:
                 dataset = backend.open_dataset(project, limits, store_dir)
                 info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
