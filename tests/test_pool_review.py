@@ -251,3 +251,34 @@ def test_the_zygote_and_the_store_builder_die_with_the_server(
         server.wait()
     leftovers.extend(_mentioning(str(store)))
     assert _wait_for(lambda: not _mentioning(str(store)), 3), _mentioning(str(store))
+
+
+def _slow_load() -> tuple[dict[str, Any], dict[str, int]]:
+    time.sleep(60)
+    return {}, {"graphs": 0}
+
+
+def test_a_load_past_the_work_timeout_is_a_limit_and_stops_at_once() -> None:
+    # It was a KGraphError (exit 2, bad input) and close() waited 5 s more for a zygote
+    # that was still loading.
+    from kgraph.errors import LimitError
+
+    pool = Pool(_slow_load, _handle, size=1, memory_limit=None, load_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(LimitError, match=r"longer than 0\.5 s"):
+        pool.start()
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.server
+def test_serve_exits_4_when_loading_passes_the_work_timeout() -> None:
+    done = subprocess.run(
+        [*KGRAPH, "--work-timeout", "0.001", "serve", "--port", "0", "--in-memory"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.splitlines() == [
+        "Error: loading the graph took longer than 0.001 s; raise --work-timeout"
+    ]

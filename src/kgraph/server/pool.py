@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.server.backend import KGraphError, Setting, die_with_parent
+from kgraph.server.backend import KGraphError, LimitError, Setting, die_with_parent
 
 
 class Busy(Exception):
@@ -248,8 +248,12 @@ class Pool:
         try:
             message, fds, _, _ = socket.recv_fds(self._control, 1 << 20, 1)
         except TimeoutError:
+            # Past its deadline: the zygote, still in the loader, would not see close().
+            if self._zygote:  # never 0: that would signal this whole process group
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._zygote, signal.SIGKILL)
             self.close()
-            raise KGraphError(
+            raise LimitError(
                 f"loading the graph took longer than {timeout:g} s; raise {Setting.WORK_TIMEOUT}",
                 setting=Setting.WORK_TIMEOUT,
             ) from None
