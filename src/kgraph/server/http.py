@@ -53,7 +53,10 @@ class Handler(BaseHTTPRequestHandler):
     server_version = f"kgraph/{__version__}"
     sys_version = ""
     protocol_version = "HTTP/1.1"
-    timeout = 60  # an idle or slow client holds a thread for at most this long
+    # Each read from the client waits at most this long, and each answer's write as a
+    # whole: an idle client lets its thread go after it, though one trickling a byte at a
+    # time can keep it (max_connections bounds those).
+    timeout = 60
     app: App
 
     # http.server calls do_<METHOD>; every method goes through one dispatcher.

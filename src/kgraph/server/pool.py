@@ -191,10 +191,6 @@ class Pool:
 
     # -- parent side ----------------------------------------------------------------------
 
-    @property
-    def control_fd(self) -> int:
-        return self._control.fileno() if self._control is not None else -1
-
     def start(self) -> Any:
         """Fork the zygote, wait for the graph to load; return what the loader reported.
 
