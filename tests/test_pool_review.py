@@ -282,3 +282,19 @@ def test_serve_exits_4_when_loading_passes_the_work_timeout() -> None:
     assert done.stderr.splitlines() == [
         "Error: loading the graph took longer than 0.001 s; raise --work-timeout"
     ]
+
+
+def test_a_request_that_cannot_be_sent_gives_its_slot_back() -> None:
+    # It escaped run() between taking the slot and the wait: the slot (and the worker's
+    # count) stayed taken for ever, and after `size` of them every request was Busy.
+    pool = Pool(_load, _handle, size=2, memory_limit=None, load_timeout=30)
+    pool.start()
+    pool.begin()
+    try:
+        for _ in range(3):
+            with pytest.raises(Exception, match="pickle"):
+                pool.run(lambda: None, timeout=5, wait=1)  # no lambda pickles
+        assert pool.run(("sleep", 0), timeout=5, wait=1) in pool.pids()
+        assert pool._busy == 0
+    finally:
+        pool.close()

@@ -430,6 +430,15 @@ class Pool:
                     call.crashed = True
                     call.done.set()
                     self._changed.notify_all()
+        except BaseException:
+            # Never sent (it would not pickle; nothing is written before that): its slot
+            # is given back, or it would stay taken for ever.
+            with self._changed:
+                if worker.calls.pop(number, None) is not None:
+                    worker.live -= 1
+                    self._busy -= 1
+                    self._changed.notify_all()
+            raise
         if not call.done.wait(timeout):
             with self._changed:
                 if not call.done.is_set():
