@@ -136,11 +136,12 @@ class App:
         data = json.loads(raw)
         answer = list(data["head"].get("vars", [])), list(data["results"]["bindings"])
         with self._labels_lock:
-            # Bounded by the size of the answers as received (about 64 MB at most).
-            if self._cached_bytes + len(raw) > 64 * 1024 * 1024:
+            # Counted as received, kept parsed: JSON bindings as Python objects take 2 to 6
+            # times their text, so 16 MB of answers is about 100 MB held at most.
+            if self._cached_bytes + len(raw) > 16 * 1024 * 1024:
                 self.answers.clear()
                 self._cached_bytes = 0
-            if len(raw) <= 8 * 1024 * 1024:
+            if len(raw) <= 2 * 1024 * 1024:
                 self.answers[text] = answer
                 self._cached_bytes += len(raw)
         return answer
