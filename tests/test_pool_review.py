@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -339,3 +340,35 @@ def test_the_pages_answer_cache_holds_a_bounded_memory_once_parsed() -> None:
         assert app.answers  # and it still caches
     finally:
         pool.close()
+
+
+def _raw_get(base: str, path: str, host: str) -> bytes:
+    address, port = base.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((address, int(port)), timeout=30) as conn:
+        conn.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/turtle\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.server
+def test_a_malformed_host_header_is_bad_input_not_an_internal_error() -> None:
+    # The service description made its endpoint IRI from the Host header as given: a
+    # quote or a space in its port made NamedNode fail, a 500 and a traceback in the log
+    # for each such request (the loopback check reads only the part before the colon).
+    served = start(["--in-memory"])
+    try:
+        for host in ['127.0.0.1:1"', "127.0.0.1:80 x", "127.0.0.1:1>"]:
+            answer = _raw_get(served.base, "/sparql", host)
+            assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+            assert answer.endswith(b"\n") and b"Host" in answer.split(b"\r\n\r\n", 1)[1]
+        assert _raw_get(served.base, "/sparql", served.base.removeprefix("http://")).startswith(
+            b"HTTP/1.1 200 "
+        )
+    finally:
+        log = served.stop()
+    assert "Traceback" not in log

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+import re
 import socket
 import sys
 import threading
@@ -37,6 +38,9 @@ from kgraph.server.pool import malloc_trimmer
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 WRITE_METHODS = ("PUT", "DELETE", "PATCH")
+# What a Host header may be (RFC 9110 §7.2: a name or an address, then a port), as the
+# service description writes it into an IRI.
+HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 # What the page may load: only this server. Inline styles are allowed for the libraries
 # that set them (CodeMirror, Cytoscape's container); inline scripts are not.
@@ -245,6 +249,8 @@ class Handler(BaseHTTPRequestHandler):
     def _service_description(self, *, head: bool) -> None:
         fmt = choose_format("graph", self.headers.get("Accept"), None)
         host = self.headers.get("Host") or f"{self.app.settings.host}:{self.app.settings.port}"
+        if not HOST.fullmatch(host):
+            raise HttpError(400, f"bad Host header {host!r}: a host name or address, and a port")
         data = service_description(self.app, f"http://{host}/sparql", fmt)
         self._send(200, data, CONTENT_TYPES["graph", fmt], head=head)
 
