@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kgraph.server.pool import Busy, Pool, Stopped
-from serving import start
+from serving import request, start
 
 KGRAPH = [sys.executable, "-m", "kgraph"]
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -369,6 +369,20 @@ def test_a_malformed_host_header_is_bad_input_not_an_internal_error() -> None:
         assert _raw_get(served.base, "/sparql", served.base.removeprefix("http://")).startswith(
             b"HTTP/1.1 200 "
         )
+    finally:
+        log = served.stop()
+    assert "Traceback" not in log
+
+
+@pytest.mark.server
+def test_an_asset_name_too_long_for_the_system_is_not_found() -> None:
+    # resolve() raised ENAMETOOLONG: a 500 and a traceback in the log.
+    served = start(["--in-memory"])
+    try:
+        answer = request(served.url("/static/" + "x" * 5000))
+        assert answer.status == 404 and answer.text.count("\n") == 1
+        assert len(answer.text) < 300
+        assert request(served.url("/static/kgraph.css")).status == 200
     finally:
         log = served.stop()
     assert "Traceback" not in log

@@ -288,13 +288,17 @@ class Handler(BaseHTTPRequestHandler):
     # -- static assets ------------------------------------------------------------------
 
     def _static(self, relative: str, *, head: bool) -> None:
-        target = (STATIC / relative).resolve()
-        if (
-            not target.is_relative_to(STATIC)
-            or any(part.startswith(".") for part in Path(relative).parts)
-            or not target.is_file()
-        ):
-            raise HttpError(404, f"no asset {relative}")
+        try:
+            target = (STATIC / relative).resolve()
+            found = (
+                target.is_relative_to(STATIC)
+                and not any(part.startswith(".") for part in Path(relative).parts)
+                and target.is_file()
+            )
+        except OSError:  # a name too long for the system, say: no such asset either
+            found = False
+        if not found:
+            raise HttpError(404, f"no asset {relative[:200]}")
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
