@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -386,3 +387,40 @@ def test_an_asset_name_too_long_for_the_system_is_not_found() -> None:
     finally:
         log = served.stop()
     assert "Traceback" not in log
+
+
+def _sleep_then(state: dict[str, Any], request: tuple[str, float]) -> int:
+    time.sleep(request[1])
+    if request[0] == "crash":
+        os._exit(70)
+    return os.getpid()
+
+
+def test_a_drained_worker_that_then_crashes_is_replaced_once() -> None:
+    # Drained by a timeout (counted, its replacement forked), it was counted again when
+    # the overrunning query then crashed it: two replacements for one worker.
+    pool = Pool(_load, _sleep_then, size=2, threads=2, memory_limit=None, load_timeout=30)
+    pool.start()
+    pool.begin()
+    try:
+        results: list[Any] = []
+
+        def one(request: tuple[str, float], timeout: float) -> None:
+            try:
+                results.append(pool.run(request, timeout=timeout, wait=10))
+            except Stopped as stop:
+                results.append(str(stop))
+
+        threads = [
+            threading.Thread(target=one, args=(("crash", 1.5), 0.5)),
+            threading.Thread(target=one, args=(("sleep", 4.0), 30)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(results) == ["crash", "timeout"]  # the other one went down with it
+        assert pool.replaced == 1
+        assert pool.run(("sleep", 0), timeout=10, wait=10) in pool.pids()
+    finally:
+        pool.close()

@@ -182,7 +182,8 @@ class Pool:
         self._closed = False
         self.info: Any = None
         self.replaced = 0
-        """Workers drained after a timeout, or lost to a crash."""
+        """Workers drained after a timeout, or lost to a crash while taking queries (each
+        once: a drained worker that then crashes was counted, and replaced, already)."""
         self.retired = 0
         """Workers drained because a query left them grown past ``recycle_bytes``."""
         self._failed_starts = 0
@@ -394,7 +395,8 @@ class Pool:
         with self._changed:
             if not worker.ended:  # it crashed (or was killed from outside)
                 self._end(worker)
-                self.replaced += 1
+                if not worker.draining:  # else counted, and replaced, when its drain began
+                    self.replaced += 1
                 if not worker.up:
                     self._failed_starts += 1
             for call in worker.calls.values():
