@@ -424,3 +424,49 @@ def test_a_drained_worker_that_then_crashes_is_replaced_once() -> None:
         assert pool.run(("sleep", 0), timeout=10, wait=10) in pool.pids()
     finally:
         pool.close()
+
+
+def _rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+@pytest.mark.server
+def test_answers_held_for_clients_that_do_not_read_them_are_bounded() -> None:
+    # A query's slot is free once its answer reaches the HTTP process, but the answer
+    # stays there until its client has read it: clients that asked and never read pinned
+    # one answer each (up to --max-connections x --max-bytes, 16 GB by default; 24 such
+    # clients grew the process by 170 MB with answers of 14 MB).
+    from urllib.parse import urlencode
+
+    big = "SELECT * WHERE { ?a ?b ?c . ?d a ?f } LIMIT 60000 OFFSET "  # about 12 MB as CSV
+    served = start(["--in-memory", "--workers", "2", "--max-bytes", "16", "--max-rows", "10000000"])
+    address, port = served.base.removeprefix("http://").rsplit(":", 1)
+    stalled: list[socket.socket] = []
+    try:
+        first = request(
+            served.url("/sparql?" + urlencode({"query": big + "0"})), headers={"Accept": "text/csv"}
+        )
+        assert first.status == 200 and len(first.body) > 8 * 1024 * 1024
+        before = _rss_mb(served.process.pid)
+        statuses = []
+        for n in range(8):
+            conn = socket.create_connection((address, int(port)))
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            query = urlencode({"query": big + str(n + 1)})
+            conn.sendall(
+                f"GET /sparql?{query} HTTP/1.1\r\nHost: {address}\r\nAccept: text/csv\r\n\r\n".encode()
+            )
+            conn.settimeout(30)
+            statuses.append(conn.recv(12))  # the status line's start; the rest stays unread
+            stalled.append(conn)
+        # Two answers' worth (--workers x --max-bytes) are held for them; the others wait.
+        assert statuses.count(b"HTTP/1.1 200") <= 3, statuses
+        assert b"HTTP/1.1 503" in statuses
+        assert _rss_mb(served.process.pid) - before < 64
+    finally:
+        for conn in stalled:
+            conn.close()
+        served.stop()

@@ -87,6 +87,27 @@ class App:
     """Canned queries' texts by their parameters, once resolved against the graph."""
     _labels_lock: threading.Lock = field(default_factory=threading.Lock)
     _cached_bytes: int = 0
+    _held: int = 0
+    """Bytes of answers being written to their clients."""
+
+    def hold(self, size: int) -> int:
+        """Count an answer of ``size`` bytes as held until :meth:`release`; a 503 when the
+        answers held for clients still reading them would pass ``workers x max_bytes``
+        (what the workers may hold at once): clients that never read cannot pin more."""
+        with self._labels_lock:
+            if self._held and self._held + size > self.settings.workers * self.settings.max_bytes:
+                raise HttpError(
+                    503,
+                    "the server holds as many answers as it may for clients still reading "
+                    "them; try again shortly",
+                    {"Retry-After": "1"},
+                )
+            self._held += size
+        return size
+
+    def release(self, size: int) -> None:
+        with self._labels_lock:
+            self._held -= size
 
     def run(self, request: dict[str, Any]) -> bytes:
         request.setdefault("max_bytes", self.settings.max_bytes)

@@ -38,6 +38,8 @@ from kgraph.server.pool import malloc_trimmer
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 WRITE_METHODS = ("PUT", "DELETE", "PATCH")
+HELD_FROM = 1024 * 1024
+"""Answers from this size on count against the bytes held for clients (App.hold)."""
 # What a Host header may be (RFC 9110 §7.2: a name or an address, then a port), as the
 # service description writes it into an IRI.
 HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
@@ -322,6 +324,23 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
+        # A large answer stays in this process until its client has read it (the query's
+        # slot is free long before): counted while written, or a 503 past the bound.
+        held = 0 if head or len(body) < HELD_FROM else self.app.hold(len(body))
+        try:
+            self._write(status, body, ctype, headers, head=head)
+        finally:
+            self.app.release(held)
+
+    def _write(
         self,
         status: int,
         body: bytes,
