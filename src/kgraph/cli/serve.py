@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kgraph.cli.app import State, cli, pass_state
+from kgraph.cli.options import TIMEOUT, WAIT
 from kgraph.limits import MB, Limits
 
 # -- serve (issue 12): options only; the server lives in kgraph.server ----------------------
@@ -52,7 +53,7 @@ from kgraph.limits import MB, Limits
 @click.option(
     "--timeout",
     "query_timeout",
-    type=float,
+    type=TIMEOUT,
     default=None,
     metavar="S",
     help="Seconds one query may run [default: 30, or kgraph --timeout when given].",
@@ -75,7 +76,7 @@ from kgraph.limits import MB, Limits
 )
 @click.option(
     "--queue-wait",
-    type=float,
+    type=WAIT,
     default=10.0,
     show_default=True,
     metavar="S",

@@ -68,7 +68,7 @@ def serve(
         # second time (at 1M triples that was a second copy of the graph). Its verdict
         # arrives after pool.begin(), once ``app`` exists.
         aside=work.validate,
-        on_aside=lambda status: setattr(app, "validation", status),
+        on_aside=lambda status: setattr(app, "validation", work.verdict(status, limits)),
     )
     try:
         info = pool.start()

@@ -87,6 +87,27 @@ class App:
     """Canned queries' texts by their parameters, once resolved against the graph."""
     _labels_lock: threading.Lock = field(default_factory=threading.Lock)
     _cached_bytes: int = 0
+    _held: int = 0
+    """Bytes of answers being written to their clients."""
+
+    def hold(self, size: int) -> int:
+        """Count an answer of ``size`` bytes as held until :meth:`release`; a 503 when the
+        answers held for clients still reading them would pass ``workers x max_bytes``
+        (what the workers may hold at once): clients that never read cannot pin more."""
+        with self._labels_lock:
+            if self._held and self._held + size > self.settings.workers * self.settings.max_bytes:
+                raise HttpError(
+                    503,
+                    "the server holds as many answers as it may for clients still reading "
+                    "them; try again shortly",
+                    {"Retry-After": "1"},
+                )
+            self._held += size
+        return size
+
+    def release(self, size: int) -> None:
+        with self._labels_lock:
+            self._held -= size
 
     def run(self, request: dict[str, Any]) -> bytes:
         request.setdefault("max_bytes", self.settings.max_bytes)
@@ -98,7 +119,9 @@ class App:
         except Busy:
             if not self.pool.alive():
                 raise HttpError(
-                    503, "the query workers are gone (killed from outside?); restart kgraph serve"
+                    503,
+                    "the query workers are gone (killed from outside, or they end as they "
+                    "start: the server's memory limit?); restart kgraph serve",
                 ) from None
             raise HttpError(
                 503,
@@ -134,11 +157,12 @@ class App:
         data = json.loads(raw)
         answer = list(data["head"].get("vars", [])), list(data["results"]["bindings"])
         with self._labels_lock:
-            # Bounded by the size of the answers as received (about 64 MB at most).
-            if self._cached_bytes + len(raw) > 64 * 1024 * 1024:
+            # Counted as received, kept parsed: JSON bindings as Python objects take 2 to 6
+            # times their text, so 16 MB of answers is about 100 MB held at most.
+            if self._cached_bytes + len(raw) > 16 * 1024 * 1024:
                 self.answers.clear()
                 self._cached_bytes = 0
-            if len(raw) <= 8 * 1024 * 1024:
+            if len(raw) <= 2 * 1024 * 1024:
                 self.answers[text] = answer
                 self._cached_bytes += len(raw)
         return answer

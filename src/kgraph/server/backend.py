@@ -19,6 +19,7 @@ from kgraph.layout import Layout, SourceFile
 from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
 from kgraph.queries import CannedQuery, Name, bind, registry, resolve_names, with_values
+from kgraph.sandbox import die_with_parent
 from kgraph.store import (
     STORE_FORMAT,
     STORE_LOCK,
@@ -54,6 +55,7 @@ __all__ = [
     "cache_root",
     "canned_queries",
     "check",
+    "die_with_parent",
     "expand",
     "file_stamp",
     "hold_store",

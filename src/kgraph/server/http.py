@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+import re
 import socket
 import sys
 import threading
@@ -37,6 +38,11 @@ from kgraph.server.pool import malloc_trimmer
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 WRITE_METHODS = ("PUT", "DELETE", "PATCH")
+HELD_FROM = 1024 * 1024
+"""Answers from this size on count against the bytes held for clients (App.hold)."""
+# What a Host header may be (RFC 9110 §7.2: a name or an address, then a port), as the
+# service description writes it into an IRI.
+HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 # What the page may load: only this server. Inline styles are allowed for the libraries
 # that set them (CodeMirror, Cytoscape's container); inline scripts are not.
@@ -53,7 +59,10 @@ class Handler(BaseHTTPRequestHandler):
     server_version = f"kgraph/{__version__}"
     sys_version = ""
     protocol_version = "HTTP/1.1"
-    timeout = 60  # an idle or slow client holds a thread for at most this long
+    # Each read from the client waits at most this long, and each answer's write as a
+    # whole: an idle client lets its thread go after it, though one trickling a byte at a
+    # time can keep it (max_connections bounds those).
+    timeout = 60
     app: App
 
     # http.server calls do_<METHOD>; every method goes through one dispatcher.
@@ -242,6 +251,8 @@ class Handler(BaseHTTPRequestHandler):
     def _service_description(self, *, head: bool) -> None:
         fmt = choose_format("graph", self.headers.get("Accept"), None)
         host = self.headers.get("Host") or f"{self.app.settings.host}:{self.app.settings.port}"
+        if not HOST.fullmatch(host):
+            raise HttpError(400, f"bad Host header {host!r}: a host name or address, and a port")
         data = service_description(self.app, f"http://{host}/sparql", fmt)
         self._send(200, data, CONTENT_TYPES["graph", fmt], head=head)
 
@@ -279,13 +290,17 @@ class Handler(BaseHTTPRequestHandler):
     # -- static assets ------------------------------------------------------------------
 
     def _static(self, relative: str, *, head: bool) -> None:
-        target = (STATIC / relative).resolve()
-        if (
-            not target.is_relative_to(STATIC)
-            or any(part.startswith(".") for part in Path(relative).parts)
-            or not target.is_file()
-        ):
-            raise HttpError(404, f"no asset {relative}")
+        try:
+            target = (STATIC / relative).resolve()
+            found = (
+                target.is_relative_to(STATIC)
+                and not any(part.startswith(".") for part in Path(relative).parts)
+                and target.is_file()
+            )
+        except OSError:  # a name too long for the system, say: no such asset either
+            found = False
+        if not found:
+            raise HttpError(404, f"no asset {relative[:200]}")
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
@@ -309,6 +324,23 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
+        # A large answer stays in this process until its client has read it (the query's
+        # slot is free long before): counted while written, or a 503 past the bound.
+        held = 0 if head or len(body) < HELD_FROM else self.app.hold(len(body))
+        try:
+            self._write(status, body, ctype, headers, head=head)
+        finally:
+            self.app.release(held)
+
+    def _write(
         self,
         status: int,
         body: bytes,

@@ -25,7 +25,9 @@ drain starts, so a second worker exists only while one drains. No innocent query
 killed. A worker that crashes (a segfault, a stack overflow in a deeply nested query, the
 memory limit) takes every query in it down: each gets Stopped "crash" at once (none waits
 for its deadline). They are not re-run: the query that crashed the worker cannot be told
-from the others, and re-running it would crash the next worker too.
+from the others, and re-running it would crash the next worker too. A worker that dies
+before it is up (its store will not open under the memory limit) answered nothing: after
+three of those in a row no more are forked, and every request is told the workers are gone.
 
 Memory: a worker is a fork, so what it costs is what it writes, not the graph it reads;
 with threads, N queries at once cost one interpreter and one store (one block cache), not
@@ -41,7 +43,8 @@ fork: otherwise each worker would keep the high-water mark of the largest query 
 
 A one-off ``aside`` job (the overview's validation) runs in one more fork of the zygote,
 beside the workers: it reads the loaded graph, holds no query's place, and its result comes
-back on the control socket.
+back on the control socket; killed past ``load_timeout`` (the work timeout), or dead without
+a result, it is reported as ``Stopped("timeout")`` or ``Stopped("crash")`` instead.
 
 The zygote is single-threaded: forking a process with threads (the HTTP server's, or a
 worker's) would copy locks held by threads that do not exist in the child. A worker never
@@ -70,7 +73,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from kgraph.server.backend import KGraphError, Setting
+from kgraph.server.backend import KGraphError, LimitError, Setting, die_with_parent
 
 
 class Busy(Exception):
@@ -121,6 +124,8 @@ class _Worker:
     """Takes no new query; killed once ``live`` is 0 (after a timeout, or retired)."""
     ended: bool = False
     free_since: float = 0.0
+    up: bool = False
+    """It said it started (``on_worker_start`` done): a death before that is no query's."""
 
 
 Loader = Callable[[], Any]
@@ -177,15 +182,15 @@ class Pool:
         self._closed = False
         self.info: Any = None
         self.replaced = 0
-        """Workers drained after a timeout, or lost to a crash."""
+        """Workers drained after a timeout, or lost to a crash while taking queries (each
+        once: a drained worker that then crashes was counted, and replaced, already)."""
         self.retired = 0
         """Workers drained because a query left them grown past ``recycle_bytes``."""
+        self._failed_starts = 0
+        """Workers in a row that died before they were up: at ``_GIVE_UP`` none is forked
+        again (each would die the same way: forking them at once was a storm of forks)."""
 
     # -- parent side ----------------------------------------------------------------------
-
-    @property
-    def control_fd(self) -> int:
-        return self._control.fileno() if self._control is not None else -1
 
     def start(self) -> Any:
         """Fork the zygote, wait for the graph to load; return what the loader reported.
@@ -205,6 +210,7 @@ class Pool:
                 _WorkerSettings(self._memory, self._recycle, self.threads),
                 self._on_worker_start,
                 self._aside,
+                self._load_timeout,
             )
         zygote_end.close()
         self._forking = 1  # the zygote forks the first worker once the graph is loaded
@@ -239,8 +245,12 @@ class Pool:
         try:
             message, fds, _, _ = socket.recv_fds(self._control, 1 << 20, 1)
         except TimeoutError:
+            # Past its deadline: the zygote, still in the loader, would not see close().
+            if self._zygote:  # never 0: that would signal this whole process group
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._zygote, signal.SIGKILL)
             self.close()
-            raise KGraphError(
+            raise LimitError(
                 f"loading the graph took longer than {timeout:g} s; raise {Setting.WORK_TIMEOUT}",
                 setting=Setting.WORK_TIMEOUT,
             ) from None
@@ -252,6 +262,7 @@ class Pool:
         return kind, payload
 
     def _receive_workers(self) -> None:
+        answered = False
         while not self._closed:
             try:
                 kind, payload = self._receive(timeout=None)
@@ -260,8 +271,12 @@ class Pool:
             if kind == "worker":
                 self._arrived(payload)
             elif kind == "aside":
+                answered = True
                 if self._on_aside is not None:
                     self._on_aside(payload)
+            elif kind == "aside-ended":  # sent by the zygote once it reaped the aside
+                if not answered and self._on_aside is not None:
+                    self._on_aside(Stopped(payload))
             elif kind == "error":
                 return
 
@@ -281,7 +296,12 @@ class Pool:
     def _fork_if_none(self) -> None:
         """Keep one worker ready (guarded by ``_changed``): when the last one taking
         queries drains, its replacement is forked at once, not at the next request."""
-        if not self._closed and not self._accepting() and not self._forking:
+        if (
+            not self._closed
+            and self._failed_starts < _GIVE_UP
+            and not self._accepting()
+            and not self._forking
+        ):
             self._forking += 1
             self._ask_zygote(b"s")
 
@@ -290,7 +310,7 @@ class Pool:
         deadline = time.monotonic() + wait
         with self._changed:
             while True:
-                if self._closed:
+                if self._closed or self._failed_starts >= _GIVE_UP:
                     raise Busy
                 if self._busy < self.size:
                     room = [w for w in self._accepting() if w.live < self.threads]
@@ -350,6 +370,11 @@ class Pool:
                     reply = (*reply[1], worker.conn.recv_bytes())
             except (EOFError, OSError, pickle.UnpicklingError):
                 break
+            if number < 0:  # it is up
+                with self._changed:
+                    worker.up = True
+                    self._failed_starts = 0
+                continue
             with self._changed:
                 call = worker.calls.pop(number, None)
                 if retire and not worker.draining:
@@ -370,7 +395,10 @@ class Pool:
         with self._changed:
             if not worker.ended:  # it crashed (or was killed from outside)
                 self._end(worker)
-                self.replaced += 1
+                if not worker.draining:  # else counted, and replaced, when its drain began
+                    self.replaced += 1
+                if not worker.up:
+                    self._failed_starts += 1
             for call in worker.calls.values():
                 if not call.abandoned:
                     worker.live -= 1
@@ -404,6 +432,15 @@ class Pool:
                     call.crashed = True
                     call.done.set()
                     self._changed.notify_all()
+        except BaseException:
+            # Never sent (it would not pickle; nothing is written before that): its slot
+            # is given back, or it would stay taken for ever.
+            with self._changed:
+                if worker.calls.pop(number, None) is not None:
+                    worker.live -= 1
+                    self._busy -= 1
+                    self._changed.notify_all()
+            raise
         if not call.done.wait(timeout):
             with self._changed:
                 if not call.done.is_set():
@@ -423,8 +460,9 @@ class Pool:
         return call.reply
 
     def alive(self) -> bool:
-        """Whether the zygote still runs (without it, no worker can be replaced)."""
-        if not self._zygote:
+        """Whether the zygote still runs (without it, no worker can be replaced) and its
+        workers do not die as they start."""
+        if not self._zygote or self._failed_starts >= _GIVE_UP:
             return False
         try:
             done, _ = os.waitpid(self._zygote, os.WNOHANG)
@@ -439,6 +477,11 @@ class Pool:
         self._closed = True
         with self._lock:
             if self._control is not None:
+                # Shut down first: a close() alone leaves the socket open while the
+                # receiving thread sits in recv on it, and the zygote would never see
+                # the end (it would be SIGKILLed below, leaving its children running).
+                with contextlib.suppress(OSError):
+                    self._control.shutdown(socket.SHUT_RDWR)
                 self._control.close()
                 self._control = None
         with self._changed:
@@ -457,6 +500,10 @@ class Pool:
             self._zygote = 0
 
 
+_GIVE_UP = 3
+"""Workers in a row dying before they are up after which the pool forks no more."""
+
+
 def _close(fds: Sequence[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
@@ -473,10 +520,15 @@ def _zygote(  # pragma: no cover - child process
     settings: _WorkerSettings,
     on_worker_start: Callable[[Any], Any] | None,
     aside: Callable[[Any], Any] | None,
+    aside_timeout: float,
 ) -> None:
     status = 0
     children: set[int] = set()
+    helper, helper_deadline, stopped = 0, 0.0, "crash"
     try:
+        # Killed with the HTTP process, even while it loads (it reads no socket then);
+        # its helpers (the store's builder, the aside) die with it in turn.
+        die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the HTTP process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
@@ -495,10 +547,21 @@ def _zygote(  # pragma: no cover - child process
         control.sendall(pickle.dumps(("ready", info)))
         children.add(_spawn(control, state, handler, settings, on_worker_start))
         if aside is not None:
-            children.add(_run_aside(control, state, aside, settings.memory, on_worker_start))
+            helper = _run_aside(control, state, aside, settings.memory, on_worker_start)
+            children.add(helper)
+            # Bounded as `kgraph validate` is, by the work timeout.
+            helper_deadline = time.monotonic() + aside_timeout
         while True:
             ready, _, _ = select.select([control], [], [], 1.0)
             _reap(children)
+            if helper and helper not in children:
+                # Ended: its result, if it sent one, is already on the socket before this.
+                control.sendall(pickle.dumps(("aside-ended", stopped)))
+                helper = 0
+            elif helper and time.monotonic() > helper_deadline:
+                stopped = "timeout"
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(helper, signal.SIGKILL)  # reaped and reported on the next round
             if not ready:
                 continue
             data = control.recv(64)
@@ -560,7 +623,12 @@ def _run_aside(  # pragma: no cover - zygote
         return pid
     status = 0
     try:
+        die_with_parent()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # As in a worker: native code's own complaints ("terminate called ...") stay off
+        # the server's log; the overview says the validation could not run.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
         _limit_memory(memory)
         if on_worker_start is not None:
             state = on_worker_start(state)
@@ -614,6 +682,7 @@ def _worker(  # pragma: no cover - worker process
         # the switch interval each time (5 ms by default: seconds over a large answer).
         sys.setswitchinterval(0.0005)
         conn = Connection(sock.detach())
+        conn.send((-1, False, None))  # up: what dies from now on dies with its queries
         trim = malloc_trimmer()
         start = _private_bytes()
         sending = threading.Lock()

@@ -113,6 +113,7 @@ def _load_store(project: backend.Layout, limits: backend.Limits, store_dir: Path
         os.close(reader)
         status = 0
         try:
+            backend.die_with_parent()  # a zygote killed mid-load takes its build with it
             try:
                 dataset = backend.open_dataset(project, limits, store_dir)
                 info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
@@ -161,6 +162,18 @@ def validate(state: Loaded) -> backend.ValidationStatus:
     """In a fork of the zygote: the overview's validation, on the graph it loaded."""
     assert state.dataset is not None
     return backend.validation_status(state.dataset, state.project, state.limits, state.store_dir)
+
+
+def verdict(result: Any, limits: backend.Limits) -> backend.ValidationStatus:
+    """The validation's result as the overview shows it: its process killed at the work
+    timeout, or dead without a result (out of memory), is a validation that could not run."""
+    if isinstance(result, backend.ValidationStatus):
+        return result
+    if str(result) == "timeout":
+        error = f"it took longer than {limits.work_timeout:g} s (the server's work timeout)"
+    else:
+        error = "its process ended early (out of memory?)"
+    return backend.ValidationStatus(False, 0, 0, 0, error=error)
 
 
 def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...] | Bulk:
