@@ -546,6 +546,12 @@ class Project:
         access = self._access(tuple(reads), tuple(writes))
         return run_bounded(work, self._limits, access=access)
 
+    def confinement(self) -> Any:
+        """The :class:`kgraph.sandbox.Access` a worker of this project gets when it is
+        forked outside :meth:`_run` (``kgraph serve``'s zygote and the workers it forks):
+        read the project, write its store (or its sheet cache), nothing else."""
+        return self._access((), ())
+
     def _access(self, reads: tuple[str, ...], writes: tuple[str, ...]) -> Any:
         from kgraph import sandbox
 

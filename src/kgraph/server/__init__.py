@@ -52,6 +52,12 @@ def serve(
             f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}"
         ) from err
     tune_malloc()  # before the forks: the zygote and its workers inherit it
+    confine_zygote, confine_worker = backend.confine(project, limits, store_dir)
+
+    def start_worker(state: work.Loaded) -> work.Loaded:
+        confine_worker()  # before it opens the store or takes a query
+        return work.reopen(state)
+
     pool = Pool(
         lambda: work.load(project, limits, store_dir),
         work.handle,
@@ -61,7 +67,7 @@ def serve(
         recycle_bytes=work.RECYCLE + (work.BLOCK_CACHE if store_dir is not None else 0),
         memory_limit=limits.max_memory,
         load_timeout=limits.work_timeout,
-        on_worker_start=work.reopen,
+        on_worker_start=start_worker,
         close_in_children=[server.fileno()],
         # `kgraph validate`, once, in the background (the overview shows it when done), in
         # a fork of the zygote, which holds the loaded graph: the project is not loaded a
@@ -69,6 +75,7 @@ def serve(
         # arrives after pool.begin(), once ``app`` exists.
         aside=work.validate,
         on_aside=lambda status: setattr(app, "validation", work.verdict(status, limits)),
+        confine=confine_zygote,
     )
     try:
         info = pool.start()

@@ -7,7 +7,7 @@ re-pointing this module, not the server. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +20,7 @@ from kgraph.limits import Limits
 from kgraph.namespaces import GRAPH, PREFIXES, expand, shorten
 from kgraph.queries import CannedQuery, Name, bind, registry, resolve_names, with_values
 from kgraph.sandbox import die_with_parent
+from kgraph.sandbox import enter as enter_sandbox
 from kgraph.store import (
     STORE_FORMAT,
     STORE_LOCK,
@@ -55,6 +56,7 @@ __all__ = [
     "cache_root",
     "canned_queries",
     "check",
+    "confine",
     "die_with_parent",
     "expand",
     "file_stamp",
@@ -71,6 +73,26 @@ __all__ = [
 
 def locate_project(directory: str | None) -> Layout:
     return Layout.locate(directory)
+
+
+def confine(
+    project: Layout, limits: Limits, store_dir: Path | None
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """How the server's processes confine themselves (:mod:`kgraph.sandbox`), as a CLI
+    command's worker does: no network, read only the project and the interpreter, write
+    only the store (or the sheet cache). Two calls: the zygote's, right after its fork and
+    before it reads any input, and each query worker's (and the validation's), right after
+    theirs. Landlock rules only add up, and a rule for ``/proc/self`` names the process
+    that made it: so the zygote may read all of ``/proc`` (its children must reach their
+    own entries), and each child then narrows that to its own. Worked out here, in the
+    HTTP process, so that neither needs to read anything to know it."""
+    from dataclasses import replace
+
+    from kgraph.project import Project
+
+    access = Project(project, store=store_dir, limits=limits).confinement()
+    zygote = replace(access, read=(*access.read, "/proc"))
+    return (lambda: enter_sandbox(zygote)), (lambda: enter_sandbox(access))
 
 
 def open_dataset(project: Layout, limits: Limits, store_dir: Path | None) -> Dataset:

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import itertools
 import os
@@ -150,6 +149,7 @@ class Pool:
         recycle_bytes: int = 16 * 1024 * 1024,
         aside: Callable[[Any], Any] | None = None,
         on_aside: Callable[[Any], None] | None = None,
+        confine: Callable[[], None] | None = None,
     ) -> None:
         self.size = size
         """Most queries at once, in all workers."""
@@ -166,6 +166,7 @@ class Pool:
         self._on_worker_start = on_worker_start
         self._close_in_children = tuple(close_in_children)
         self._aside = aside
+        self._confine = confine
         self._on_aside = on_aside
         # Guards everything below (and each worker's calls and counts).
         self._changed = threading.Condition()
@@ -211,6 +212,7 @@ class Pool:
                 self._on_worker_start,
                 self._aside,
                 self._load_timeout,
+                self._confine,
             )
         zygote_end.close()
         self._forking = 1  # the zygote forks the first worker once the graph is loaded
@@ -521,6 +523,7 @@ def _zygote(  # pragma: no cover - child process
     on_worker_start: Callable[[Any], Any] | None,
     aside: Callable[[Any], Any] | None,
     aside_timeout: float,
+    confine: Callable[[], None] | None = None,
 ) -> None:
     status = 0
     children: set[int] = set()
@@ -532,6 +535,8 @@ def _zygote(  # pragma: no cover - child process
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the HTTP process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
+            if confine is not None:  # before any input is read; every fork inherits it
+                confine()
             state, info = loader()
         except KGraphError as err:
             control.sendall(pickle.dumps(("error", err)))
@@ -758,11 +763,7 @@ def tune_malloc() -> None:
     the heap and stays there; and each thread gets an arena of its own, which the HTTP
     process's thread per connection multiplies. A fixed threshold returns each large
     block when freed; two arenas bound the rest. A no-op where there is no glibc."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        return
+    mallopt = _libc_function("mallopt")
     if mallopt is None:
         return
     m_mmap_threshold, m_arena_max = -3, -8  # glibc's <malloc.h>
@@ -773,11 +774,17 @@ def tune_malloc() -> None:
 def malloc_trimmer() -> Callable[[], object]:
     """glibc's malloc_trim(0), which returns the freed heap to the system (freeing alone
     keeps it in the process); a no-op elsewhere."""
-    name = ctypes.util.find_library("c")
-    try:
-        function = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        function = None
+    function = _libc_function("malloc_trim")
     if function is None:
         return lambda: None
     return lambda: function(0)
+
+
+def _libc_function(name: str) -> Any:
+    """``name`` from the C library this process already has loaded, or None. Not through
+    ``ctypes.util.find_library``: it runs ldconfig or a C compiler in a child process and
+    writes a temporary file, which a confined worker may not (nor should it need to)."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
