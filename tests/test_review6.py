@@ -103,3 +103,72 @@ def test_statement_end_gives_up_inside_an_open_string() -> None:
     assert statement_end(b'<a> <b> "open\n\n', 3, 1) is None
     assert statement_end(b"\n\n", 3, 1) is None
     assert statement_end(b"<a> <b> <c>\r\r<d>", 3, 1) == (1, 12)
+
+
+# -- the text report names the IRIs filled into a message by their prefixed names ---------
+
+SHAPES = Path(__file__).resolve().parent / "data" / "shapes"
+QUANTITIES = (
+    "https://w3id.org/kgraph/id/quantity-dprk-soldiers-sent-to-russia",
+    "https://w3id.org/kgraph/id/fixture-estimate-2",
+    "https://w3id.org/kgraph/id/quantity-russian-soldiers-killed-or-injured",
+)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+def test_text_report_shows_filled_in_iris_as_prefixed_names(
+    kgraph: Callable[..., Run], engine: str
+) -> None:
+    fixture = str(SHAPES / "EstimateShape-sameQuantity-1.ttl")
+    run = kgraph("validate", "--engine", engine, fixture)
+    assert run.exit_code == ExitStatus.FINDINGS, run.stderr
+    assert (
+        "    The estimate is of kgd:quantity-dprk-soldiers-sent-to-russia but is superseded by "
+        "kgd:fixture-estimate-2, an estimate of kgd:quantity-russian-soldiers-killed-or-injured:"
+        " only an estimate of the same quantity can supersede it.  [kgs:EstimateShape-sameQuantity]"
+    ) in run.stdout.splitlines()
+    assert "https://" not in run.stdout
+    # The machine formats keep the message as pySHACL fills it in: full IRIs.
+    as_json = json.loads(kgraph("validate", "--engine", engine, "-f", "json", fixture).stdout)
+    (message,) = {r["message"] for r in as_json["results"]}
+    assert message == (
+        f"The estimate is of {QUANTITIES[0]} but is superseded by {QUANTITIES[1]}, an estimate"
+        f" of {QUANTITIES[2]}: only an estimate of the same quantity can supersede it."
+    )
+    as_turtle = kgraph("validate", "--engine", engine, "-f", "turtle", fixture).stdout
+    assert f'sh:resultMessage "{message}"' in as_turtle
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+def test_text_report_shows_an_alternative_path_with_prefixed_names(
+    kgraph: Callable[..., Run], engine: str
+) -> None:
+    fixture = str(SHAPES / "EstimateShape-supersededBy-1.ttl")
+    run = kgraph("validate", "--engine", engine, fixture)
+    assert "  Violation: (kg:supersededBy|^kg:supersedes)  (" in run.stdout
+    as_json = json.loads(kgraph("validate", "--engine", engine, "-f", "json", fixture).stdout)
+    assert {r["path"] for r in as_json["results"]} == {
+        "(<https://w3id.org/kgraph/ontology#supersededBy>"
+        "|^<https://w3id.org/kgraph/ontology#supersedes>)"
+    }
+
+
+def test_text_report_keeps_an_iri_no_prefix_applies_to_whole_and_the_template_as_written(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    text = (SHAPES / "ClaimShape-sentenceInDocument-1.ttl").read_text()
+    other = "https://example.org/sentence-1"
+    text = text.replace("kgd:source-reuters-20241028-excerpt", f"<{other}>") + (
+        f"<{other}> a kg:Sentence ; kg:inDocument kgd:source-reuters-20241028-excerpt ;\n"
+        '    skos:prefLabel "Sentence 1"@en .\n'
+    )
+    bad = tmp_path / "sentence.ttl"
+    bad.write_text(text)
+    run = kgraph("validate", str(bad))
+    assert (
+        f"    The claim's source sentence <{other}> belongs to another document than the one "
+        "the claim appears in.  [kgs:ClaimShape-sentenceInDocument]"
+    ) in run.stdout.splitlines(), run.stdout + run.stderr
+    # A message without placeholders is shown as its shape writes it, IRIs and all.
+    wikidata = kgraph("validate", str(SHAPES / "ExactMatchShape-1.ttl")).stdout
+    assert "of the form http://www.wikidata.org/entity/Q123." in wikidata
