@@ -172,3 +172,31 @@ def test_text_report_keeps_an_iri_no_prefix_applies_to_whole_and_the_template_as
     # A message without placeholders is shown as its shape writes it, IRIs and all.
     wikidata = kgraph("validate", str(SHAPES / "ExactMatchShape-1.ttl")).stdout
     assert "of the form http://www.wikidata.org/entity/Q123." in wikidata
+
+
+# -- took-part-together's sources: each agent once, sorted, the same under --infer --------
+
+
+def test_took_part_together_sources_are_distinct_sorted_and_the_same_under_inference(
+    kgraph: Callable[..., Run],
+) -> None:
+    plain = kgraph("query", "took-part-together", "-f", "tsv")
+    assert plain.exit_code == ExitStatus.OK, plain.stderr
+    for profile in ("rdfs", "owlrl"):
+        inferred = kgraph("query", "took-part-together", "--infer", profile, "-f", "tsv")
+        assert inferred.stdout == plain.stdout, profile
+    header, *rows = [line.split("\t") for line in plain.stdout.splitlines()]
+    column = header.index("?sources")
+    lists = [row[column] for row in rows if row[column]]
+    assert lists, "no row lists sources"
+    for cell in lists:
+        names = cell.removesuffix("@en").strip('"').split(" | ")
+        assert names == sorted(set(names)), cell
+    # F61 is John Kirby's quotation, attributed to the White House NSC he speaks for: the
+    # speaker is a source without the closure too (kg:speaker is a sub-property of
+    # prov:wasAttributedTo).
+    hypothetical = [row for row in rows if "F61" in row[header.index("?factIds")]]
+    assert hypothetical and all(
+        "John Kirby" in row[column] and "White House National Security Council" in row[column]
+        for row in hypothetical
+    )
