@@ -200,3 +200,70 @@ def test_took_part_together_sources_are_distinct_sorted_and_the_same_under_infer
         "John Kirby" in row[column] and "White House National Security Council" in row[column]
         for row in hypothetical
     )
+
+
+# -- conflicting-claims: a superseded figure is not compared, and is marked ---------------
+
+
+def tsv_rows(run: Run) -> list[dict[str, str]]:
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    header, *rows = [line.split("\t") for line in run.stdout.splitlines()]
+    return [dict(zip((h.lstrip("?") for h in header), row, strict=True)) for row in rows]
+
+
+def test_conflicting_claims_marks_the_side_a_later_estimate_superseded(
+    kgraph: Callable[..., Run],
+) -> None:
+    # F57 (the Pentagon's 3,000) is superseded by its own 10,000 (F56); X05 disputes who
+    # gave the 3,000, a disagreement the later figure does not settle: listed, and marked.
+    rows = tsv_rows(kgraph("query", "conflicting-claims", "-f", "tsv"))
+    marked = {
+        (r["factId"], r["otherFactId"], r["supersededBy"], r["otherSupersededBy"]) for r in rows
+    }
+    assert ('"F57"', '"X05"', "<https://w3id.org/kgraph/id/claim-F56>", "") in marked
+    assert all(not r["supersededBy"] for r in rows if r["factId"] != '"F57"'), marked
+
+
+REVISED = """@prefix kg: <https://w3id.org/kgraph/ontology#> .
+@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+kgd:claim-R6a a kg:Estimate ; kg:factId "R6a" ; kg:stance kg:Reported ;
+    prov:wasAttributedTo kgd:NATO ; kg:estimateOf kgd:quantity-review6 ; kg:count 5000 ;
+    kg:estimateDate "2024-10-30"^^xsd:date .
+kgd:claim-R6b a kg:Estimate ; kg:factId "R6b" ; kg:stance kg:Reported ;
+    prov:wasAttributedTo kgd:NATO ; kg:estimateOf kgd:quantity-review6 ; kg:count 8000 ;
+    kg:estimateDate "2024-10-30"^^xsd:date .
+kgd:claim-R6c a kg:Estimate ; kg:factId "R6c" ; kg:stance kg:Reported ;
+    prov:wasAttributedTo kgd:Russia ; kg:estimateOf kgd:quantity-review6 ; kg:count 6000 ;
+    kg:estimateDate "2024-10-30"^^xsd:date .
+kgd:claim-R6d a kg:Estimate ; kg:factId "R6d" ; kg:stance kg:Reported ;
+    prov:wasAttributedTo kgd:Ukraine ; kg:count 11000 ; kg:estimateDate "2024-11-04"^^xsd:date ;
+    kg:estimateOf kgd:quantity-dprk-soldiers-sent-to-russia .
+"""
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "kgd:claim-R6a kg:supersededBy kgd:claim-R6b .",
+        "kgd:claim-R6b kg:supersedes kgd:claim-R6a .",
+    ],
+    ids=["supersededBy", "supersedes"],
+)
+def test_a_figure_its_own_source_revised_is_no_disagreement(
+    kgraph: Callable[..., Run], project: Path, link: str
+) -> None:
+    # NATO says 5,000, then 8,000 the same day, superseding its 5,000; Russia says 6,000:
+    # the disagreement is 8,000 against 6,000, NATO's revision and its old 5,000 are none.
+    # Ukraine's 11,000 disagrees with the Pentagon's 10,000 (F56), not with the 3,000
+    # (F57) the Pentagon itself replaced by that 10,000.
+    (project / "data" / "zz-review6.ttl").write_text(REVISED + link + "\n", encoding="utf-8")
+    rows = tsv_rows(kgraph("query", "conflicting-claims", "-f", "tsv"))
+    figures = {
+        (r["factId"], r["otherFactId"], r["figure"], r["otherFigure"])
+        for r in rows
+        if r["disagreement"] == '"different figures"' and '"R6' in r["factId"] + r["otherFactId"]
+    }
+    assert figures == {('"R6b"', '"R6c"', "8000", "6000"), ('"F56"', '"R6d"', "10000", "11000")}
