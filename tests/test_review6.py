@@ -267,3 +267,65 @@ def test_a_figure_its_own_source_revised_is_no_disagreement(
         if r["disagreement"] == '"different figures"' and '"R6' in r["factId"] + r["otherFactId"]
     }
     assert figures == {('"R6b"', '"R6c"', "8000", "6000"), ('"F56"', '"R6d"', "10000", "11000")}
+
+
+# -- bench: the add rows, one loop (a refactor: the same rows as before) -----------------
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_bench_add_rows_measures_each_add_on_the_store_and_the_batch_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last: bool
+) -> None:
+    import sys
+    from types import SimpleNamespace
+    from typing import Any
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.measure import PROFILED, Bench
+    from bench.projects import BenchProject
+
+    bench = Bench.__new__(Bench)
+    bench.python, bench.config = "python", SimpleNamespace(profile_runs=3)
+    monkeypatch.setattr("bench.probe.memory_limit", lambda: 2**30)
+    seen: list[tuple[Any, ...]] = []
+
+    def measure(table: str, item: str, size: int, who: str, how: str, task: str, **kw: Any) -> None:
+        argv = kw.get("argv") or kw.get("args")
+        seen.append((item, how, task, tuple(argv), kw.get("warmup", False)))
+
+    monkeypatch.setattr(bench, "measure", measure)
+    project = BenchProject(tmp_path / "p", 1000, None)
+    bench.add_rows(project, last=last)
+    root, store = str(project.root), str(project.store_dir())
+    limit = ("--max-memory", "1024")
+    on_store = (*limit, "--store", store, "--project", root, "add", "--dry-run")
+    batch, sheet = str(project.batch), str(project.sheet)
+    expected = {
+        (
+            "add 100 triples",
+            "CLI --store",
+            "command",
+            ("python", "-m", "kgraph", *on_store, batch),
+            False,
+        ),
+        (
+            "add a claim sheet",
+            "CLI --store",
+            "command",
+            ("python", "-m", "kgraph", *on_store, sheet),
+            True,
+        ),
+        (
+            "add 100 triples",
+            "CLI",
+            "command",
+            ("python", "-m", "kgraph", *limit, "--project", root, "add", "--dry-run", batch),
+            False,
+        ),
+    }
+    if last:
+        expected |= {
+            ("add 100 triples", PROFILED, "cli_profile", (*on_store, batch), False),
+            ("add a claim sheet", PROFILED, "cli_profile", (*on_store, sheet), False),
+        }
+    assert len(seen) == len(expected) and set(seen) == expected
