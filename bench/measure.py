@@ -443,25 +443,22 @@ class Bench:
 
     def add_rows(self, project: BenchProject, *, last: bool) -> None:
         """Adding 100 triples and a claim sheet (dry runs), on the store and in memory."""
-        size = project.size
-        # adding 100 triples, validation included; the baseline validates the merged graph
-        root, store, batch = str(project.root), str(project.store_dir()), str(project.batch)
-        dry = ["add", "--dry-run", batch]
-        self.command(
-            "add",
-            "add 100 triples",
-            size,
-            "kgraph",
-            self.kgraph("--store", store, "--project", root, *dry),
-            how="CLI --store",
-        )
-        if last:  # where the goals are judged
-            self.profile(
-                "add",
-                "add 100 triples",
-                size,
-                self.kgraph_args("--store", store, "--project", root, *dry),
+        size, root = project.size, str(project.root)
+        on_store = ("--store", str(project.store_dir()), "--project", root)
+        # Adding 100 triples, validation included (the baseline validates the merged graph);
+        # adding a claim sheet, its names resolved through the names kept beside the store,
+        # read once after the store is built: the sheet's first run, not counted, pays for it.
+        for item, given, warmup in (
+            ("add 100 triples", project.batch, False),
+            ("add a claim sheet", project.sheet, True),
+        ):
+            args = [*on_store, "add", "--dry-run", str(given)]
+            self.command(
+                "add", item, size, "kgraph", self.kgraph(*args), how="CLI --store", warmup=warmup
             )
+            if last:  # where the goals are judged
+                self.profile("add", item, size, self.kgraph_args(*args))
+        dry = ["add", "--dry-run", str(project.batch)]
         self.command(
             "add",
             "add 100 triples",
@@ -470,25 +467,6 @@ class Bench:
             self.kgraph("--project", root, *dry),
             how="CLI",
         )
-        # adding a claim sheet: names resolved (through the names kept beside the store,
-        # read once after the store is built: the first run, not counted, pays for it)
-        sheet = ["add", "--dry-run", str(project.sheet)]
-        self.command(
-            "add",
-            "add a claim sheet",
-            size,
-            "kgraph",
-            self.kgraph("--store", store, "--project", root, *sheet),
-            how="CLI --store",
-            warmup=True,
-        )
-        if last:
-            self.profile(
-                "add",
-                "add a claim sheet",
-                size,
-                self.kgraph_args("--store", store, "--project", root, *sheet),
-            )
 
     def only_add(self, project: BenchProject) -> None:
         """``--only add``: the store built, then the add rows alone."""

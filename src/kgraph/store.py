@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kgraph.dotless import lacks_dot, statement_end
 from kgraph.errors import InputError, KGraphError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import read_regular, too_big
@@ -82,8 +83,11 @@ def _read_stream(stream: Any, most: int) -> bytes:
     return b"".join(parts)
 
 
-def syntax_error(err: SyntaxError, name: str) -> InputError:
-    """An Oxigraph parse error as an :class:`InputError` at its line and column."""
+def syntax_error(err: SyntaxError, name: str, data: bytes | None = None) -> InputError:
+    """An Oxigraph parse error as an :class:`InputError` at its line and column.
+
+    ``data``: the RDF text that was parsed (Turtle, TriG, N-Triples, N-Quads); a missing
+    dot is then placed where the statement lacking it ends, not at the next token."""
     message = str(err.msg if err.msg else err)
     line, column = err.lineno, err.offset
     found = _QUERY_POSITION.search(message)
@@ -91,7 +95,16 @@ def syntax_error(err: SyntaxError, name: str) -> InputError:
         line, column = int(found.group(1)), int(found.group(2))
         message = message[found.end() :]
     message = _PARSE_POSITION.sub("", message)
+    if data is not None and line is not None and column is not None and lacks_dot(message):
+        end = statement_end(data, line, column)
+        if end is not None and end[0] < line:
+            line, column = end
     return InputError(message or "syntax error", path=name, line=line, column=column)
+
+
+def _dotted(syntax: RdfSyntax, data: bytes) -> bytes | None:
+    """The text, for :func:`syntax_error`, of a syntax whose statements end with a dot."""
+    return None if syntax in (RdfSyntax.JSONLD, RdfSyntax.XML) else data
 
 
 def parse(
@@ -116,7 +129,7 @@ def parse(
                     setting=Setting.MAX_TRIPLES,
                 )
     except SyntaxError as err:
-        raise syntax_error(err, source.name) from err
+        raise syntax_error(err, source.name, _dotted(source.syntax, source.data)) from err
     except (ValueError, OSError) as err:
         raise InputError(str(err), path=source.name) from err
     except MemoryError as err:
@@ -547,7 +560,7 @@ def _load_file(
         else:
             store.load(data.data, source.syntax.oxigraph(), base_iri=source.graph, to_graph=graph)
     except SyntaxError as err:
-        raise syntax_error(err, name) from err
+        raise syntax_error(err, name, _dotted(source.syntax, data.data)) from err
     except MemoryError as err:
         too_long = token_limit(err, name)
         if too_long is None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from kgraph.cli.app import State, cli, pass_state
-from kgraph.cli.options import TIMEOUT, WAIT
+from kgraph.cli.options import TIMEOUT, WAIT, F
 from kgraph.limits import MB, Limits
 
 # -- serve (issue 12): options only; the server lives in kgraph.server ----------------------
+
+
+def _query_count(name: str, help: str) -> Callable[[F], F]:
+    """An option counting queries run at once (1 to 256). Unset by default: its default
+    depends on the machine and on the other count, so the server computes it and the help
+    says how."""
+    return click.option(name, type=click.IntRange(1, 256), default=None, metavar="N", help=help)
 
 
 @cli.command("serve")
@@ -25,20 +34,14 @@ from kgraph.limits import MB, Limits
     show_default=True,
     help="Port (0: any free one).",
 )
-@click.option(
+@_query_count(
     "--workers",
-    type=click.IntRange(1, 256),
-    default=None,
-    metavar="N",
-    help="Queries run at once, on the threads of the worker processes "
+    "Queries run at once, on the threads of the worker processes "
     "[default: 2 per CPU, at least 8, at most 64].",
 )
-@click.option(
+@_query_count(
     "--threads",
-    type=click.IntRange(1, 256),
-    default=None,
-    metavar="N",
-    help="Of those, most run at once in one worker process, on threads sharing its store; "
+    "Of those, most run at once in one worker process, on threads sharing its store; "
     "a query past --timeout ends its worker once the others in it are answered "
     "[default: all of them: one worker, a second only while one ends].",
 )

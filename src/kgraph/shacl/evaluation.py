@@ -7,7 +7,6 @@ value nodes of an enclosing shape. Each component is one SELECT over it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -450,7 +449,7 @@ class Engine:
         import pyoxigraph as ox
         from rdflib import URIRef
 
-        from kgraph.shacl.model import Finding
+        from kgraph.shacl.model import Finding, fill_message
 
         value = hit.value
         if self.exact and isinstance(value, ox.Literal) and not hit.exact:
@@ -462,11 +461,13 @@ class Engine:
             own = sorted(str(m) for m in hit.shape.graph.objects(hit.constraint, sh("message")))
             messages = tuple(own) or messages
         template = messages[0] if messages else DEFAULT_MESSAGES.get(hit.component, "")
+        message, shown = fill_message(template, _term(hit, value))
         return Finding(
             focus=self.label(hit.focus),
             path=hit.path,
             value=None if value is None else self.label(value),
-            message=_fill(template, hit, value),
+            message=message,
+            shown_message=shown,
             severity=hit.shape.severity,
             shape=hit.shape.name,
             component=hit.component,
@@ -566,22 +567,16 @@ def _get(row: Any, name: str) -> Any:
         return None
 
 
-_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+def _term(hit: Hit, value: Any) -> Callable[[str], Any]:
+    """The term a message placeholder names in a result (SHACL 1.0 §5.3.2)."""
 
-
-def _fill(template: str, hit: Hit, value: Any) -> str:
-    """``{$this}``, ``{?value}`` ... replaced by the result's terms (SHACL 1.0 §5.3.2)."""
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
+    def term(name: str) -> Any:
         found = {"this": hit.focus, "value": value}.get(name)
         if found is None and hit.row is not None:
             found = _get(hit.row, name)
-        if found is None:
-            return match.group(0)
-        return str(getattr(found, "value", found))
+        return found
 
-    return _PLACEHOLDER.sub(one, template)
+    return term
 
 
 __all__ = ["SH", "Engine", "Hit"]

@@ -81,7 +81,7 @@ def load_shapes(
     try:
         triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))
     except SyntaxError as err:
-        raise syntax_error(err, name) from err
+        raise syntax_error(err, name, data) from err
     graph = graph_of(triples)
     # The guards first: analyse (shacl.sparql.extract) and check_engine_sparql hand the
     # shapes' SPARQL to Oxigraph's parser, which only text the guards passed may reach.

@@ -6,9 +6,11 @@ module of the package can use it without an import cycle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kgraph.namespaces import shorten
 
@@ -54,6 +56,9 @@ class Finding:
     location: str | None = None
     note: str | None = None
     """Where the engines disagree by design on this result (the compiled engine's view)."""
+    shown_message: str | None = field(default=None, compare=False)
+    """The message as the text report shows it, when it differs from ``message``: the IRIs
+    filled into its template with the project's prefixes (:func:`fill_message`)."""
 
     @property
     def key(self) -> tuple[str, str | None, str | None, str, str, str | None]:
@@ -78,6 +83,32 @@ class Report:
     @property
     def conforms(self) -> bool:
         return not any(f.is_violation for f in self.findings)
+
+
+_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+
+
+def fill_message(template: str, term: Callable[[str], Any]) -> tuple[str, str | None]:
+    """``{?var}`` and ``{$var}`` of a message template replaced by the result's terms
+    (SHACL 1.0 §5.3.2; ``term`` gives an Oxigraph term or None for a name), twice.
+
+    First as the report carries it, each term by its value as pySHACL writes it (the JSON
+    and Turtle reports stay what pySHACL gives); then as a person reads it in the text
+    report, IRIs as the project's prefixed names (``<iri>`` where none applies), or None
+    when that is the same text. A name without a term stays as written.
+    """
+    import pyoxigraph as ox
+
+    def exact(match: re.Match[str]) -> str:
+        found = term(match.group(1))
+        return match.group(0) if found is None else str(getattr(found, "value", found))
+
+    def readable(match: re.Match[str]) -> str:
+        found = term(match.group(1))
+        return shorten(found.value) if isinstance(found, ox.NamedNode) else exact(match)
+
+    message, shown = _PLACEHOLDER.sub(exact, template), _PLACEHOLDER.sub(readable, template)
+    return message, None if shown == message else shown
 
 
 def to_ox(nt: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:

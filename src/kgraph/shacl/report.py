@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -134,11 +135,16 @@ def _is_predicate(path: str | None) -> bool:
 
 
 def _path(path: str | None) -> str:
+    """A result path as the text report shows it: each IRI, also inside a sequence,
+    alternative or inverse path, as a prefixed name."""
     if path is None:
         return "(node)"
-    if _is_predicate(path):
-        return shorten(path[1:-1])
-    return path
+    return _PATH_IRI.sub(lambda m: shorten(m.group(1)), path)
+
+
+# An IRI in a path's text (engine._path_text, compiled.path_text): '<' and '>' never
+# occur inside an IRI (RFC 3987), and a path holds no literal.
+_PATH_IRI = re.compile(r"<([^<>\s]*)>")
 
 
 def render(report: Report, fmt: str, *, title: str = "") -> bytes:
@@ -189,7 +195,7 @@ def render_text(report: Report, *, title: str = "") -> str:
             value = f" = {_term(f.value)}" if f.value is not None else ""
             where = f"  ({f.location})" if f.location else ""
             lines.append(f"  {f.severity}: {_path(f.path)}{value}{where}")
-            lines.append(f"    {f.message}  [{_term(f.constraint or f.shape)}]")
+            lines.append(f"    {f.shown_message or f.message}  [{_term(f.constraint or f.shape)}]")
             if f.note:
                 lines.append(f"    engines disagree: {f.note}")
     return "\n".join(lines) + "\n"

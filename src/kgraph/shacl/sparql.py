@@ -15,15 +15,15 @@ lenient, so comparing an ``xsd:date`` with an ``xsd:dateTime`` or a string is an
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kgraph.namespaces import RDF, RDFS, SH
 from kgraph.queries import inline_values
-from kgraph.shacl.model import Finding
+from kgraph.shacl.model import Finding, fill_message
 from kgraph.shacl.sparqltext import Uncompilable, constraint_prefixes, oxigraph_refusal
 
 _UNSUPPORTED = ("$currentShape", "?currentShape", "$shapesGraph", "?shapesGraph", "$PATH")
@@ -146,12 +146,14 @@ def evaluate(
             value = _get(row, "value")
             path = _get(row, "path")
             for template in constraint.messages or ("",):
+                message, shown = fill_message(template, partial(_get, row))
                 findings.append(
                     Finding(
                         focus=str(this),
                         path=str(path) if isinstance(path, ox.NamedNode) else None,
                         value=None if value is None else str(value),
-                        message=_fill(template, row),
+                        message=message,
+                        shown_message=shown,
                         severity=constraint.severity,
                         shape=f"<{constraint.shape}>",
                         component="SPARQLConstraintComponent",
@@ -189,21 +191,3 @@ def _targets(store: Any, constraint: SparqlConstraint) -> set[Any]:
     for cls in classes:
         nodes |= {q.subject for q in store.quads_for_pattern(None, rdf_type, cls, None)}
     return nodes
-
-
-_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
-
-
-def _fill(template: str, row: Any) -> str:
-    """Replace ``{?var}`` and ``{$var}`` with the solution's values (SHACL §5.3.2)."""
-    import pyoxigraph as ox
-
-    def value(match: re.Match[str]) -> str:
-        term = _get(row, match.group(1))
-        if term is None:
-            return match.group(0)
-        return (
-            term.value if isinstance(term, ox.NamedNode | ox.Literal | ox.BlankNode) else str(term)
-        )
-
-    return _PLACEHOLDER.sub(value, template)
