@@ -360,7 +360,7 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
             ptype = guess_type(value)
         bound[name] = (
             Name(value.strip(), name)
-            if query.params and ptype == "iri" and _is_name(value)
+            if query.params and ptype == "iri" and is_name(value)
             else term(value, ptype, name=name)
         )
     missing = [p.name for p in query.params if p.required and p.name not in bound]
@@ -373,7 +373,7 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
     return bound
 
 
-def _is_name(value: str) -> bool:
+def is_name(value: str) -> bool:
     """Not an IRI (``<...>``, ``scheme:...``) nor a prefixed name: a label to look up."""
     text = value.strip()
     if not text or text.startswith("<"):

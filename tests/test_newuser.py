@@ -1,0 +1,73 @@
+"""What got in the way of a new user following README.md from a fresh clone: each test
+holds one of the findings fixed (a link that did not answer, a name refused where the
+command line takes one, an error that did not say what to write instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import copy_shipped
+from serving import Served, request, start
+
+# -- kgraph serve: links and names -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    project = copy_shipped(tmp_path_factory.mktemp("newuser-serve") / "project")
+    server = start(["--workers", "1", "--in-memory"], project=project)
+    yield server
+    server.stop()
+
+
+@pytest.mark.server
+def test_a_query_link_with_parameters_shows_the_answer(served: Served) -> None:
+    # The README's /q/NAME "a canned query as a form ... and its answer": a link naming a
+    # parameter (as copied from the page) showed the form only, without the answer.
+    page = request(served.url("/q/officials-and-posts?date=2024-10-28"))
+    assert page.status == 200
+    answer = page.text.split('<section id="answer">', 1)[1]
+    assert "<table" in answer and "Choe Son Hui" in answer
+    # The bare page is still the form alone, with nothing run.
+    bare = request(served.url("/q/officials-and-posts")).text
+    assert bare.split('<section id="answer">', 1)[1].startswith("</section>")
+
+
+@pytest.mark.server
+def test_a_wrong_parameter_in_a_query_link_is_said_on_the_page(served: Served) -> None:
+    page = request(served.url("/q/officials-and-posts?date=28/10/2024"))
+    assert page.status == 200
+    assert 'class="error"' in page.text and "28/10/2024" in page.text
+
+
+@pytest.mark.server
+def test_the_entity_page_takes_a_name(served: Served) -> None:
+    by_name = request(served.url("/entity?" + urlencode({"iri": "choe son hui"})))
+    by_iri = request(served.url("/entity?iri=kgd:ChoeSonHui"))
+    assert by_name.status == 200, by_name.text
+    assert by_name.text == by_iri.text
+
+
+@pytest.mark.server
+def test_the_network_page_takes_a_name(served: Served) -> None:
+    page = request(served.url("/network?" + urlencode({"entity": "Choe Son Hui"})))
+    assert page.status == 200, page.text
+    assert 'data-entity="https://w3id.org/kgraph/id/ChoeSonHui"' in page.text
+
+
+@pytest.mark.server
+def test_an_unknown_name_on_the_entity_page_names_the_nearest(served: Served) -> None:
+    page = request(served.url("/entity?" + urlencode({"iri": "Choe Son Hu"})))
+    assert page.status == 400
+    assert page.text.strip().startswith("no entity is named 'Choe Son Hu'; nearest: kgd:ChoeSonHui")
+    assert "\n" not in page.text.strip()
+
+
+@pytest.mark.server
+def test_the_entity_page_without_an_entity_says_what_to_give(served: Served) -> None:
+    page = request(served.url("/entity"))
+    assert page.status == 400
+    assert "/entity?iri=kgd:ChoeSonHui" in page.text and "not an IRI" not in page.text
