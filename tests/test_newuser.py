@@ -4,12 +4,13 @@ command line takes one, an error that did not say what to write instead)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 import pytest
 
-from conftest import copy_shipped
+from conftest import Run, copy_shipped
+from kgraph.errors import ExitStatus
 from serving import Served, request, start
 
 # -- kgraph serve: links and names -----------------------------------------------------------
@@ -71,3 +72,46 @@ def test_the_entity_page_without_an_entity_says_what_to_give(served: Served) -> 
     page = request(served.url("/entity"))
     assert page.status == 400
     assert "/entity?iri=kgd:ChoeSonHui" in page.text and "not an IRI" not in page.text
+
+
+# -- kgraph query: parameter values -----------------------------------------------------------
+
+
+def test_a_date_in_another_form_says_how_to_write_it(kgraph: Callable[..., Run]) -> None:
+    run = kgraph("query", "officials-and-posts", "-p", "date", "28/10/2024")
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        "Error: parameter date: '28/10/2024' is not a valid date: write it as YYYY-MM-DD "
+        "(e.g. 2024-10-28)\n"
+    )
+    # A date of the right form that does not exist still says why.
+    wrong = kgraph("query", "officials-and-posts", "-p", "date", "2024-02-30")
+    assert wrong.exit_code == ExitStatus.BAD_INPUT
+    assert "day is out of range for month" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "ptype", "said"),
+    [
+        ("ten", "integer", "write a whole number in digits"),
+        ("10,000", "integer", "write a whole number in digits"),
+        ("1e5", "decimal", "with a point for decimals"),
+        ("nan", "decimal", "with a point for decimals"),
+    ],
+)
+def test_a_number_not_in_digits_says_how_to_write_it(value: str, ptype: str, said: str) -> None:
+    from kgraph.errors import UsageError
+    from kgraph.queries import term
+
+    with pytest.raises(UsageError) as caught:
+        term(value, ptype, name="n")
+    assert said in str(caught.value) and "int()" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "ptype"), [("-12", "integer"), ("2.5", "decimal"), (".5", "decimal")]
+)
+def test_numbers_in_digits_are_still_taken(value: str, ptype: str) -> None:
+    from kgraph.queries import term
+
+    assert term(value, ptype, name="n").value == value
