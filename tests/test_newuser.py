@@ -5,6 +5,7 @@ command line takes one, an error that did not say what to write instead)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -115,3 +116,41 @@ def test_numbers_in_digits_are_still_taken(value: str, ptype: str) -> None:
     from kgraph.queries import term
 
     assert term(value, ptype, name="n").value == value
+
+
+# -- claim sheets ----------------------------------------------------------------------------
+
+SHEET = """\
+document:
+  url: https://example.org/test/2024-10-29-followup
+  title: "Test only: Washington reacts"
+  publisher: Example Test Wire
+  date: 2024-10-29
+sentences:
+  1: U.S. President Biden called the situation "very dangerous."
+new:
+  Example Test Wire: News agency
+claims:
+  - sentence: 1
+    source: Joe Biden
+    date: 2024-10-28
+    quote: very dangerous
+"""
+
+
+def test_a_quote_written_as_text_names_the_keys_it_takes(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "followup.yaml"
+    sheet.write_text(SHEET, encoding="utf-8")
+    run = kgraph("add", "--dry-run", str(sheet))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        f"Error: {sheet}:14: a quote must be a mapping (key: value lines); "
+        "a quote takes speaker, text\n"
+    )
+    fixed = SHEET.replace(
+        "quote: very dangerous", "quote: {speaker: Joe Biden, text: very dangerous}"
+    )
+    sheet.write_text(fixed, encoding="utf-8")
+    assert kgraph("add", "--dry-run", str(sheet)).exit_code == ExitStatus.OK

@@ -368,7 +368,10 @@ class _Compiler:
 
     def mapping(self, node: Node, allowed: tuple[str, ...], what: str) -> dict[str, Node]:
         if not isinstance(node.value, dict):
-            self.fail(f"{what} must be a mapping (key: value lines)", node.line)
+            # Name the keys: "quote: very dangerous" is the first thing one writes, and
+            # the line alone did not say that a quote wants speaker: and text:.
+            takes = f"; {what} takes {', '.join(allowed)}" if allowed else ""
+            self.fail(f"{what} must be a mapping (key: value lines){takes}", node.line)
         for key, line in node.keys.items():
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
