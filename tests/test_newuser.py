@@ -154,3 +154,52 @@ def test_a_quote_written_as_text_names_the_keys_it_takes(
     )
     sheet.write_text(fixed, encoding="utf-8")
     assert kgraph("add", "--dry-run", str(sheet)).exit_code == ExitStatus.OK
+
+
+# -- Turtle batches: the closed door ---------------------------------------------------------
+
+BATCH = """\
+@prefix kg: <https://w3id.org/kgraph/ontology#> .
+@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix schema: <http://schema.org/> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+kgd:testwire-2024-10-29
+    a kg:NewsArticle ;
+    skos:prefLabel "Test-only wire report of 29 October 2024"@en ;
+    schema:url <https://example.org/test/wire> ;
+    dcterms:date "2024-10-29"^^xsd:date .
+"""
+
+
+def test_a_borrowed_term_the_ontology_lacks_lists_the_ones_it_has(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    # dcterms:date is no typo of a term the ontology uses (it dates documents with
+    # dcterms:issued): the refusal said only "dcterms:date is not a term of the ontology".
+    batch = tmp_path / "wire.ttl"
+    batch.write_text(BATCH, encoding="utf-8")
+    run = kgraph("add", "--dry-run", str(batch))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    line = run.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith(f"Error: {batch}:12: dcterms:date is not a term of the ontology; ")
+    listed = line.split("the ontology's dcterms: terms are ", 1)[1].split(", ")
+    assert "issued" in listed and "publisher" in listed
+    # What it lists is what works: the same batch with dcterms:issued is taken.
+    batch.write_text(BATCH.replace("dcterms:date", "dcterms:issued"), encoding="utf-8")
+    assert kgraph("add", "--dry-run", str(batch)).exit_code == ExitStatus.OK
+
+
+def test_a_typo_of_a_borrowed_term_still_gets_its_nearest(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    batch = tmp_path / "wire.ttl"
+    batch.write_text(BATCH.replace("dcterms:date", "dcterms:isued"), encoding="utf-8")
+    run = kgraph("add", "--dry-run", str(batch))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr.strip().endswith(
+        "is not a term of the ontology; did you mean dcterms:issued?"
+    )
