@@ -203,3 +203,43 @@ def test_a_typo_of_a_borrowed_term_still_gets_its_nearest(
     assert run.stderr.strip().endswith(
         "is not a term of the ontology; did you mean dcterms:issued?"
     )
+
+
+# -- kgraph add: the project's own files -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["data/article.ttl", "data/article2.yaml", "ontology/kgraph.ttl"])
+def test_adding_a_file_of_the_project_is_refused(
+    kgraph: Callable[..., Run],
+    project: Path,
+    snapshot: Callable[[Path], dict[str, bytes]],
+    name: str,
+) -> None:
+    # data/article.ttl was taken as a new batch of "0 new triples (1296 stated)", a second
+    # copy of the file; data/article2.yaml was refused with "'Al Jazeera' is already in the
+    # graph", as if the sheet were wrong.
+    before = snapshot(project / "data")
+    run = kgraph("add", str(project / name))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        f"Error: {project / name} is one of the project's own files ({name}): the graph holds "
+        "it already, in a named graph of its own; there is nothing to add (`kgraph add` takes "
+        "a file from outside data/ and ontology/)\n"
+    )
+    assert snapshot(project / "data") == before
+
+
+def test_adding_a_batch_file_again_is_refused(
+    kgraph: Callable[..., Run], project: Path, tmp_path: Path
+) -> None:
+    batch = tmp_path / "wire.ttl"
+    batch.write_text(BATCH.replace("dcterms:date", "dcterms:issued"), encoding="utf-8")
+    assert kgraph("add", str(batch)).exit_code == ExitStatus.OK
+    (added,) = (project / "data" / "batches").glob("*.ttl")
+    run = kgraph("add", str(added))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        f"Error: {added} is batch {added.stem}, already in the graph: there is nothing to add "
+        "(`kgraph batches` lists them)\n"
+    )
+    assert [p.name for p in (project / "data" / "batches").glob("*.ttl")] == [added.name]
