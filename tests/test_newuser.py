@@ -243,3 +243,48 @@ def test_adding_a_batch_file_again_is_refused(
         "(`kgraph batches` lists them)\n"
     )
     assert [p.name for p in (project / "data" / "batches").glob("*.ttl")] == [added.name]
+
+
+# -- tables on a terminal --------------------------------------------------------------------
+
+
+def test_a_wide_answer_on_a_terminal_is_read_by_its_names(
+    kgraph: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make demo` in a 120-column terminal drew troop-estimates-over-time as 16 columns of
+    # five-letter stubs: "kgd:D…  North…  North…  2024-…  10000".
+    monkeypatch.setenv("COLUMNS", "120")
+    run = kgraph("query", "troop-estimates-over-time")
+    assert run.exit_code == ExitStatus.OK
+    lines = run.stdout.splitlines()
+    assert all(len(line) <= 120 for line in lines)
+    heads = lines[0].split()
+    assert "state" not in heads and "source" not in heads  # their labels are shown
+    assert {"stateName", "estimateDate", "count", "sourceName"} <= set(heads)
+    assert "2024-10-28" in run.stdout and "2024-…" not in run.stdout
+    hidden = lines[-1].removeprefix("(4 rows; not shown: ").removesuffix("; --columns picks them)")
+    assert hidden != lines[-1]
+    names = hidden.split(", ")
+    assert "state" in names and "source" in names
+    # Every column is in the table or named as left out, each once.
+    full = kgraph("query", "troop-estimates-over-time", "-f", "tsv").stdout.splitlines()[0]
+    every = [c.removeprefix("?") for c in full.split("\t")]
+    assert sorted(heads + names) == sorted(every)
+
+
+def test_a_short_value_stays_whole_while_long_ones_are_cut() -> None:
+    from kgraph.cli.render import table
+
+    rows = [["2024-10-28", "N" * 40, "P" * 40], ["2024-11-04", "M" * 40, "Q" * 40]]
+    text = table(["date", "name", "post"], rows, width=30)
+    body = text.splitlines()[2:4]
+    assert [line.split()[0] for line in body] == ["2024-10-28", "2024-11-04"]
+    assert all(len(line) <= 30 and "…" in line for line in body)
+
+
+def test_a_table_that_fits_is_drawn_whole() -> None:
+    from kgraph.cli.render import table
+
+    rows = [["kgd:JoeBiden", "Joe Biden"]]
+    rows = [*rows, *rows]
+    assert table(["person", "personName"], rows, width=80) == table(["person", "personName"], rows)
