@@ -288,3 +288,31 @@ def test_a_table_that_fits_is_drawn_whole() -> None:
     rows = [["kgd:JoeBiden", "Joe Biden"]]
     rows = [*rows, *rows]
     assert table(["person", "personName"], rows, width=80) == table(["person", "personName"], rows)
+
+
+# -- the batch file, as a person reads it ----------------------------------------------------
+
+
+def test_the_batch_file_gives_each_thing_its_type_first(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    # `kgraph add -f turtle` prints the batch file; its blocks began with
+    # "schema:appearance" (http://schema.org/ sorts before rdf:type's namespace), and a
+    # document came after its own sentences and claims.
+    sheet = tmp_path / "followup.yaml"
+    sheet.write_text(
+        SHEET.replace("quote: very dangerous", "quote: {speaker: Joe Biden, text: very dangerous}"),
+        encoding="utf-8",
+    )
+    run = kgraph("add", "--dry-run", "-f", "turtle", str(sheet))
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    blocks = [
+        line
+        for line in run.stdout.splitlines()
+        if line and not line.startswith(("#", "@prefix", "\t", " "))
+    ]
+    assert len(blocks) >= 4
+    assert all(" a " in line.split(";")[0] for line in blocks), blocks
+    subjects = [line.split(" ", 1)[0] for line in blocks]
+    document = "kgd:test-only-washington-reacts-2024-10-29"
+    assert subjects.index(document) < subjects.index(document + "-claim-c01")

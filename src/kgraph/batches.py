@@ -36,6 +36,7 @@ from kgraph.namespaces import (
     PROV,
     RDF,
     SCHEMA,
+    SKOS,
     XSD,
     batch_skolem,
     graph_iri,
@@ -437,7 +438,7 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
 
     graph = ox.NamedNode(info.graph)
     record = [q.triple for q in quads if q.subject == graph]
-    body = sorted((q.triple for q in quads if q.subject != graph), key=str)
+    body = sorted((q.triple for q in quads if q.subject != graph), key=_reading_order)
     # Only kgraph's own values go into the comment: an input's name is the user's text (a
     # newline in it would end the comment and turn the rest into unvalidated Turtle), so it
     # appears only in the record, as a literal the serialiser escapes.
@@ -450,6 +451,17 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
     return header.encode() + serialize(
         triples, RdfSyntax.TURTLE, prefixes=prefixes_for(triples, RdfSyntax.TURTLE)
     )
+
+
+def _reading_order(triple: Any) -> tuple[str, int, str, str]:
+    """Subjects in IRI order, each with its type first and its label next, as a person
+    writes Turtle: by the whole triple's text, ``schema:appearance`` (http://schema.org/)
+    sorted before ``a`` (http://www.w3.org/...), so a claim's block began with where it
+    appears and hid what it is."""
+    rank = {RDF + "type": 0, SKOS + "prefLabel": 1}.get(triple.predicate.value, 2)
+    # The subject's IRI, not its N-Triples form, whose closing ">" sorted a document
+    # after its own sentences and claims (kgd:doc-s01 before kgd:doc).
+    return triple.subject.value, rank, str(triple.predicate), str(triple.object)
 
 
 def list_batches(root: Path, *, limit: int = Limits.max_input_bytes) -> list[BatchInfo]:
