@@ -316,3 +316,34 @@ def test_the_batch_file_gives_each_thing_its_type_first(
     subjects = [line.split(" ", 1)[0] for line in blocks]
     document = "kgd:test-only-washington-reacts-2024-10-29"
     assert subjects.index(document) < subjects.index(document + "-claim-c01")
+
+
+# -- kgraph check --infer owlrl ----------------------------------------------------------------
+
+
+def test_the_checks_on_the_owl_rl_closure_of_the_shipped_graph_find_nothing(
+    kgraph: Callable[..., Run],
+) -> None:
+    # 332 ERRORs "undeclared-property" for rdfs:subClassOf, rdfs:domain ... : the closure's
+    # graph holds the ontology's entailed axioms, and the check read it as data.
+    run = kgraph("check", "--infer", "owlrl", "-f", "tsv")
+    assert run.exit_code == ExitStatus.OK, run.stdout[:2000]
+    assert run.stdout.splitlines()[1:] == []
+
+
+def test_an_undeclared_property_is_still_found_with_the_closure(
+    kgraph: Callable[..., Run], project: Path
+) -> None:
+    (project / "data" / "capital.ttl").write_text(
+        "@prefix kg: <https://w3id.org/kgraph/ontology#> .\n"
+        "@prefix kgd: <https://w3id.org/kgraph/id/> .\n"
+        "kgd:Russia kg:capital kgd:Moscow .\n",
+        encoding="utf-8",
+    )
+    for infer in ("none", "owlrl"):
+        run = kgraph("check", "--infer", infer, "-f", "tsv")
+        assert run.exit_code == ExitStatus.FINDINGS
+        rows = [line.split("\t") for line in run.stdout.splitlines()[1:]]
+        assert [r[1:] for r in rows] == [
+            ["undeclared-property", "kgd:Russia", "kg:capital", "kgd:Moscow"]
+        ], (infer, rows)
