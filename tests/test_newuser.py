@@ -75,6 +75,24 @@ def test_the_entity_page_without_an_entity_says_what_to_give(served: Served) -> 
     assert "/entity?iri=kgd:ChoeSonHui" in page.text and "not an IRI" not in page.text
 
 
+@pytest.mark.server
+def test_the_graph_store_takes_a_project_file_path(served: Served) -> None:
+    # `kgraph push --graph` takes "an IRI or a project file path"; the server's Graph Store
+    # answered a path with only "no graph <data/article2.yaml> in this dataset".
+    iri = "https://w3id.org/kgraph/graph/data/article2.yaml"
+    by_path = request(served.url("/rdf-graph-store?graph=data/article2.yaml"))
+    by_iri = request(served.url("/rdf-graph-store?" + urlencode({"graph": iri})))
+    assert by_path.status == by_iri.status == 200
+    assert by_path.body == by_iri.body and by_path.body
+    wrong = request(served.url("/rdf-graph-store?graph=data/article3.yaml"))
+    assert wrong.status == 404
+    assert wrong.text.startswith(
+        "no graph <data/article3.yaml> in this dataset; its graphs are "
+        "<https://w3id.org/kgraph/graph/PATH> for the project files "
+        "data/article.ttl, data/article2.yaml, data/background.ttl, ontology/kgraph.ttl"
+    )
+
+
 # -- kgraph query: parameter values -----------------------------------------------------------
 
 
