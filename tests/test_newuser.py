@@ -365,3 +365,9 @@ def test_an_undeclared_property_is_still_found_with_the_closure(
         assert [r[1:] for r in rows] == [
             ["undeclared-property", "kgd:Russia", "kg:capital", "kgd:Moscow"]
         ], (infer, rows)
+
+
+def test_a_push_of_one_graph_says_one_request(kgraph: Callable[..., Run]) -> None:
+    run = kgraph("push", "http://127.0.0.1:9/store", "--graph", "data/article.ttl", "--dry-run")
+    assert run.exit_code == ExitStatus.OK, run.stderr
+    assert "dry run: would send 1 request to http://127.0.0.1:9/store " in run.stdout + run.stderr
