@@ -371,3 +371,37 @@ def test_a_push_of_one_graph_says_one_request(kgraph: Callable[..., Run]) -> Non
     run = kgraph("push", "http://127.0.0.1:9/store", "--graph", "data/article.ttl", "--dry-run")
     assert run.exit_code == ExitStatus.OK, run.stderr
     assert "dry run: would send 1 request to http://127.0.0.1:9/store " in run.stdout + run.stderr
+
+
+def test_a_corrected_sheet_is_told_to_replace_its_first_version(
+    kgraph: Callable[..., Run], project: Path, tmp_path: Path
+) -> None:
+    # A sheet added, then corrected (a stance), was refused for the names its first
+    # version introduced, with advice ("use the name without declaring it new", then
+    # "give this one another id") that led away from the way out: remove the batch.
+    first = SHEET.replace(
+        "quote: very dangerous", "quote: {speaker: Joe Biden, text: very dangerous}"
+    )
+    sheet = tmp_path / "followup.yaml"
+    sheet.write_text(first, encoding="utf-8")
+    assert kgraph("add", str(sheet)).exit_code == ExitStatus.OK
+    (batch,) = [p.stem for p in (project / "data" / "batches").glob("*.ttl")]
+    sheet.write_text(first.replace("date: 2024-10-28", "stance: quoted\n    date: 2024-10-28"))
+    run = kgraph("add", str(sheet))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert run.stderr == (
+        f"Error: {sheet}:9: 'Example Test Wire' is already in the graph (kgd:ExampleTestWire, "
+        f"from batch {batch}); use the name without declaring it new, or, if this sheet "
+        f"replaces that batch, `kgraph remove {batch}` first\n"
+    )
+    without_new = sheet.read_text().replace("new:\n  Example Test Wire: News agency\n", "")
+    sheet.write_text(without_new)
+    run = kgraph("add", str(sheet))
+    assert run.exit_code == ExitStatus.BAD_INPUT
+    assert f"(from batch {batch}: if this sheet replaces it, `kgraph remove {batch}` first)" in (
+        run.stderr
+    )
+    # The advice works: the first version out, the corrected one in.
+    assert kgraph("remove", batch).exit_code == ExitStatus.OK
+    sheet.write_text(first.replace("date: 2024-10-28", "stance: quoted\n    date: 2024-10-28"))
+    assert kgraph("add", str(sheet)).exit_code == ExitStatus.OK
