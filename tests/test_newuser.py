@@ -405,3 +405,49 @@ def test_a_corrected_sheet_is_told_to_replace_its_first_version(
     assert kgraph("remove", batch).exit_code == ExitStatus.OK
     sheet.write_text(first.replace("date: 2024-10-28", "stance: quoted\n    date: 2024-10-28"))
     assert kgraph("add", str(sheet)).exit_code == ExitStatus.OK
+
+
+# -- the text report -------------------------------------------------------------------------
+
+ELSEWHERE = """\
+@prefix kg: <https://w3id.org/kgraph/ontology#> .
+@prefix kgd: <https://w3id.org/kgraph/id/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix schema: <http://schema.org/> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+kgd:testwire-2024-10-29 a kg:NewsArticle ;
+    skos:prefLabel "Test-only wire report of 29 October 2024"@en ;
+    schema:url <https://example.org/test/wire> ;
+    dcterms:issued "2024-10-29"^^xsd:date .
+
+kgd:claim-testwire-01 a kg:Claim ;
+    skos:prefLabel "Biden called the situation very dangerous"@en ;
+    kg:stance kg:Stated ;
+    prov:wasAttributedTo kgd:JoeBiden ;
+    kg:sourceSentence kgd:article-s17 ;
+    schema:appearance kgd:testwire-2024-10-29 ;
+    kg:about kgd:JoeBiden .
+"""
+
+
+def test_the_text_report_names_the_terms_of_a_message_as_curies(
+    kgraph: Callable[..., Run], tmp_path: Path
+) -> None:
+    # A message's placeholders were filled in with whole IRIs, beside CURIEs everywhere
+    # else in the report: "source sentence https://w3id.org/kgraph/id/article-s17 ...".
+    batch = tmp_path / "elsewhere.ttl"
+    batch.write_text(ELSEWHERE, encoding="utf-8")
+    run = kgraph("add", "--dry-run", str(batch))
+    assert run.exit_code == ExitStatus.FINDINGS, run.stderr
+    text = run.stdout + run.stderr
+    assert (
+        "The claim's source sentence kgd:article-s17 belongs to another document than the one "
+        "the claim appears in." in text
+    )
+    assert "https://w3id.org/kgraph/id/article-s17" not in text
+    # The machine-readable report keeps the message as the engines made it.
+    report = kgraph("validate", str(batch), "-f", "json")
+    assert "The claim's source sentence https://w3id.org/kgraph/id/article-s17 " in report.stdout

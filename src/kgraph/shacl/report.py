@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -189,10 +190,28 @@ def render_text(report: Report, *, title: str = "") -> str:
             value = f" = {_term(f.value)}" if f.value is not None else ""
             where = f"  ({f.location})" if f.location else ""
             lines.append(f"  {f.severity}: {_path(f.path)}{value}{where}")
-            lines.append(f"    {f.message}  [{_term(f.constraint or f.shape)}]")
+            lines.append(f"    {_readable(f.message)}  [{_term(f.constraint or f.shape)}]")
             if f.note:
                 lines.append(f"    engines disagree: {f.note}")
     return "\n".join(lines) + "\n"
+
+
+_IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]*[^\s<>\"{}|\\^`.,;:!?)]")
+"""An IRI in a message's text (a ``{?sentence}`` the shape's message names), without the
+punctuation of the sentence it ends."""
+
+
+def _readable(message: str) -> str:
+    """A message with the IRIs its placeholders filled in as CURIEs, as the rest of the
+    text report names terms ("The claim's source sentence kgd:article-s01 belongs to
+    another document", not https://w3id.org/kgraph/id/article-s01). Only the text report:
+    the RDF and JSON reports keep the message as the engines made it."""
+
+    def one(match: re.Match[str]) -> str:
+        short = shorten(match.group(0))
+        return match.group(0) if short.startswith("<") else short
+
+    return _IRI.sub(one, message)
 
 
 def render_json(report: Report) -> bytes:
