@@ -28,7 +28,7 @@ from kgraph.closed import Part
 from kgraph.errors import InputError, Setting, UsageError
 from kgraph.formats import RdfSyntax
 from kgraph.fsutil import check_no_links, open_regular, read_regular
-from kgraph.layout import BATCH_DIR
+from kgraph.layout import BATCH_DIR, Layout
 from kgraph.limits import Limits, Phase, phase
 from kgraph.namespaces import (
     DCTERMS,
@@ -36,6 +36,7 @@ from kgraph.namespaces import (
     PROV,
     RDF,
     SCHEMA,
+    SKOS,
     XSD,
     batch_skolem,
     graph_iri,
@@ -108,6 +109,36 @@ def recorded_name(name: str, root: Path) -> str:
     return path.name or name
 
 
+def _refuse_own_file(layout: Layout, name: str) -> None:
+    """A UsageError when ``name`` is one of the project's own files (data/article.ttl,
+    data/article2.yaml, a batch, the ontology): the graph holds it already, in its own
+    named graph. Taken as input it became a second copy of it, a batch of "0 new triples"
+    that removing the file later would not remove (a sheet was refused with "'Al Jazeera'
+    is already in the graph", which reads as a fault of the sheet)."""
+    if name == "-":
+        return
+    try:
+        target = Path(name).resolve()
+    except (OSError, RuntimeError):
+        return  # reading it says what is wrong with the path
+    for source in layout.source_files():
+        if source.path.resolve() != target:
+            continue
+        if source.is_batch:
+            raise UsageError(
+                f"{name} is batch {Path(source.relative).stem}, already in the graph: "
+                "there is nothing to add (`kgraph batches` lists them)"
+            )
+        said = "" if Path(name).as_posix() == source.relative else f" ({source.relative})"
+        raise UsageError(
+            f"{name} is one of the project's own files{said}: the graph holds it already, "
+            "in a named graph of its own; there is nothing to add (`kgraph add` takes a "
+            "file from outside data/ and ontology/)"
+        )
+    if target == layout.shapes_path.resolve():
+        raise UsageError(f"{name} is the project's shapes file, not data to add")
+
+
 def batch_relative(batch_id: str) -> str:
     return f"data/{BATCH_DIR}/{batch_id}.ttl"
 
@@ -151,6 +182,8 @@ def add(
     sheet = len(files) == 1 and is_sheet(files[0])
     if not sheet and any(is_sheet(path) for path in files):
         raise UsageError("add a claim sheet on its own: one SHEET.yaml per `kgraph add`")
+    for path in files:
+        _refuse_own_file(project.layout, path)
     if sheet:
         # The sheet itself is the batch's input (its bytes, its SHA-256); the triples come
         # from compiling it against the loaded graph, below.
@@ -405,7 +438,7 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
 
     graph = ox.NamedNode(info.graph)
     record = [q.triple for q in quads if q.subject == graph]
-    body = sorted((q.triple for q in quads if q.subject != graph), key=str)
+    body = sorted((q.triple for q in quads if q.subject != graph), key=_reading_order)
     # Only kgraph's own values go into the comment: an input's name is the user's text (a
     # newline in it would end the comment and turn the rest into unvalidated Turtle), so it
     # appears only in the record, as a literal the serialiser escapes.
@@ -418,6 +451,17 @@ def serialise(info: BatchInfo, quads: Sequence[Any]) -> bytes:
     return header.encode() + serialize(
         triples, RdfSyntax.TURTLE, prefixes=prefixes_for(triples, RdfSyntax.TURTLE)
     )
+
+
+def _reading_order(triple: Any) -> tuple[str, int, str, str]:
+    """Subjects in IRI order, each with its type first and its label next, as a person
+    writes Turtle: by the whole triple's text, ``schema:appearance`` (http://schema.org/)
+    sorted before ``a`` (http://www.w3.org/...), so a claim's block began with where it
+    appears and hid what it is."""
+    rank = {RDF + "type": 0, SKOS + "prefLabel": 1}.get(triple.predicate.value, 2)
+    # The subject's IRI, not its N-Triples form, whose closing ">" sorted a document
+    # after its own sentences and claims (kgd:doc-s01 before kgd:doc).
+    return triple.subject.value, rank, str(triple.predicate), str(triple.object)
 
 
 def list_batches(root: Path, *, limit: int = Limits.max_input_bytes) -> list[BatchInfo]:

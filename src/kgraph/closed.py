@@ -288,8 +288,23 @@ def _term_problem(iri: str, vocabulary: Vocabulary, store: Any) -> tuple[str, st
     if namespace != KG and _mentioned(store, ox.NamedNode(iri)):
         return None
     hint = _nearest_term(local, namespace, vocabulary)
-    said = f"; did you mean {hint}?" if hint else ""
+    said = f"; did you mean {hint}?" if hint else _terms_of(namespace, vocabulary)
     return f"{shorten(iri)} is not a term of the ontology{said}", hint
+
+
+def _terms_of(namespace: str, vocabulary: Vocabulary) -> str:
+    """The few terms the ontology takes from a borrowed vocabulary, for a term of it that
+    is no typo of any (dcterms:date, where the ontology dates a document with
+    dcterms:issued): without them the line said what is wrong but not what to write."""
+    known = sorted(vocabulary.terms.get(namespace, ()))
+    if namespace == KG or not known or len(known) > _LISTED_TERMS:
+        return ""
+    prefix = shorten(namespace + known[0]).split(":", 1)[0]
+    return f"; the ontology's {prefix}: terms are {', '.join(known)}"
+
+
+_LISTED_TERMS = 15
+"""Most terms of one namespace listed in a refusal (dcterms: has 11; kg: has hundreds)."""
 
 
 def _near_namespace(namespace: str, vocabulary: Vocabulary) -> str | None:

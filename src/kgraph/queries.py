@@ -306,15 +306,20 @@ def term(value: str, ptype: str, *, name: str) -> ox.NamedNode | ox.Literal:
             if ":" not in iri:
                 raise ValueError("not an IRI or a known prefixed name (e.g. kgd:ChoeSonHui)")
             return ox.NamedNode(iri)
+        # The shape first: Python's own words for a wrong one ("Invalid isoformat string",
+        # "invalid literal for int() with base 10") say nothing to the person typing it.
         if ptype == "date":
-            dt.date.fromisoformat(text)
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise ValueError("write it as YYYY-MM-DD")
+                raise ValueError("write it as YYYY-MM-DD (e.g. 2024-10-28)")
+            dt.date.fromisoformat(text)
             return ox.Literal(text, datatype=ox.NamedNode(XSD + "date"))
         if ptype == "integer":
+            if not re.fullmatch(r"[+-]?\d+", text):
+                raise ValueError("write a whole number in digits (e.g. 10000)")
             return ox.Literal(str(int(text)), datatype=ox.NamedNode(XSD + "integer"))
         if ptype == "decimal":
-            float(text)
+            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+                raise ValueError("write a number in digits, with a point for decimals (e.g. 2.5)")
             return ox.Literal(text, datatype=ox.NamedNode(XSD + "decimal"))
         if ptype == "boolean":
             if text.lower() not in ("true", "false"):
@@ -360,7 +365,7 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
             ptype = guess_type(value)
         bound[name] = (
             Name(value.strip(), name)
-            if query.params and ptype == "iri" and _is_name(value)
+            if query.params and ptype == "iri" and is_name(value)
             else term(value, ptype, name=name)
         )
     missing = [p.name for p in query.params if p.required and p.name not in bound]
@@ -373,7 +378,7 @@ def bind(query: CannedQuery, values: Sequence[tuple[str, str]]) -> Bound:
     return bound
 
 
-def _is_name(value: str) -> bool:
+def is_name(value: str) -> bool:
     """Not an IRI (``<...>``, ``scheme:...``) nor a prefixed name: a label to look up."""
     text = value.strip()
     if not text or text.startswith("<"):

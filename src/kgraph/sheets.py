@@ -23,7 +23,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,6 +33,7 @@ from kgraph.limits import Limits
 from kgraph.names import AmbiguousName, NameIndex, UnknownName, normal
 from kgraph.namespaces import (
     DCTERMS,
+    GRAPH,
     KG,
     KGD,
     ORG,
@@ -368,7 +369,10 @@ class _Compiler:
 
     def mapping(self, node: Node, allowed: tuple[str, ...], what: str) -> dict[str, Node]:
         if not isinstance(node.value, dict):
-            self.fail(f"{what} must be a mapping (key: value lines)", node.line)
+            # Name the keys: "quote: very dangerous" is the first thing one writes, and
+            # the line alone did not say that a quote wants speaker: and text:.
+            takes = f"; {what} takes {', '.join(allowed)}" if allowed else ""
+            self.fail(f"{what} must be a mapping (key: value lines){takes}", node.line)
         for key, line in node.keys.items():
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
@@ -445,10 +449,33 @@ class _Compiler:
             tuple(self.quads), document.iri, tuple(claims), tuple(self.minted), self.lines
         )
 
+    def batch_of(self, iris: Sequence[str]) -> str | None:
+        """The id of the batch that describes one of ``iris``, if one does: a sheet added
+        once and then corrected is refused for the names its first version introduced, and
+        the way out (remove that batch, add the corrected sheet) was not said."""
+        import pyoxigraph as ox
+
+        store = self.index.store
+        if store is None:
+            return None
+        batches = GRAPH + "data/batches/"
+        for iri in iris:
+            for quad in store.quads_for_pattern(ox.NamedNode(iri), None, None):
+                graph = getattr(quad.graph_name, "value", "")
+                if graph.startswith(batches):
+                    return graph.removeprefix(batches).removesuffix(".ttl")
+        return None
+
     def mint(self, local: str, line: int, *, fresh: bool = True) -> str:
         iri = KGD + local
         if fresh and self.index.store is not None and self.index.describes(iri):
-            self.fail(f"kgd:{local} is already in the graph; give this one another id:", line)
+            batch = self.batch_of([iri])
+            hint = (
+                f" (from batch {batch}: if this sheet replaces it, `kgraph remove {batch}` first)"
+                if batch
+                else ""
+            )
+            self.fail(f"kgd:{local} is already in the graph{hint}; give this one another id:", line)
         if iri in self.minted:
             self.fail(f"kgd:{local} is minted twice by this sheet; give one of them an id:", line)
         self.minted.append(iri)
@@ -473,9 +500,12 @@ class _Compiler:
             cls = self.klass(spec["class"])
             known = sorted(self.index.named(normal(label)))
             if known:
+                batch = self.batch_of(known)
+                replace = f", or, if this sheet replaces that batch, `kgraph remove {batch}` first"
                 self.fail(
-                    f"{label!r} is already in the graph ({', '.join(_curie(i) for i in known)}); "
-                    "use the name without declaring it new",
+                    f"{label!r} is already in the graph ({', '.join(_curie(i) for i in known)}"
+                    f"{f', from batch {batch}' if batch else ''}); "
+                    f"use the name without declaring it new{replace if batch else ''}",
                     line,
                 )
             local = (

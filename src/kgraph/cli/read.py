@@ -112,8 +112,10 @@ def query_command(
 
       kgraph query -e 'SELECT ?s WHERE { ?s a kg:Visit }' -f csv
 
-    Tables fit the terminal (or COLUMNS): long cells are cut, marked with …; a one-row
-    answer that does not fit is shown as `name: value` lines. Piped, nothing is cut.
+    Tables fit the terminal (or COLUMNS): long cells are cut, marked with …, and columns
+    that cannot keep their headings (an IRI beside its label first) are left out, named on
+    the count line; an answer of one row that does not fit is shown as `name: value` lines.
+    Piped, nothing is cut.
     """
     from kgraph.cli.render import query_output
 

@@ -132,8 +132,14 @@ def push_command(
     checked = "counts and content" if replace else "counts"
     _note(
         state,
-        f"pushed {len(report.counts)} graphs ({report.triples} triples) in {report.requests} requests; {checked} verified at {report.query_endpoint}",
+        f"pushed {_n(len(report.counts), 'graph')} ({_n(report.triples, 'triple')}) in "
+        f"{_n(report.requests, 'request')}; {checked} verified at {report.query_endpoint}",
     )
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 request``, ``6 requests``: a push of one graph said "1 requests"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def render_plan(plan: PushPlan) -> str:
@@ -146,7 +152,7 @@ def render_plan(plan: PushPlan) -> str:
     columns = ["graph", "triples", "chunks", "requests"]
     text = table(columns, rows, None, width=terminal_width(), right={"triples"})
     return text + (
-        f"dry run: would send {plan.requests} requests to {plan.url} and verify the counts "
+        f"dry run: would send {_n(plan.requests, 'request')} to {plan.url} and verify the counts "
         f"through {plan.query_endpoint}; nothing sent\n"
     )
 

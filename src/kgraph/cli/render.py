@@ -2,7 +2,9 @@
 
 A table fits the terminal: cells that would make a line wider than the terminal are
 **truncated** (never wrapped), marked with ``…``, so each row stays one line that ``grep``
-and ``wc -l`` can count; the full values are a ``-f tsv`` (or ``--columns``) away. A one-row
+and ``wc -l`` can count; the full values are a ``-f tsv`` (or ``--columns``) away. When
+the columns cannot all keep their headings whole, some are left out (an IRI column beside
+its label column first, then the last ones), and the count line names them. A one-row
 answer that does not fit is shown as a record instead (``name: value`` lines, nothing cut).
 Without a terminal and without ``COLUMNS`` there is no width, so piped output is the whole
 table. Control characters in cells are escaped, newlines shown as ⏎: data must not drive
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 _GAP = "  "
 _MIN = 6
 """The narrowest a truncated column gets (five characters and the mark)."""
+_SHORT = 10
+"""A column this wide or narrower (a date, a fact id, a count) is cut only when nothing
+else can be."""
 
 
 def terminal_width() -> int | None:
@@ -82,6 +87,11 @@ def _fit(natural: list[int], heads: list[int], width: int) -> list[int]:
         floors = [min(n, _MIN) for n in natural]
     if sum(floors) >= room:
         return floors
+    # Short values whole when there is room for it: a date cut to "2024-10-…" has lost
+    # its day, where a name cut to "Choe Son …" is still read.
+    whole = [n if n <= _SHORT else f for n, f in zip(natural, floors, strict=True)]
+    if sum(whole) <= room:
+        floors = whole
 
     def used(cap: int) -> int:
         return sum(max(f, min(n, cap)) for n, f in zip(natural, floors, strict=True))
@@ -129,6 +139,17 @@ def table(
     full = sum(natural) + len(_GAP) * (len(natural) - 1)
     if width is not None and full > width and len(rows) == 1 and record:
         return _record(heads, cells[0]) + count
+    if width is not None:
+        shown = _shown(heads, natural, width)
+        if len(shown) < len(heads):
+            hidden = [h for i, h in enumerate(heads) if i not in shown]
+            columns = [columns[i] for i in shown]
+            heads = [heads[i] for i in shown]
+            cells = [[r[i] for i in shown] for r in cells]
+            natural = [natural[i] for i in shown]
+            count = (count.rstrip(")\n") + "; " if count else "(") + (
+                f"not shown: {', '.join(hidden)}; --columns picks them)\n"
+            )
     widths = natural if width is None else _fit(natural, [display_width(h) for h in heads], width)
     aligned = [c in right for c in columns]
 
@@ -138,6 +159,34 @@ def table(
 
     lines = [line(heads), _GAP.join("-" * w for w in widths), *(line(r) for r in cells)]
     return "\n".join(lines) + "\n" + count
+
+
+def _shown(heads: Sequence[str], natural: Sequence[int], width: int) -> list[int]:
+    """The columns drawn in ``width``: all of them when the table fits; else the IRI
+    column beside its label column (``person`` beside ``personName``: cut, it reads
+    ``kgd:Choe…``) is left out, then the columns at the end while the rest cannot keep
+    their headings whole, so what is drawn is read by its names instead of a row of
+    five-letter stubs (16 columns in 120 were cut to ``kgd:D…  North…  2024-…``). The
+    count line names the ones left out."""
+    floors = [
+        n if n <= _SHORT else min(n, max(display_width(h), _MIN))
+        for n, h in zip(natural, heads, strict=True)
+    ]
+
+    def fits(indices: Sequence[int]) -> bool:
+        return sum(floors[i] for i in indices) + len(_GAP) * (len(indices) - 1) <= width
+
+    every = list(range(len(heads)))
+    if sum(natural) + len(_GAP) * (len(heads) - 1) <= width:
+        return every
+    named = set(heads)
+    kept = [i for i in every if f"{heads[i]}Name" not in named]
+    shown: list[int] = []
+    for i in kept:
+        if not fits([*shown, i]):
+            break
+        shown.append(i)
+    return shown or kept[:1]
 
 
 def _record(names: Sequence[str], values: Sequence[str]) -> str:

@@ -175,6 +175,20 @@ class App:
             raise HttpError(404, f"no canned query {name!r} in this project")
         return self.select(self.bind(canned, pairs))
 
+    def resolve(self, name: str) -> str:
+        """The IRI a name gives in the graph, resolved by a worker (the HTTP process holds no
+        graph); an unknown or ambiguous name is a 400 with the CLI's line."""
+        key = ("", (("resolve", name),))
+        known = self.bound.get(key)
+        if known is not None:
+            return known
+        iri = self.run({"op": "resolve", "text": name}).decode()
+        with self._labels_lock:
+            if len(self.bound) >= 4096:  # names come from clients: keep it bounded
+                self.bound.clear()
+            self.bound[key] = iri
+        return iri
+
     def bind(self, canned: backend.CannedQuery, pairs: Sequence[tuple[str, str]]) -> str:
         """The canned query's text with ``pairs`` bound as ``kgraph query -p`` binds them:
         a name or an IRI is resolved and checked against the graph by a worker (the HTTP

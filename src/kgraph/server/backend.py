@@ -65,6 +65,7 @@ __all__ = [
     "open_dataset",
     "open_read_only",
     "query",
+    "resolve_in_graph",
     "serialize_graph",
     "shorten",
     "validation_status",
@@ -144,6 +145,20 @@ def bind_in_graph(dataset: Dataset, canned: CannedQuery, pairs: Sequence[tuple[s
         bound, dataset.store, canned, names=lambda: NameIndex.for_dataset(dataset)
     )
     return with_values(canned.text, resolved)
+
+
+def resolve_in_graph(dataset: Dataset, text: str, what: str = "entity") -> str:
+    """The IRI that the name ``text`` ("Choe Son Hui", "not denied") gives in the graph, as
+    an ``iri`` parameter of ``kgraph query`` resolves it: an unknown or ambiguous name is an
+    error naming the nearest names or the candidates (the pages' /entity and /network)."""
+    from kgraph.names import NameIndex
+
+    bound = resolve_names(
+        {what: Name(text.strip(), what)},
+        dataset.store,
+        names=lambda: NameIndex.for_dataset(dataset),
+    )
+    return str(bound[what].value)
 
 
 def check(text: str, limits: Limits, *, source: str = "query") -> str:

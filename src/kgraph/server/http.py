@@ -263,10 +263,27 @@ class Handler(BaseHTTPRequestHandler):
         if ("default" in params) == (graph is not None):
             raise HttpError(400, "give either ?graph=IRI or ?default")
         if graph is not None and graph not in self.app.graphs:
-            raise HttpError(404, f"no graph <{graph}> in this dataset")
+            graph = self._graph_named(graph)
         fmt = choose_format("graph", self.headers.get("Accept"), _one(params, "format"))
         data = self.app.run({"op": "graph", "graph": graph, "format": fmt})
         self._send(200, data, CONTENT_TYPES["graph", fmt], head=head)
+
+    def _graph_named(self, given: str) -> str:
+        """The graph a project file path names (``data/article.ttl``, as ``kgraph push
+        --graph`` takes one), or a 404 that says how the graphs are named: a path was
+        answered with only "no graph <data/article.ttl> in this dataset"."""
+        from kgraph.namespaces import GRAPH, graph_iri
+
+        iri = graph_iri(given.strip().removeprefix("./"))
+        if iri in self.app.graphs:
+            return iri
+        names = sorted(g.removeprefix(GRAPH) for g in self.app.graphs if g.startswith(GRAPH))
+        listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        raise HttpError(
+            404,
+            f"no graph <{given}> in this dataset; its graphs are <{GRAPH}PATH> for the "
+            f"project files {listed} (give the IRI or the path)",
+        )
 
     # -- canned queries -----------------------------------------------------------------
 

@@ -38,7 +38,12 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
         name = path.removeprefix("/q/")
         return _page(app, name, query_form(app, name, params)), HTML
     if path == "/entity":
-        iri = iri_param(arg.get("iri", ""))
+        text = arg.get("iri", "").strip()
+        if not text:
+            raise HttpError(
+                400, "name the entity: /entity?iri=kgd:ChoeSonHui, or by name: ?iri=Choe Son Hui"
+            )
+        iri = entity_param(app, text)
         return _page(app, app_label(app, iri), entity(app, iri)), HTML
     if path == "/timeline":
         return _page(app, "Timeline", timeline(app)), HTML
@@ -55,6 +60,16 @@ def route(app: App, path: str, params: dict[str, list[str]]) -> tuple[bytes, str
     if path == "/api/prefixes":
         return _json(backend.PREFIXES), "application/json"
     return None
+
+
+def entity_param(app: App, text: str) -> str:
+    """The IRI of the entity a page is asked for: an IRI or a CURIE as given, or a name
+    (label or alternative name, any case, accents optional) resolved as `kgraph query -p`
+    resolves one, so that what one types in the network's field, or after ?iri=, works as
+    it does on the command line; an unknown name is a 400 naming the nearest ones."""
+    from kgraph.queries import is_name
+
+    return app.resolve(text) if is_name(text) else iri_param(text)
 
 
 def _json(value: Any) -> bytes:
@@ -218,7 +233,10 @@ def query_form(app: App, name: str, params: dict[str, list[str]]) -> str:
         '<input type="hidden" name="run" value="1"><button type="submit">Run</button></form>'
     )
     answer = ""
-    if "run" in given:
+    # A link that names a parameter (/q/officials-and-posts?date=2024-10-28, as one copies
+    # it from the "As data" line or writes it by hand) asks for the answer: run it, as the
+    # form's Run button does; the bare page, or a form left empty, only shows the form.
+    if "run" in given or any(given.get(p.name, "").strip() for p in canned.params):
         pairs = [(p.name, given[p.name]) for p in canned.params if given.get(p.name, "").strip()]
         try:
             variables, rows = app.canned_select(name, pairs)
@@ -438,14 +456,14 @@ def _strip(days: Sequence[str]) -> str:
 
 
 def network(app: App, entity: str) -> str:
-    start = iri_param(entity) if entity else ""
+    start = entity_param(app, entity) if entity.strip() else ""
     return (
         "<h1>Network</h1><p>Who said what about whom, who did what with whom. Click a node "
         "to expand it; its page opens from the panel.</p>"
         '<form class="query" method="get" action="/network"><label>entity '
         '<input type="text" name="entity" id="network-entity" list="list-network" '
         f'data-complete="1" autocomplete="off" value="{esc(backend.shorten(start) if start else "")}" '
-        'placeholder="e.g. kgd:ChoeSonHui"><datalist id="list-network"></datalist></label>'
+        'placeholder="e.g. Choe Son Hui or kgd:ChoeSonHui"><datalist id="list-network"></datalist></label>'
         '<button type="submit">Show</button> <button type="button" id="export-svg">Export SVG</button></form>'
         f'<div id="network" data-entity="{esc(start)}"></div><aside id="selected"></aside>'
         '<script src="/static/vendor/cytoscape/cytoscape.min.js"></script>'

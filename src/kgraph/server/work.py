@@ -188,6 +188,8 @@ def handle(state: Loaded, request: dict[str, Any]) -> tuple[Any, ...] | Bulk:
             # Names are resolved where the graph is (and its names file, if on disk).
             text = backend.bind_in_graph(state.dataset, request["query"], request["pairs"])
             output.write(text.encode())
+        elif request["op"] == "resolve":
+            output.write(backend.resolve_in_graph(state.dataset, request["text"]).encode())
         else:
             _sparql(state.dataset, request, output)
     except TooBig:
