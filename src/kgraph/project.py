@@ -344,10 +344,12 @@ class Project:
     def shapes(self) -> ShapeIndex:
         """The project's shapes file, read within the limits, parsed and analysed, in this
         process. With an on-disk store, rdflib's verdicts on the shapes' SPARQL are
-        remembered in it (:mod:`kgraph.guardcache`)."""
+        remembered in it (:mod:`kgraph.guardcache`), and so are the analysis and the
+        compiler's survey of the file's bytes (:mod:`kgraph.shapecache`)."""
         from kgraph.fsutil import read_regular
         from kgraph.guardcache import RdflibVerdicts
         from kgraph.shacl.index import load_shapes
+        from kgraph.shapecache import ShapesCache
 
         path = self._layout.shapes_path
         name = self._layout.display(path)
@@ -357,6 +359,7 @@ class Project:
             name=name,
             max_depth=self._limits.max_depth,
             verdicts=RdflibVerdicts.beside_store(self._store),
+            cache=ShapesCache.beside_store(self._store),
         )
 
     # -- the write path ------------------------------------------------------------------

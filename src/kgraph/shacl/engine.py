@@ -373,7 +373,7 @@ def _pyshacl(graph: Any, shapes: ShapeIndex) -> list[Finding]:
     try:
         _, results, _ = pyshacl.validate(
             graph,
-            shacl_graph=shapes.core_graph if shapes.core_graph is not None else shapes.graph,
+            shacl_graph=shapes.core_graph,
             advanced=True,
             inplace=True,  # the graph is ours, built for this call
             allow_warnings=True,

@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 TARGET_PREDICATES = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target")
 
 
-# Per ShapeIndex (a mutable dataclass, so not hashable): by id, holding the index so that
-# its id is not reused. A process loads one or two shapes files.
-_CACHE: dict[int, tuple[ShapeIndex, CompiledShapes]] = {}
 # The pySHACL index of the shapes left over, by the names left over: a shape given up on
 # during a run (CompiledShapes.failed) joins them, and the index is made anew once.
 _REST: dict[tuple[int, frozenset[str]], ShapeIndex | None] = {}
@@ -42,9 +39,10 @@ _REST: dict[tuple[int, frozenset[str]], ShapeIndex | None] = {}
 def _compiled(shapes: ShapeIndex) -> CompiledShapes:
     from kgraph.shacl.compiled import compile_shapes
 
-    if id(shapes) not in _CACHE:
-        _CACHE[id(shapes)] = (shapes, compile_shapes(shapes.graph))
-    return _CACHE[id(shapes)][1]
+    # Kept on the index itself (made once per index, or remembered: kgraph.shapecache).
+    if shapes.compiled is None:
+        shapes.compiled = compile_shapes(shapes.graph)
+    return shapes.compiled
 
 
 def _left(shapes: ShapeIndex) -> tuple[str, ...]:
