@@ -1,8 +1,8 @@
 """The fixed costs of `kgraph add` on a store, cut without weakening a check.
 
 * The analysis of the shapes file and the compiler's survey of it are remembered in the
-  store folder, by the file's exact bytes (kgraph.shapecache): a second command on the
-  same store analyses and compiles nothing, a changed byte is analysed again, and the
+  store folder (without a store, in the user's cache folder), by the file's exact bytes
+  (kgraph.shapecache): a second command analyses and compiles nothing, a changed byte is analysed again, and the
   guards on the shapes' SPARQL still run on a hit.
 * The closed door's vocabulary is read with two DISTINCT queries instead of a walk over
   every quad of the ontology (each decoded from RocksDB on an on-disk store).
@@ -30,6 +30,7 @@ from kgraph.shacl import index as kindex
 from kgraph.shacl import run
 from kgraph.shacl.index import load_shapes
 from kgraph.shapecache import CACHE_FILE, ShapesCache
+from kgraph.usercache import shapes_folder
 from test_fast_paths import HOSTILE
 
 FIXTURES = Path(__file__).parent / "data" / "shapes"
@@ -132,10 +133,42 @@ def test_a_second_add_on_the_store_analyses_the_shapes_no_more(
     _same_analysis(first, second)
 
 
-def test_without_a_store_nothing_is_remembered(project: Path, analyses: dict[str, int]) -> None:
+def test_without_a_store_the_users_cache_remembers(
+    project: Path, analyses: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    first = _shapes(project, None)
+    second = _shapes(project, None)
+    assert analyses == {"analyse": 1, "compile": 1}  # the old code: 2 and 2
+    _same_analysis(first, second)
+    folder = shapes_folder(project)
+    assert folder is not None and folder.is_relative_to(tmp_path / "cache")
+    assert (folder / CACHE_FILE).is_file()
+
+
+def test_a_cache_folder_inside_the_project_is_not_used(
+    project: Path, analyses: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(project / "data" / "cache"))
     _shapes(project, None)
     _shapes(project, None)
     assert analyses == {"analyse": 2, "compile": 2}
+    assert not (project / "data" / "cache").exists()
+
+
+def test_validate_without_a_store_is_the_same_with_the_users_cache(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI: the confined worker may write the folder (made before it starts)."""
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    fixture = str(FIXTURES / "AgreementShape-party-1.ttl")
+    first = invoke(["--project", str(project), "validate", "-f", "json", fixture])
+    folder = shapes_folder(project)
+    assert folder is not None and (folder / CACHE_FILE).is_file()
+    assert (folder / "kgraph-guard-cache.json").is_file()
+    second = invoke(["--project", str(project), "validate", "-f", "json", fixture])
+    assert first.exit_code == second.exit_code == ExitStatus.FINDINGS, first.stderr
+    assert first.stdout == second.stdout and json.loads(first.stdout)["results"]
 
 
 def test_a_changed_byte_is_analysed_again(

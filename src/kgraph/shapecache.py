@@ -5,8 +5,9 @@ graph, the guards on its SPARQL, then the analysis (``index.analyse``: targets, 
 the SPARQL constraints kgraph runs itself) and the compiler's survey
 (``compiled.compile_shapes``: which shapes it compiles, which it leaves to pySHACL). The
 last two are a fixed cost of a fifth of adding 100 triples to a 1M-triple store, and
-depend only on the shapes' bytes and on the code that computes them. So, with ``--store``,
-they are kept in the store folder (as the rdflib verdicts are, :mod:`kgraph.guardcache`)
+depend only on the shapes' bytes and on the code that computes them. So they are kept in
+the store folder with ``--store``, else in the user's cache folder
+(:func:`kgraph.usercache.shapes_folder`; as the rdflib verdicts are, :mod:`kgraph.guardcache`)
 under the SHA-256 of: the versions of kgraph, rdflib and pyoxigraph, the source of the
 modules that compute them, and the shapes file's exact bytes. Any edit to the shapes (or
 to that code, or an upgrade) is another key: analysed again.
@@ -25,8 +26,8 @@ at random), so a blank node is stored as its place in the order of first appeara
 the parse, the same for the same bytes. The document is plain JSON (no pickle: nothing in
 it is code); one that is unreadable, malformed, of another format or too big is ignored as
 a whole and rewritten. Failing to write it is no error: the next command analyses again.
-The store folder is the user's own (as for the guard cache, never the project's, which
-may come from anyone): an entry is trusted as the store's data is.
+Both folders are the user's own (as for the guard cache, never the project's, which may
+come from anyone): an entry is trusted as the store's data is.
 """
 
 from __future__ import annotations
