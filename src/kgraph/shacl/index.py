@@ -63,6 +63,10 @@ class ShapeIndex:
     _core: Any = field(default=None, repr=False, compare=False)
     compiled: CompiledShapes | None = field(default=None, repr=False, compare=False)
     """The compiler's survey of these shapes (``run._compiled``), once made or remembered."""
+    leftovers: dict[frozenset[str], ShapeIndex | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The index of the shapes left to pySHACL, by their names (``run._leftover``)."""
 
     @property
     def core_graph(self) -> Any:

@@ -31,11 +31,6 @@ if TYPE_CHECKING:
 TARGET_PREDICATES = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target")
 
 
-# The pySHACL index of the shapes left over, by the names left over: a shape given up on
-# during a run (CompiledShapes.failed) joins them, and the index is made anew once.
-_REST: dict[tuple[int, frozenset[str]], ShapeIndex | None] = {}
-
-
 def _compiled(shapes: ShapeIndex) -> CompiledShapes:
     from kgraph.shacl.compiled import compile_shapes
 
@@ -55,10 +50,13 @@ def _leftover(shapes: ShapeIndex) -> ShapeIndex | None:
     """The shape index of only the shapes left to pySHACL (None: none left), as they are
     now: called after a run, it includes the shapes that run gave up on."""
     compiled = _compiled(shapes)
-    key = (id(shapes), frozenset(_left(shapes)))
-    if key not in _REST:
-        _REST[key] = _untargeted(shapes, compiled)
-    return _REST[key]
+    # On the index itself, by the names left over: a shape given up on during a run
+    # (CompiledShapes.failed) joins them, and the index is made anew once. (Not in a dict
+    # by id(shapes): nothing would hold the index, and a later one could reuse its id.)
+    key = frozenset(_left(shapes))
+    if key not in shapes.leftovers:
+        shapes.leftovers[key] = _untargeted(shapes, compiled)
+    return shapes.leftovers[key]
 
 
 def _untargeted(shapes: ShapeIndex, compiled: CompiledShapes) -> ShapeIndex | None:
