@@ -337,3 +337,36 @@ def test_the_vocabulary_is_read_without_walking_the_ontology(project: Path) -> N
     assert "assertedOn" in vocabulary.terms[kg] and f"{kg}assertedOn" not in (
         vocabulary.object_properties
     )
+
+
+# -- the ontology read once for both sides of a batch ----------------------------------------
+
+
+def test_a_batch_reads_the_ontology_from_the_store_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph before and after the batch see the same ontology (the batch is in its own
+    graph): it is read from the store once per add, where it was read for each side."""
+    from kgraph.operations import read_inputs
+    from kgraph.store import Dataset
+
+    kgraph = Project.open(project, isolated=False)
+    dataset = kgraph.dataset()
+    shapes = kgraph.shapes()
+    read: list[tuple[str, ...]] = []
+    real = Dataset.quads
+
+    def counting(self: Dataset, graphs: Any) -> Any:
+        read.append(tuple(graphs))
+        return real(self, graphs)
+
+    monkeypatch.setattr(Dataset, "quads", counting)
+    overlay = ox.Store()
+    [(item, quads)] = read_inputs([str(FIXTURES / "AgreementShape-party-1.ttl")], kgraph.limits)
+    overlay.extend(
+        ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(item.graph)) for q in quads
+    )
+    report = run.validate_batch(dataset, shapes, dataset.asserted_graphs(), overlay, [item.graph])
+    ontology = tuple(s.graph for s in dataset.sources if s.relative.startswith("ontology/"))
+    assert read.count(ontology) == 1  # the old code: 2, one for each side
+    assert any(f.path == "<https://w3id.org/kgraph/ontology#party>" for f in report.findings)

@@ -276,7 +276,7 @@ def validate_batch(
 ) -> Report:
     """As ``engine.validate_batch``: only the violations the batch (in ``overlay``) brings."""
     before = reference._Scope(dataset, list(base))
-    after = reference._Scope(dataset, list(base), overlay, list(batch))
+    after = before.with_overlay(overlay, batch)
     changed = reference._Scope(dataset, [], overlay, list(batch))
     fresh, count, preexisting, mode = _compare(before, after, changed, shapes, exact)
     return Report(
