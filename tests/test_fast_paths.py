@@ -77,10 +77,26 @@ def test_shapes_sparql_is_parsed_by_rdflib_once_per_store(
     assert len(second.sparql) == len(first.sparql) == 4
 
 
-def test_without_a_store_nothing_is_remembered(project: Path, rdflib_parses: list[str]) -> None:
+def test_without_a_store_the_users_cache_remembers(
+    project: Path, rdflib_parses: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept in the user's cache folder (kgraph.usercache.shapes_folder), never the project."""
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    _open(project, None).shapes()
+    _open(project, None).shapes()
+    assert len(rdflib_parses) == 4
+    assert list((tmp_path / "cache" / "shapes").glob(f"*/{CACHE_FILE}"))
+    assert not list(project.rglob("kgraph-*cache*.json"))
+
+
+def test_a_cache_folder_inside_the_project_remembers_nothing(
+    project: Path, rdflib_parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KGRAPH_CACHE_DIR", str(project / "data" / "cache"))
     _open(project, None).shapes()
     _open(project, None).shapes()
     assert len(rdflib_parses) == 8
+    assert not (project / "data" / "cache").exists()
 
 
 def test_a_folder_that_is_not_a_kgraph_store_gets_no_cache(

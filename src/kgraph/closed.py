@@ -117,14 +117,24 @@ class Vocabulary:
 
         defined: set[str] = set()
         object_properties = {RDF + "subject", RDF + "object"}
-        for graph in ontology_graphs:
-            for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
-                if isinstance(quad.subject, ox.NamedNode):
-                    defined.add(quad.subject.value)
-                    if quad.predicate.value == RDF + "type" and quad.object == ox.NamedNode(
-                        OWL + "ObjectProperty"
-                    ):
-                        object_properties.add(quad.subject.value)
+        if ontology_graphs:
+            # Two DISTINCT queries rather than a walk over the ontology's quads: on an
+            # on-disk store every term of every quad walked was decoded from RocksDB (900
+            # quads, 30-50 ms of each add); here only the distinct subjects are.
+            graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [
+                ox.NamedNode(g) for g in ontology_graphs
+            ]
+            for found, query in (
+                (defined, "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"),
+                (
+                    object_properties,
+                    f"SELECT DISTINCT ?s WHERE {{ ?s <{RDF}type> <{OWL}ObjectProperty> "
+                    "FILTER(isIRI(?s)) }",
+                ),
+            ):
+                solutions = store.query(query, default_graph=graphs)
+                assert isinstance(solutions, ox.QuerySolutions)
+                found.update(row[0].value for row in solutions)
         terms: dict[str, set[str]] = {KG: set()}
         for iri in defined:
             namespace, local = split(iri)

@@ -72,8 +72,18 @@ def graph_of(triples: Iterable[Any]) -> Any:
 
     graph = Graph()
     add = graph.add
-    for triple in triples_to_rdflib(triples):
-        add(triple)
+    # Each distinct term converted once: a shapes file names sh:path, sh:datatype ... a
+    # thousand times (the conversion was a third of building the graph).
+    converted: dict[Any, Any] = {}
+
+    def rdflib_term(term: Any) -> Any:
+        found = converted.get(term)
+        if found is None:
+            found = converted[term] = to_rdflib(term)
+        return found
+
+    for t in triples:
+        add((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object)))
     return graph
 
 

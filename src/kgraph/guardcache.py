@@ -1,4 +1,4 @@
-"""rdflib's verdicts on the shapes' SPARQL, remembered in the on-disk store.
+"""rdflib's verdicts on the shapes' SPARQL, remembered in the on-disk store (or the user's cache).
 
 The guard reads every ``sh:select``/``sh:ask``/``sh:construct`` of the shapes twice: with
 kgraph's own recogniser (:mod:`kgraph.sparql`, a few milliseconds) and with rdflib's
@@ -17,8 +17,8 @@ What is remembered, and why it cannot let a refused query through:
   ``\\u``-escaped keywords are refused by it whatever the cache says;
 - the cache lives in the ``--store`` folder, a folder of the user's own choosing that is
   not part of any project: a project folder may be cloned from anyone, so a verdict kept
-  in it could be forged. Without ``--store`` nothing is remembered (loading the graph then
-  costs far more than the parse).
+  in it could be forged. Without ``--store`` it lives in the user's own cache folder
+  (:func:`kgraph.usercache.shapes_folder`, never inside the project), for the same reason.
 
 The file is written atomically; one that is unreadable, malformed, of another format or
 too big is ignored as a whole and rewritten at the next miss. Failing to write it is no

@@ -344,20 +344,39 @@ class Project:
     def shapes(self) -> ShapeIndex:
         """The project's shapes file, read within the limits, parsed and analysed, in this
         process. With an on-disk store, rdflib's verdicts on the shapes' SPARQL are
-        remembered in it (:mod:`kgraph.guardcache`)."""
+        remembered in it (:mod:`kgraph.guardcache`), and so are the analysis and the
+        compiler's survey of the file's bytes (:mod:`kgraph.shapecache`); without one, in
+        the user's cache folder (:func:`kgraph.usercache.shapes_folder`)."""
+        from kgraph import guardcache, shapecache
         from kgraph.fsutil import read_regular
         from kgraph.guardcache import RdflibVerdicts
         from kgraph.shacl.index import load_shapes
+        from kgraph.shapecache import ShapesCache
 
         path = self._layout.shapes_path
         name = self._layout.display(path)
         data = read_regular(path, limit=self._limits.max_input_bytes, name=name)
+        verdicts = RdflibVerdicts.beside_store(self._store)
+        cache = ShapesCache.beside_store(self._store)
+        folder = self._shapes_folder()
+        if folder is not None:
+            verdicts = RdflibVerdicts(folder / guardcache.CACHE_FILE)
+            cache = ShapesCache(folder / shapecache.CACHE_FILE)
         return load_shapes(
-            data,
-            name=name,
-            max_depth=self._limits.max_depth,
-            verdicts=RdflibVerdicts.beside_store(self._store),
+            data, name=name, max_depth=self._limits.max_depth, verdicts=verdicts, cache=cache
         )
+
+    def _shapes_folder(self) -> Path | None:
+        """Without a store, the user's cache folder of this project's shapes
+        (:func:`kgraph.usercache.shapes_folder`), made if need be (a worker finds it made by
+        :meth:`_access`); None with a store (its own folder keeps them), or when it cannot
+        be made or written (then nothing is remembered)."""
+        from kgraph.usercache import prepare, shapes_folder
+
+        if self._store is not None:
+            return None
+        folder = shapes_folder(self._layout.root)
+        return folder if folder is not None and prepare(folder) else None
 
     # -- the write path ------------------------------------------------------------------
 
@@ -572,8 +591,14 @@ class Project:
                 raise StorageError(f"cannot create the store folder {self._store}: {err}") from err
         return sandbox.Access(
             read=tuple(str(f) for f in folders) + sandbox.readable(reads),
-            write=(*store, *self._sheet_cache(), *writes),
+            write=(*store, *self._sheet_cache(), *self._shapes_cache(), *writes),
         )
+
+    def _shapes_cache(self) -> tuple[str, ...]:
+        """The user's cache folder of this project's shapes, made here (see
+        :meth:`_sheet_cache`); none with a store, or when it cannot be made."""
+        folder = self._shapes_folder()
+        return (str(folder),) if folder is not None else ()
 
     def _sheet_cache(self) -> tuple[str, ...]:
         """The folder of the user's cache where a load without a store keeps the compiled

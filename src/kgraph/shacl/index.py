@@ -29,6 +29,8 @@ from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
 
 if TYPE_CHECKING:
     from kgraph.guardcache import RdflibVerdicts
+    from kgraph.shacl.compiled import CompiledShapes
+    from kgraph.shapecache import ShapesCache
 
 Edge = tuple[str, bool]
 ReadPath = tuple[Edge, ...]
@@ -56,8 +58,26 @@ class ShapeIndex:
     targets_by_shape: dict[str, list[str]] = field(default_factory=dict)
     sparql: list[Any] = field(default_factory=list)
     """SPARQL-based constraints kgraph evaluates itself (see shacl/sparql.py)."""
-    core_graph: Any = None
-    """The shapes graph without those constraints: what pySHACL is given."""
+    handled: set[tuple[Any, Any]] = field(default_factory=set)
+    """The (shape, constraint) pairs of those constraints' ``sh:sparql`` triples."""
+    _core: Any = field(default=None, repr=False, compare=False)
+    compiled: CompiledShapes | None = field(default=None, repr=False, compare=False)
+    """The compiler's survey of these shapes (``run._compiled``), once made or remembered."""
+    leftovers: dict[frozenset[str], ShapeIndex | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The index of the shapes left to pySHACL, by their names (``run._leftover``)."""
+
+    @property
+    def core_graph(self) -> Any:
+        """The shapes graph without the constraints kgraph evaluates itself: what pySHACL is
+        given. Copied on first use only: the compiled engine never needs it, and the copy
+        was a fifth of reading the shapes on every command."""
+        if self._core is None:
+            from kgraph.shacl.sparql import without_handled
+
+            self._core = without_handled(self.graph, self.handled)
+        return self._core
 
     @property
     def is_local(self) -> bool:
@@ -69,10 +89,17 @@ class ShapeIndex:
 
 
 def load_shapes(
-    data: bytes, *, name: str, max_depth: int, verdicts: RdflibVerdicts | None = None
+    data: bytes,
+    *,
+    name: str,
+    max_depth: int,
+    verdicts: RdflibVerdicts | None = None,
+    cache: ShapesCache | None = None,
 ) -> ShapeIndex:
     """Parse a shapes file strictly (via Oxigraph), check its SPARQL, and analyse it;
-    ``verdicts`` remembers what rdflib's parser accepted (:mod:`kgraph.guardcache`)."""
+    ``verdicts`` remembers what rdflib's parser accepted (:mod:`kgraph.guardcache`),
+    ``cache`` the analysis and the compiler's survey of these bytes
+    (:mod:`kgraph.shapecache`). The parse and the checks run whatever the caches hold."""
     import pyoxigraph as ox
 
     from kgraph.convert import graph_of
@@ -86,8 +113,27 @@ def load_shapes(
     # The guards first: analyse (shacl.sparql.extract) and check_engine_sparql hand the
     # shapes' SPARQL to Oxigraph's parser, which only text the guards passed may reach.
     _check_sparql(graph, name, max_depth, verdicts)
-    index = analyse(graph)
+    key = cache.key(data) if cache is not None and cache.active else None
+    blanks: list[str] = []
+    if key is not None:
+        seen: dict[str, None] = {}
+        for triple in triples:
+            for node in (triple.subject, triple.object):
+                if isinstance(node, ox.BlankNode):
+                    seen.setdefault(node.value, None)
+        blanks = list(seen)
+    remembered = cache.get(key, graph, blanks) if cache is not None and key is not None else None
+    index = remembered if remembered is not None else analyse(graph)
     check_engine_sparql(graph, name, data)
+    if cache is not None and key is not None and remembered is None:
+        from kgraph.shacl.compiled import compile_shapes
+
+        try:
+            index.compiled = compile_shapes(graph)
+        except KGraphError:
+            pass  # raised again where validation compiles them, as without a cache
+        else:
+            cache.put(key, index, index.compiled, blanks)
     return index
 
 
@@ -253,7 +299,7 @@ def analyse(graph: Any) -> ShapeIndex:
         except _Unbounded:
             index.global_shapes.add(str(shape))
 
-    index.sparql, index.core_graph = extract(graph)
+    index.sparql, index.handled = extract(graph)
     return index
 
 

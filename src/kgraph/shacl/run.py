@@ -31,20 +31,13 @@ if TYPE_CHECKING:
 TARGET_PREDICATES = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target")
 
 
-# Per ShapeIndex (a mutable dataclass, so not hashable): by id, holding the index so that
-# its id is not reused. A process loads one or two shapes files.
-_CACHE: dict[int, tuple[ShapeIndex, CompiledShapes]] = {}
-# The pySHACL index of the shapes left over, by the names left over: a shape given up on
-# during a run (CompiledShapes.failed) joins them, and the index is made anew once.
-_REST: dict[tuple[int, frozenset[str]], ShapeIndex | None] = {}
-
-
 def _compiled(shapes: ShapeIndex) -> CompiledShapes:
     from kgraph.shacl.compiled import compile_shapes
 
-    if id(shapes) not in _CACHE:
-        _CACHE[id(shapes)] = (shapes, compile_shapes(shapes.graph))
-    return _CACHE[id(shapes)][1]
+    # Kept on the index itself (made once per index, or remembered: kgraph.shapecache).
+    if shapes.compiled is None:
+        shapes.compiled = compile_shapes(shapes.graph)
+    return shapes.compiled
 
 
 def _left(shapes: ShapeIndex) -> tuple[str, ...]:
@@ -57,10 +50,13 @@ def _leftover(shapes: ShapeIndex) -> ShapeIndex | None:
     """The shape index of only the shapes left to pySHACL (None: none left), as they are
     now: called after a run, it includes the shapes that run gave up on."""
     compiled = _compiled(shapes)
-    key = (id(shapes), frozenset(_left(shapes)))
-    if key not in _REST:
-        _REST[key] = _untargeted(shapes, compiled)
-    return _REST[key]
+    # On the index itself, by the names left over: a shape given up on during a run
+    # (CompiledShapes.failed) joins them, and the index is made anew once. (Not in a dict
+    # by id(shapes): nothing would hold the index, and a later one could reuse its id.)
+    key = frozenset(_left(shapes))
+    if key not in shapes.leftovers:
+        shapes.leftovers[key] = _untargeted(shapes, compiled)
+    return shapes.leftovers[key]
 
 
 def _untargeted(shapes: ShapeIndex, compiled: CompiledShapes) -> ShapeIndex | None:
@@ -280,7 +276,7 @@ def validate_batch(
 ) -> Report:
     """As ``engine.validate_batch``: only the violations the batch (in ``overlay``) brings."""
     before = reference._Scope(dataset, list(base))
-    after = reference._Scope(dataset, list(base), overlay, list(batch))
+    after = before.with_overlay(overlay, batch)
     changed = reference._Scope(dataset, [], overlay, list(batch))
     fresh, count, preexisting, mode = _compare(before, after, changed, shapes, exact)
     return Report(

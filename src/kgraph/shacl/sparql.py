@@ -43,10 +43,11 @@ class SparqlConstraint:
     """Oxigraph terms (SHACL allows literals here)."""
 
 
-def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
-    """The constraints kgraph evaluates itself, and a copy of the shapes graph without them."""
+def extract(shapes: Any) -> tuple[list[SparqlConstraint], set[tuple[Any, Any]]]:
+    """The constraints kgraph evaluates itself, and the (shape, constraint) pairs of the
+    ``sh:sparql`` triples that :func:`without_handled` leaves out of pySHACL's copy."""
     from rdflib import RDF as R
-    from rdflib import Graph, URIRef
+    from rdflib import URIRef
 
     from kgraph.convert import from_rdflib
 
@@ -94,14 +95,23 @@ def extract(shapes: Any) -> tuple[list[SparqlConstraint], Any]:
             )
         )
         handled.add((shape, constraint))
+    return found, handled
+
+
+def without_handled(shapes: Any, handled: set[tuple[Any, Any]]) -> Any:
+    """A copy of the shapes graph without the ``sh:sparql`` triples of ``handled``: what
+    pySHACL is given (it would evaluate those constraints again)."""
+    from rdflib import Graph, URIRef
+
+    sparql = URIRef(SH + "sparql")
     stripped = Graph()
     for triple in shapes:
-        if triple[1] == sh("sparql") and (triple[0], triple[2]) in handled:
+        if triple[1] == sparql and (triple[0], triple[2]) in handled:
             continue
         stripped.add(triple)
     for prefix, namespace in shapes.namespaces():
         stripped.bind(prefix, namespace)
-    return found, stripped
+    return stripped
 
 
 def _rewrite(select: str) -> str | None:
