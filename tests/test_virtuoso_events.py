@@ -21,9 +21,12 @@ Virtuoso row:
   IRI equal to the start of both lists, which sorts before them).
 
 Locally ?datedBy is what Python computes from those sets; on a real Virtuoso the rows are
-the local ones, with and without a date (the old text: SR319). Two faults the query is
-written around are pinned beside it: an IF over the rank (SQ156) and the comparison with an
-unbound ?date (false in Virtuoso, so the month-dated talks were lost).
+the local ones, with and without a date, but for the order of the summit's three items
+(the old text: SR319). Pinned beside it: that order (Virtuoso gives the lists its OPTIONAL
+put in before the own source), and two faults the query is written around, an IF over the
+rank (SQ156) and the comparison with an unbound ?date (false in Virtuoso, so the
+month-dated talks were lost). The order guard of tests/test_query_order.py is checked to
+accept the form.
 """
 
 from __future__ import annotations
