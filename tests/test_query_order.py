@@ -5,7 +5,8 @@ the order of the solutions it reads, so a list such as timeline's ?datedBy is on
 deterministic where the engine keeps the order of an ordered sub-select. Oxigraph, Jena
 and Virtuoso 7.2 do (tests/test_stores.py compares the lists as strings on all three), and
 docs/stores.md says so. This test keeps every canned GROUP_CONCAT on that footing: the
-solutions it groups come straight from a sub-select whose last step is ORDER BY.
+solutions it groups come from a sub-select whose last step is ORDER BY (through a BIND or
+the left side of an OPTIONAL at most).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from conftest import ROOT
 
 QUERIES = sorted((ROOT / "queries").glob("*.rq"))
 # A sub-select's algebra above its ORDER BY: projection, DISTINCT, LIMIT/OFFSET, the
-# multiset wrapper of a nested SELECT. Anything else (a join, a filter, an OPTIONAL) may
-# reorder the rows before they are grouped.
+# multiset wrapper of a nested SELECT; then (reads_ordered_rows) a BIND and the left side of
+# an OPTIONAL. Anything else (a join, a filter, a union) may reorder the rows before they
+# are grouped.
 ORDER_KEEPING = {"ToMultiSet", "Project", "Distinct", "Reduced", "Slice"}
 
 
@@ -49,8 +51,11 @@ def concatenations(path: Path) -> list[CompValue]:
 
 def reads_ordered_rows(aggregate: CompValue) -> bool:
     step = aggregate.p.p  # AggregateJoin -> Group -> the grouped pattern
-    while isinstance(step, CompValue) and step.name in ORDER_KEEPING:
-        step = step.p
+    while isinstance(step, CompValue) and step.name in ORDER_KEEPING | {"Extend", "LeftJoin"}:
+        # A BIND keeps the order of its rows; an OPTIONAL that of its left side (the
+        # engines iterate it, probing the right: events-on-date puts its long lists in so,
+        # after the sort, and tests/test_stores.py compares the lists as strings).
+        step = step.p1 if step.name == "LeftJoin" else step.p
     return isinstance(step, CompValue) and step.name == "OrderBy"
 
 
@@ -80,11 +85,11 @@ def test_the_guard_sees_an_unordered_concatenation(tmp_path: Path) -> None:
     assert not reads_ordered_rows(aggregate)
     query.write_text(
         "SELECT ?s (GROUP_CONCAT(?o) AS ?os) WHERE { { SELECT ?s ?o WHERE { ?s ?p ?o } "
-        "ORDER BY ?o } OPTIONAL { ?s ?q ?x } } GROUP BY ?s\n",
+        "ORDER BY ?o } ?s ?q ?x } GROUP BY ?s\n",
         encoding="utf-8",
     )
     (aggregate,) = concatenations(query)
-    assert not reads_ordered_rows(aggregate)  # the OPTIONAL join comes after the order
+    assert not reads_ordered_rows(aggregate)  # a join comes after the order
     query.write_text(
         "SELECT ?s (GROUP_CONCAT(?o) AS ?os) WHERE { { SELECT DISTINCT ?s ?o WHERE "
         "{ ?s ?p ?o } ORDER BY ?s ?o } } GROUP BY ?s\n",
