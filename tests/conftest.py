@@ -43,20 +43,65 @@ def serve_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["KGRAPH_CACHE_DIR"] = before
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """The body of a test marked ``in_fork`` runs in a fork of this process, its fixtures
+    set up here (a fixture's objects are the child's copies); its traceback, if it fails,
+    fails the test. What it changes in the process (an on-disk store's RocksDB threads, a
+    monkeypatch made in the body) ends with the child."""
+    if pyfuncitem.get_closest_marker("in_fork") is None:
+        return None
+    import os
+    import traceback
+
+    names = pyfuncitem._fixtureinfo.argnames
+    arguments = {name: pyfuncitem.funcargs[name] for name in names}
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run the body, say how it went, leave without cleaning up
+        os.close(reader)
+        status = 0
+        try:
+            pyfuncitem.obj(**arguments)
+            message = b""
+        except BaseException:
+            message = traceback.format_exc().encode()
+            status = 1
+        view = memoryview(message)
+        while view:
+            view = view[os.write(writer, view) :]
+        os._exit(status)
+    os.close(writer)
+    chunks = []
+    while chunk := os.read(reader, 1 << 16):
+        chunks.append(chunk)
+    os.close(reader)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        told = b"".join(chunks).decode(errors="replace") or f"the fork ended with {status:#x}"
+        pytest.fail(f"in a fork of the test process:\n{told}", pytrace=False)
+    return True
+
+
 @pytest.fixture(autouse=True)
 def no_store_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that opens an on-disk store in the pytest process fails, by name: RocksDB's
     threads would stay in this xdist worker, and every later test in it whose CLI call
     forks a worker that writes a store would be refused (kgraph.limits.rocksdb_running).
-    Such a test runs its store part with :func:`in_fresh_interpreter`."""
+    Such a test is marked ``pytest.mark.in_fork`` (its body then runs in a fork of this
+    process, which has none of the threads yet) or runs its store part with
+    :func:`in_fresh_interpreter`."""
     from kgraph.limits import rocksdb_running
 
+    if request.node.get_closest_marker("in_fork") is not None:
+        yield  # its body ran in a fork (pytest_pyfunc_call below): the threads died there
+        return
     before = rocksdb_running()
     yield
     if not before and rocksdb_running():
         pytest.fail(
             f"{request.node.nodeid} opened an on-disk store in the pytest process; "
-            "run that part with conftest.in_fresh_interpreter",
+            "mark it pytest.mark.in_fork or run that part with conftest.in_fresh_interpreter",
             pytrace=False,
         )
 

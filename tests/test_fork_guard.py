@@ -3,7 +3,8 @@
 RocksDB's background threads start in the process that opens an on-disk store and stay
 there; a process forked from it has none of them, and the first flush of a store it opens
 for writing waits for ever. kgraph's confined worker is such a fork, so
-``kgraph.limits.run_bounded`` refuses to fork from a process with those threads. Each case
+``Project`` refuses to fork one that would open a store from a process with those threads
+(a project held in memory forks as before). Each case
 runs in a new interpreter (the test process must stay free of them: conftest checks it).
 """
 
@@ -66,6 +67,26 @@ def query_without_a_store_of_mine(folder: str) -> None:
     rows = Project.open(project, store=root / "store").query("officials-and-posts")
     assert rows, "the canned query answered nothing"
     print("answered")
+
+
+def open_store_then_query_in_memory(folder: str) -> None:
+    from kgraph import Project
+
+    root = Path(folder)
+    project = copy_shipped(root / "project")
+    mine = ox.Store(str(root / "mine"))
+    mine.flush()
+    rows = Project.open(project).query("officials-and-posts")  # no store: nothing to flush
+    assert rows, "the canned query answered nothing"
+    print("answered")
+
+
+def test_a_process_with_its_own_store_open_still_queries_a_project_in_memory(
+    tmp_path: Path,
+) -> None:
+    done = run_fresh("open_store_then_query_in_memory", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip() == "answered"
 
 
 def test_a_process_with_its_own_store_open_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -19,6 +19,10 @@ from kgraph.limits import Limits
 from kgraph.namespaces import graph_iri
 from kgraph.store import Dataset, GraphView, sheet_base_copy
 
+# Each test opens on-disk stores in process: in a fork of pytest's process (conftest), so
+# that RocksDB's threads never live in the pytest worker (conftest.no_store_in_process).
+pytestmark = pytest.mark.in_fork
+
 SHEETS = 4
 
 

@@ -23,14 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kgraph.errors import (
-    ExitStatus,
-    InternalError,
-    KGraphError,
-    LimitError,
-    Setting,
-    UsageError,
-)
+from kgraph.errors import ExitStatus, InternalError, KGraphError, LimitError, Setting
 
 if TYPE_CHECKING:  # the sandbox (ctypes) loads with the first worker, not with every start
     from kgraph.sandbox import Access
@@ -267,13 +260,6 @@ def run_bounded(
     """
     if not hasattr(os, "fork") or os.environ.get("KGRAPH_INLINE") == "1":
         return fn()
-    if rocksdb_running():
-        raise UsageError(
-            "this Python process has opened an on-disk Oxigraph store itself (RocksDB's "
-            "threads are running), and a worker forked from it would wait for ever on its "
-            "first write: open stores through kgraph.Project only, or call kgraph from a "
-            "new process"
-        )
     from kgraph import sandbox
 
     sandbox.prepare()  # once in this process, so that every worker inherits the answers

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kgraph.errors import KGraphError, Setting, StorageError, UsageError
 from kgraph.formats import RdfSyntax, ResultFormat
 from kgraph.layout import Layout
-from kgraph.limits import Limits, run_bounded
+from kgraph.limits import Limits, rocksdb_running, run_bounded
 from kgraph.reasoning import Profile
 from kgraph.shacl.model import Engine
 from kgraph.storekind import StoreKind
@@ -562,6 +562,15 @@ class Project:
         this process: ``work`` loads what it needs with :meth:`dataset` and :meth:`shapes`."""
         if not self._isolated:
             return work()
+        if self._store is not None and rocksdb_running():
+            # The worker would open the store for writing, and wait for ever on its first
+            # flush (kgraph.limits.rocksdb_running); a project held in memory forks fine.
+            raise UsageError(
+                "this Python process has opened an on-disk Oxigraph store itself (RocksDB's "
+                "threads are running), and a worker forked from it would wait for ever on "
+                f"its first write to the store {self._store}: open stores through "
+                "kgraph.Project only, or call kgraph from a new process"
+            )
         access = self._access(tuple(reads), tuple(writes))
         return run_bounded(work, self._limits, access=access)
 

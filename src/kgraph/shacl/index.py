@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from kgraph.errors import InputError, KGraphError
 from kgraph.guards import check_prefix_declaration, check_query
 from kgraph.namespaces import KG, RDF, RDFS, SH
+from kgraph.shacl.compiled import compile_shapes
 from kgraph.shacl.model import short_term
-from kgraph.shacl.sparql import extract
+from kgraph.shacl.sparql import extract, without_handled
 from kgraph.shacl.sparqltext import constraint_prefixes, declared_prefixes
 
 if TYPE_CHECKING:
@@ -74,8 +75,6 @@ class ShapeIndex:
         given. Copied on first use only: the compiled engine never needs it, and the copy
         was a fifth of reading the shapes on every command."""
         if self._core is None:
-            from kgraph.shacl.sparql import without_handled
-
             self._core = without_handled(self.graph, self.handled)
         return self._core
 
@@ -126,8 +125,6 @@ def load_shapes(
     index = remembered if remembered is not None else analyse(graph)
     check_engine_sparql(graph, name, data)
     if cache is not None and key is not None and remembered is None:
-        from kgraph.shacl.compiled import compile_shapes
-
         try:
             index.compiled = compile_shapes(graph)
         except KGraphError:
