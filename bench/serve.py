@@ -18,6 +18,7 @@ docs/benchmarks-serve.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -287,7 +288,9 @@ class Solo:
     server: str
     seconds: float
     status: str
-    """200, another HTTP status, or "over cap" (the client stopped waiting)."""
+    """200, another HTTP status, "over cap" (the client stopped waiting) or "no answer"."""
+    cpu_s: float = 0.0
+    """CPU seconds the server's processes used meanwhile."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -405,26 +408,54 @@ class Servers:
 
 
 def solo(
-    servers: Servers, size: str, server: str, queries: list[tuple[str, str]], cap: float
+    servers: Servers,
+    size: str,
+    server: str,
+    queries: list[tuple[str, str]],
+    cap: float | None,
+    client_timeout: float,
 ) -> list[Solo]:
-    """Each query once, alone, on an idle server; a client gives up after ``cap`` seconds,
-    and the server, which may still run that query (Oxigraph does not stop every query
-    at its --timeout-s), is restarted so that it cannot slow the next one."""
+    """Each query once, alone, on an idle server: its wall time and the CPU the server
+    spent on it. With ``cap``, the client gives up once the server has spent ``cap`` CPU
+    seconds on the query (CPU, not wall time: on a shared machine which queries pass
+    would otherwise change with the load), and the server, which may still run it
+    (Oxigraph does not stop every query at its --timeout-s), is restarted so that it
+    cannot slow the next one."""
     found = []
     for name, text in queries:
-        wait_idle(servers.process[server].pid)
-        conn = http.client.HTTPConnection("127.0.0.1", servers.port[server], timeout=cap)
+        process = servers.process[server]
+        wait_idle(process.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", servers.port[server], timeout=client_timeout)
+        outcome: list[str] = []
+
+        def send(
+            conn: http.client.HTTPConnection = conn, text: str = text, outcome: list[str] = outcome
+        ) -> None:
+            try:
+                outcome.append(str(ask(server, conn, text)[0]))
+            except (OSError, http.client.HTTPException):
+                outcome.append("no answer")
+
+        cpu = tree_cpu(process.pid)
         started = time.perf_counter()
-        try:
-            code, _ = ask(server, conn, text)
-            status = str(code)
-        except (OSError, http.client.HTTPException):
-            status = "over cap"
+        asking = threading.Thread(target=send)
+        asking.start()
+        while asking.is_alive():
+            asking.join(0.1)
+            if cap is not None and asking.is_alive() and tree_cpu(process.pid) - cpu > cap:
+                outcome.append("over cap")
+                with contextlib.suppress(OSError):
+                    if conn.sock is not None:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                asking.join()
+                break
         elapsed = time.perf_counter() - started
+        used = tree_cpu(process.pid) - cpu
         conn.close()
-        found.append(Solo(size, name, server, round(elapsed, 3), status))
+        status = outcome[-1] if "over cap" not in outcome else "over cap"
+        found.append(Solo(size, name, server, round(elapsed, 3), status, round(used, 2)))
         print(json.dumps(asdict(found[-1])), file=sys.stderr, flush=True)
-        if status == "over cap":
+        if status in ("over cap", "no answer"):
             servers.restart(server)
     return found
 
@@ -462,13 +493,13 @@ def run(
                     running.start(server)
                 for server in servers:
                     wait_idle(running.process[server].pid)
-                alone = solo(running, size, reference, named, cap)
+                alone = solo(running, size, reference, named, cap, client_timeout)
                 solos += alone
-                kept = {s.query for s in alone if s.status == "200" and s.seconds <= cap}
+                kept = {s.query for s in alone if s.status == "200"}
                 chosen = [(name, text) for name, text in named if name in kept]
                 for server in servers:
                     if server != reference:
-                        solos += solo(running, size, server, chosen, client_timeout)
+                        solos += solo(running, size, server, chosen, None, client_timeout)
                 workload = [text for _, text in chosen] * rounds
                 random.Random(f"{seed}-{size}").shuffle(workload)
                 for turn, n in enumerate(clients):
@@ -523,7 +554,7 @@ def report(results: list[Result], meta: dict[str, object], solos: Sequence[Solo]
         f"{meta.get('timeout', 300)} s (its --timeout, Oxigraph's --timeout-s).",
         "",
         "The workload of a size: the canned queries Oxigraph answers alone within "
-        f"{cap} s, each {meta.get('rounds', '?')} times, in an order drawn from the seed: "
+        f"{cap} CPU seconds, each {meta.get('rounds', '?')} times, in an order drawn from the seed: "
         "the same list of requests for every server and every number of clients. The "
         "clients take the next request as each answer comes, until the list is done; "
         "throughput is the answers (HTTP 200) over that makespan. Each window starts on an "
@@ -566,12 +597,15 @@ def report(results: list[Result], meta: dict[str, object], solos: Sequence[Solo]
         servers = list(dict.fromkeys(s.server for s in solos))
         lines += [
             "",
-            "Each canned query alone (1 client, idle server, warm: seconds to the whole "
-            f"answer; *over cap*: Oxigraph took longer than {cap} s, the query is left out "
-            "of the workload and not sent to the others):",
+            "Each canned query alone (1 client, idle server, warm): seconds to the whole "
+            "answer, and the CPU seconds the server used for it; *over cap*: Oxigraph used "
+            f"more than {cap} CPU seconds, the query is left out of the workload and not "
+            "sent to the others:",
             "",
-            "| graph | query | " + " | ".join(f"{s} s" for s in servers) + " |",
-            "| --- | --- | " + " | ".join("---:" for _ in servers) + " |",
+            "| graph | query | "
+            + " | ".join(f"{s} s | {s} CPU s" for s in servers)
+            + " | kgraph/oxigraph CPU |",
+            "| --- | --- | " + " | ".join("---: | ---:" for _ in servers) + " | ---: |",
         ]
         table: dict[tuple[str, str], dict[str, Solo]] = {}
         for one in solos:
@@ -581,11 +615,17 @@ def report(results: list[Result], meta: dict[str, object], solos: Sequence[Solo]
             for server in servers:
                 got = found.get(server)
                 if got is None:
-                    cells.append("")
+                    cells += ["", ""]
                 elif got.status == "200":
-                    cells.append(f"{got.seconds:.3f}")
+                    cells += [f"{got.seconds:.3f}", f"{got.cpu_s:.2f}"]
                 else:
-                    cells.append(f"{got.status} ({got.seconds:.1f})")
+                    cells += [f"{got.status} ({got.seconds:.1f})", f"{got.cpu_s:.2f}"]
+            mine, theirs = found.get("kgraph"), found.get("oxigraph")
+            cells.append(
+                f"{mine.cpu_s / theirs.cpu_s:.2f}x"
+                if mine and theirs and mine.status == theirs.status == "200" and theirs.cpu_s
+                else ""
+            )
             lines.append(f"| {size} | {query} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -642,8 +682,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cap",
         type=float,
-        default=5.0,
-        help="seconds: a query Oxigraph answers alone in more is left out of the workload",
+        default=3.0,
+        help="CPU seconds: a query Oxigraph needs more for alone is left out of the workload",
     )
     parser.add_argument(
         "--workers",
