@@ -85,7 +85,8 @@ from kgraph.limits import MB, Limits
     "--in-memory",
     is_flag=True,
     help="Hold the graph in memory instead of an on-disk store [default without --store: "
-    "a store in the user's cache folder, rebuilt when a file changes].",
+    "a store in the user's cache folder, rebuilt when a file changes; an on-disk store, "
+    "this one or --store, is compacted at start for the reads to come].",
 )
 @pass_state
 def serve_command(
