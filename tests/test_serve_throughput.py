@@ -1,9 +1,8 @@
 """What `kgraph serve` does for the throughput of its queries (issue 12).
 
-The store it reads is compacted before the first query: a store kgraph built holds its
-bulk-loaded files beside the small unsorted runs of its transactional writes, which every
-read then merges (1.3 to 1.9 times Oxigraph's CPU per canned query on the same data at
-100k triples, bench.serve)."""
+The store it reads is compacted before the first query: a store kgraph built holds one
+set of table files per bulk load and the small runs of its transactional writes, which
+every read merges (see kgraph.server.backend.compact_store for what was measured)."""
 
 from __future__ import annotations
 
