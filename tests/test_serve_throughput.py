@@ -6,12 +6,17 @@ every read merges (see kgraph.server.backend.compact_store for what was measured
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
-from serving import KGRAPH, request, start
+from serving import KGRAPH, Served, request, start
 
 pytestmark = pytest.mark.server
 
@@ -56,3 +61,54 @@ def test_serve_compacts_the_store_it_reads_once_and_the_answers_stay(
     served = start(["--timeout", "30"], project=project, store=store)
     served.stop()
     assert tables(store) == compacted
+
+
+# Seconds of work in the engine on the shipped graph, little memory: the graph with itself.
+PAIRS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
+
+
+def workers(served: Served) -> set[int]:
+    """The zygote's live children: the query workers (and the validation while it runs)."""
+    zygote = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(served.process.pid)], capture_output=True, text=True
+    ).stdout.split()[0]
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "--ppid", zygote], capture_output=True, text=True
+    ).stdout
+    return {
+        int(pid) for pid, stat in (line.split() for line in out.splitlines()) if "Z" not in stat
+    }
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: one worker is the default")
+def test_queries_at_once_run_in_a_worker_per_cpu_by_default() -> None:
+    """The engine holds the GIL: two queries in the threads of one worker take turns on
+    one CPU. By default a second query gets a worker of its own (the old default put every
+    query in the threads of one worker)."""
+    served = start(["--workers", "4", "--timeout", "60"])
+    try:
+        per_worker = -(-4 // (os.cpu_count() or 1))
+        assert f"up to 4 queries at once, {per_worker} per worker" in served.announced
+        assert wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
+        assert wait_for(lambda: len(workers(served)) == 1, 10)
+        answers: list[int] = []
+        url = served.url("/sparql?" + urlencode({"query": PAIRS}))
+        both = [threading.Thread(target=lambda: answers.append(request(url).status))]
+        both.append(threading.Thread(target=lambda: answers.append(request(url).status)))
+        for thread in both:
+            thread.start()
+        assert wait_for(lambda: len(workers(served)) == 2, 5)
+        for thread in both:
+            thread.join(60)
+        assert answers == [200, 200]
+    finally:
+        served.stop()

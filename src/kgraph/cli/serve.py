@@ -37,9 +37,10 @@ from kgraph.limits import MB, Limits
     type=click.IntRange(1, 256),
     default=None,
     metavar="N",
-    help="Of those, most run at once in one worker process, on threads sharing its store; "
-    "a query past --timeout ends its worker once the others in it are answered "
-    "[default: all of them: one worker, a second only while one ends].",
+    help="Of those, most run at once in one worker process, on threads sharing its store "
+    "(they take turns: the engine holds Python's lock); a query past --timeout ends its "
+    "worker once the others in it are answered [default: --workers over the CPUs: one "
+    "worker per CPU, forked when the others are busy].",
 )
 @click.option(
     "--idle-timeout",
