@@ -130,8 +130,8 @@ def test_with_fewer_threads_than_queries_more_workers_are_forked() -> None:
         pool.close()
 
 
-def test_threads_per_worker_default_to_every_query_and_never_exceed_them() -> None:
-    assert Settings(workers=6).per_worker == 6
+def test_threads_per_worker_default_to_a_worker_per_cpu_and_never_exceed_them() -> None:
+    assert Settings(workers=6).per_worker == -(-6 // (os.cpu_count() or 1))  # a worker per CPU
     assert Settings(workers=6, threads=2).per_worker == 2
     assert Settings(workers=2, threads=8).per_worker == 2
 
@@ -263,7 +263,7 @@ def _wait_for(condition: Any, seconds: float) -> bool:
 @pytest.mark.server
 def test_serve_runs_slow_queries_at_once_in_one_worker_that_drains(tmp_path: Path) -> None:
     store = (tmp_path / "store").resolve()
-    served = start(["--workers", "4", "--timeout", "5"], store=store)
+    served = start(["--workers", "4", "--threads", "4", "--timeout", "5"], store=store)
     try:
         assert _wait_for(lambda: "Validation is running" not in request(served.url("/")).text, 90)
         assert _wait_for(lambda: len(_zygote_children(served)) == 1, 10)

@@ -41,9 +41,10 @@ def _query_count(name: str, help: str) -> Callable[[F], F]:
 )
 @_query_count(
     "--threads",
-    "Of those, most run at once in one worker process, on threads sharing its store; "
-    "a query past --timeout ends its worker once the others in it are answered "
-    "[default: all of them: one worker, a second only while one ends].",
+    "Of those, most run at once in one worker process, on threads sharing its store "
+    "(they take turns: the engine holds Python's lock); a query past --timeout ends its "
+    "worker once the others in it are answered [default: --workers over the CPUs: one "
+    "worker per CPU, forked when the others are busy].",
 )
 @click.option(
     "--idle-timeout",
@@ -89,7 +90,8 @@ def _query_count(name: str, help: str) -> Callable[[F], F]:
     "--in-memory",
     is_flag=True,
     help="Hold the graph in memory instead of an on-disk store [default without --store: "
-    "a store in the user's cache folder, rebuilt when a file changes].",
+    "a store in the user's cache folder, rebuilt when a file changes; an on-disk store, "
+    "this one or --store, is compacted at start for the reads to come].",
 )
 @pass_state
 def serve_command(

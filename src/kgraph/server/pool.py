@@ -8,13 +8,16 @@ HTTP process with SCM_RIGHTS, so requests and answers go straight between the tw
 
 Threads in a worker. A worker runs up to ``threads`` queries at once, on threads that
 share its ONE store: the on-disk store it opened read-only once (so RocksDB's block cache
-is shared and stays warm) or the zygote's in-memory graph. Pyoxigraph releases the GIL
-while it evaluates a query and while it serialises the answer, so the threads run in
-parallel on the CPUs; what holds the GIL (the guard's parse, pickling a reply) is short.
+is shared and stays warm) or the zygote's in-memory graph. Pyoxigraph 0.5 holds the GIL
+while it evaluates a query and serialises the answer (two query threads in one process
+used 1.0 CPU of 2), so the threads of a worker take turns; queries run in parallel only
+in different workers, and a request goes to an idle worker first (one is forked when none
+is idle), to the least busy one else.
 Each request goes out tagged with a number, each answer comes back with it, in the order
 the queries finish; one reader thread per worker in the HTTP process hands them to their
 callers. At most ``size`` queries run at once in all workers (``kgraph serve --workers``),
-at most ``threads`` in one (``--threads``); by default ``threads == size``: one worker.
+at most ``threads`` in one (``--threads``); by default one worker per CPU
+(``kgraph.server.app.default_threads``).
 
 What the process boundary is kept for. Oxigraph cannot interrupt a query from Python. A
 query past its deadline gets its answer (Stopped "timeout") at once, and its worker is
@@ -316,14 +319,23 @@ class Pool:
                     raise Busy
                 if self._busy < self.size:
                     room = [w for w in self._accepting() if w.live < self.threads]
+                    idle = [w for w in room if not w.live]
+                    more = len(self._accepting()) + self._forking < self.processes
+                    if not idle and more and not self._forking:
+                        # Every worker runs a query: fork one more (milliseconds). The
+                        # engine holds the GIL, so a query shares a CPU with those in its
+                        # worker: a worker of its own runs it on another CPU.
+                        self._forking += 1
+                        self._ask_zygote(b"s")
                     if room:
-                        # The busiest with room: the others stay idle and the reaper stops them.
-                        worker = max(room, key=lambda w: w.live)
+                        # An idle worker, else the least busy one: the fork above serves
+                        # the next request. A worker left idle is stopped by the reaper.
+                        worker = idle[-1] if idle else min(room, key=lambda w: w.live)
                         worker.live += 1
                         self._busy += 1
                         return worker
-                    if len(self._accepting()) + self._forking < self.processes:
-                        # Every worker's threads are taken: fork one more (milliseconds).
+                    if more:
+                        # Every worker's threads are taken: fork one more.
                         self._forking += 1
                         self._ask_zygote(b"s")
                 left = deadline - time.monotonic()

@@ -7,6 +7,7 @@ limit, so a huge result costs the worker its budget, never the HTTP process its 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 from collections.abc import Iterator
@@ -97,7 +98,8 @@ def load(project: backend.Layout, limits: backend.Limits, store_dir: Path | None
 
 
 def _load_store(project: backend.Layout, limits: backend.Limits, store_dir: Path) -> Any:
-    """Refresh the on-disk store in a child of the zygote, which then holds nothing of it.
+    """Refresh the on-disk store in a child of the zygote, which then holds nothing of it,
+    and compact it (:func:`backend.compact_store`: the queries read it many times).
 
     What building, counting and reading the files leave in a process's heap (tens of MB at
     100k triples, freed but not handed back) would otherwise stay in the zygote, and every
@@ -115,6 +117,11 @@ def _load_store(project: backend.Layout, limits: backend.Limits, store_dir: Path
         try:
             backend.die_with_parent()  # a zygote killed mid-load takes its build with it
             try:
+                # Brought up to date, closed, compacted for the reads to come, reopened.
+                dataset = backend.open_dataset(project, limits, store_dir)
+                del dataset
+                gc.collect()  # its read-only store closed before the writer opens
+                backend.compact_store(store_dir, limits)
                 dataset = backend.open_dataset(project, limits, store_dir)
                 info = {"graphs": dataset.graph_sizes(backend.graphs(dataset))}
                 reply: Any = ("ok", info, dataset.sources, dataset.source_forms())
