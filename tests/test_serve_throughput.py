@@ -63,6 +63,36 @@ def test_serve_compacts_the_store_it_reads_once_and_the_answers_stay(
     assert tables(store) == compacted
 
 
+def test_a_second_server_on_a_store_being_served_starts_without_waiting(
+    project: Path, tmp_path: Path
+) -> None:
+    # The compaction at start took the store's exclusive lock every time and waited for
+    # it: a second server on a store another one serves (its shared lock held for its
+    # whole life) did not start within its minute (the full test run: seven serve tests
+    # in a row, each starting beside a server still up on the session's cached store).
+    store = tmp_path / "store"
+    quads(project, store)
+    (project / "data" / "extra.ttl").write_text(
+        '@prefix ex: <http://example.org/> .\nex:a ex:b "c" .\n', encoding="utf-8"
+    )
+    first = start(["--timeout", "30"], project=project, store=store)
+    try:
+        assert request(first.url("/sparql?query=ASK%7B%7D")).status == 200
+        marker = store / "kgraph-compacted.json"
+        assert marker.is_file()  # compacted for these files, by the first server
+        marker.unlink()  # as if it had not been: the second would compact it
+        started = time.monotonic()
+        second = start(["--timeout", "30"], project=project, store=store, timeout=30)
+        try:
+            assert time.monotonic() - started < 25
+            assert request(second.url("/sparql?query=ASK%7B%7D")).status == 200
+            assert not marker.exists()  # not compacted: the first server reads it
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
 # Seconds of work in the engine on the shipped graph, little memory: the graph with itself.
 PAIRS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
 

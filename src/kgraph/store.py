@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
 STORE_META = "kgraph-store.json"
+STORE_COMPACTED = "kgraph-compacted.json"
+"""What ``kgraph serve`` last compacted the store for (its files' stamps), beside it."""
 STORE_FORMAT = 1
 
 _QUERY_POSITION = re.compile(r"error at (\d+):(\d+): ?")
@@ -941,7 +943,8 @@ def _refuse_foreign(store_dir: Path) -> None:
     from kgraph.guardcache import CACHE_FILE
 
     if any(
-        p.name not in (STORE_LOCK, STORE_META, CACHE_FILE, SHEET_CACHE) for p in store_dir.iterdir()
+        p.name not in (STORE_LOCK, STORE_META, STORE_COMPACTED, CACHE_FILE, SHEET_CACHE)
+        for p in store_dir.iterdir()
     ):
         raise StorageError(
             f"{store_dir} is not empty and is not a kgraph store; refusing to touch it"

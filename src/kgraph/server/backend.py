@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from kgraph.errors import KGraphError, LimitError, Setting, StorageError
 from kgraph.formats import RdfSyntax
+from kgraph.fsutil import write_atomic
 from kgraph.guards import check_query
 from kgraph.layout import Layout, SourceFile
 from kgraph.limits import Limits
@@ -22,6 +23,7 @@ from kgraph.queries import CannedQuery, Name, bind, registry, resolve_names, wit
 from kgraph.sandbox import die_with_parent
 from kgraph.sandbox import enter as enter_sandbox
 from kgraph.store import (
+    STORE_COMPACTED,
     STORE_FORMAT,
     STORE_LOCK,
     Dataset,
@@ -112,13 +114,34 @@ def compact_store(store_dir: Path, limits: Limits) -> None:
     after ``optimize`` (casualty-estimates 0.13 s, 0.07 s; counts-by-document 1.7 s,
     1.2 s). On the store ``serve`` builds from the synthetic project it closes only part
     of the gap to Oxigraph's own store (docs/benchmarks-serve.md). Oxigraph advises the
-    same before a read-heavy workload (``oxigraph optimize``). A compacted store is not
-    rewritten again; the answers are unchanged (the same quads). Taken under the
-    exclusive lock, as a refresh is: no other kgraph reads the files it replaces."""
+    same before a read-heavy workload (``oxigraph optimize``). The answers are unchanged
+    (the same quads).
+
+    Once per state of the store: ``kgraph-compacted.json`` beside it names the files'
+    stamps it was compacted for, and a start that finds them unchanged does nothing (nor
+    takes any lock). Taken under the exclusive lock, as a refresh is, but never waited for:
+    while another kgraph reads the store (a second server on it, a query), compacting would
+    make this start wait for it to end, so the store is served as it is (slower reads, the
+    same answers) and compacted at a later start."""
+    import json
+
     import pyoxigraph as ox
 
-    wait = lock_wait(limits)
-    store_lock(store_dir, exclusive=True, wait=wait)
+    meta = read_store_meta(store_dir)
+    stamp = json.dumps((meta or {}).get("files"), sort_keys=True)
+    marker = store_dir / STORE_COMPACTED
+    try:
+        if marker.read_text(encoding="utf-8") == stamp:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass  # never compacted, or the marker is unreadable: compact
+    try:
+        store_lock(store_dir, exclusive=True, wait=0)
+    except StorageError:
+        # Another kgraph reads it now. A failed conversion of flock(2) may have dropped
+        # the shared lock this process held: take it again before serving.
+        store_lock(store_dir, exclusive=False, wait=lock_wait(limits))
+        return
     try:
         try:
             store = ox.Store(str(store_dir))
@@ -126,8 +149,9 @@ def compact_store(store_dir: Path, limits: Limits) -> None:
         except OSError as err:
             raise StorageError(f"cannot compact the store in {store_dir}: {err}") from err
         del store  # closed before anyone reopens the folder read-only
+        write_atomic(marker, stamp.encode())
     finally:
-        store_lock(store_dir, exclusive=False, wait=wait)
+        store_lock(store_dir, exclusive=False, wait=lock_wait(limits))
 
 
 def hold_store(store_dir: Path, limits: Limits, sources: Sequence[SourceFile]) -> None:
