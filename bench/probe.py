@@ -40,7 +40,7 @@ def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 # -- commands (the CLI, plain scripts) ----------------------------------------------------
 
 
-def _tree(root: int) -> list[int]:
+def tree(root: int) -> list[int]:
     """``root`` and its descendants, from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -63,7 +63,7 @@ def _tree_pss_kb(root: int) -> int:
     """Proportional set size of the process tree: shared pages (a forked worker's copy of
     the store) are counted once, split between the processes that share them."""
     total = 0
-    for pid in _tree(root):
+    for pid in tree(root):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):

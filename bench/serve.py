@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.probe import tree
 from kgraph.server.app import default_workers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,19 +98,8 @@ def tree_memory(pid: int) -> tuple[float, float, int]:
     PSS is the honest figure for a tree of forked processes: a page shared by N processes
     (the store the workers inherit from the zygote, copy-on-write) counts 1/N in each, so
     the tree's sum counts it once. RSS counts it once per process, shown beside it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-            except OSError:
-                continue
     pss = rss = count = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
+    for current in tree(pid):
         try:
             rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
         except OSError:  # gone meanwhile
@@ -240,19 +230,8 @@ TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def tree_cpu(pid: int) -> float:
     """CPU seconds used so far by ``pid`` and its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-            except OSError:
-                continue
     total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
+    for current in tree(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
