@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kgraph.cli import cli
+from kgraph.errors import ExitStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -129,6 +130,16 @@ def copy_shipped(target: Path) -> Path:
 def project(tmp_path: Path) -> Path:
     """A copy of the shipped project (ontology, data, queries) that tests may change."""
     return copy_shipped(tmp_path / "project")
+
+
+@pytest.fixture
+def store(project: Path, tmp_path: Path) -> Path:
+    """An on-disk store of ``project``, built by the CLI (its worker opens it, never the
+    pytest process: see :func:`no_store_in_process`); a module may define its own."""
+    folder = tmp_path / "store"
+    result = invoke(["--store", str(folder), "--project", str(project), "query", "-e", "ASK {}"])
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    return folder
 
 
 @pytest.fixture

@@ -59,15 +59,6 @@ ex:b a ex:Thing ; ex:name "b" ; ex:p [ ex:q 1 ] .
 
 
 @pytest.fixture
-def store(project: Path, tmp_path: Path) -> Path:
-    """An on-disk store of the project, built by the CLI (its worker opens it, never pytest)."""
-    folder = tmp_path / "store"
-    result = invoke(["--store", str(folder), "--project", str(project), "query", "-e", "ASK {}"])
-    assert result.exit_code == ExitStatus.OK, result.stderr
-    return folder
-
-
-@pytest.fixture
 def analyses(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the shapes are analysed (index.analyse, called by load_shapes) and surveyed
     by the compiler (compiled.compile_shapes) from now on."""

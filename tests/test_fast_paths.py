@@ -37,15 +37,6 @@ kgs:ExtraShape
 
 
 @pytest.fixture
-def store(project: Path, tmp_path: Path) -> Path:
-    """An on-disk store of the project, built once (a kgraph store: its metadata exists)."""
-    folder = tmp_path / "store"
-    result = invoke(["--store", str(folder), "--project", str(project), "query", "-e", "ASK {}"])
-    assert result.exit_code == ExitStatus.OK, result.stderr
-    return folder
-
-
-@pytest.fixture
 def rdflib_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts rdflib's parser is asked to read (in process: isolated=False)."""
     seen: list[str] = []
