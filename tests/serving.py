@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +109,26 @@ def request(
             return Answer(response.status, response.read(), dict(response.headers.items()))
     except urllib.error.HTTPError as err:
         return Answer(err.code, err.read(), dict(err.headers.items()))
+
+
+def workers(served: Served) -> set[int]:
+    """The zygote's live children: the query workers (and the validation while it runs)."""
+    zygote = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(served.process.pid)], capture_output=True, text=True
+    ).stdout.split()[0]
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "--ppid", zygote], capture_output=True, text=True
+    ).stdout
+    return {
+        int(pid) for pid, stat in (line.split() for line in out.splitlines()) if "Z" not in stat
+    }
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (polled every 0.1 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()

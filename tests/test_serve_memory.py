@@ -17,7 +17,7 @@ import pytest
 
 from kgraph.errors import ExitStatus
 from kgraph.server.pool import Pool
-from serving import KGRAPH, Served, request, start
+from serving import KGRAPH, Served, request, start, wait_for, workers
 
 pytestmark = pytest.mark.server
 
@@ -32,30 +32,6 @@ GROWS = (
 
 def get(served: Served, query: str) -> object:
     return request(served.url("/sparql?" + urlencode({"query": query})))
-
-
-def workers(served: Served) -> set[int]:
-    """The zygote's children: the query workers."""
-    zygote = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(served.process.pid)], capture_output=True, text=True
-    ).stdout.split()[0]
-    out = subprocess.run(
-        ["ps", "-o", "pid=,stat=", "--ppid", zygote], capture_output=True, text=True
-    )
-    return {
-        int(pid)
-        for pid, stat in (line.split() for line in out.stdout.splitlines())
-        if "Z" not in stat
-    }
-
-
-def wait_for(condition: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_workers_are_forked_on_demand_and_spare_ones_stop_when_idle() -> None:

@@ -10,13 +10,12 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from serving import KGRAPH, Served, request, start
+from serving import KGRAPH, request, start, wait_for, workers
 
 pytestmark = pytest.mark.server
 
@@ -95,28 +94,6 @@ def test_a_second_server_on_a_store_being_served_starts_without_waiting(
 
 # Seconds of work in the engine on the shipped graph, little memory: the graph with itself.
 PAIRS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
-
-
-def workers(served: Served) -> set[int]:
-    """The zygote's live children: the query workers (and the validation while it runs)."""
-    zygote = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(served.process.pid)], capture_output=True, text=True
-    ).stdout.split()[0]
-    out = subprocess.run(
-        ["ps", "-o", "pid=,stat=", "--ppid", zygote], capture_output=True, text=True
-    ).stdout
-    return {
-        int(pid) for pid, stat in (line.split() for line in out.splitlines()) if "Z" not in stat
-    }
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: one worker is the default")
